@@ -1,0 +1,215 @@
+"""The collection façade: find the collection, read and parse its deck files, assign ids.
+
+This is where files are read (through a parse cache keyed by content hash) and where paths
+are made presentable; parsing, identity and lint stay pure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dlcards.config import CONFIG_FILE, Settings, load_settings, state_dir
+from dlcards.errors import CollectionError, Problem, SourceLocation, sort_problems
+from dlcards.fsutil import FileSnapshot, read_snapshot
+from dlcards.model import Card, Note
+
+DECKS_DIR = "decks"
+
+
+@dataclass
+class DeckFile:
+    rel: str  # relative to the collection root, '/'-separated (how cards remember their file)
+    path: Path  # absolute
+    display: str  # how messages name it (relative to the working folder when possible)
+    snapshot: FileSnapshot
+    meta_week: int | None = None
+    meta_topic: str | None = None
+    requires: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Collection:
+    root: Path
+    settings: Settings
+    files: list[DeckFile]
+    notes: list[Note]
+    problems: list[Problem]
+    writes: list  # identity.IdWrite planned by `fix`
+
+    @property
+    def cards(self) -> list[Card]:
+        return [card for note in self.notes for card in note.cards()]
+
+    def file(self, rel: str) -> DeckFile:
+        for f in self.files:
+            if f.rel == rel:
+                return f
+        raise KeyError(rel)
+
+    def display_path(self, rel: str) -> str:
+        for f in self.files:
+            if f.rel == rel:
+                return f.display
+        return rel
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+
+def find_root(start: Path) -> Path | None:
+    """The nearest folder at or above `start` holding `decks/` or `dlcards.toml`."""
+    here = start.resolve()
+    for folder in (here, *here.parents):
+        if (folder / DECKS_DIR).is_dir() or (folder / CONFIG_FILE).is_file():
+            return folder
+    return None
+
+
+def display_path(path: Path, cwd: Path) -> str:
+    try:
+        rel = os.path.relpath(path, cwd)
+    except ValueError:
+        return str(path)
+    return str(path) if rel.startswith("..") else rel
+
+
+def _deck_files(root: Path, paths: list[Path] | None) -> list[Path]:
+    if not paths:
+        base = root / DECKS_DIR
+        return sorted(p for p in base.rglob("*.md") if p.is_file()) if base.is_dir() else []
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out.extend(sorted(q for q in p.rglob("*.md") if q.is_file()))
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise CollectionError(f"{p}: no such file or folder", hint="pass deck files or folders")
+    seen: set[Path] = set()
+    unique = []
+    for p in out:
+        r = p.resolve()
+        if r not in seen:
+            seen.add(r)
+            unique.append(r)
+    return unique
+
+
+def _cache_key(rel: str, deck: str, data: bytes) -> str:
+    from dlcards import parse
+
+    h = hashlib.sha256()
+    h.update(f"{parse.PARSER_VERSION}\0{rel}\0{deck}\0".encode())
+    h.update(data)
+    return h.hexdigest()
+
+
+def _parse_cached(rel: str, deck: str, snapshot: FileSnapshot, cache_dir: Path | None):  # type: ignore[no-untyped-def]
+    key = _cache_key(rel, deck, snapshot.data)
+    entry = cache_dir / key[:2] / f"{key}.pickle" if cache_dir else None
+    if entry is not None and entry.is_file():
+        try:
+            with entry.open("rb") as fh:
+                return pickle.load(fh)
+        except Exception:  # a damaged cache entry is only a miss
+            pass
+    from dlcards.parse import parse_text
+
+    try:
+        text = snapshot.data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = snapshot.data[: exc.start].count(b"\n") + 1
+        from dlcards.parse import ParsedFile
+        from dlcards.model import DeckMeta
+
+        return ParsedFile(rel, DeckMeta(), [], [Problem(
+            SourceLocation(rel, line), "error", "not-utf8",
+            f"file is not valid UTF-8 (byte {exc.start})", "save the file as UTF-8")])
+    parsed = parse_text(text, rel, deck)
+    if entry is not None:
+        try:
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            tmp = entry.with_suffix(f".{os.getpid()}.tmp")
+            with tmp.open("wb") as fh:
+                pickle.dump(parsed, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, entry)
+        except OSError:
+            pass
+    return parsed
+
+
+def open_collection(
+    root: Path | None = None,
+    paths: list[Path] | None = None,
+    *,
+    cwd: Path | None = None,
+    use_cache: bool = True,
+    lint: bool = True,
+) -> Collection:
+    """Read a collection (or the given files) into notes with effective ids and problems."""
+    from dlcards.identity import assign_ids
+    from dlcards.lint import lint_note
+
+    cwd = (cwd or Path.cwd()).resolve()
+    explicit_root = root is not None
+    if root is not None:
+        root = root.resolve()
+        if not root.is_dir():
+            raise CollectionError(f"{root}: no such folder", hint="pass an existing collection with -C PATH")
+    else:
+        root = find_root(cwd)
+    if root is None:
+        if not paths:
+            raise CollectionError(
+                f"no dlcards collection in {cwd} or its parents (no decks/ folder or dlcards.toml)",
+                hint="run `dlcards init` to create one, pass -C PATH, or name deck files",
+            )
+        root = cwd
+    if explicit_root and not paths and not (root / DECKS_DIR).is_dir() and not (root / CONFIG_FILE).is_file():
+        raise CollectionError(f"{root} is not a dlcards collection (no decks/ folder)",
+                              hint="run `dlcards init` there first")
+    settings = load_settings(root)
+    cache_dir = state_dir() / "cache" / "parse" if use_cache else None
+    files: list[DeckFile] = []
+    notes: list[Note] = []
+    problems: list[Problem] = []
+    for path in _deck_files(root, paths):
+        try:
+            rel = path.relative_to(root).as_posix()
+        except ValueError:
+            rel = Path(os.path.relpath(path, root)).as_posix()
+        try:
+            snapshot = read_snapshot(path)
+        except OSError as exc:
+            problems.append(Problem(SourceLocation(display_path(path, cwd), 1), "error", "unreadable",
+                                    f"cannot read file: {exc.strerror}"))
+            continue
+        display = display_path(path, cwd)
+        try:
+            parsed = _parse_cached(rel, settings.deck, snapshot, cache_dir)
+        except Exception as exc:  # an internal failure still names the file
+            problems.append(Problem(SourceLocation(display, 1), "error", "internal",
+                                    f"internal error while reading this file: {type(exc).__name__}: {exc}",
+                                    "please report this with the file attached"))
+            continue
+        files.append(DeckFile(rel, path, display, snapshot, parsed.meta.week, parsed.meta.topic,
+                              list(parsed.meta.requires)))
+        notes.extend(parsed.notes)
+        problems.extend(parsed.problems)
+    identity = assign_ids(notes)
+    problems.extend(identity.problems)
+    if lint:
+        for note in identity.notes:
+            problems.extend(lint_note(note, settings.answer_word_limit))
+    shown = {f.rel: f.display for f in files}
+    problems = [
+        p if p.location.path not in shown else
+        Problem(SourceLocation(shown[p.location.path], p.location.line), p.severity, p.code, p.message, p.hint)
+        for p in problems
+    ]
+    return Collection(root, settings, files, identity.notes, sort_problems(problems), identity.writes)

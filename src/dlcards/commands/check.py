@@ -1,0 +1,37 @@
+"""`dlcards check`: every problem of every file, sorted, in one run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from dlcards.commands._common import print_problems, root_of, summary
+
+
+@click.command("check")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print problems as a JSON list.")
+@click.option("--strict", is_flag=True, help="Treat 'not proved' formula checks as errors.")
+@click.option("--no-exec", is_flag=True, help="Do not run code cards.")
+@click.option("--no-cache", is_flag=True, help="Re-run every check, ignoring cached results.")
+@click.pass_context
+def command(ctx: click.Context, paths: tuple[Path, ...], as_json: bool, strict: bool,
+            no_exec: bool, no_cache: bool) -> None:
+    """Validate deck files: structure, stable ids, formulas, shapes and code cards.
+
+    Exit status: 0 no errors, 1 errors found, 2 usage or configuration error.
+    """
+    from dlcards.collection import open_collection
+
+    col = open_collection(root_of(ctx), list(paths) or None, use_cache=not no_cache)
+    problems = list(col.problems)
+    from dlcards.checks import run_checks
+
+    problems = run_checks(col, problems, strict=strict, no_exec=no_exec, no_cache=no_cache,
+                          quiet=as_json)
+    print_problems(problems, as_json)
+    if not as_json:
+        click.echo(summary(problems, len(col.files), len(col.cards)), err=True)
+    if any(p.severity == "error" for p in problems):
+        ctx.exit(1)
