@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     from dlcards.errors import DlcardsError
 
     try:
-        app.main(args=argv, prog_name="dlcards", standalone_mode=False)
+        result = app.main(args=argv, prog_name="dlcards", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code or 0)
     except click.exceptions.Abort:
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(f"dlcards: internal error: {type(exc).__name__}: {exc}", err=True)
         click.echo("  hint: this is a bug in dlcards; rerun with DLCARDS_DEBUG=1 for the traceback", err=True)
         return 3
-    return 0
+    return result if isinstance(result, int) else 0
 
 
 def obj(ctx: click.Context) -> dict[str, Any]:

@@ -124,8 +124,8 @@ def _parse_cached(rel: str, deck: str, snapshot: FileSnapshot, cache_dir: Path |
         text = snapshot.data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = snapshot.data[: exc.start].count(b"\n") + 1
-        from dlcards.parse import ParsedFile
         from dlcards.model import DeckMeta
+        from dlcards.parse import ParsedFile
 
         return ParsedFile(rel, DeckMeta(), [], [Problem(
             SourceLocation(rel, line), "error", "not-utf8",

@@ -24,7 +24,9 @@ ENV_RESERVED = {"HOME", "NOW", "EDITOR"}
 class Settings(BaseModel):
     """Every setting of a collection. Each field documents itself; `dlcards init` writes them."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    # defer_build: the validator is built on first validation, not at import, so a cached
+    # Settings (see load_settings) costs no schema build on the fast no-change paths.
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, defer_build=True)
 
     deck: str = Field("dlcards", description="Anki deck root for files without a `deck:` key.")
     answer_word_limit: int = Field(
@@ -118,8 +120,40 @@ def _env_value(raw: str) -> Any:
 
 
 def load_settings(root: Path | None, environ: dict[str, str] | None = None) -> Settings:
-    """Read the collection's settings. Raises ConfigError (exit 2) with the file or variable."""
+    """Read the collection's settings. Raises ConfigError (exit 2) with the file or variable.
+
+    Validated settings are cached by the hash of their inputs (file bytes + DLCARDS_* values),
+    so an unchanged configuration is not re-validated (pydantic's first validation is slow).
+    """
     env = os.environ if environ is None else environ
+    import hashlib
+    import pickle
+
+    path = root / CONFIG_FILE if root is not None else None
+    raw_bytes = path.read_bytes() if path is not None and path.is_file() else b""
+    relevant = sorted((k, v) for k, v in env.items() if k.startswith(ENV_PREFIX) and k != "DLCARDS_NOW")
+    key = hashlib.sha256(raw_bytes + repr(relevant).encode()).hexdigest()
+    cache = state_dir() / "cache" / "settings" / f"{key}.pickle"
+    try:
+        with cache.open("rb") as fh:
+            cached = pickle.load(fh)
+        if isinstance(cached, Settings):
+            return cached
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        pass
+    settings = _load_settings(root, env)
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+        with tmp.open("wb") as fh:
+            pickle.dump(settings, fh)
+        os.replace(tmp, cache)
+    except OSError:
+        pass
+    return settings
+
+
+def _load_settings(root: Path | None, env: Any) -> Settings:
     data: dict[str, Any] = {}
     source: dict[str, str] = {}
     if root is not None:

@@ -63,7 +63,7 @@ def lint_note(note: Note, answer_word_limit: int) -> list[Problem]:
                 out.append(Problem(
                     SourceLocation(note.path, line), "warning", "cloze-same-number",
                     f"c{number} hides {len(starts)} separate pieces: one card asks several facts at once",
-                    f"number unrelated deletions c1, c2, ... unless they only make sense together",
+                    "number unrelated deletions c1, c2, ... unless they only make sense together",
                 ))
         for d in note.deletions:
             hidden = _plain(d.text)

@@ -25,7 +25,7 @@ ID_RE = re.compile(rf"^{ID_PATTERN}$")
 class DeckMeta(BaseModel):
     """Front matter of a deck file: the YAML block between `---` lines at the top."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, title="dlcards deck front matter")
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True, title="dlcards deck front matter")
 
     deck: str | None = Field(
         default=None,
@@ -49,7 +49,7 @@ class DeckMeta(BaseModel):
 class Block(BaseModel):
     """A machine-checked fenced block (`check`, `shapes`, `torch`) attached to a card."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     kind: BlockKind
     side: Side
@@ -65,7 +65,7 @@ class Block(BaseModel):
 class Deletion(BaseModel):
     """One `{{cN::text::hint}}` deletion of a cloze note."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     number: int
     text: str
@@ -78,7 +78,7 @@ class Deletion(BaseModel):
 class Note(BaseModel):
     """What the author wrote: one basic or cloze note with its source location."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     id: str
     id_explicit: bool
@@ -135,7 +135,7 @@ class Note(BaseModel):
 class Card(BaseModel):
     """One reviewable card: a basic note, or one deletion number of a cloze note."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     id: str
     note_id: str

@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from dlcards.errors import Problem, SourceLocation
-from dlcards.model import BLOCK_KINDS, Block, DeckMeta, Deletion, ID_RE, Note
+from dlcards.model import BLOCK_KINDS, ID_RE, Block, DeckMeta, Deletion, Note
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
@@ -188,7 +188,7 @@ class _Builder:
         marker = tok.markup
         if not (last.startswith(marker[0] * len(marker)) and set(last) <= {marker[0]}):
             self.problem(start + 1, "error", "unterminated-fence",
-                         f"code fence opened here is never closed (it swallows the rest of the file)",
+                         "code fence opened here is never closed (it swallows the rest of the file)",
                          f"close it with a line holding only {marker}")
 
     def _note(self, index: int, card: dict[str, Any]) -> Note | None:
@@ -264,8 +264,9 @@ class _Builder:
                              "write the answer after `A:`")
             return Note(kind="basic", question=question, answer=answer, answer_line=answer_at + 1, **common)
         text = "\n".join(body).strip("\n")
+        before = len(self.problems)
         deletions = self._deletions(text, start, body)
-        if not deletions:
+        if not deletions and len(self.problems) == before:
             self.problem(loc_line, "error", "cloze-without-deletion", "cloze card has no deletions",
                          "hide text with {{c1::text}} (or {{c1::text::hint}})")
         return Note(kind="cloze", question=text, deletions=tuple(deletions), **common)
