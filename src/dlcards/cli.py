@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("dlcards.commands.check:command", "Validate deck files: structure, ids, formulas, shapes, code."),
     "fix": ("dlcards.commands.fix:command", "Pin derived card ids into the Markdown files."),
     "list": ("dlcards.commands.list:command", "List the cards of the collection."),
+    "build": ("dlcards.commands.build:command", "Write Anki packages (.apkg) that update in place."),
+    "import-anki": ("dlcards.commands.import_anki:command", "Bring reviews done in Anki/AnkiDroid back into dlcards."),
 }
 
 
@@ -59,7 +61,7 @@ def app(ctx: click.Context, collection: Path | None) -> None:
     ctx.obj = {"root": collection}
     if ctx.invoked_subcommand is None:
         if "review" in COMMANDS:
-            ctx.invoke(app.get_command(ctx, "review"))  # type: ignore[union-attr,arg-type]
+            ctx.invoke(app.get_command(ctx, "review"))  # type: ignore[arg-type]
         else:
             click.echo(ctx.get_help())
 

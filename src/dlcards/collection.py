@@ -15,7 +15,8 @@ from pathlib import Path
 from dlcards.config import CONFIG_FILE, Settings, load_settings, state_dir
 from dlcards.errors import CollectionError, Problem, SourceLocation, sort_problems
 from dlcards.fsutil import FileSnapshot, read_snapshot
-from dlcards.model import Card, Note
+from dlcards.model import Card, DeckMeta, Note
+from dlcards.parse import ParsedFile
 
 DECKS_DIR = "decks"
 
@@ -109,7 +110,7 @@ def _cache_key(rel: str, deck: str, data: bytes) -> str:
     return h.hexdigest()
 
 
-def _parse_cached(rel: str, deck: str, snapshot: FileSnapshot, cache_dir: Path | None):  # type: ignore[no-untyped-def]
+def _parse_cached(rel: str, deck: str, snapshot: FileSnapshot, cache_dir: Path | None) -> ParsedFile:
     key = _cache_key(rel, deck, snapshot.data)
     entry = cache_dir / key[:2] / f"{key}.pickle" if cache_dir else None
     if entry is not None and entry.is_file():
@@ -124,8 +125,6 @@ def _parse_cached(rel: str, deck: str, snapshot: FileSnapshot, cache_dir: Path |
         text = snapshot.data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = snapshot.data[: exc.start].count(b"\n") + 1
-        from dlcards.model import DeckMeta
-        from dlcards.parse import ParsedFile
 
         return ParsedFile(rel, DeckMeta(), [], [Problem(
             SourceLocation(rel, line), "error", "not-utf8",

@@ -236,7 +236,7 @@ class _Builder:
                 side = "answer" if answer_at is not None and tok.map[0] > answer_at else "question"
                 if kind == "cloze":
                     side = "answer"
-                blocks.append(Block(kind=fk, side=side, line=tok.map[0] + 1, text=tok.content))  # type: ignore[arg-type]
+                blocks.append(Block(kind=fk, side=side, line=tok.map[0] + 1, text=tok.content))
         loc_line = start + 1
         raw_text = "\n".join(self.lines[start:end])
         chash = content_hash(ID_COMMENT_RE.sub("", raw_text))
@@ -280,8 +280,8 @@ class _Builder:
 
         out: list[Deletion] = []
         pos = 0
-        for m in CLOZE_TYPO_RE.finditer(text):
-            self.problem(line_of(m.start()), "error", "cloze-syntax", f"malformed cloze deletion `{m.group(0)}`",
+        for typo in CLOZE_TYPO_RE.finditer(text):
+            self.problem(line_of(typo.start()), "error", "cloze-syntax", f"malformed cloze deletion `{typo.group(0)}`",
                          "write deletions as {{c1::text}} or {{c1::text::hint}}")
         while True:
             m = CLOZE_OPEN_RE.search(text, pos)
