@@ -1,16 +1,280 @@
 """Evaluation of the checked blocks (`check`, `shapes`, `torch`) for `dlcards check`.
 
-The checkers themselves live in `dlcards.validate`; this module decides which blocks need
-running (cache) and merges their problems with the structural ones.
+The checkers live in `dlcards.validate`; code runs in `dlcards.exercises`. This module decides
+which blocks need running (a cache keyed by block text, checker version, library versions and
+device kind; failures are cached too), runs the misses (in parallel when there are enough),
+asks for consent before any code runs, and turns block-relative results into located problems.
+
+Nothing heavy is imported when every block is a cache hit: versions are read from the
+installed packages' files, not by importing sympy or torch.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
 from dlcards.collection import Collection
-from dlcards.errors import Problem, sort_problems
+from dlcards.errors import Problem, SourceLocation, sort_problems
+from dlcards.model import Block, Note
+
+CHECKER_VERSION = "1"
+PARALLEL_MIN = 24  # misses below this run in this process: starting workers costs more
+CODE_TIMEOUT_S = 10.0
+
+
+@dataclass
+class Task:
+    note: Note
+    block: Block
+    key: str
+    mode: str = ""  # torch: "question" | "answer"
+    expect: str | None = None
+    result: list[dict[str, Any]] | None = None
+
+
+@dataclass
+class CheckReport:
+    """What `dlcards check` says besides problems (printed to stderr by the command)."""
+
+    notes: list[str] = field(default_factory=list)
+    blocks: int = 0
+    cached: int = 0
+    ran: int = 0
+    snippets: int = 0
+
+
+def _package_version(name: str, version_file: str, pattern: str) -> str:
+    """A package's version without importing it ('' when it is not installed)."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return ""
+    if spec is None or not spec.submodule_search_locations:
+        return ""
+    for folder in spec.submodule_search_locations:
+        try:
+            text = (Path(folder) / version_file).read_text(encoding="utf-8")
+        except OSError:
+            continue
+        m = re.search(pattern, text)
+        if m:
+            return m.group(1)
+    try:
+        from importlib.metadata import version
+
+        return version(name)
+    except Exception:
+        return "unknown"
+
+
+def sympy_version() -> str:
+    return _package_version("sympy", "release.py", r"__version__\s*=\s*['\"]([^'\"]+)")
+
+
+def torch_version() -> str:
+    return _package_version("torch", "version.py", r"__version__\s*=\s*['\"]([^'\"]+)")
+
+
+def cache_dir() -> Path:
+    from dlcards.config import state_dir
+
+    return state_dir() / "cache" / "checks"
+
+
+def block_key(*parts: str) -> str:
+    h = hashlib.sha256()
+    for p in (CHECKER_VERSION, *parts):
+        h.update(p.encode("utf-8"))
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def _cache_path(key: str) -> Path:
+    return cache_dir() / key[:2] / f"{key}.json"
+
+
+def cache_get(key: str) -> list[dict[str, Any]] | None:
+    try:
+        data = json.loads(_cache_path(key).read_bytes())
+    except (OSError, ValueError):
+        return None
+    items = data.get("problems") if isinstance(data, dict) else None
+    return items if isinstance(items, list) else None
+
+
+def cache_put(key: str, problems: list[dict[str, Any]]) -> None:
+    path = _cache_path(key)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"problems": problems}), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a cache that cannot be written only costs time
+
+
+def _check_pure(item: tuple[str, str]) -> list[dict[str, Any]]:
+    from dlcards.validate import check_block
+
+    kind, text = item
+    return [p.to_dict() for p in check_block(kind, text)]
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def run_pure(items: list[tuple[str, str]], *, parallel_min: int = PARALLEL_MIN) -> list[list[dict[str, Any]]]:
+    """Check `check`/`shapes` blocks, in worker processes when there are enough of them."""
+    cores = _cores()
+    if len(items) < parallel_min or cores < 2:
+        return [_check_pure(i) for i in items]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    import sympy  # noqa: F401 - imported once here, shared by the forked workers
+
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+    ctx = multiprocessing.get_context(method)
+    workers = min(cores, max(1, len(items) // 8))
+    chunk = max(1, len(items) // (workers * 4))
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        return list(pool.map(_check_pure, items, chunksize=chunk))
+
+
+def _locate(col: Collection, note: Note, block: Block, d: dict[str, Any], strict: bool) -> Problem:
+    severity = d["severity"]
+    code = d["code"]
+    message = d["message"]
+    if strict and code == "claim-unproved":
+        severity = "error"
+    line = block.first_line + int(d.get("offset", 0))
+    return Problem(SourceLocation(col.display_path(note.path), line), severity, code, message, d.get("hint"))
 
 
 def run_checks(col: Collection, problems: list[Problem], *, strict: bool = False,
-               no_exec: bool = False, no_cache: bool = False, quiet: bool = False) -> list[Problem]:
-    """Return the structural problems plus those of every checked block (none yet)."""
-    return sort_problems(problems)
+               no_exec: bool = False, no_cache: bool = False, quiet: bool = False,
+               report: CheckReport | None = None,
+               runner_factory: Callable[[], Any] | None = None) -> list[Problem]:
+    """Return the structural problems plus those of every checked block, sorted."""
+    report = report if report is not None else CheckReport()
+    out = list(problems)
+    pure: list[Task] = []
+    code: list[Task] = []
+    sv = tv = None
+    for note in col.notes:
+        for block in note.blocks:
+            report.blocks += 1
+            if block.kind in ("check", "shapes"):
+                sv = sv if sv is not None else sympy_version()
+                pure.append(Task(note, block, block_key(block.kind, block.text, sv)))
+            elif block.kind == "torch" and not no_exec:
+                # the key holds the whole answer text: finding its first code span needs the
+                # Markdown parser, which only a miss pays for
+                mode = "question" if block.side == "question" and note.kind == "basic" else "answer"
+                answer = note.answer if mode == "question" else ""
+                tv = tv if tv is not None else torch_version()
+                code.append(Task(note, block, block_key("torch", block.text, mode, answer, tv, "cpu"), mode))
+    for task in pure + code:
+        if not no_cache:
+            task.result = cache_get(task.key)
+            if task.result is not None:
+                report.cached += 1
+    code_misses = []
+    for task in code:
+        if task.result is not None:
+            continue
+        from dlcards.validate.code import plan
+
+        planned = plan(task.note, task.block)
+        if isinstance(planned, tuple):
+            task.expect = planned[1]
+            code_misses.append(task)
+        else:
+            task.result = [planned.to_dict()]
+            cache_put(task.key, task.result)
+    runner = None
+    if code_misses:
+        runner = _code_gate(col, code_misses, out, report)
+        if runner is None:
+            code_misses = []
+        else:
+            runner.start()  # torch loads in the background while the formulas are checked
+    pure_misses = [t for t in pure if t.result is None]
+    if pure_misses:
+        results = run_pure([(t.block.kind, t.block.text) for t in pure_misses])
+        for task, res in zip(pure_misses, results, strict=True):
+            task.result = res
+            if not any(d.get("code") == "internal" for d in res):  # a checker bug is not a result
+                cache_put(task.key, res)
+            report.ran += 1
+    if runner is not None:
+        try:
+            _run_code(runner, code_misses, report)
+        finally:
+            runner.close()
+    for task in pure + code:
+        for d in task.result or []:
+            out.append(_locate(col, task.note, task.block, d, strict))
+    return sort_problems(out)
+
+
+def _code_gate(col: Collection, misses: list[Task], out: list[Problem], report: CheckReport) -> Any:
+    """The runner to use, or None (with one warning) when code may not or cannot run."""
+    from dlcards.exercises.client import Runner, torch_available
+    from dlcards.exercises.consent import is_trusted
+
+    first = min(misses, key=lambda t: (t.note.path, t.block.line))
+    where = SourceLocation(col.display_path(first.note.path), first.block.line)
+    n = len(misses)
+    cards = f"{n} code card{'s' if n != 1 else ''}"
+    if not is_trusted(col.root):
+        out.append(Problem(where, "warning", "needs-trust",
+                           f"{cards} not run: this collection has no consent to run code here",
+                           "run `dlcards trust` to allow it (see docs/checks.md), or pass --no-exec "
+                           "to skip code cards"))
+        return None
+    if not torch_available():
+        out.append(Problem(where, "warning", "no-torch",
+                           f"{cards} not run: PyTorch is not installed",
+                           "install torch (e.g. `pip install torch`), or pass --no-exec"))
+        return None
+    return Runner()
+
+
+def _run_code(runner: Any, tasks: list[Task], report: CheckReport) -> None:
+    from dlcards.validate.code import problems_of
+
+    isolated = True
+    for task in tasks:
+        result = runner.run(task.block.text, CODE_TIMEOUT_S, expect=task.expect, mode="check")
+        if result.kind in ("no-torch", "runner"):
+            task.result = [{"offset": 0, "severity": "warning", "code": "code-not-run",
+                            "message": f"code card not run: {result.error}", "hint": None}]
+            continue  # not cached: it says nothing about the snippet
+        isolated = isolated and result.net_isolated
+        task.result = [p.to_dict() for p in problems_of(result.to_dict(), task.block.text, task.mode)]
+        cache_put(task.key, task.result)
+        report.snippets += 1
+        report.ran += 1
+    if report.snippets:
+        info = runner.ready_info
+        device = info.get("device", "cpu")
+        shown = f" ({device} available for review)" if device != "cpu" else ""
+        report.notes.append(f"ran {report.snippets} code snippet{'s' if report.snippets != 1 else ''} "
+                            f"on cpu{shown}, torch {info.get('torch', '?')}")
+        if not isolated:
+            report.notes.append("note: this kernel does not allow a private network namespace; code "
+                                "cards ran with only a Python-level network guard")

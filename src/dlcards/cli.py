@@ -22,8 +22,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("dlcards.commands.check:command", "Validate deck files: structure, ids, formulas, shapes, code."),
     "fix": ("dlcards.commands.fix:command", "Pin derived card ids into the Markdown files."),
     "list": ("dlcards.commands.list:command", "List the cards of the collection."),
+    "trust": ("dlcards.commands.trust:trust_command", "Allow this collection's code cards to run here."),
+    "untrust": ("dlcards.commands.trust:untrust_command", "Withdraw consent to run this collection's code cards."),
+    "review": ("dlcards.commands.review:command", "Review the cards due today in the terminal (the default)."),
+    "doctor": ("dlcards.commands.doctor:command", "Check the review database and its backups; explain how to restore."),
     "build": ("dlcards.commands.build:command", "Write Anki packages (.apkg) that update in place."),
     "import-anki": ("dlcards.commands.import_anki:command", "Bring reviews done in Anki/AnkiDroid back into dlcards."),
+    "stats": ("dlcards.commands.stats:command", "Progress: retention, forecast vs. study budget, weak topics."),
+    "prune": ("dlcards.commands.prune:command", "Rank cards worth fixing, deleting or relinking (week-8 prune)."),
+    "info": ("dlcards.commands.info:command", "A card's full review history and current retrievability."),
 }
 
 

@@ -26,12 +26,15 @@ def command(ctx: click.Context, paths: tuple[Path, ...], as_json: bool, strict: 
 
     col = open_collection(root_of(ctx), list(paths) or None, use_cache=not no_cache)
     problems = list(col.problems)
-    from dlcards.checks import run_checks
+    from dlcards.checks import CheckReport, run_checks
 
+    report = CheckReport()
     problems = run_checks(col, problems, strict=strict, no_exec=no_exec, no_cache=no_cache,
-                          quiet=as_json)
+                          quiet=as_json, report=report)
     print_problems(problems, as_json)
     if not as_json:
+        for note in report.notes:
+            click.echo(note, err=True)
         click.echo(summary(problems, len(col.files), len(col.cards)), err=True)
     if any(p.severity == "error" for p in problems):
         ctx.exit(1)

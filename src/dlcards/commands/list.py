@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,66 @@ def card_rows(col: Any, week: int | None, topic: str | None, tag: str | None, ki
     return rows
 
 
+def add_schedule(rows: list[dict[str, Any]], settings: Any, now: datetime) -> None:
+    """Add the scheduling keys to each row, read from the review database if there is one.
+
+    Opening is cheap: no backup is made, and a missing database is not created (all cards new).
+    """
+    from dlcards.store import default_path
+
+    states: dict[str, Any] = {}
+    flags: dict[str, Any] = {}
+    db = default_path()
+    if db.is_file():
+        from dlcards.store import Store
+
+        with Store.open(db) as store:
+            ids = [r["id"] for r in rows]
+            states = store.states(ids)
+            flags = store.flags(ids)
+    scheduler = None
+    if states:
+        from dlcards.scheduling import Scheduler, SchedulerConfig
+
+        scheduler = Scheduler(SchedulerConfig.from_settings(settings))
+    for row in rows:
+        state = states.get(row["id"])
+        flag = flags.get(row["id"])
+        row["state"] = state.phase if state else "new"
+        row["due"] = state.due.isoformat() if state and state.due else None
+        row["stability"] = state.stability if state else None
+        row["difficulty"] = state.difficulty if state else None
+        row["retrievability"] = scheduler.retrievability(state, now) if scheduler and state else None
+        row["reps"] = state.reps if state else 0
+        row["lapses"] = state.lapses if state else 0
+        row["suspended"] = bool(flag and flag.suspended)
+        row["leech"] = bool(flag and flag.leech)
+        row["buried_until"] = flag.buried_until.isoformat() if flag and flag.buried_until else None
+        row["_due"] = state.due if state else None
+
+
+def is_due(row: dict[str, Any], now: datetime, end_of_today: datetime) -> bool:
+    """Due in this study day: learning cards by now, review cards by the end of today.
+    Suspended cards are never due."""
+    due = row["_due"]
+    if due is None or row["suspended"]:
+        return False
+    if row["state"] == "review":
+        return bool(due < end_of_today)
+    return bool(due <= now)
+
+
+def _when(due: datetime | None, now: datetime) -> str:
+    if due is None:
+        return "-"
+    from dlcards.scheduling import format_interval
+
+    seconds = (due - now).total_seconds()
+    if seconds <= 0:
+        return "now" if seconds > -60 else f"-{format_interval(-seconds)}"
+    return format_interval(seconds)
+
+
 @click.command("list")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--week", type=int, help="Only cards of this study week.")
@@ -54,25 +115,53 @@ def card_rows(col: Any, week: int | None, topic: str | None, tag: str | None, ki
 @click.option("--kind", type=click.Choice(["basic", "cloze"]), help="Only this kind of card.")
 @click.option("--file", "file", help="Only cards whose file path contains this text.")
 @click.option("-s", "--search", "text", help="Only cards whose text contains this (case-insensitive).")
+@click.option("--due", "due_only", is_flag=True, help="Only cards due in this study day (not suspended).")
+@click.option("--leech", "leech_only", is_flag=True, help="Only leeches.")
+@click.option("--suspended", "suspended_only", is_flag=True, help="Only suspended cards.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array, one object per card.")
 @click.pass_context
 def command(ctx: click.Context, paths: tuple[Path, ...], week: int | None, topic: str | None,
-            tag: str | None, kind: str | None, file: str | None, text: str | None, as_json: bool) -> None:
-    """List cards: id, kind, week, topic, file:line and the first line of the question."""
+            tag: str | None, kind: str | None, file: str | None, text: str | None, due_only: bool,
+            leech_only: bool, suspended_only: bool, as_json: bool) -> None:
+    """List cards: id, kind, week, schedule (state, due in), topic, file:line, question.
+
+    JSON keys include state, due (ISO 8601 UTC), stability, difficulty, retrievability, reps,
+    lapses, suspended and leech. Times honour DLCARDS_NOW.
+    """
+    from dlcards.clock import now as clock_now
     from dlcards.collection import open_collection
+    from dlcards.days import next_day_start, zone
 
     col = open_collection(root_of(ctx), list(paths) or None, lint=False)
     rows = card_rows(col, week, topic, tag, kind, file, text)
+    now = clock_now()
+    add_schedule(rows, col.settings, now)
+    if due_only:
+        end = next_day_start(now, zone(col.settings.timezone), col.settings.day_starts_at)
+        rows = [r for r in rows if is_due(r, now, end)]
+    if leech_only:
+        rows = [r for r in rows if r["leech"]]
+    if suspended_only:
+        rows = [r for r in rows if r["suspended"]]
     if as_json:
-        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        click.echo(json.dumps([{k: v for k, v in r.items() if not k.startswith("_")} for r in rows],
+                              indent=2, ensure_ascii=False))
         return
     if not rows:
         click.echo("No cards match.", err=True)
         return
     width = shutil.get_terminal_size((100, 24)).columns
-    headers = ["id", "kind", "wk", "topic", "where", "question"]
-    table = [[r["id"], r["kind"], "" if r["week"] is None else str(r["week"]), r["topic"] or "",
-              f"{r['path']}:{r['line']}", r["question"]] for r in rows]
+    headers = ["id", "kind", "wk", "state", "due", "R", "topic", "where", "question"]
+
+    def state_cell(r: dict[str, Any]) -> str:
+        mark = "S" if r["suspended"] else ""
+        mark += "L" if r["leech"] else ""
+        return r["state"] + (f" [{mark}]" if mark else "")
+
+    table = [[r["id"], r["kind"], "" if r["week"] is None else str(r["week"]), state_cell(r),
+              _when(r["_due"], now),
+              "" if r["retrievability"] is None else f"{100 * r['retrievability']:.0f}%",
+              r["topic"] or "", f"{r['path']}:{r['line']}", r["question"]] for r in rows]
     widths = [max(len(h), *(len(row[i]) for row in table)) for i, h in enumerate(headers[:-1])]
     used = sum(widths) + 2 * len(widths)
     qwidth = max(20, width - used)

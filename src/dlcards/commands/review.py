@@ -1,0 +1,66 @@
+"""`dlcards review` (and bare `dlcards`): review due cards in the terminal."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from dlcards.commands._common import root_of
+
+
+@click.command("review")
+@click.option("--week", type=click.IntRange(min=1), help="Only cards of this study week.")
+@click.option("--topic", help="Only cards of this topic.")
+@click.option("--tag", help="Only cards with this tag.")
+@click.option("--deck", help="Only cards of this deck (and its subdecks).")
+@click.option("--new-limit", type=click.IntRange(min=0), help="New cards today (overrides new_per_day).")
+@click.option("--review-limit", type=click.IntRange(min=0),
+              help="Reviews today (overrides reviews_per_day).")
+@click.pass_context
+def command(ctx: click.Context, week: int | None = None, topic: str | None = None, tag: str | None = None,
+            deck: str | None = None, new_limit: int | None = None, review_limit: int | None = None) -> None:
+    """Review the cards due today: reveal with space, grade with 1-4, ? for every key.
+
+    Every answer is saved the moment it is given; quit any time with q.
+    """
+    from dlcards import clock
+    from dlcards.collection import open_collection
+    from dlcards.days import zone
+    from dlcards.errors import UsageError
+    from dlcards.session import Filters
+
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError("`dlcards review` needs an interactive terminal",
+                         hint="run it in a terminal; for scripts use `dlcards list --json`")
+    col = open_collection(root_of(ctx), lint=False)
+    if col.errors:
+        click.echo(f"dlcards: {len(col.errors)} error(s) in the deck files; cards that could not be read "
+                   "are left out (run `dlcards check`).", err=True)
+    settings = col.settings
+    now = clock.now()
+    from dlcards.store import Store
+    from dlcards.tui.app import build_review_app
+    from dlcards.tui.context import Limits
+
+    filters = Filters(week=week, topic=topic, tag=tag, deck=deck)
+    tz = zone(settings.timezone)
+
+    def daily_backup() -> None:
+        # its own connection (WAL: a consistent snapshot while answers are being written)
+        with Store.open(store.path, now=now, tz=tz, day_starts_at=settings.day_starts_at,
+                        backups_keep=settings.backups_keep):
+            pass
+
+    with Store.open(tz=tz, day_starts_at=settings.day_starts_at, backups_keep=settings.backups_keep) as store:
+        app = build_review_app(col.root, settings, store, clock.now, filters,
+                               limits=Limits(new_limit, review_limit), collection=col,
+                               background=daily_backup)
+        app.run()
+        stats = app.ctx.session.stats
+    if stats.answered:
+        from dlcards.tui.screens.done import duration_text
+
+        rate = stats.again_rate or 0.0
+        click.echo(f"Reviewed {stats.answered} card{'s' if stats.answered != 1 else ''} in "
+                   f"{duration_text(stats.duration_ms)} (again {rate:.0%}).")

@@ -1,0 +1,1 @@
+"""The Textual review app. The only package that imports textual."""

@@ -1,0 +1,98 @@
+"""The review app: routing between the review, done and help screens. Nothing else lives here.
+
+`build_review_app` is the one factory, shared by `dlcards review` and the tests (pilot and
+snapshot tests build the same app the CLI runs).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from textual.app import App
+
+from dlcards.tui.context import Limits, NowFn, ReviewContext
+from dlcards.tui.screens.done import DoneScreen
+from dlcards.tui.screens.review import ReviewScreen
+
+if TYPE_CHECKING:
+    from dlcards.collection import Collection
+    from dlcards.config import Settings
+    from dlcards.session import Filters
+    from dlcards.store import Store
+
+
+def terminal_is_light(environ: dict[str, str] | None = None) -> bool:
+    """A light terminal background per $COLORFGBG ("fg;bg", bg 7 or 15 is light)."""
+    env = os.environ if environ is None else environ
+    value = env.get("COLORFGBG", "")
+    bg = value.rsplit(";", 1)[-1] if value else ""
+    return bg in ("7", "15")
+
+
+class ReviewApp(App[None]):
+    CSS_PATH = "dlcards.tcss"
+    TITLE = "dlcards"
+    ENABLE_COMMAND_PALETTE = False
+
+    def __init__(self, ctx: ReviewContext, *, light: bool | None = None,
+                 background: Callable[[], None] | None = None):
+        super().__init__()
+        self.ctx = ctx
+        self.background = background
+        self.theme = "textual-light" if (terminal_is_light() if light is None else light) else "textual-dark"
+        self.review_screen = ReviewScreen(ctx)
+        self._runner: Any = None
+
+    def on_mount(self) -> None:
+        self.push_screen(self.review_screen)
+        self.call_after_refresh(self._start_background)
+
+    def _start_background(self) -> None:
+        """Once the first card is up: warm the scheduler, then run the caller's chores (the
+        daily backup) in a thread, off the path to the first card."""
+
+        def work() -> None:
+            self.ctx.warm_up()
+            if self.background is not None:
+                self.background()
+
+        self.run_worker(work, thread=True, group="background", exit_on_error=False)
+
+    def show_done(self) -> None:
+        if not isinstance(self.screen, DoneScreen):
+            self.push_screen(DoneScreen(self.ctx))
+
+    def show_review(self) -> None:
+        while isinstance(self.screen, DoneScreen):
+            self.pop_screen()
+
+    def runner(self) -> Any:
+        """The exercises runner, started on first use (from a worker thread)."""
+        if self._runner is None:
+            from dlcards.exercises.client import Runner  # type: ignore[import-not-found]
+
+            runner = Runner()
+            runner.start()
+            self._runner = runner
+        return self._runner
+
+    def on_unmount(self) -> None:
+        if self._runner is not None:
+            try:
+                self._runner.close()
+            except Exception:
+                pass
+
+
+def build_review_app(root: Path | None, settings: Settings | None, store: Store, now_fn: NowFn,
+                     filters: Filters | None = None, *, limits: Limits | None = None,
+                     collection: Collection | None = None, light: bool | None = None,
+                     background: Callable[[], None] | None = None) -> ReviewApp:
+    """The review app over the collection at `root` (None: the current folder's).
+
+    `background` runs in a thread once the first card is shown (the CLI's daily backup)."""
+    ctx = ReviewContext(root, settings, store, now_fn, filters, limits, collection)
+    return ReviewApp(ctx, light=light, background=background)

@@ -1,0 +1,50 @@
+"""The key reference (`?`)."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+KEYS = [
+    ("space / enter", "show the answer; once shown, grade Good"),
+    ("1 2 3 4", "grade Again / Hard / Good / Easy (next interval shown)"),
+    ("u", "undo the last answer or action (repeatable)"),
+    ("s", "suspend the card (until unsuspended)"),
+    ("b", "bury the card until tomorrow"),
+    ("f", "flag / unflag the card"),
+    ("e", "edit the card in $EDITOR, then reload it"),
+    ("v", "show / hide the card's check and shapes blocks"),
+    ("r", "run the card's torch snippet live"),
+    ("i", "card info: history and schedule"),
+    ("S", "statistics"),
+    ("m", "study more: raise today's new-card limit"),
+    ("t", "switch light / dark colours"),
+    ("q / esc", "quit (every answer is already saved)"),
+]
+
+
+def help_table() -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    for key, what in KEYS:
+        table.add_row(key, what)
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q,question_mark,enter,space", "dismiss", "Close")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="help"):
+            yield Static(Text("Keys", style="bold"), id="help-title")
+            yield Static(help_table())
+            yield Static(Text("esc closes", style="dim"), id="help-foot")
+
+    async def action_dismiss(self, result: None = None) -> None:
+        self.dismiss(result)

@@ -1,0 +1,365 @@
+"""The review screen: one card at a time, reveal, grade, and the card actions."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import subprocess
+import time
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Static
+
+from dlcards.render_terminal import card_text, context_line
+from dlcards.state import Rating
+from dlcards.tui.widgets.bars import ContextBar, CountsBar, GradeBar, HintBar, counts_text, grades_text
+from dlcards.tui.widgets.markdown import card_markdown
+
+if TYPE_CHECKING:
+    from dlcards.session import Outcome
+    from dlcards.tui.context import ReviewContext
+
+DURATION_CAP_MS = 60_000  # like Anki: a card left on screen counts at most a minute
+FLAG_COLOURS = {1: "red", 2: "orange", 3: "green", 4: "blue", 5: "pink", 6: "turquoise", 7: "purple"}
+HINTS = "u undo  s suspend  b bury  f flag  e edit  ? help  q quit"
+
+
+def interval_labels(ctx: ReviewContext) -> dict[Rating, str]:
+    from dlcards.scheduling import format_interval
+
+    now = ctx.now()
+    out = {}
+    for rating, state in ctx.session.preview(now).items():
+        if state.phase == "review":
+            seconds = state.interval_days * 86400.0
+        elif state.due is not None:
+            seconds = (state.due - now).total_seconds()
+        else:
+            seconds = 0.0
+        out[rating] = format_interval(seconds)
+    return out
+
+
+class ReviewScreen(Screen[None]):
+    BINDINGS = [
+        Binding("space,enter", "reveal", "Show / Good", show=False),
+        Binding("1", "grade(1)", "Again", show=False),
+        Binding("2", "grade(2)", "Hard", show=False),
+        Binding("3", "grade(3)", "Good", show=False),
+        Binding("4", "grade(4)", "Easy", show=False),
+        Binding("u", "undo", "Undo", show=False),
+        Binding("s", "suspend", "Suspend", show=False),
+        Binding("b", "bury", "Bury", show=False),
+        Binding("f", "flag", "Flag", show=False),
+        Binding("e", "edit", "Edit", show=False),
+        Binding("v", "toggle_checks", "Checks", show=False),
+        Binding("r", "run_code", "Run code", show=False),
+        Binding("S", "stats", "Stats", show=False),
+        Binding("i", "card_info", "Card info", show=False),
+        Binding("m", "study_more", "Study more", show=False),
+        Binding("t", "toggle_theme", "Theme", show=False),
+        Binding("question_mark", "help", "Help", show=False),
+        Binding("q,escape", "quit_session", "Quit", show=False),
+    ]
+
+    def __init__(self, ctx: ReviewContext):
+        super().__init__()
+        self.ctx = ctx
+        self.card_id: str | None = None
+        self.revealed = False
+        self.show_checks = False
+        self.shown_at = time.monotonic()
+        self.run_output: Text | None = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="top"):
+            yield ContextBar(id="context")
+            yield CountsBar(id="counts")
+        with VerticalScroll(id="card"):
+            yield Static(id="question")
+            yield Static(id="answer")
+            yield Static(id="checks")
+            yield Static(id="output")
+        yield GradeBar(id="grades")
+        yield HintBar(Text(HINTS, no_wrap=True, overflow="ellipsis"), id="hints")
+
+    def on_mount(self) -> None:
+        self.w_context = self.query_one("#context", ContextBar)
+        self.w_counts = self.query_one("#counts", CountsBar)
+        self.w_question = self.query_one("#question", Static)
+        self.w_answer = self.query_one("#answer", Static)
+        self.w_checks = self.query_one("#checks", Static)
+        self.w_output = self.query_one("#output", Static)
+        self.w_grades = self.query_one("#grades", GradeBar)
+        self.w_scroll = self.query_one("#card", VerticalScroll)
+
+    def on_screen_resume(self) -> None:
+        if self.card_id is None or self.ctx.session.current != self.card_id:
+            self.show_next()
+        else:  # back from help / stats / card info: same card, fresh counts
+            self.render_card()
+
+    # -- showing ---------------------------------------------------------------------------
+    def show_next(self) -> None:
+        session = self.ctx.session
+        cid = session.next_card(self.ctx.now())
+        if cid is None or self.ctx.card(cid) is None:
+            self.card_id = None
+            self.app.call_later(self.app.show_done)  # type: ignore[attr-defined]
+            return
+        self.card_id = cid
+        self.revealed = False
+        self.run_output = None
+        self.render_card()
+        self.shown_at = time.monotonic()
+
+    def render_card(self) -> None:
+        card = self.ctx.card(self.card_id)
+        if card is None:
+            return
+        dark = self.app.current_theme.dark
+        text = card_text(card, revealed=self.revealed, show_checks=self.show_checks)
+        flags = self.ctx.session.flags.get(card.id)
+        ctx_line = Text(no_wrap=True, overflow="ellipsis")
+        if flags is not None and flags.flag:
+            ctx_line.append("⚑ ", style=f"bold {FLAG_COLOURS.get(flags.flag, 'red')}")
+        if flags is not None and flags.leech:
+            ctx_line.append("leech ", style="bold red")
+        ctx_line.append(context_line(card), style="bold")
+        self.w_context.update(ctx_line)
+        self.update_counts()
+        self.w_question.update(card_markdown(text.front, dark=dark))
+        if self.revealed and text.back:
+            self.w_answer.update(card_markdown(text.back, dark=dark))
+            self.w_answer.display = True
+        else:
+            self.w_answer.display = False
+        line = Text()
+        if text.checks and (self.revealed or any(b.side == "question" for b in text.checks)):
+            kinds = sorted({b.kind for b in text.checks})
+            line.append("✓ verified", style="bold green")
+            line.append(f" ({', '.join(kinds)})  ", style="dim")
+            line.append("v " + ("hides" if self.show_checks else "shows"), style="dim italic")
+        if text.has_torch:
+            if line:
+                line.append("   ")
+            line.append("r", style="bold")
+            line.append(" runs the snippet", style="dim italic")
+        self.w_checks.update(line)
+        self.w_checks.display = bool(line)
+        if self.run_output is not None:
+            self.w_output.update(self.run_output)
+            self.w_output.display = True
+        else:
+            self.w_output.display = False
+        self.w_grades.update(grades_text(interval_labels(self.ctx) if self.revealed else None))
+        self.w_scroll.scroll_home(animate=False)
+
+    def update_counts(self) -> None:
+        session = self.ctx.session
+        queue = session.queue_of(self.card_id) if self.card_id else None
+        self.w_counts.update(counts_text(session.counts(self.ctx.now()), queue))
+
+    def notice(self, outcome: Outcome) -> None:
+        if outcome.notice:
+            self.notify(outcome.notice, severity="warning" if "Leech" in outcome.notice else "information")
+
+    # -- answering -------------------------------------------------------------------------
+    def action_reveal(self) -> None:
+        if self.card_id is None:
+            return
+        if self.revealed:
+            self.action_grade(int(Rating.GOOD))
+            return
+        self.revealed = True
+        self.render_card()
+
+    def action_grade(self, rating: int) -> None:
+        if self.card_id is None:
+            return
+        if not self.revealed:
+            self.action_reveal()
+            return
+        duration = min(DURATION_CAP_MS, int((time.monotonic() - self.shown_at) * 1000))
+        outcome = self.ctx.apply(self.ctx.session.answer(Rating(rating), self.ctx.now(), duration))
+        self.notice(outcome)
+        self.show_next()
+
+    def action_undo(self) -> None:
+        outcome = self.ctx.apply(self.ctx.session.undo())
+        self.notice(outcome)
+        self.show_next()
+
+    def action_suspend(self) -> None:
+        if self.card_id is None:
+            return
+        self.ctx.apply(self.ctx.session.suspend(self.ctx.now()))
+        self.notify("Card suspended (u undoes).")
+        self.show_next()
+
+    def action_bury(self) -> None:
+        if self.card_id is None:
+            return
+        self.ctx.apply(self.ctx.session.bury(self.ctx.now()))
+        self.notify("Card buried until tomorrow (u undoes).")
+        self.show_next()
+
+    def action_flag(self) -> None:
+        if self.card_id is None:
+            return
+        current = self.ctx.session.flags[self.card_id].flag
+        self.ctx.apply(self.ctx.session.set_flag(0 if current else 1, self.card_id))
+        self.notify("Flag removed." if current else "Card flagged.")
+        self.render_card()
+
+    def action_study_more(self) -> None:
+        self.notice(self.ctx.session.study_more())
+        self.update_counts()
+
+    def action_toggle_checks(self) -> None:
+        self.show_checks = not self.show_checks
+        self.render_card()
+
+    def action_toggle_theme(self) -> None:
+        self.app.theme = "textual-light" if self.app.current_theme.dark else "textual-dark"
+        self.render_card()
+
+    def action_help(self) -> None:
+        from dlcards.tui.screens.help import HelpScreen
+
+        self.app.push_screen(HelpScreen())
+
+    def action_quit_session(self) -> None:
+        self.app.exit()
+
+    # -- editing ---------------------------------------------------------------------------
+    def action_edit(self) -> None:
+        if self.card_id is None:
+            return
+        from textual.app import SuspendNotSupported
+
+        from dlcards.tui.editor import editor_command
+
+        target = self.ctx.file_of(self.card_id)
+        if target is None:
+            return
+        argv = editor_command(*target)
+        try:
+            try:
+                with self.app.suspend():
+                    subprocess.call(argv)
+            except SuspendNotSupported:  # headless (tests): run it without the terminal
+                subprocess.call(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        except OSError as exc:
+            self.notify(f"Cannot start the editor {argv[0]!r}: {exc.strerror or exc}. Set $EDITOR.",
+                        severity="error")
+            return
+        self.reload_after_edit()
+
+    def reload_after_edit(self) -> None:
+        cid = self.card_id
+        try:
+            self.ctx.reload()
+        except Exception as exc:  # a file the learner broke must not end the session
+            self.notify(f"Could not re-read the collection: {exc}", severity="error")
+            return
+        if cid is not None and cid in self.ctx.session.cards:
+            self.ctx.session.current = cid
+            self.render_card()
+            self.notify("Card reloaded.")
+        else:
+            self.notify("The edited card has a new id (its text changed and the id was not pinned "
+                        "by `dlcards fix`); it is now a new card.", severity="warning")
+            self.show_next()
+
+    # -- other screens and code ------------------------------------------------------------
+    def _push_optional(self, module: str, name: str, what: str, **available: Any) -> None:
+        try:
+            cls = getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError):
+            self.notify(f"{what} is not available in this version of dlcards.", severity="warning")
+            return
+        try:
+            params = inspect.signature(cls).parameters
+            kwargs = {k: v for k, v in available.items() if k in params}
+            screen = cls(**kwargs)
+        except Exception as exc:
+            self.notify(f"{what} could not be opened: {exc}", severity="error")
+            return
+        self.app.push_screen(screen)
+
+    def action_stats(self) -> None:
+        ctx = self.ctx
+        self._push_optional("dlcards.tui.screens.stats", "StatsScreen", "Statistics", store=ctx.store,
+                            collection=ctx.collection, settings=ctx.settings, now=ctx.now(),
+                            now_fn=ctx.now_fn, root=ctx.root)
+
+    def action_card_info(self) -> None:
+        if self.card_id is None:
+            return
+        ctx = self.ctx
+        self._push_optional("dlcards.tui.screens.card_info", "CardInfoScreen", "Card info",
+                            card_id=self.card_id, store=ctx.store, collection=ctx.collection,
+                            settings=ctx.settings, now=ctx.now(), now_fn=ctx.now_fn, root=ctx.root)
+
+    def action_run_code(self) -> None:
+        card = self.ctx.card(self.card_id)
+        if card is None:
+            return
+        blocks = [b for b in card.note.blocks if b.kind == "torch"]
+        if not blocks:
+            self.notify("This card has no `torch` block to run.")
+            return
+        try:
+            from dlcards.exercises import is_trusted  # type: ignore[attr-defined]
+            from dlcards.exercises.client import Runner  # type: ignore[import-not-found]  # noqa: F401
+        except ImportError:
+            self.notify("Running code needs the exercises runner, which is not installed.", severity="warning")
+            return
+        try:
+            trusted = bool(is_trusted(self.ctx.root))
+        except Exception:
+            trusted = False
+        if not trusted:
+            self.notify("This collection is not trusted to run code; trust it first (see `dlcards --help`).",
+                        severity="warning")
+            return
+        block = next((b for b in blocks if b.side == "question"), blocks[0])
+        self.run_output = Text("▶ running…", style="dim")
+        self.render_card()
+        self.run_worker(lambda: self._run_block(card.id, block.text), thread=True, group="runner",
+                        exclusive=True)
+
+    def _run_block(self, card_id: str, code: str) -> None:
+        runner = self.app.runner()  # type: ignore[attr-defined]
+        try:
+            result = runner.run(code, timeout=30)
+        except Exception as exc:
+            text = Text(f"✗ could not run: {exc}", style="bold red")
+        else:
+            text = run_result_text(result)
+        self.app.call_from_thread(self._show_output, card_id, text)
+
+    def _show_output(self, card_id: str, text: Text) -> None:
+        if card_id == self.card_id:
+            self.run_output = text
+            self.render_card()
+
+
+def run_result_text(result: Any) -> Text:
+    ok = bool(getattr(result, "ok", False))
+    head = Text("✓ ran" if ok else "✗ failed", style="bold green" if ok else "bold red")
+    head.append(f"  on {getattr(result, 'device', '?')} in {getattr(result, 'elapsed_ms', 0):.0f} ms",
+                style="dim")
+    parts = [head]
+    for label, value in (("value", getattr(result, "value", None)), ("stdout", getattr(result, "stdout", "")),
+                         ("stderr", getattr(result, "stderr", "")), ("error", getattr(result, "error", None))):
+        if value not in (None, ""):
+            parts.append(Text(f"{label}: ", style="bold").append(str(value).rstrip()))
+    return Text("\n").join(parts)
