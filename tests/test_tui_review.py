@@ -110,6 +110,7 @@ async def test_whole_session_reveal_grade_summary(col: Path, store: Store) -> No
         await pilot.pause()
         assert isinstance(app.screen, DoneScreen)
         summary = text_of(app.screen.query_one("#summary"))
+        app.ctx.flush()
         n = len(store.reviews())
         assert f"{n} cards" in summary and "again" in summary
         assert "Next card due" in summary
@@ -128,17 +129,21 @@ async def test_undo_restores_card_and_log(col: Path, store: Store) -> None:
         await pilot.press("space", "3")
         await pilot.pause()
         assert scr.card_id == "soft1/c1"
+        app.ctx.flush()
         assert len(store.reviews()) == 1 and "soft1/c2" not in store.flags()
         await pilot.press("space", "3")
         await pilot.pause()
+        app.ctx.flush()
         assert store.flags()["soft1/c2"].buried_until is not None
         await pilot.press("u")
         await pilot.pause()
         assert scr.card_id == "soft1/c1" and not scr.revealed
+        app.ctx.flush()
         assert "soft1/c2" not in store.flags()
         await pilot.press("u")
         await pilot.pause()
         assert scr.card_id == "grad1"
+        app.ctx.flush()
         assert store.reviews() == [] and store.states() == {}
 
 
@@ -150,18 +155,22 @@ async def test_suspend_bury_flag(col: Path, store: Store) -> None:
         scr = review(app)
         await pilot.press("s")
         await pilot.pause()
+        app.ctx.flush()
         assert store.flags()["grad1"].suspended
         assert scr.card_id == "soft1/c1"
         await pilot.press("b")
         await pilot.pause()
+        app.ctx.flush()
         assert store.flags()["soft1/c1"].buried_until == date(2026, 1, 6)
         assert scr.card_id == "soft1/c2"
         await pilot.press("f")
         await pilot.pause()
+        app.ctx.flush()
         assert store.flags()["soft1/c2"].flag == 1
         assert "⚑" in text_of(scr.w_context)
         await pilot.press("u", "u")
         await pilot.pause()
+        app.ctx.flush()
         assert "soft1/c1" not in store.flags() and "soft1/c2" not in store.flags()
         assert scr.card_id == "soft1/c1"
 

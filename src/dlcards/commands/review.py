@@ -27,7 +27,7 @@ def command(ctx: click.Context, week: int | None = None, topic: str | None = Non
     from dlcards import clock
     from dlcards.collection import open_collection
     from dlcards.days import zone
-    from dlcards.errors import UsageError
+    from dlcards.errors import StoreError, UsageError
     from dlcards.session import Filters
 
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
@@ -56,8 +56,15 @@ def command(ctx: click.Context, week: int | None = None, topic: str | None = Non
         app = build_review_app(col.root, settings, store, clock.now, filters,
                                limits=Limits(new_limit, review_limit), collection=col,
                                background=daily_backup)
-        app.run()
+        try:
+            app.run()
+        finally:
+            app.ctx.close()
         stats = app.ctx.session.stats
+        errors = app.ctx.writer.errors
+    if errors:
+        raise StoreError(f"{len(errors)} answer(s) or action(s) could not be saved: {errors[0]}",
+                         hint="run `dlcards doctor` to check the review database")
     if stats.answered:
         from dlcards.tui.screens.done import duration_text
 

@@ -202,7 +202,7 @@ def _note_class() -> Any:
     """
     import genanki
 
-    class DlcardsNote(genanki.Note):  # type: ignore[misc]
+    class DlcardsNote(genanki.Note):
         def __init__(self, model: Any, fields: list[str], tags: list[str], guid: str, due: int,
                      ords: list[int]):
             self.model = model

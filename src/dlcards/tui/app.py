@@ -44,7 +44,14 @@ class ReviewApp(App[None]):
         self.background = background
         self.theme = "textual-light" if (terminal_is_light() if light is None else light) else "textual-dark"
         self.review_screen = ReviewScreen(ctx)
+        ctx.writer.on_error = self._write_failed
         self._runner: Any = None
+
+    def _write_failed(self, exc: Exception) -> None:
+        try:
+            self.call_from_thread(self.report_write_error, exc)
+        except Exception:  # the app has ended: the command reports ctx.writer.errors
+            pass
 
     def on_mount(self) -> None:
         self.push_screen(self.review_screen)
@@ -79,7 +86,11 @@ class ReviewApp(App[None]):
             self._runner = runner
         return self._runner
 
+    def report_write_error(self, exc: Exception) -> None:
+        self.notify(f"Could not save to the review database: {exc}", severity="error", timeout=30)
+
     def on_unmount(self) -> None:
+        self.ctx.close()  # every answer is committed before the app ends
         if self._runner is not None:
             try:
                 self._runner.close()
