@@ -45,7 +45,13 @@ def generate(base: Path, cards: int, reviews: int) -> tuple[Path, Path]:
     return col, home
 
 
-def tmux_start(col: Path, home: Path, sock: str, name: str, cold: bool) -> tuple[float, int]:
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process so far (load-independent start-up cost)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tmux_start(col: Path, home: Path, sock: str, name: str, cold: bool) -> tuple[float, int, float]:
     if cold:
         shutil.rmtree(home / "cache", ignore_errors=True)
         shutil.rmtree(home / "backups", ignore_errors=True)
@@ -68,7 +74,7 @@ def tmux_start(col: Path, home: Path, sock: str, name: str, cold: bool) -> tuple
         time.sleep(0.005)
     pid = int(subprocess.run(["tmux", "-S", sock, "display", "-p", "-t", name, "#{pane_pid}"],
                              capture_output=True, text=True, check=True).stdout.strip())
-    return elapsed, pid
+    return elapsed, pid, cpu_seconds(pid)
 
 
 def vm_hwm_mb(pid: int) -> float:
@@ -78,23 +84,31 @@ def vm_hwm_mb(pid: int) -> float:
     return float("nan")
 
 
-def startup_and_memory(col: Path, home: Path, runs: int, answers: int) -> dict[str, object]:
+def startup_and_memory(col: Path, pristine: Path, runs: int, answers: int) -> dict[str, object]:
     if shutil.which("tmux") is None:
         return {"skipped": "tmux not installed"}
+    # a fresh copy of the generated database: answers given here must not change later runs
+    home = pristine.parent / "run-home"
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir()
+    shutil.copy(pristine / "dlcards.sqlite3", home / "dlcards.sqlite3")
     sock = tempfile.mktemp(prefix="bench-tmux-")
     results: dict[str, object] = {}
     warm: list[float] = []
+    warm_cpu: list[float] = []
     # a session that outlives the measured ones keeps the tmux server up between runs
     subprocess.run(["tmux", "-S", sock, "new-session", "-d", "-s", "keep", "-x", "80", "-y", "24",
                     "sleep 3600"], check=True)
     try:
         for i in range(runs + 1):
             name = f"b{i}"
-            elapsed, pid = tmux_start(col, home, sock, name, cold=i == 0)
+            elapsed, pid, cpu = tmux_start(col, home, sock, name, cold=i == 0)
             if i == 0:
                 results["startup_cold_s"] = round(elapsed, 3)
+                results["startup_cold_cpu_s"] = round(cpu, 3)
             else:
                 warm.append(elapsed)
+                warm_cpu.append(cpu)
             if i == runs:
                 screen = subprocess.run(["tmux", "-S", sock, "capture-pane", "-p", "-t", name],
                                         capture_output=True, text=True).stdout
@@ -111,6 +125,7 @@ def startup_and_memory(col: Path, home: Path, runs: int, answers: int) -> dict[s
             subprocess.run(["tmux", "-S", sock, "kill-session", "-t", name], capture_output=True)
         results["startup_warm_s"] = [round(x, 3) for x in warm]
         results["startup_warm_median_s"] = round(statistics.median(warm), 3)
+        results["startup_warm_cpu_median_s"] = round(statistics.median(warm_cpu), 3)
     finally:
         subprocess.run(["tmux", "-S", sock, "kill-server"], capture_output=True)
     return results
@@ -132,15 +147,21 @@ def grade_latency(col: Path, home: Path, grades: int) -> dict[str, object]:
     from dlcards.tui.screens.review import ReviewScreen
 
     samples: list[float] = []
+    cpu: list[float] = []
     original = ReviewScreen.action_grade
 
     def timed(self: ReviewScreen, rating: int) -> None:
         if not self.revealed:
             original(self, rating)
             return
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
+
+        def done() -> None:
+            samples.append((time.perf_counter() - t0) * 1000)
+            cpu.append((time.thread_time() - c0) * 1000)
+
         original(self, rating)
-        self.app.call_after_refresh(lambda: samples.append((time.perf_counter() - t0) * 1000))
+        self.app.call_after_refresh(done)
 
     ReviewScreen.action_grade = timed  # type: ignore[method-assign]
 
@@ -159,10 +180,14 @@ def grade_latency(col: Path, home: Path, grades: int) -> dict[str, object]:
     finally:
         ReviewScreen.action_grade = original  # type: ignore[method-assign]
         _sh.rmtree(work, ignore_errors=True)
-    samples.sort()
-    p99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))]
+    def p99(xs: list[float]) -> float:
+        xs = sorted(xs)
+        return xs[min(len(xs) - 1, int(len(xs) * 0.99))]
+
     return {"grades": len(samples), "grade_next_p50_ms": round(statistics.median(samples), 2),
-            "grade_next_p99_ms": round(p99, 2), "grade_next_max_ms": round(samples[-1], 2)}
+            "grade_next_p99_ms": round(p99(samples), 2), "grade_next_max_ms": round(max(samples), 2),
+            "grade_next_cpu_p50_ms": round(statistics.median(cpu), 2),
+            "grade_next_cpu_p99_ms": round(p99(cpu), 2)}
 
 
 def main() -> int:

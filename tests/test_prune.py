@@ -168,3 +168,23 @@ def test_duplicates_need_question_and_answer_alike():
     c, d = parse_text("Q: What is ReLU?\nA: max(0, x)\n\nQ: what is relu ?\nA: max(0,x)\n", "x.md").notes
     assert [(p[0].line, p[1].line) for p in find_duplicates([c, d])] == [(1, 4)]
     assert normalize("Q `x` <!-- id: a -->  *b*") == "q x b"
+    # one symbol of a formula, or of a snippet, makes another card
+    e, f = parse_text("Q: For $Y = XW$, what is $dL/dW$?\nA: $X^T d$\n\n"
+                      "Q: For $Y = XW$, what is $dL/dX$?\nA: $d W^T$\n", "x.md").notes
+    assert find_duplicates([e, f]) == []
+    code = "Q: What shape does this print?\n```torch\ntorch.ones({})\n```\nA: `torch.Size([{}])`\n\n"
+    g, h = parse_text(code.format("2, 3", "2, 3") + code.format("3, 2", "3, 2"), "x.md").notes
+    assert find_duplicates([g, h]) == []
+    i, j = parse_text(code.format("2, 3", "2, 3") + code.format("2,3", "2, 3"), "x.md").notes
+    assert len(find_duplicates([i, j])) == 1
+    k, m = parse_text("Q: What receptive field do two stacked 3x3 convolutions have?\nA: 5x5\n\n"
+                      "Q: What receptive field do three stacked 3x3 convolutions have?\nA: 7x7\n", "x.md").notes
+    assert find_duplicates([k, m]) == []
+
+
+def test_several_facts_counts_real_sentences():
+    from dlcards.prune import fact_counts
+
+    assert fact_counts("No. It is a hyperparameter, chosen before training (e.g. on a validation set).") == (0, 1)
+    assert fact_counts("It sums to one. It is smooth. It keeps the order of the logits.") == (0, 3)
+    assert fact_counts("- a\n- b\n- c")[0] == 3

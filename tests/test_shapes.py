@@ -118,9 +118,10 @@ def test_problems_point_at_each_claim() -> None:
 
 
 def test_declaration_errors() -> None:
-    (p,) = check_shapes("X: N\nX -> (N,)")
+    p, q = check_shapes("X: N\nX -> (N,)")
     assert p.code == "shape-syntax" and p.offset == 0 and "(d1, d2)" in p.message
-    (p,) = check_shapes("X: (0, D)\nX -> (0, D)")
+    assert (q.offset, q.message) == (1, "`X` is not a tensor")
+    p = check_shapes("X: (0, D)\nX -> (0, D)")[0]
     assert p.message == "`X: (0, D)`: sizes must be positive"
 
 

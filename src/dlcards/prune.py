@@ -10,7 +10,7 @@ weight); an item's score is the sum of its weights, and the list is sorted by sc
 | `low-retention` | >= 4 retention reviews and pass rate < 75% | 1 + (0.75 - rate) * 10 |
 | `long-answer` | answer prose words > `answer_word_limit` | 1 + 2 * excess / limit (max 5) |
 | `several-facts` | answer with >= 3 list items or >= 3 sentences; a cloze number hiding several pieces | 1.5 |
-| `duplicate` | question similarity >= 85 and answer similarity >= 60 (rapidfuzz, normalised text) | 2 + (q - 85) / 5 |
+| `duplicate` | same math and code in the questions, prose similarity >= 85 and answer similarity >= 60 (rapidfuzz) | 2 + (q - 85) / 5 + 0.5 per further match (max 2) |
 | `never-reviewed` | no review although cards of a later study week have been reviewed | 1 |
 | `long-suspended` | suspended, last review >= 30 days ago or never | 1 + days / 60 (max 4) |
 | `orphan` | history in the store under an id no file has any more | 2 + reviews / 5 (max 6) |
@@ -116,16 +116,44 @@ class PruneItem:
 # -- text helpers -----------------------------------------------------------------------------
 LIST_ITEM_RE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+\S", re.M)
 SENTENCE_RE = re.compile(r"[.!?](?:\s|$)")
+ABBREV_RE = re.compile(r"\b(?:e\.g|i\.e|etc|vs|cf|approx|resp|w\.r\.t|Fig|Eq)\.", re.I)
+NUMBER_WORDS = {"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+                "first", "second", "third", "fourth", "fifth", "half", "twice", "double", "triple"}
 MATH_RE = re.compile(r"\$\$.*?\$\$|\$[^$\n]+\$", re.S)
 
 
+FENCE_BODY_RE = re.compile(r"^(```|~~~)[^\n]*\n(.*?)^\1[ \t]*$", re.S | re.M)
+
+
 def normalize(text: str) -> str:
-    """Text for similarity: comments, fences, markup and case removed, whitespace collapsed."""
+    """Prose for similarity: comments, fenced blocks, markup and case removed, spaces collapsed."""
     text = re.sub(r"<!--.*?-->", " ", text, flags=re.S)
     text = FENCE_RE.sub(" ", text)
     text = re.sub(r"\{\{c\d+::(.*?)(?:::[^}]*)?\}\}", r"\1", text, flags=re.S)
     text = re.sub(r"[`*_#>|\\]", " ", text)
     return " ".join(text.lower().split())
+
+
+def code_of(text: str) -> str:
+    """The content of the fenced blocks of `text` (what a code card asks about), spaces collapsed."""
+    return " ".join(" ".join(m.group(2) for m in FENCE_BODY_RE.finditer(text)).split())
+
+
+def exact_parts(text: str) -> tuple[str, str]:
+    """(math and numbers, code) of a question, whitespace removed: what must match exactly for
+    two questions to be duplicates (one changed symbol in a formula or snippet, or "two" instead
+    of "three", makes another card)."""
+    prose = FENCE_RE.sub(" ", re.sub(r"<!--.*?-->", " ", text, flags=re.S))
+    math = "|".join(re.sub(r"\s+", "", m.group(0)) for m in MATH_RE.finditer(prose))
+    words = re.findall(r"\w+", MATH_RE.sub(" ", prose).lower())
+    numbers = " ".join(sorted(w for w in words if w.isdigit() or w in NUMBER_WORDS))
+    return math + "#" + numbers, re.sub(r"\s+", "", code_of(text))
+
+
+def similarity(a: str, b: str) -> float:
+    from rapidfuzz import fuzz
+
+    return 100.0 if not a and not b else float(fuzz.ratio(a, b))
 
 
 def fact_counts(answer: str) -> tuple[int, int]:
@@ -134,19 +162,27 @@ def fact_counts(answer: str) -> tuple[int, int]:
     items = len(LIST_ITEM_RE.findall(prose))
     prose = MATH_RE.sub(" M ", prose)
     prose = LIST_ITEM_RE.sub(" ", prose)
-    sentences = len([s for s in SENTENCE_RE.split(prose) if re.search(r"\w{2,}", s)])
+    prose = ABBREV_RE.sub("abbrev", prose)
+    # a sentence of fewer than three words ("No.", "Yes, always.") is not a fact of its own
+    sentences = len([s for s in SENTENCE_RE.split(prose) if len(re.findall(r"\w+", s)) >= 3])
     return items, sentences
 
 
 # -- the report -------------------------------------------------------------------------------
 def find_duplicates(notes: list[Note]) -> list[tuple[Note, Note, float, float]]:
-    """Pairs of notes whose questions and answers are near-identical (rapidfuzz `ratio`)."""
+    """Pairs of notes whose questions and answers are near-identical (rapidfuzz `ratio`).
+
+    Questions must have identical math and code (whitespace aside) and prose similarity of at
+    least DUPLICATE_QUESTION, so code cards sharing a stem ("What shape does this print?") or
+    formula cards differing in one symbol are not duplicates; answers compare prose and code
+    together (at least DUPLICATE_ANSWER)."""
     if len(notes) < 2:
         return []
     from rapidfuzz import fuzz, process
 
     qs = [normalize(n.question) for n in notes]
-    ans = [normalize(n.answer) for n in notes]
+    exact = [exact_parts(n.question) for n in notes]
+    ans = [(normalize(n.answer) + " " + code_of(n.answer)).strip() for n in notes]
     out = []
     for i in range(len(notes) - 1):
         hits = process.extract(qs[i], qs[i + 1 :], scorer=fuzz.ratio,
@@ -155,8 +191,10 @@ def find_duplicates(notes: list[Note]) -> list[tuple[Note, Note, float, float]]:
             j = i + 1 + k
             if notes[i].kind != notes[j].kind:
                 continue
+            if exact[i] != exact[j]:
+                continue
             q = float(score)
-            a = 100.0 if not ans[i] and not ans[j] else float(fuzz.ratio(ans[i], ans[j]))
+            a = similarity(ans[i], ans[j])
             if a >= DUPLICATE_ANSWER:
                 out.append((notes[i], notes[j], round(q, 1), round(a, 1)))
     out.sort(key=lambda p: (p[0].path, p[0].line, p[1].path, p[1].line))
@@ -292,15 +330,21 @@ def prune_report(
             for p in lint_note(note, answer_word_limit):
                 if p.code == "cloze-same-number":
                     reasons[first].append(Reason("several-facts", p.message, 1.5, {"line": p.location.line}))
+    dups: dict[str, list[tuple[float, float, Note]]] = defaultdict(list)
     for a, b, q, ans in find_duplicates(notes):
         for this, other in ((a, b), (b, a)):
-            cid = this.card_ids()[0] if this.card_ids() else this.id
-            reasons[cid].append(Reason(
-                "duplicate", f"near-duplicate of {other.path}:{other.line} ({q:.0f}% question, {ans:.0f}% answer)",
-                2 + (q - DUPLICATE_QUESTION) / 5,
-                {"other": other.card_ids()[0] if other.card_ids() else other.id,
-                 "other_where": f"{other.path}:{other.line}",
-                 "question_similarity": q, "answer_similarity": ans}))
+            dups[this.card_ids()[0] if this.card_ids() else this.id].append((q, ans, other))
+    for cid, matches in dups.items():
+        matches.sort(key=lambda m: (-m[0], -m[1], m[2].path, m[2].line))
+        q, ans, other = matches[0]
+        more = f" and {len(matches) - 1} more" if len(matches) > 1 else ""
+        reasons[cid].append(Reason(
+            "duplicate", f"near-duplicate of {other.path}:{other.line}{more} ({q:.0f}% question, {ans:.0f}% answer)",
+            2 + (q - DUPLICATE_QUESTION) / 5 + 0.5 * min(4, len(matches) - 1),
+            {"other": other.card_ids()[0] if other.card_ids() else other.id,
+             "other_where": f"{other.path}:{other.line}",
+             "question_similarity": q, "answer_similarity": ans,
+             "others": [m[2].card_ids()[0] if m[2].card_ids() else m[2].id for m in matches]}))
 
     items: list[PruneItem] = []
     for cid, rs in reasons.items():
