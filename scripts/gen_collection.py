@@ -31,8 +31,7 @@ MATH = [
     r"$\hat{y} = \arg\max_k p_k$",
     r"$\theta_{t+1} = \theta_t - \eta \nabla L$",
 ]
-WORDS = ("gradient tensor layer batch norm attention head token logit loss weight bias kernel "
-         "stride padding dropout residual embedding optimizer momentum variance mean").split()
+WORDS = ["gradient", "tensor", "layer", "batch", "norm", "attention", "head", "token", "logit", "loss", "weight", "bias", "kernel", "stride", "padding", "dropout", "residual", "embedding", "optimizer", "momentum", "variance", "mean"]
 
 
 def words(rng: random.Random, n: int) -> str:

@@ -148,6 +148,15 @@ def test_orphan_offers_the_nearby_card_without_history_for_relinking():
     assert gone.reasons[0].numbers["reviews"] == 10
 
 
+def test_orphan_moved_to_another_file_is_matched_by_its_remembered_question():
+    moved = CardInfo("moved", "moved", "basic", "decks/old-name.md", 3, "0" * 16)
+    items = report(orphans=[moved], orphan_texts={"moved": "What replaced the old card?"})
+    item = next(it for it in items if it.card_id == "moved")
+    assert item.relink_to == "x" and item.question == "What replaced the old card?"
+    far = prune_report(notes(), REVIEWS, STATES, FLAGS, now=NOW, calendar=CAL, orphans=[moved])
+    assert next(it for it in far if it.card_id == "moved").relink_to is None  # no clue: no guess
+
+
 def test_kept_reasons_are_dropped():
     items = report(kept=[("h", "difficult"), ("gone", "orphan")])
     ids = [it.card_id for it in items]

@@ -368,7 +368,7 @@ def prune_report(
             msg += f"; relink to {target}?"
         items.append(PruneItem(
             orphan.card_id, orphan.note_id, orphan.path, orphan.line, None,
-            old_text or f"(was at {orphan.path}:{orphan.line})",
+            _first_line(old_text) if old_text else f"(was at {orphan.path}:{orphan.line})",
             (Reason("orphan", msg, 2 + min(4.0, n / 5),
                     {"reviews": n, "was_at": f"{orphan.path}:{orphan.line}", "relink_to": target,
                      "match_score": score}),),
@@ -378,3 +378,5 @@ def prune_report(
     return items
 
 
+def _first_line(text: str) -> str:
+    return next((ln.strip() for ln in text.splitlines() if ln.strip()), "")

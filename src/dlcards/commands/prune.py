@@ -48,6 +48,27 @@ def journal_path(root: Path) -> Path:
     return state_dir() / "prune" / collection_key(root) / "journal.jsonl"
 
 
+def remember_texts(root: Path, notes: list[Any]) -> dict[str, str]:
+    """Questions of the cards, remembered across runs (the store keeps no card text), so that an
+    orphan can later be matched to its new card by text. Returns every remembered question."""
+    path = journal_path(root).with_name("questions.json")
+    try:
+        known: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        known = {}
+    current = {cid: note.question for note in notes for cid in note.card_ids()}
+    if any(known.get(cid) != q for cid, q in current.items()):
+        known.update(current)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(known, ensure_ascii=False), encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError:
+            pass  # only a hint for relinking
+    return known
+
+
 class Journal:
     """Append-only JSON lines: one object per action, and `{"action": "undo", "of": id}` rows."""
 
@@ -172,7 +193,8 @@ class PruneWorkspace:
             self.collection.notes, self.store.reviews(), self.store.states(), self.store.flags(),
             now=now, calendar=Calendar(zone(s.timezone), s.day_starts_at),
             answer_word_limit=s.answer_word_limit, leech_threshold=s.leech_threshold,
-            orphans=self.store.orphans(), kept=self.journal.kept(),
+            orphans=self.store.orphans(), orphan_texts=remember_texts(self.root, self.collection.notes),
+            kept=self.journal.kept(),
             retrievability=scheduler.retrievability)
 
     def note_of(self, card_id: str) -> Any:

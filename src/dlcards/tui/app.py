@@ -6,9 +6,10 @@ snapshot tests build the same app the CLI runs).
 
 from __future__ import annotations
 
+import contextlib
 import os
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual.app import App
@@ -48,10 +49,9 @@ class ReviewApp(App[None]):
         self._runner: Any = None
 
     def _write_failed(self, exc: Exception) -> None:
-        try:
+        # after the app has ended the command reports ctx.writer.errors instead
+        with contextlib.suppress(Exception):
             self.call_from_thread(self.report_write_error, exc)
-        except Exception:  # the app has ended: the command reports ctx.writer.errors
-            pass
 
     def on_mount(self) -> None:
         self.push_screen(self.review_screen)
@@ -79,7 +79,7 @@ class ReviewApp(App[None]):
     def runner(self) -> Any:
         """The exercises runner, started on first use (from a worker thread)."""
         if self._runner is None:
-            from dlcards.exercises.client import Runner  # type: ignore[import-not-found]
+            from dlcards.exercises.client import Runner
 
             runner = Runner()
             runner.start()
@@ -92,10 +92,8 @@ class ReviewApp(App[None]):
     def on_unmount(self) -> None:
         self.ctx.close()  # every answer is committed before the app ends
         if self._runner is not None:
-            try:
+            with contextlib.suppress(Exception):
                 self._runner.close()
-            except Exception:
-                pass
 
 
 def build_review_app(root: Path | None, settings: Settings | None, store: Store, now_fn: NowFn,

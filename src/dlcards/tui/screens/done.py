@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Center, Middle
 from textual.screen import Screen
 from textual.widgets import Static
@@ -70,7 +70,7 @@ def summary_text(session: Session, now: datetime) -> Text:
 
 
 class DoneScreen(Screen[None]):
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q,escape,enter,space", "quit_app", "Quit"),
         Binding("m", "study_more", "Study more"),
         Binding("u", "undo", "Undo"),

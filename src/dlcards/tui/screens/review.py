@@ -6,18 +6,27 @@ import importlib
 import inspect
 import subprocess
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
 
 from dlcards.render_terminal import card_text, context_line
 from dlcards.state import Rating
-from dlcards.tui.widgets.bars import ContextBar, CountsBar, GradeBar, HintBar, counts_text, grades_text
+from dlcards.tui.widgets.bars import (
+    ContextBar,
+    CountsBar,
+    GradeBar,
+    HintBar,
+    counts_text,
+    grades_text,
+)
 from dlcards.tui.widgets.markdown import card_markdown
 
 if TYPE_CHECKING:
@@ -46,7 +55,7 @@ def interval_labels(ctx: ReviewContext) -> dict[Rating, str]:
 
 
 class ReviewScreen(Screen[None]):
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space,enter", "reveal", "Show / Good", show=False),
         Binding("1", "grade(1)", "Again", show=False),
         Binding("2", "grade(2)", "Hard", show=False),
@@ -318,17 +327,25 @@ class ReviewScreen(Screen[None]):
             self.notify("This card has no `torch` block to run.")
             return
         try:
-            from dlcards.exercises import is_trusted  # type: ignore[attr-defined]
-            from dlcards.exercises.client import Runner  # type: ignore[import-not-found]  # noqa: F401
+            from dlcards.exercises.client import Runner, torch_available  # noqa: F401
+
+            from dlcards.exercises import consent
+
+            # the package may re-export is_trusted; the consent module always has it
+            is_trusted: Callable[[Path], bool] = getattr(
+                importlib.import_module("dlcards.exercises"), "is_trusted", consent.is_trusted)
         except ImportError:
             self.notify("Running code needs the exercises runner, which is not installed.", severity="warning")
+            return
+        if not torch_available():
+            self.notify("Running code cards needs PyTorch: pip install torch", severity="warning")
             return
         try:
             trusted = bool(is_trusted(self.ctx.root))
         except Exception:
             trusted = False
         if not trusted:
-            self.notify("This collection is not trusted to run code; trust it first (see `dlcards --help`).",
+            self.notify("This collection is not trusted to run code; run `dlcards trust` first.",
                         severity="warning")
             return
         block = next((b for b in blocks if b.side == "question"), blocks[0])
