@@ -144,6 +144,7 @@ def grade_latency(col: Path, home: Path, grades: int) -> dict[str, object]:
     from dlcards import clock
     from dlcards.store import Store
     from dlcards.tui.app import build_review_app
+    from dlcards.tui.context import Limits
     from dlcards.tui.screens.review import ReviewScreen
 
     samples: list[float] = []
@@ -167,7 +168,9 @@ def grade_latency(col: Path, home: Path, grades: int) -> dict[str, object]:
 
     async def run() -> None:
         with Store.open() as store:
-            app = build_review_app(col, None, store, clock.now, light=False)
+            # limits high enough that every timed answer finds a next card
+            app = build_review_app(col, None, store, clock.now, light=False,
+                                   limits=Limits(new=grades, review=grades))
             async with app.run_test(size=(80, 24)) as pilot:
                 await pilot.pause(0.5)
                 for i in range(grades):

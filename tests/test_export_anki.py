@@ -22,6 +22,7 @@ genanki = pytest.importorskip("genanki", reason="genanki is not installed")
 
 T1 = "2026-01-05T09:00:00Z"
 T2 = "2026-01-06T09:00:00Z"
+T3 = "2026-01-07T09:00:00Z"
 
 
 def make_collection(tmp_path: Path) -> Path:
@@ -96,7 +97,8 @@ def review_two(col: Any) -> list[int]:
     return answered
 
 
-def test_build_import_review_rebuild_reimport(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_build_import_review_rebuild_reimport(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
     root = make_collection(tmp_path)
     out = tmp_path / "out"
     assert dlcards(monkeypatch, T1, "-C", str(root), "build", "-o", str(out)) == 0
@@ -214,6 +216,19 @@ def test_build_import_review_rebuild_reimport(tmp_path: Path, monkeypatch: pytes
     assert revlog(col) == before_revlog
     ok_msg, ok = col.fix_integrity()
     assert ok and len(ok_msg.strip().splitlines()) == 1, ok_msg
+
+    # a rebuild with no change (the previous build written again) imports as an update too
+    fields_before = {nid: col.get_note(nid).fields for nid in col.find_notes("")}
+    capsys.readouterr()
+    assert dlcards(monkeypatch, T3, "-C", str(root), "build", "-o", str(out)) == 0
+    assert "nothing changed since the last build" in capsys.readouterr().err
+    log3 = import_apkg(col, out / "Deep-Learning.apkg")
+    assert_clean_log(log3)
+    assert list(log3.new) == [] and len(log3.updated) == len(notes)
+    assert {nid: col.get_note(nid).fields for nid in col.find_notes("")} == fields_before
+    assert len(col.find_notes("tag:dlcards::build::20260107-090000")) == len(notes)
+    assert col.card_count() == expected_cards + 1
+    assert {cid: scheduling(col, cid) for cid in reviewed} == before_sched
     col.close()
 
 

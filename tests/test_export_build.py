@@ -61,18 +61,39 @@ def test_default_output_is_build_folder_and_rebuild_uses_the_cache(
         collection: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     for f in EXAMPLES.glob("*.md"):
         shutil.copy(f, collection / "decks" / f.name)
+    (collection / "decks" / "pic.png").write_bytes(b"png")
+    (collection / "decks" / "pics.md").write_text("---\nweek: 9\n---\n\nQ: What?\n\n![p](pic.png)\n\nA: A picture.\n")
+    apkg = collection / "build" / "Deep-Learning.apkg"
     code, _, err = run(capsys, "-C", str(collection), "build")
     assert code == 0
-    assert (collection / "build" / "Deep-Learning.apkg").is_file()
-    assert "(18 rendered, 0 from cache)" in err
+    assert apkg.is_file()
+    assert "(19 rendered, 0 from cache)" in err
+    first = apkg.stat().st_mtime_ns
+
+    # nothing changed: the previous build is written again, with a new build tag
+    monkeypatch.setenv("DLCARDS_NOW", "2026-02-01T10:00:00Z")
     code, _, err = run(capsys, "-C", str(collection), "build")
-    assert "(0 rendered, 18 from cache)" in err
+    assert code == 0 and "(nothing changed since the last build)" in err
+    assert "build tag dlcards::build::20260201-100000" in err
+    assert apkg.stat().st_mtime_ns != first
+
+    # one card edited: only that card is rendered again
     g = collection / "decks" / "week-01-gradients.md"
     g.write_text(g.read_text().replace("steepest ascent", "steepest increase"))
     code, _, err = run(capsys, "-C", str(collection), "build")
-    assert "(1 rendered, 17 from cache)" in err
+    assert "(1 rendered, 18 from cache)" in err
+
+    # a media file changed, a setting changed, another option: never reused
+    (collection / "decks" / "pic.png").write_bytes(b"png, but different")
+    code, _, err = run(capsys, "-C", str(collection), "build")
+    assert "(1 rendered, 18 from cache)" in err
+    monkeypatch.setenv("DLCARDS_DECK", "Other")
+    code, _, err = run(capsys, "-C", str(collection), "build")
+    assert "nothing changed" not in err
+    code, _, err = run(capsys, "-C", str(collection), "build", "--single")
+    assert "nothing changed" not in err
     code, _, err = run(capsys, "-C", str(collection), "build", "--no-cache")
-    assert "(18 rendered, 0 from cache)" in err
+    assert "(19 rendered, 0 from cache)" in err
 
 
 def test_missing_media_is_an_error_at_the_card(collection: Path, capsys: pytest.CaptureFixture[str]) -> None:

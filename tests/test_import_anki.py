@@ -162,6 +162,11 @@ def test_import_anki_collection_brings_reviews_back_exactly_once(
     col.close()
 
     capsys.readouterr()
+    assert main(["-C", str(examples), "import-anki", str(path), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "dry run: nothing written" in out and "would import 2 reviews of 2 cards" in out
+    assert _store_snapshot() == ([], {})
+
     assert main(["-C", str(examples), "import-anki", str(path)]) == 0
     out = capsys.readouterr().out
     assert "imported 2 reviews of 2 cards" in out
@@ -182,7 +187,15 @@ def test_import_anki_collection_brings_reviews_back_exactly_once(
         assert entry.after == states[entry.card_id]
     assert sorted(e.rating for e in log) == [Rating.GOOD, Rating.EASY]
 
+    from dlcards.store import Store
+
+    with Store.open() as store:
+        assert store.orphans() == []
+        assert {c.card_id for c in store.cards(present=True)} >= {e.card_id for e in log}
+
     # a second import changes nothing
+    assert main(["-C", str(examples), "import-anki", str(path), "--dry-run"]) == 0
+    assert "would import 0 reviews of 0 cards; 2 already imported" in capsys.readouterr().out
     assert main(["-C", str(examples), "import-anki", str(path)]) == 0
     out = capsys.readouterr().out
     assert "imported 0 reviews of 0 cards; 2 already imported" in out

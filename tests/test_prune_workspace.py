@@ -155,3 +155,12 @@ def test_prune_json_and_info_and_stats_cli(col: Path, capsys) -> None:  # type: 
     assert md.startswith("## Week 1 in review") and "Cards in this week's decks: **3**" in md
 
     assert main(["-C", str(col), "stats", "--markdown"]) == 2
+    capsys.readouterr()
+
+    # not a terminal: plain text instead of the TUI
+    assert main(["-C", str(col), "stats"]) == 0
+    out = capsys.readouterr().out
+    assert "Streak:" in out and "Weakest topics:\n  basics: retention" in out
+    assert main(["-C", str(col), "prune"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("  1. [") and "scalar" in out.splitlines()[0] and "- leech: 4 lapses" in out

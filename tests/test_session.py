@@ -129,6 +129,7 @@ def test_requires_waits_until_topic_started() -> None:
              card("grad", week=2, topic="gradients"),
              card("ghost", week=1, index=1, topic="x", requires=("no-such-topic",))]
     s = make(cards)
+    assert s.waiting_for() == ["gradients"]
     # softmax is week 1 but waits for gradients; an unknown required topic does not block
     assert s.next_card(NOW) == "ghost"
     s.answer(Rating.EASY, NOW)

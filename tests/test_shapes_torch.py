@@ -109,10 +109,10 @@ def test_checker_agrees_with_torch_meta(template: int) -> None:
         ns = dict(NAMESPACE)
         for name, shape in decls.items():
             dtype = torch.long if name == "ids" else torch.float32
-            ns[name] = torch.empty(*eval(_subst(shape, sizes)), device="meta", dtype=dtype)  # noqa: S307
+            ns[name] = torch.empty(*eval(_subst(shape, sizes)), device="meta", dtype=dtype)
         for expr, res in zip(exprs, results, strict=True):
             try:
-                want = tuple(eval(_subst(expr, sizes), ns).shape)  # noqa: S307 - test-only
+                want = tuple(eval(_subst(expr, sizes), ns).shape)
             except (RuntimeError, IndexError, ValueError) as exc:
                 assert res.error is not None, f"{expr} at {sizes}: torch fails ({exc}), checker gives {res.shape}"
                 continue

@@ -102,8 +102,8 @@ def stats_root(collection: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @run_async
 async def test_stats_screen_tabs_and_close(stats_root: Path) -> None:
-    from textual_plotext import PlotextPlot
     from textual.widgets import TabbedContent
+    from textual_plotext import PlotextPlot
 
     from dlcards.tui.stats_app import build_stats_app
 
@@ -150,3 +150,36 @@ def test_card_info_snapshot(stats_root: Path, snap_compare) -> None:  # type: ig
     info = card_info(stats_root, "gr-part", NOW)
     assert info["reviews"] == len(info["history"]) >= 5
     assert snap_compare(CardInfoApp(info), terminal_size=(80, 24))
+
+
+@run_async
+async def test_review_app_opens_stats_and_card_info(collection: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The contract with the review app: `S` pushes StatsScreen, `i` CardInfoScreen(card_id)."""
+    from dlcards.state import parse_utc
+    from dlcards.tui.app import build_review_app
+    from dlcards.tui.screens.card_info import CardInfoScreen
+    from dlcards.tui.screens.stats import StatsScreen
+    from tui_collection import NOW as REVIEW_NOW
+    from tui_collection import make_collection
+
+    root = make_collection(collection)
+    now = parse_utc(REVIEW_NOW)
+    with Store.open() as store:
+        app = build_review_app(root, None, store, lambda: now)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            review_screen = app.screen
+            await pilot.press("S")
+            await pilot.pause()
+            assert isinstance(app.screen, StatsScreen)
+            assert app.screen.report["counts"]["cards"] == 5 and app.screen.report["now"] == now.isoformat()
+            await pilot.press("q")
+            await pilot.pause()
+            assert app.screen is review_screen
+            await pilot.press("i")
+            await pilot.pause()
+            assert isinstance(app.screen, CardInfoScreen)
+            assert app.screen.info["card_id"] == review_screen.card_id and app.screen.info["reviews"] == 0
+            await pilot.press("escape")
+            await pilot.pause()
+            assert app.screen is review_screen

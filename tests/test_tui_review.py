@@ -238,7 +238,9 @@ async def test_filters_and_limits(col: Path, store: Store) -> None:
         await pilot.pause()
         # attention requires basics, which nobody has started: nothing to show
         assert isinstance(app.screen, DoneScreen)
-        assert "topic attention" in text_of(app.screen.query_one("#summary"))
+        summary = text_of(app.screen.query_one("#summary"))
+        assert "topic attention" in summary
+        assert "wait until you start: basics" in summary
 
 
 @run_async
@@ -293,3 +295,40 @@ def test_review_command_refuses_without_a_terminal(col: Path, monkeypatch: pytes
 
     monkeypatch.chdir(col)
     assert main(["review"]) == 2
+
+
+@run_async
+async def test_run_torch_snippet_live(col: Path, store: Store) -> None:
+    from dlcards.exercises.client import torch_available
+    from dlcards.exercises.consent import trust
+
+    if not torch_available():
+        pytest.skip("torch is not installed")
+    trust(col, parse_utc(NOW))
+    app = app_for(col, store)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        scr = review(app)
+        await pilot.press("space", "4", "space", "4")
+        await pilot.pause()
+        assert scr.card_id == "code1"
+        await pilot.press("r")
+        for _ in range(600):
+            await pilot.pause(0.1)
+            if scr.run_output is not None and "running" not in scr.run_output.plain:
+                break
+        out = scr.run_output.plain if scr.run_output is not None else ""
+        assert "✓ ran" in out and "on cpu" in out, out
+        assert "torch.Size([2, 3])" in out
+
+
+def test_review_command_rejects_a_filter_matching_nothing(col: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from dlcards.cli import main
+
+    monkeypatch.chdir(col)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("sys.stdout.isatty", lambda: True)
+    assert main(["review", "--topic", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "no cards match topic nope" in err and "attention, basics" in err

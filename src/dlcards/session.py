@@ -477,6 +477,13 @@ class Session:
         f = self.flags[cid]
         return not f.suspended and f.buried_until is not None and self.today < f.buried_until
 
+    def waiting_for(self) -> list[str]:
+        """Topics not yet started that new cards of this session wait for (`requires`)."""
+        missing: set[str] = set()
+        for cid in self.new_waiting:
+            missing.update(t for t in self.cards[cid].requires if t in self.known_topics and t not in self.started)
+        return sorted(missing)
+
     def limits_reached(self) -> bool:
         """True when cards are held back only by today's limits (study more would help)."""
         return bool((self.new_ready and self.new_limit_left == 0)

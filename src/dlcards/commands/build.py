@@ -6,10 +6,16 @@ import gc
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from dlcards.commands._common import print_problems, root_of
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from dlcards.export.builder import BuildResult
 
 PROGRESS_MIN_NOTES = 300
 
@@ -41,24 +47,26 @@ def command(ctx: click.Context, paths: tuple[Path, ...], out_dir: Path | None, s
     from dlcards.export.cache import cache_file
 
     started = time.perf_counter()
+    when = clock.now()
     # A build allocates many small objects and frees nothing cyclic until it ends: the cyclic
     # garbage collector would only rescan them again and again (a third of a large build).
     gc.disable()
     try:
-        # lint only warns (see `dlcards check`); skipping it keeps large builds fast
-        col = open_collection(root_of(ctx), list(paths) or None, use_cache=not no_cache, lint=False)
-        problems = run_checks(col, list(col.problems), no_exec=True, no_cache=no_cache, quiet=True)
-        target = out_dir if out_dir is not None else col.root / "build"
-        cache_path = None if no_cache else cache_file(state_dir(), col.root)
-        when = clock.now()
-        n_notes = len(col.notes)
-        if n_notes >= PROGRESS_MIN_NOTES and sys.stderr.isatty():
-            with click.progressbar(length=n_notes, label="Rendering cards", file=sys.stderr) as bar:
+        result = None if no_cache else _reuse_previous(ctx, paths, out_dir, single, when)
+        if result is None:
+            # lint only warns (see `dlcards check`); skipping it keeps large builds fast
+            col = open_collection(root_of(ctx), list(paths) or None, use_cache=not no_cache, lint=False)
+            problems = run_checks(col, list(col.problems), no_exec=True, no_cache=no_cache, quiet=True)
+            target = out_dir if out_dir is not None else col.root / "build"
+            cache_path = None if no_cache else cache_file(state_dir(), col.root)
+            n_notes = len(col.notes)
+            if n_notes >= PROGRESS_MIN_NOTES and sys.stderr.isatty():
+                with click.progressbar(length=n_notes, label="Rendering cards", file=sys.stderr) as bar:
+                    result = build(col, problems, target, when=when, single=single,
+                                   skip_invalid=skip_invalid, cache_path=cache_path, progress=bar.update)
+            else:
                 result = build(col, problems, target, when=when, single=single,
-                               skip_invalid=skip_invalid, cache_path=cache_path, progress=bar.update)
-        else:
-            result = build(col, problems, target, when=when, single=single,
-                           skip_invalid=skip_invalid, cache_path=cache_path)
+                               skip_invalid=skip_invalid, cache_path=cache_path)
     finally:
         gc.enable()
 
@@ -83,8 +91,30 @@ def command(ctx: click.Context, paths: tuple[Path, ...], out_dir: Path | None, s
     if skipped_cards:
         click.echo(f"skipped {skipped_cards} card{'s' if skipped_cards != 1 else ''} with errors",
                    err=True)
-    click.echo(f"{result.cards} cards in {elapsed:.2f} s ({result.rendered} rendered, "
-               f"{result.cached} from cache); build tag {result.stamp}", err=True)
+    how = ("nothing changed since the last build" if result.reused else
+           f"{result.rendered} rendered, {result.cached} from cache")
+    click.echo(f"{result.cards} cards in {elapsed:.2f} s ({how}); build tag {result.stamp}", err=True)
+
+
+def _reuse_previous(ctx: click.Context, paths: tuple[Path, ...], out_dir: Path | None, single: bool,
+                    when: datetime) -> BuildResult | None:
+    """The previous build written again, if no input changed at all; else None (full build)."""
+    from dlcards.collection import CONFIG_FILE, DECKS_DIR, _deck_files, find_root
+    from dlcards.config import state_dir
+    from dlcards.export.builder import quick_build
+    from dlcards.export.cache import cache_file
+
+    given = root_of(ctx)
+    root = given.resolve() if given is not None else find_root(Path.cwd())
+    if root is None or not ((root / DECKS_DIR).is_dir() or (root / CONFIG_FILE).is_file()):
+        return None
+    try:
+        files = _deck_files(root, list(paths) or None)
+    except Exception:  # the full path reports it properly
+        return None
+    target = out_dir if out_dir is not None else root / "build"
+    return quick_build(root, files, target, when=when, single=single,
+                       cache_path=cache_file(state_dir(), root))
 
 
 def _shown(path: Path) -> str:

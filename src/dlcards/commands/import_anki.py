@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from dlcards.commands._common import root_of
+
+if TYPE_CHECKING:
+    from dlcards.export.anki_import import ImportPlan, MergeResult
 
 
 @click.command("import-anki")
@@ -24,36 +28,48 @@ def command(ctx: click.Context, path: Path, dry_run: bool) -> None:
     """
     from dlcards import clock
     from dlcards.collection import open_collection
-    from dlcards.export.anki_import import merge_into_store, plan_import, read_anki_reviews
+    from dlcards.export.anki_import import (
+        MergeResult,
+        merge_into_store,
+        plan_import,
+        read_anki_reviews,
+    )
     from dlcards.scheduling import Scheduler, SchedulerConfig
 
     col = open_collection(root_of(ctx), lint=False)
     rows = read_anki_reviews(path)
     plan = plan_import(rows, col.notes)
-    if dry_run:
-        click.echo(f"would import up to {plan.matched_rows} reviews of {len(plan.matched)} cards "
-                   f"(dry run; already imported ones are not counted out)")
-        _report_rest(plan)
-        return
+    scheduler = Scheduler(SchedulerConfig.from_settings(col.settings))
 
     from dlcards.days import zone
-    from dlcards.store import Store
+    from dlcards.store import CardInfo, Store, default_path
+
+    settings = col.settings
+    if dry_run:
+        if default_path().is_file():
+            with Store.open(tz=zone(settings.timezone), day_starts_at=settings.day_starts_at) as store:
+                result = merge_into_store(store, scheduler, plan, dry_run=True)
+        else:
+            result = MergeResult(imported=plan.matched_rows, cards=sorted(plan.matched))
+        click.echo("dry run: nothing written")
+        _report(result, plan, "would import")
+        return
 
     now = clock.now()
-    settings = col.settings
     with Store.open(now=now, tz=zone(settings.timezone), day_starts_at=settings.day_starts_at,
                     backups_keep=settings.backups_keep) as store:
-        result = merge_into_store(store, Scheduler(SchedulerConfig.from_settings(settings)), plan)
-    click.echo(f"imported {result.imported} review{'s' if result.imported != 1 else ''} "
-               f"of {len(result.cards)} card{'s' if len(result.cards) != 1 else ''}"
+        # the store learns the cards as the review does (so imported ones are not orphans)
+        store.sync_cards([CardInfo(card.id, card.note_id, card.kind, note.path, note.line, note.content_hash)
+                          for note in col.notes for card in note.cards()], now)
+        result = merge_into_store(store, scheduler, plan)
+    _report(result, plan, "imported")
+
+
+def _report(result: MergeResult, plan: ImportPlan, verb: str) -> None:
+    n, cards = result.imported, len(result.cards)
+    click.echo(f"{verb} {n} review{'s' if n != 1 else ''} of {cards} card{'s' if cards != 1 else ''}"
                + (f"; {result.duplicates} already imported" if result.duplicates else ""))
-    _report_rest(plan)
-
-
-def _report_rest(plan: object) -> None:
-    from dlcards.export.anki_import import ImportPlan
-
-    assert isinstance(plan, ImportPlan)
-    click.echo(f"skipped {len(plan.skipped)} manual or reschedule entr{'y' if len(plan.skipped) == 1 else 'ies'}")
+    skipped = len(plan.skipped)
+    click.echo(f"skipped {skipped} manual or reschedule entr{'y' if skipped == 1 else 'ies'}")
     click.echo(f"unmatched {plan.unmatched}: {len(plan.not_dlcards)} from cards not made by dlcards, "
                f"{len(plan.gone)} from dlcards cards no longer in your decks")

@@ -44,6 +44,13 @@ def command(ctx: click.Context, week: int | None = None, topic: str | None = Non
     from dlcards.tui.context import Limits
 
     filters = Filters(week=week, topic=topic, tag=tag, deck=deck)
+    if filters.describe():
+        from dlcards.session import note_session_cards
+
+        if not any(filters.matches(sc) for sc, _, _ in note_session_cards(col.notes)):
+            topics = sorted({n.meta.topic for n in col.notes if n.meta.topic})
+            raise UsageError(f"no cards match {filters.describe()}",
+                             hint=("topics: " + ", ".join(topics)) if topics else "see `dlcards list`")
     tz = zone(settings.timezone)
 
     def daily_backup() -> None:

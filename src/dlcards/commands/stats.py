@@ -90,12 +90,14 @@ def text_summary(report: dict[str, Any]) -> str:
         lines.append(f"  {p['period']:<14} {_pct(p['young_retention']):>6} of {yn:<6} "
                      f"{_pct(p['mature_retention']):>6} of {mn:<6} {_pct(p['retention']):>6}")
     f = report["forecast"]
-    lines += ["", f"Forecast (next {len(f['days'])} days): {f['total_due']} reviews, "
+    new = sum(d["new"] for d in f["days"])
+    lines += ["", f"Forecast (next {len(f['days'])} days): {f['total_due']} reviews and {new} new cards, "
               f"{f['total_minutes']:.0f} min; {f['days_over_budget']} days over the "
               f"{f['daily_budget_minutes']:.0f}-min daily budget"]
-    if report["topics"]:
+    studied = [row for row in report["topics"] if row["reviews"]]
+    if studied:
         lines += ["", "Weakest topics:"]
-        for row in report["topics"][:5]:
+        for row in studied[:5]:
             lines.append(f"  {row['group'] or '(no topic)'}: retention {_pct(row['retention'])}, "
                          f"{row['lapses']} lapses, {row['reviews']} reviews")
     return "\n".join(lines)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
 import json
 import math
 import os
@@ -64,7 +65,7 @@ def _vm_bytes() -> int:
 def set_limits(timeout: float, memory_mb: int) -> None:
     import resource
 
-    cpu = int(math.ceil(timeout)) + 1
+    cpu = math.ceil(timeout) + 1
     limits = [(resource.RLIMIT_CPU, cpu), (resource.RLIMIT_FSIZE, OUTPUT_LIMIT)]
     vm = _vm_bytes()
     if vm:
@@ -75,7 +76,7 @@ def set_limits(timeout: float, memory_mb: int) -> None:
         limits.append((resource.RLIMIT_CORE, 0))
     for which, value in limits:
         try:
-            soft, hard = resource.getrlimit(which)
+            _soft, hard = resource.getrlimit(which)
             if hard != resource.RLIM_INFINITY:
                 value = min(value, hard)
             resource.setrlimit(which, (value, value))
@@ -114,8 +115,8 @@ def install_guards() -> None:
             _no_net()
 
     socket.socket = _Socket  # type: ignore[misc]
-    socket.create_connection = _no_net  # type: ignore[assignment]
-    socket.getaddrinfo = _no_net  # type: ignore[assignment]
+    socket.create_connection = _no_net
+    socket.getaddrinfo = _no_net
 
 
 # ---------------------------------------------------------------------------------------------
@@ -127,7 +128,7 @@ def normalise(v: Any) -> Any:
     import torch
 
     if isinstance(v, torch.Size):
-        return {"t": "seq", "items": [int(x) for x in v]}
+        return {"t": "seq", "items": [normalise(int(x)) for x in v]}
     if isinstance(v, torch.Tensor):
         t = v.detach().to("cpu")
         if t.is_complex():
@@ -169,9 +170,9 @@ def same(got: Any, want: Any) -> str | None:
         if len(got["items"]) != len(want["items"]):
             return f"{len(got['items'])} items, the answer has {len(want['items'])}"
         for i, (a, b) in enumerate(zip(got["items"], want["items"], strict=True)):
-            why = same(a, b) if isinstance(a, dict) else (None if a == b else f"item {i}: {a} vs {b}")
+            why = same(a, b)
             if why:
-                return f"item {i}: {why}" if isinstance(a, dict) else why
+                return f"item {i}: {why}"
         return None
     if tg == "tensor" and tw == "tensor":
         if got["shape"] != want["shape"]:
@@ -207,7 +208,13 @@ def _scalar_differ(g: Any, want: Any) -> str | None:
         if not (isinstance(g, bool) and want["t"] == "bool"):
             return f"{g} vs {want['v']} (a boolean must match exactly)"
         return None if g == want["v"] else f"{g} vs {want['v']}"
-    return None if _close(float(g), float(want["v"])) else f"{g:.6g} vs {want['v']:.6g}"
+    if _close(float(g), float(want["v"])):
+        return None
+    return f"{_num(g)} vs {_num(want['v'])}"
+
+
+def _num(v: Any) -> str:
+    return str(int(v)) if float(v).is_integer() else f"{float(v):.6g}"
 
 
 def _values_differ(a: list[Any] | None, b: list[Any] | None) -> str | None:
@@ -280,10 +287,8 @@ def prepare_child(workdir: str, out_path: str, err_path: str) -> dict[str, Any]:
     """Set up a freshly forked spare child before its request arrives (new process group,
     working folder, network namespace, captured output, guards)."""
     info: dict[str, Any] = {}
-    try:
+    with contextlib.suppress(OSError):
         os.setpgid(0, 0)
-    except OSError:
-        pass
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.chdir(workdir)
@@ -302,7 +307,7 @@ def prepare_child(workdir: str, out_path: str, err_path: str) -> dict[str, Any]:
 
 
 def _read_all(fd: int) -> bytes:
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         chunk = os.read(fd, 65536)
         if not chunk:
@@ -324,13 +329,13 @@ def run_child(request_fd: int, result_fd: int, workdir: str, out_path: str, err_
         result["device"] = run_device
         set_limits(float(req.get("timeout", 10)), memory_mb)
         _execute(req, result, run_device, memory_mb)
-    except BaseException as exc:  # noqa: BLE001 - the child must always report
+    except BaseException as exc:
         result.update(ok=False, kind="runner", error=f"runner child failed: {type(exc).__name__}: {exc}")
     finally:
         try:
             sys.stdout.flush()
             sys.stderr.flush()
-        except BaseException:  # noqa: BLE001
+        except BaseException:
             pass
         try:
             out = json.dumps(result, default=str).encode()
@@ -369,7 +374,7 @@ def _execute(req: dict[str, Any], result: dict[str, Any], device: str, memory_mb
         result.update(elapsed_ms=(time.perf_counter() - start) * 1000, kind="exit",
                       error=f"the snippet called sys.exit({exc.code!r}); code cards must run to the end")
         return
-    except BaseException as exc:  # noqa: BLE001 - anything the snippet raises is its result
+    except BaseException as exc:
         kind, message = _describe(exc, memory_mb)
         line = _error_line(exc)
         if isinstance(exc, SyntaxError):
@@ -390,7 +395,7 @@ def _execute(req: dict[str, Any], result: dict[str, Any], device: str, memory_mb
         return
     try:
         want = eval(compile(str(expect).strip(), "<answer>", "eval"), {"__builtins__": builtins}, answer_namespace())
-    except BaseException as exc:  # noqa: BLE001
+    except BaseException as exc:
         result.update(kind="answer", match=False,
                       error=f"cannot read the answer `{str(expect).strip()}` as a value ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})")
         return

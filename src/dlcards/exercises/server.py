@@ -9,6 +9,7 @@ and kills its whole process group.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -22,7 +23,7 @@ from typing import IO, Any
 
 from dlcards.exercises.protocol import MEMORY_LIMIT_MB, OUTPUT_LIMIT, OUTPUT_SHOWN
 
-SIGNAL_NAMES = {
+SIGNAL_NAMES: dict[int, str] = {
     signal.SIGSEGV: "a segmentation fault", signal.SIGABRT: "an abort",
     signal.SIGBUS: "a bus error", signal.SIGFPE: "a floating-point exception",
     signal.SIGILL: "an illegal instruction",
@@ -33,7 +34,7 @@ def warm_up(torch: Any) -> None:
     """Run what snippets commonly use once, so lazy imports (the first optimizer step pulls in
     ~800 modules, 3-4 s) happen here once instead of in every forked child."""
     import torch.nn.functional as F
-    import torch.utils.data  # noqa: F401
+    import torch.utils.data
 
     layer = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.ReLU())
     conv = torch.nn.Conv2d(1, 1, 3)
@@ -88,10 +89,8 @@ def reap_zombies() -> None:
 
 
 def _kill_group(pid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _reap(pid: int, wait_s: float) -> int | None:
@@ -144,19 +143,15 @@ def spawn_spare(device: str, memory_mb: int) -> Spare:
             os._exit(71)  # not reached
     os.close(req_r)
     os.close(res_w)
-    try:
+    with contextlib.suppress(OSError):
         os.setpgid(pid, pid)
-    except OSError:
-        pass
     return Spare(pid, workdir, req_w, res_r)
 
 
 def discard(spare: Spare) -> None:
     for fd in (spare.request_w, spare.result_r):
-        try:
+        with contextlib.suppress(OSError):
             os.close(fd)
-        except OSError:
-            pass
     _kill_group(spare.pid)
     _reap(spare.pid, 2.0)
     shutil.rmtree(spare.workdir, ignore_errors=True)
@@ -173,10 +168,8 @@ def run_one(req: dict[str, Any], device: str, memory_mb: int, spare: Spare | Non
     child = spare or spawn_spare(device, memory_mb)
     start = time.monotonic()
     data = json.dumps(req).encode()
-    try:
+    with contextlib.suppress(OSError):
         os.write(child.request_w, data)
-    except OSError:
-        pass
     os.close(child.request_w)
     if on_dispatch is not None:
         on_dispatch()
@@ -217,7 +210,7 @@ def run_one(req: dict[str, Any], device: str, memory_mb: int, spare: Spare | Non
             status = _reap(pid, 5.0)
     elapsed = (time.monotonic() - start) * 1000
     resp: dict[str, Any]
-    if complete:
+    if complete and need is not None:
         try:
             resp = json.loads(buf[8:8 + need])
         except ValueError:
@@ -268,7 +261,7 @@ def serve(stdin: IO[str], stdout: IO[str], memory_mb: int) -> None:
         torch.set_num_threads(1)
         warm_up(torch)
         device = detect_device()
-    except Exception as exc:  # noqa: BLE001 - reported to the client
+    except Exception as exc:
         send({"ready": False, "error": f"torch cannot be imported: {type(exc).__name__}: {exc}"})
         return
     send({"ready": True, "device": device, "torch": torch.__version__, "pid": os.getpid()})
@@ -292,7 +285,7 @@ def serve(stdin: IO[str], stdout: IO[str], memory_mb: int) -> None:
             child = spare.pop() if spare else None
             try:
                 resp = run_one(req, device, memory_mb, child, on_dispatch=refill)
-            except Exception as exc:  # noqa: BLE001 - the server must answer every request
+            except Exception as exc:
                 resp = {"ok": False, "kind": "runner", "error": f"runner failed: {type(exc).__name__}: {exc}"}
             resp["id"] = req.get("id")
             send(resp)

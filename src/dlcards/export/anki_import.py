@@ -202,13 +202,15 @@ class MergeResult:
     cards: list[str] = field(default_factory=list)  # cards whose state was recomputed
 
 
-def merge_into_store(store: Store, scheduler: Scheduler, plan: ImportPlan) -> MergeResult:
+def merge_into_store(store: Store, scheduler: Scheduler, plan: ImportPlan, *,
+                     dry_run: bool = False) -> MergeResult:
     """Append the new Anki reviews to the dlcards log and recompute the affected cards' states.
 
     Rows already in the log (same Anki revlog id) are duplicates and change nothing. For every
     card with at least one new row, the whole merged history (dlcards + Anki, time-ordered) is
     replayed through the scheduler: the new rows get their before/after states from that
-    replay, and the final state replaces the card's state.
+    replay, and the final state replaces the card's state. `dry_run` computes the same
+    counts and writes nothing.
     """
     result = MergeResult()
     new_entries: list[ReviewEntry] = []
@@ -230,7 +232,9 @@ def merge_into_store(store: Store, scheduler: Scheduler, plan: ImportPlan) -> Me
                 new_entries.append(replace(entry, source="anki", anki_revlog_id=row.revlog_id))
         states.append(state)
         result.cards.append(card_id)
-    if new_entries:
+    if dry_run:
+        result.imported = len(new_entries)
+    elif new_entries:
         imported, dups = store.import_reviews(new_entries)
         result.imported += imported
         result.duplicates += dups

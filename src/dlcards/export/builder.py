@@ -47,6 +47,7 @@ class BuildResult:
     cached: int = 0
     stamp: str = ""
     written: bool = False
+    reused: bool = False  # nothing changed: the previous build's notes were written again
 
     @property
     def notes(self) -> int:
@@ -113,10 +114,66 @@ def render_all(col: Collection, notes: list[Note], cache: RenderCache,
     return out, problems
 
 
+@dataclass
+class PlannedPackage:
+    """One .apkg to write: its deck root, notes and media."""
+
+    root: str
+    notes: list[AnkiNote]
+    media: list[MediaRef]
+
+    @property
+    def cards(self) -> int:
+        return sum(len(n.ords) for n in self.notes)
+
+
+def plan_packages(valid: list[Note], rendered: dict[str, RenderedNote], *, stamp: str,
+                  single: bool) -> list[PlannedPackage]:
+    """Group the valid notes into packages, in curriculum order, with their Anki fields."""
+    valid = sorted(valid, key=curriculum_key)
+    groups: dict[str, list[Note]] = {}
+    for note in valid:
+        groups.setdefault("" if single else note.deck, []).append(note)
+    position = {n.id: i for i, n in enumerate(valid, start=1)}
+    planned = []
+    for root in sorted(groups):
+        media: dict[str, MediaRef] = {}
+        anki_notes = []
+        for note in groups[root]:
+            r = rendered[note.id]
+            for ref in r.media:
+                media.setdefault(ref.name, ref)
+            ords = (0,) if note.kind == "basic" else tuple(n - 1 for n in note.numbers)
+            anki_notes.append(AnkiNote(
+                note_id=note.id, kind=note.kind,
+                fields=anki_fields(note, r.fields, source_text(note.path, note.line)),
+                tags=note_tags(note, stamp), deck=deck_name(note), due=position[note.id], ords=ords))
+        planned.append(PlannedPackage(root, anki_notes, list(media.values())))
+    return planned
+
+
+def write_packages(planned: list[PlannedPackage], out_dir: Path, when: datetime) -> list[PackageInfo]:
+    from dlcards.export.anki import write_package
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    infos = []
+    with tempfile.TemporaryDirectory(prefix="dlcards-media-") as staging:
+        for pkg in planned:
+            files = [_stage(ref, Path(staging)) for ref in pkg.media]
+            path = out_dir / package_filename(pkg.root or SINGLE_NAME)
+            write_package(pkg.notes, files, str(path), when)
+            infos.append(PackageInfo(path, pkg.root, len(pkg.notes), pkg.cards, len(files)))
+    return infos
+
+
 def build(col: Collection, problems: list[Problem], out_dir: Path, *, when: datetime,
           single: bool = False, skip_invalid: bool = False, cache_path: Path | None = None,
           progress: Callable[[int], None] | None = None) -> BuildResult:
-    """Build the packages. Writes nothing when a note has errors, unless `skip_invalid`."""
+    """Build the packages. Writes nothing when a note has errors, unless `skip_invalid`.
+
+    With a `cache_path`, rendered HTML is reused per note, and a clean build (no errors)
+    leaves a manifest that `quick_build` reuses while no input changes.
+    """
     valid, invalid, errors = split_valid(col, problems)
     cache = RenderCache(cache_path)
     rendered, render_problems = render_all(col, valid, cache, progress)
@@ -130,37 +187,95 @@ def build(col: Collection, problems: list[Problem], out_dir: Path, *, when: date
                          rendered=cache.misses, cached=cache.hits, stamp=build_tag(when))
     if errors and not skip_invalid:
         return result
-
-    valid.sort(key=curriculum_key)
-    groups: dict[str, list[Note]] = {}
-    for note in valid:
-        groups.setdefault("" if single else note.deck, []).append(note)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    position = {n.id: i for i, n in enumerate(valid, start=1)}
-    from dlcards.export.anki import write_package
-
-    with tempfile.TemporaryDirectory(prefix="dlcards-media-") as staging:
-        for root in sorted(groups):
-            notes = groups[root]
-            media: dict[str, MediaRef] = {}
-            anki_notes = []
-            cards = 0
-            for note in notes:
-                r = rendered[note.id]
-                for ref in r.media:
-                    media.setdefault(ref.name, ref)
-                ords = (0,) if note.kind == "basic" else tuple(n - 1 for n in note.numbers)
-                anki_notes.append(AnkiNote(
-                    note_id=note.id, kind=note.kind,
-                    fields=anki_fields(note, r.fields, source_text(note.path, note.line)),
-                    tags=note_tags(note, result.stamp), deck=deck_name(note), due=position[note.id],
-                    ords=ords))
-                cards += len(ords)
-            files = [_stage(ref, Path(staging)) for ref in media.values()]
-            path = out_dir / package_filename(root or SINGLE_NAME)
-            write_package(anki_notes, files, str(path), when)
-            result.packages.append(PackageInfo(path, root, len(notes), cards, len(files)))
+    planned = plan_packages(valid, rendered, stamp=result.stamp, single=single)
+    result.packages = write_packages(planned, out_dir, when)
     result.written = True
+    if cache_path is not None and not errors:
+        key = inputs_key(col.root, [(f.rel, f.snapshot.digest) for f in col.files],
+                         col.settings.model_dump_json(), single)
+        _save_manifest(manifest_file(cache_path), Manifest(key, result.stamp, planned))
+    return result
+
+
+# -- whole-build reuse ---------------------------------------------------------------------------
+# A rebuild with no change at all (same files, settings, options, media, dlcards version) does
+# not need to parse, check or render anything: the previous build's Anki notes are written
+# again with the new build time and build tag. Any difference, or any doubt, takes the full path.
+
+
+@dataclass
+class Manifest:
+    key: str
+    stamp: str
+    packages: list[PlannedPackage]
+
+
+def manifest_file(cache_path: Path) -> Path:
+    return cache_path.with_suffix(".build.pickle")
+
+
+def inputs_key(root: Path, files: list[tuple[str, str]], settings_json: str, single: bool) -> str:
+    """What a build's output depends on, hashed: versions, settings, options, file contents."""
+    import hashlib
+
+    from dlcards import __version__, parse
+    from dlcards.export.html import RENDER_VERSION
+
+    h = hashlib.sha256()
+    for part in (__version__, parse.PARSER_VERSION, RENDER_VERSION, str(root), settings_json, str(single)):
+        h.update(part.encode("utf-8") + b"\0")
+    for rel, digest in sorted(files):
+        h.update(f"{rel}\0{digest}\0".encode())
+    return h.hexdigest()
+
+
+def _save_manifest(path: Path, manifest: Manifest) -> None:
+    import pickle
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        with tmp.open("wb") as fh:
+            pickle.dump(manifest, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+def quick_build(root: Path, deck_files: list[Path], out_dir: Path, *, when: datetime, single: bool,
+                cache_path: Path) -> BuildResult | None:
+    """Rewrite the previous build when nothing changed; None when anything did (or may have)."""
+    import hashlib
+    import pickle
+    from dataclasses import replace
+
+    from dlcards.config import load_settings
+
+    path = manifest_file(cache_path)
+    if not path.is_file():
+        return None
+    try:
+        files = [(p.relative_to(root).as_posix(), hashlib.sha256(p.read_bytes()).hexdigest())
+                 for p in deck_files]
+        key = inputs_key(root, files, load_settings(root).model_dump_json(), single)
+        with path.open("rb") as fh:
+            manifest = pickle.load(fh)
+        if not isinstance(manifest, Manifest) or manifest.key != key:
+            return None
+        if not all(ref.unchanged() for pkg in manifest.packages for ref in pkg.media):
+            return None
+    except Exception:  # unreadable file, damaged manifest, path outside root: the full path decides
+        return None
+    stamp = build_tag(when)
+    packages = [
+        PlannedPackage(pkg.root, [replace(n, tags=tuple(stamp if t == manifest.stamp else t for t in n.tags))
+                                  for n in pkg.notes], pkg.media)
+        for pkg in manifest.packages
+    ]
+    result = BuildResult(stamp=stamp, cached=sum(len(p.notes) for p in packages))
+    result.packages = write_packages(packages, out_dir, when)
+    result.written = True
+    result.reused = True
     return result
 
 

@@ -172,7 +172,7 @@ SCALAR_FUNCS: dict[str, Callable[..., Any]] = {
     "logit": lambda p: sp.log(p / (1 - p)),
     "relu": lambda x: sp.Max(0, x),
     "heaviside": lambda x: sp.Heaviside(x, sp.Rational(1, 2)),
-    "leaky_relu": lambda x, a=sp.Rational(1, 100): sp.Max(x, a * x),
+    "leaky_relu": lambda x, a=None: sp.Max(x, (sp.Rational(1, 100) if a is None else a) * x),
     "softplus": _softplus,
     "log_sigmoid": lambda x: -_softplus(-x),
     "silu": lambda x: x * _sigmoid(x),
@@ -686,7 +686,7 @@ def decide(lhs: Any, rhs: Any, scope: Scope, *, budget: float = PROOF_BUDGET_S) 
     right = [sp.sympify(v) for v in (_items(rhs) if isinstance(rhs, Arr) else [rhs] * n)]
     free: set[sp.Symbol] = set()
     for e in left + right:
-        free |= e.free_symbols  # type: ignore[arg-type]
+        free |= e.free_symbols
     syms = sorted(free, key=lambda s: s.name)
     size_note = _size_note(scope, free)
     rng = random.Random(0)

@@ -112,7 +112,7 @@ class Dims:
             return True, ""
         if d.is_number:
             return False, ""
-        free = sorted(d.free_symbols, key=lambda s: s.name)  # type: ignore[attr-defined]
+        free = sorted(d.free_symbols, key=lambda s: s.name)
         rng = random.Random(0)
         originals = [s for s in self.symbols.values()
                      if s in sp.sympify(a).free_symbols | sp.sympify(b).free_symbols]
@@ -186,7 +186,7 @@ def _norm_dim(d: Any, ndim: int, what: str, extra: int = 0) -> int:
 def _tensor(v: Any, what: str) -> Tensor:
     if isinstance(v, Tensor):
         return v
-    if isinstance(v, sp.Basic) or isinstance(v, int | float):
+    if isinstance(v, (sp.Basic, int | float)):
         return Tensor(())
     raise ShapeError(f"{what} needs a tensor")
 
@@ -237,7 +237,7 @@ class Ops:
         if B.ndim == 1:
             return Tensor(A.shape[:-1])
         batch = _bcast(self.dims, [A.shape[:-2], B.shape[:-2]], f"{what} batch")
-        return Tensor(batch + (A.shape[-2], B.shape[-1]))
+        return Tensor((*batch, A.shape[-2], B.shape[-1]))
 
     def mm(self, a: Any, b: Any) -> Tensor:
         if _tensor(a, "mm").ndim != 2 or _tensor(b, "mm").ndim != 2:
@@ -312,7 +312,7 @@ class Ops:
         t = _tensor(x, ".mT")
         if t.ndim < 2:
             raise ShapeError(f".mT needs at least 2 dims, got a {t.ndim}-D tensor")
-        return Tensor(t.shape[:-2] + (t.shape[-1], t.shape[-2]))
+        return Tensor((*t.shape[:-2], t.shape[-1], t.shape[-2]))
 
     def transpose(self, x: Any, i: Any = None, j: Any = None) -> Tensor:
         t = _tensor(x, "transpose")
@@ -348,7 +348,7 @@ class Ops:
             if not self.dims.integral(inferred):
                 raise ShapeError(f"{what}: cannot infer -1: {fmt_dim(numel)} elements are not "
                                  f"divisible by {fmt_dim(known)}")
-            if not sp.fraction(sp.together(inferred))[1] == 1:
+            if sp.fraction(sp.together(inferred))[1] != 1:
                 inferred = sp.simplify(self.dims.canon(inferred))
             new[holes[0]] = inferred
         for d in new:
@@ -375,7 +375,7 @@ class Ops:
         a, b = _norm_dim(start_dim, t.ndim, "flatten"), _norm_dim(end_dim, t.ndim, "flatten")
         if a > b:
             raise ShapeError("flatten: start_dim comes after end_dim")
-        return Tensor(t.shape[:a] + (_prod(t.shape[a:b + 1]),) + t.shape[b + 1:])
+        return Tensor((*t.shape[:a], _prod(t.shape[a:b + 1]), *t.shape[b + 1:]))
 
     def unflatten(self, x: Any, dim: Any, sizes: Any) -> Tensor:
         t = _tensor(x, "unflatten")
@@ -393,7 +393,7 @@ class Ops:
     def unsqueeze(self, x: Any, dim: Any) -> Tensor:
         t = _tensor(x, "unsqueeze")
         i = _norm_dim(dim, t.ndim, "unsqueeze", extra=1)
-        return Tensor(t.shape[:i] + (sp.Integer(1),) + t.shape[i:])
+        return Tensor((*t.shape[:i], sp.Integer(1), *t.shape[i:]))
 
     def expand(self, x: Any, *size: Any) -> Tensor:
         t = _tensor(x, "expand")
@@ -490,7 +490,7 @@ class Ops:
                 raise ShapeError(f"stack: all tensors must have the same shape: "
                                  f"{fmt_shape(ts[0].shape)} vs {fmt_shape(t.shape)}")
         i = _norm_dim(dim, ts[0].ndim, "stack", extra=1)
-        return Tensor(ts[0].shape[:i] + (sp.Integer(len(ts)),) + ts[0].shape[i:])
+        return Tensor((*ts[0].shape[:i], sp.Integer(len(ts)), *ts[0].shape[i:]))
 
     def chunk(self, x: Any, chunks: Any, dim: Any = 0) -> Pieces:
         t = _tensor(x, "chunk")
@@ -500,7 +500,7 @@ class Ops:
         i = _norm_dim(dim, t.ndim, "chunk")
         size = t.shape[i] / n
         size = size if self.dims.integral(size) else sp.ceiling(size)
-        piece = Tensor(t.shape[:i] + (size,) + t.shape[i + 1:])
+        piece = Tensor((*t.shape[:i], size, *t.shape[i + 1:]))
         return Pieces((piece,) * n)
 
     def split(self, x: Any, size: Any, dim: Any = 0) -> Pieces:
@@ -509,11 +509,11 @@ class Ops:
         if isinstance(size, list | tuple):
             if not self.eq(sp.Add(*size), t.shape[i]):
                 raise ShapeError(f"split: sizes add up to {fmt_dim(sp.Add(*size))}, dim {i} is {fmt_dim(t.shape[i])}")
-            return Pieces(tuple(Tensor(t.shape[:i] + (s,) + t.shape[i + 1:]) for s in size))
+            return Pieces(tuple(Tensor((*t.shape[:i], s, *t.shape[i + 1:])) for s in size))
         count = t.shape[i] / size
         k = _int(sp.ceiling(self.dims.canon(count)))
         n = k if k is not None else 2
-        return Pieces((Tensor(t.shape[:i] + (size,) + t.shape[i + 1:]),) * n)
+        return Pieces((Tensor((*t.shape[:i], size, *t.shape[i + 1:])),) * n)
 
     # -- layers ----------------------------------------------------------------------------------
     def linear(self, x: Any, w: Any, b: Any = None) -> Tensor:
@@ -525,8 +525,8 @@ class Ops:
                 raise ShapeError(f"linear: the weight must be 2-D (out, in), got {fmt_shape(w.shape)}")
             if not self.eq(t.shape[-1], w.shape[1]):
                 raise ShapeError(f"linear: input features {fmt_dim(t.shape[-1])} vs weight in_features {fmt_dim(w.shape[1])}")
-            return Tensor(t.shape[:-1] + (w.shape[0],))
-        return Tensor(t.shape[:-1] + (w,))
+            return Tensor((*t.shape[:-1], w.shape[0]))
+        return Tensor((*t.shape[:-1], w))
 
     def embedding(self, idx: Any, d: Any) -> Tensor:
         t = _tensor(idx, "embedding")
@@ -534,7 +534,7 @@ class Ops:
             if d.ndim != 2:
                 raise ShapeError("embedding: the weight must be 2-D (num_embeddings, dim)")
             d = d.shape[1]
-        return Tensor(t.shape + (d,))
+        return Tensor((*t.shape, d))
 
     def _spatial(self, x: Any, nd: int, what: str) -> tuple[tuple[Any, ...], list[Any]]:
         t = _tensor(x, what)
@@ -566,13 +566,13 @@ class Ops:
             elif padding == "same":
                 if any(_int(s) != 1 for s in ss):
                     raise ShapeError(f"{what}: padding='same' needs stride 1")
-                return Tensor(tuple(lead[:-1]) + (out,) + tuple(sizes))
+                return Tensor((*tuple(lead[:-1]), out, *tuple(sizes)))
             else:
                 raise ShapeError(f"{what}: padding must be a size, 'same' or 'valid'")
         else:
             ps = _pair(padding, nd, f"{what} padding")
         new = [sp.floor((n + 2 * p - d * (k - 1) - 1) / s) + 1 for n, k, s, p, d in zip(sizes, ks, ss, ps, ds, strict=True)]
-        return Tensor(tuple(lead[:-1]) + (out,) + tuple(new))
+        return Tensor((*tuple(lead[:-1]), out, *tuple(new)))
 
     def conv_transpose(self, nd: int, x: Any, out: Any, kernel_size: Any, stride: Any = 1,
                        padding: Any = 0, output_padding: Any = 0, groups: Any = 1, bias: Any = None,
@@ -582,7 +582,7 @@ class Ops:
         ps, ops_, ds = _pair(padding, nd, what), _pair(output_padding, nd, what), _pair(dilation, nd, what)
         new = [(n - 1) * s - 2 * p + d * (k - 1) + op + 1
                for n, k, s, p, op, d in zip(sizes, ks, ss, ps, ops_, ds, strict=True)]
-        return Tensor(tuple(lead[:-1]) + (out,) + tuple(new))
+        return Tensor((*tuple(lead[:-1]), out, *tuple(new)))
 
     def pool(self, nd: int, x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
              dilation: Any = 1, ceil_mode: Any = False, what: str = "pool", **_: Any) -> Tensor:
@@ -610,8 +610,8 @@ class Ops:
             raise ShapeError(f"attention: key and value lengths: {fmt_dim(K.shape[-2])} vs {fmt_dim(V.shape[-2])}")
         batch = _bcast(self.dims, [Q.shape[:-2], K.shape[:-2], V.shape[:-2]], "attention batch")
         if isinstance(attn_mask, Tensor):
-            _bcast(self.dims, [attn_mask.shape, batch + (Q.shape[-2], K.shape[-2])], "attention mask")
-        return Tensor(batch + (Q.shape[-2], V.shape[-1]))
+            _bcast(self.dims, [attn_mask.shape, (*batch, Q.shape[-2], K.shape[-2])], "attention mask")
+        return Tensor((*batch, Q.shape[-2], V.shape[-1]))
 
     def layer_norm(self, x: Any, normalized_shape: Any = None, *args: Any, **kwargs: Any) -> Tensor:
         t = _tensor(x, "layer_norm")
@@ -641,13 +641,16 @@ class Ops:
         return Tensor((n, n if m is None else m))
 
 
-SAME = ("relu gelu silu sigmoid tanh exp log abs sqrt rsqrt neg softplus dropout batch_norm "
-        "contiguous clone detach float double half long int bool to cpu cuda type_as relu_ "
-        "exp_ sin cos square sign elu leaky_relu mish hardtanh clamp clip erf log1p expm1 "
-        "requires_grad_ zero_ normal_ uniform_ fill_ instance_norm group_norm tril triu "
-        "dropout1d dropout2d log_sigmoid logsigmoid floor ceil round reciprocal pow "
-        "nan_to_num sigmoid_ tanh_ abs_").split()
-REDUCE = "sum mean prod amax amin std var logsumexp all any argmax argmin nansum nanmean median mode count_nonzero".split()
+SAME = ["relu", "gelu", "silu", "sigmoid", "tanh", "exp", "log", "abs", "sqrt", "rsqrt", "neg", "softplus", "dropout", "batch_norm", "contiguous", "clone", "detach", "float", "double", "half", "long", "int", "bool", "to", "cpu", "cuda", "type_as", "relu_", "exp_", "sin", "cos", "square", "sign", "elu", "leaky_relu", "mish", "hardtanh", "clamp", "clip", "erf", "log1p", "expm1", "requires_grad_", "zero_", "normal_", "uniform_", "fill_", "instance_norm", "group_norm", "tril", "triu", "dropout1d", "dropout2d", "log_sigmoid", "logsigmoid", "floor", "ceil", "round", "reciprocal", "pow", "nan_to_num", "sigmoid_", "tanh_", "abs_"]
+REDUCE = ["sum", "mean", "prod", "amax", "amin", "std", "var", "logsumexp", "all", "any", "argmax", "argmin", "nansum", "nanmean", "median", "mode", "count_nonzero"]
+
+
+def _named(op: Callable[..., Any], nd: int, what: str) -> Callable[..., Any]:
+    """`op` for `nd` spatial dims, naming itself `what` in messages."""
+    def call(*args: Any, **kwargs: Any) -> Any:
+        kwargs["what"] = what
+        return op(nd, *args, **kwargs)
+    return call
 
 
 def _functions(ops: Ops) -> dict[str, Callable[..., Any]]:
@@ -675,11 +678,11 @@ def _functions(ops: Ops) -> dict[str, Callable[..., Any]]:
     for name in ("zeros_like", "ones_like", "randn_like", "rand_like", "empty_like", "full_like"):
         f[name] = ops.like
     for nd in (1, 2, 3):
-        f[f"conv{nd}d"] = (lambda n: lambda *a, **k: ops.conv(n, *a, what=f"conv{n}d", **k))(nd)
-        f[f"conv_transpose{nd}d"] = (lambda n: lambda *a, **k: ops.conv_transpose(n, *a, what=f"conv_transpose{n}d", **k))(nd)
+        f[f"conv{nd}d"] = _named(ops.conv, nd, f"conv{nd}d")
+        f[f"conv_transpose{nd}d"] = _named(ops.conv_transpose, nd, f"conv_transpose{nd}d")
         for kind in ("max", "avg"):
-            f[f"{kind}_pool{nd}d"] = (lambda n, w: lambda *a, **k: ops.pool(n, *a, what=w, **k))(nd, f"{kind}_pool{nd}d")
-            f[f"adaptive_{kind}_pool{nd}d"] = (lambda n, w: lambda *a, **k: ops.adaptive_pool(n, *a, what=w, **k))(nd, f"adaptive_{kind}_pool{nd}d")
+            f[f"{kind}_pool{nd}d"] = _named(ops.pool, nd, f"{kind}_pool{nd}d")
+            f[f"adaptive_{kind}_pool{nd}d"] = _named(ops.adaptive_pool, nd, f"adaptive_{kind}_pool{nd}d")
     return f
 
 

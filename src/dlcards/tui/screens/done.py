@@ -55,12 +55,16 @@ def summary_text(session: Session, now: datetime) -> Text:
         text.append(f"  ({filt})", style="dim")
     text.append("\n")
     due = session.next_due(now)
+    waiting = session.waiting_for()
     if due is not None:
         text.append(f"Next card due {due_text(due, now, session.policy.tz)}.\n")
     elif not session.cards:
         text.append("There are no cards to review here.\n")
-    else:
-        text.append("Every card is suspended or waiting.\n")
+    elif not waiting:
+        text.append("Every card is suspended.\n")
+    if waiting:
+        shown = ", ".join(waiting[:4]) + (", …" if len(waiting) > 4 else "")
+        text.append(f"New cards here wait until you start: {shown}.\n", style="dim")
     if session.limits_reached():
         text.append("\nToday's limit is reached. Press ", style="")
         text.append(" m ", style="bold reverse")
@@ -71,7 +75,7 @@ def summary_text(session: Session, now: datetime) -> Text:
 
 class DoneScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q,escape,enter,space", "quit_app", "Quit"),
+        Binding("q,escape", "quit_app", "Quit"),
         Binding("m", "study_more", "Study more"),
         Binding("u", "undo", "Undo"),
         Binding("S", "stats", "Stats"),

@@ -53,7 +53,7 @@ def detail_text(item: Any) -> Text:
     for r in item.reasons:
         text.append(f"• {r.code}: ", style=REASON_STYLE.get(r.code, "bold"))
         text.append(r.message)
-        nums = ", ".join(f"{k}={v}" for k, v in r.numbers.items() if v is not None and k not in ("other_where",))
+        nums = ", ".join(f"{k}={v}" for k, v in r.numbers.items() if v is not None and k not in ("other_where", "others"))
         if nums:
             text.append(f"  [{nums}]", style="dim")
         text.append("\n")
@@ -156,8 +156,12 @@ class PruneScreen(Screen[None]):
         if item.orphan:
             self.notify("An orphan is in no file: relink (r) or keep (k) it.", severity="warning")
             return
-        self._act(lambda: self.ws.delete(item.card_id),
-                  lambda e: f"Deleted {item.card_id} from {e['path']} (u to undo)")
+        def done(e: dict[str, Any]) -> str:
+            n = len(e.get("card_ids", []))
+            what = f"note {item.note_id} ({n} cards)" if n > 1 else item.card_id
+            return f"Deleted {what} from {e['path']} (u to undo)"
+
+        self._act(lambda: self.ws.delete(item.card_id), done)
 
     def action_suspend(self) -> None:
         item = self.current
@@ -194,6 +198,11 @@ class PruneScreen(Screen[None]):
         item = self.current
         if item is None:
             return
+        note = self.ws.note_of(item.card_id)
+        if note is not None:
+            deck = self.ws.collection.file(note.path)
+            if deck.path.is_file() and deck.path.read_bytes() != deck.snapshot.data:
+                self.ws.reload()  # changed elsewhere: find the card's current line first
         where = self.ws.file_and_line(item.card_id)
         if where is None:
             self.notify("This card is in no deck file.", severity="warning")

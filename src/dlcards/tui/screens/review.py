@@ -327,9 +327,8 @@ class ReviewScreen(Screen[None]):
             self.notify("This card has no `torch` block to run.")
             return
         try:
-            from dlcards.exercises.client import Runner, torch_available  # noqa: F401
-
             from dlcards.exercises import consent
+            from dlcards.exercises.client import Runner, torch_available  # noqa: F401
 
             # the package may re-export is_trusted; the consent module always has it
             is_trusted: Callable[[Path], bool] = getattr(

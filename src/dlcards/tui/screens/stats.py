@@ -194,8 +194,8 @@ class StatsScreen(Screen[None]):
         plt.hline(r["forecast"]["daily_budget_minutes"], "red")
         plt.title("Minutes per day (red: daily budget)")
         plt.xlabel("days from today")
-        ticks = list(range(0, len(f), 5))
-        plt.xticks(ticks, [str(t) for t in ticks])  # explicit: plotext's own ticks vary run to run
+        ticks: list[float] = list(range(0, len(f), 5))
+        plt.xticks(ticks, [str(int(t)) for t in ticks])  # explicit: plotext's own ticks vary run to run
         for name in ("retrievability", "stability", "difficulty"):
             dist = r["distributions"][name]
             p = self.query_one(f"#dist-{name}", PlotextPlot).plt
@@ -205,7 +205,7 @@ class StatsScreen(Screen[None]):
             p.title(f"{name.title()} of {dist['count']} cards" + ("" if mean is None else f" (mean {mean:.2f})"))
         weeks = r["weekly"]
         wp = self.query_one("#weeks-plot", PlotextPlot).plt
-        xs = list(range(1, len(weeks) + 1))
+        xs: list[float] = list(range(1, len(weeks) + 1))
         wp.bar(xs, [0 if w["retention"] is None else round(w["retention"] * 100, 1) for w in weeks],
                label="retention %")
         wp.plot(xs, [w["lapses"] for w in weeks], label="lapses (right axis)", marker="braille",

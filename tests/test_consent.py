@@ -1,0 +1,119 @@
+"""Consent: no code from a deck runs until `dlcards trust`; consent lives in the state folder."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dlcards.cli import main
+from dlcards.exercises import consent
+
+HAS_TORCH = importlib.util.find_spec("torch") is not None
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def deck_writing(marker: Path, question: str = "What does this give?") -> str:
+    """A deck whose code card leaves a file behind if it ever runs."""
+    return (
+        f"# Code\n\nQ: {question}\n```torch\n"
+        f"open({str(marker)!r}, 'w').write('ran')\n"
+        "torch.zeros(2, 3).shape\n```\nA: `torch.Size([2, 3])`\n"
+    )
+
+
+@pytest.fixture
+def col(collection: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(collection)
+    return collection
+
+
+def test_without_consent_no_code_runs_and_one_warning_says_how(col: Path, tmp_path_factory: pytest.TempPathFactory,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    marker = tmp_path_factory.mktemp("outside") / "ran.txt"
+    (col / "decks" / "a.md").write_text(deck_writing(marker), encoding="utf-8")
+    (col / "decks" / "b.md").write_text(deck_writing(marker, "And what shape is this one?"), encoding="utf-8")
+    code, out, _err = run(capsys, "check")
+    assert code == 0
+    assert out.splitlines() == [
+        "decks/a.md:4: warning: 2 code cards not run: this collection has no consent to run code here",
+        "  hint: run `dlcards trust` to allow it (see docs/checks.md), or pass --no-exec to skip code cards",
+    ]
+    assert not marker.exists()
+    code, out, _ = run(capsys, "check", "--no-exec")
+    assert (code, out) == (0, "")
+
+
+def test_trust_and_untrust(col: Path, dlcards_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "trust")
+    assert code == 0 and out.startswith(f"Trusted {col.resolve()}")
+    assert consent.is_trusted(col)
+    assert run(capsys, "trust")[1].startswith(f"{col.resolve()} is already trusted.")
+    stored = json.loads((dlcards_home / "trust.json").read_text())
+    assert str(col.resolve()) in stored["collections"]
+    assert run(capsys, "untrust")[1].startswith(f"Untrusted {col.resolve()}")
+    assert not consent.is_trusted(col)
+    assert run(capsys, "untrust")[1].startswith(f"{col.resolve()} was not trusted")
+
+
+def test_trust_with_C_and_outside_a_collection(tmp_path_factory: pytest.TempPathFactory, collection: Path,
+                                               monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    empty = tmp_path_factory.mktemp("empty")
+    monkeypatch.chdir(empty)
+    code, _, err = run(capsys, "trust")
+    assert code == 2 and "no dlcards collection" in err
+    assert run(capsys, "-C", str(collection), "trust")[0] == 0
+    assert consent.is_trusted(collection)
+
+
+def test_a_collection_cannot_grant_itself_consent(col: Path, dlcards_home: Path) -> None:
+    # files a cloned deck might carry do not count: consent is only read from the state folder
+    (col / "trust.json").write_text(json.dumps({"collections": {str(col.resolve()): {}}}))
+    (col / ".dlcards").mkdir()
+    (col / ".dlcards" / "trust.json").write_text(json.dumps({"collections": {str(col.resolve()): {}}}))
+    assert not consent.is_trusted(col)
+    assert not (dlcards_home / "trust.json").exists()
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed")
+def test_with_consent_code_runs(col: Path, tmp_path_factory: pytest.TempPathFactory,
+                                capsys: pytest.CaptureFixture[str]) -> None:
+    marker = tmp_path_factory.mktemp("outside") / "ran.txt"
+    (col / "decks" / "a.md").write_text(deck_writing(marker), encoding="utf-8")
+    run(capsys, "trust")
+    code, out, err = run(capsys, "check")
+    assert (code, out) == (0, ""), out
+    assert marker.read_text() == "ran"
+    assert "ran 1 code snippet on cpu" in err
+    marker.unlink()
+    run(capsys, "untrust")
+    code, out, _ = run(capsys, "check", "--no-cache")
+    assert "needs" not in out and "no consent" in out and not marker.exists()
+
+
+def test_without_torch_code_cards_are_skipped_with_one_warning(col: Path, tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    fake = tmp_path / "fake"
+    (fake / "torch").mkdir(parents=True)
+    (fake / "torch" / "__init__.py").write_text("raise ImportError('no torch')\n")
+    (col / "decks" / "a.md").write_text(deck_writing(tmp_path / "m"), encoding="utf-8")
+    assert run(capsys, "trust")[0] == 0
+    env = dict(os.environ, PYTHONPATH=str(fake))
+    probe = "import importlib.util, sys; import dlcards.exercises.client as c; c.torch_available = lambda: False; " \
+            "from dlcards.cli import main; sys.exit(main(['check']))"
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=col, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0] == (
+        "decks/a.md:4: warning: 1 code card not run: PyTorch is not installed")
