@@ -48,8 +48,9 @@ X.sum(dim=-1, keepdim=True) -> (B, T, 1)"""
 
 
 def build(root: Path, claims: int) -> int:
+    """Deck files of 10 cards each (like the shipped decks), N claims in all."""
     (root / "decks").mkdir(parents=True)
-    lines = ["---\nweek: 1\ntopic: bench\n---\n\n# Bench\n"]
+    cards: list[str] = []
     n = 0
     i = 0
     while n < claims:
@@ -62,9 +63,11 @@ def build(root: Path, claims: int) -> int:
         else:
             parts = [t.format(a=a + i, b=b, ab=(a + i) * b, a3=3 * (a + i)) for t in CHECK_TEMPLATES[: 3]]
             text, count = "\n".join(parts), 3
-        lines.append(f"Q: Bench card {i}?\nA: See below.\n\n```{'shapes' if i % 4 == 0 else 'check'}\n{text}\n```\n")
+        cards.append(f"Q: Bench card {i}?\nA: See below.\n\n```{'shapes' if i % 4 == 0 else 'check'}\n{text}\n```\n")
         n += count
-    (root / "decks" / "bench.md").write_text("\n".join(lines), encoding="utf-8")
+    for f in range(0, len(cards), 10):
+        head = f"---\nweek: 1\ntopic: bench-{f // 10}\n---\n\n# Bench {f // 10}\n\n"
+        (root / "decks" / f"bench-{f // 10:03d}.md").write_text(head + "\n".join(cards[f:f + 10]), encoding="utf-8")
     return n
 
 
@@ -97,7 +100,7 @@ def main() -> int:
         warm = statistics.median(timed(cmd, root, env)[0] for _ in range(opts.runs))
         print(f"bare python -c pass  {bare * 1000:7.1f} ms")
         print(f"no-change re-check   {warm * 1000:7.1f} ms  = {warm / bare:.1f}x bare start-up (target <= 12x)")
-        deck = root / "decks" / "bench.md"
+        deck = root / "decks" / "bench-000.md"
         edits = []
         for k in range(opts.runs):
             text = deck.read_text(encoding="utf-8")

@@ -166,11 +166,18 @@ def grade_latency(col: Path, home: Path, grades: int) -> dict[str, object]:
 
     ReviewScreen.action_grade = timed  # type: ignore[method-assign]
 
+    import gc
+
+    def ready() -> None:  # as `dlcards review` does: GC paused for start-up, then frozen
+        gc.freeze()
+        gc.enable()
+
     async def run() -> None:
+        gc.disable()
         with Store.open() as store:
             # limits high enough that every timed answer finds a next card
             app = build_review_app(col, None, store, clock.now, light=False,
-                                   limits=Limits(new=grades, review=grades))
+                                   limits=Limits(new=grades, review=grades), ready=ready)
             async with app.run_test(size=(80, 24)) as pilot:
                 await pilot.pause(0.5)
                 for i in range(grades):

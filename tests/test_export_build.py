@@ -68,14 +68,14 @@ def test_default_output_is_build_folder_and_rebuild_uses_the_cache(
     assert code == 0
     assert apkg.is_file()
     assert "(19 rendered, 0 from cache)" in err
-    first = apkg.stat().st_mtime_ns
+    apkg.unlink()
 
     # nothing changed: the previous build is written again, with a new build tag
     monkeypatch.setenv("DLCARDS_NOW", "2026-02-01T10:00:00Z")
     code, _, err = run(capsys, "-C", str(collection), "build")
     assert code == 0 and "(nothing changed since the last build)" in err
     assert "build tag dlcards::build::20260201-100000" in err
-    assert apkg.stat().st_mtime_ns != first
+    assert apkg.is_file()
 
     # one card edited: only that card is rendered again
     g = collection / "decks" / "week-01-gradients.md"

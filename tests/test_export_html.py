@@ -93,6 +93,10 @@ def test_media_get_hashed_names_and_missing_media_is_a_problem(tmp_path: Path) -
     assert f"[sound:{sound_name}]" in r.fields["front"]
     assert 'src="https://x.org/a.png"' in r.fields["back"]
     assert [(line, msg) for line, msg, _ in r.problems] == [(1, "media file not found: missing.png")]
+    assert r.fields["front"].count("<span>") == r.fields["front"].count("</span>") == 1
+    gone = render_note(note_of("Q: Hear [this](gone.mp3) and [that](https://x.org/a.mp3)\nA: ok\n"), tmp_path)
+    assert gone.fields["front"].count("<a ") == gone.fields["front"].count("</a>") == 2
+    assert "gone.mp3" in gone.problems[0][1]
     # same content -> same name; different content -> different name
     (tmp_path / "img.png").write_bytes(b"other bytes")
     assert img_name not in {m.name for m in render_note(note, tmp_path).media}

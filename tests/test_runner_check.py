@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -103,3 +104,85 @@ def test_code_cards_in_check(collection: Path, monkeypatch: pytest.MonkeyPatch,
     problems = run_checks(col, list(col.problems), report=report)
     assert [p.location.line for p in problems] == [6, 16, 21, 27]
     assert (report.cached, report.ran, report.snippets) == (4, 0, 0)
+
+
+class _CountingRunner:
+    """A stand-in server that records which thread ran what (the orchestration, not torch)."""
+
+    made: ClassVar[list[_CountingRunner]] = []
+
+    def __init__(self) -> None:
+        self.ran: list[str] = []
+        self.started = self.closed = False
+        _CountingRunner.made.append(self)
+
+    def start(self) -> None:
+        self.started = True
+
+    def close(self) -> None:
+        self.closed = True
+
+    @property
+    def ready_info(self) -> dict[str, str]:
+        return {"device": "cpu", "torch": "test"}
+
+    def run(self, code: str, timeout: float, *, expect: str | None = None, mode: str = "live"):  # type: ignore[no-untyped-def]
+        import time
+
+        from dlcards.exercises.protocol import RunResult
+
+        time.sleep(0.02)
+        self.ran.append(code)
+        return RunResult(ok=True, net_isolated=True)
+
+
+def test_many_code_misses_are_spread_over_several_runners(collection: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import datetime
+
+    import dlcards.checks as checks
+
+    cards = "\n".join(f"Q: Snippet {i}?\n\n```torch\nx = {i}\n```\n\nA: `{i}`\n" for i in range(30))
+    (collection / "decks" / "many.md").write_text("# Many\n\n" + cards, encoding="utf-8")
+    consent.trust(collection, datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC))
+    monkeypatch.setattr(checks, "_cores", lambda: 2)
+    monkeypatch.setattr("dlcards.exercises.client.torch_available", lambda: True)
+    _CountingRunner.made = []
+    col = open_collection(collection)
+    report = CheckReport()
+    problems = run_checks(col, [], report=report, runner_factory=_CountingRunner)
+    assert problems == []
+    made = _CountingRunner.made
+    assert len(made) == 2 and all(r.started and r.closed for r in made)
+    assert sorted(code for r in made for code in r.ran) == sorted(f"x = {i}\n" for i in range(30))
+    assert all(r.ran for r in made)
+    assert report.snippets == 30 and report.notes == ["ran 30 code snippets on cpu, torch test"]
+    _CountingRunner.made = []
+    assert run_checks(open_collection(collection), [], runner_factory=_CountingRunner) == []
+    assert _CountingRunner.made == []  # all cached: no server started
+
+
+@pytest.mark.skipif(not __import__("importlib").util.find_spec("torch"), reason="torch is not installed")
+def test_no_change_check_with_code_cards_imports_neither_sympy_nor_torch(collection: Path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    (collection / "decks" / "mix.md").write_text(
+        "# Mix\n\nQ: d/dx x^2?\nA: $2x$\n\n```check\ndiff(x**2, x) == 2*x\n```\n\n"
+        "Q: Shape?\nA: $(N, C)$\n\n```shapes\nX: (N, D)\nW: (D, C)\nX @ W -> (N, C)\n```\n\n"
+        "Q: What shape?\n```torch\ntorch.zeros(2, 3).shape\n```\nA: `torch.Size([2, 3])`\n",
+        encoding="utf-8")
+    probe = ("import json, sys\nfrom dlcards.cli import main\ncode = main(sys.argv[1:])\n"
+             "print(json.dumps([code, sorted(m for m in sys.modules if m.split('.')[0] in "
+             "('sympy', 'torch', 'mpmath'))]))")
+
+    def run(*args: str) -> list:  # type: ignore[type-arg]
+        proc = subprocess.run([sys.executable, "-c", probe, *args], cwd=collection, capture_output=True,
+                              text=True, env=dict(os.environ), timeout=300)
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+    assert run("trust")[0] == 0
+    first = run("check")
+    assert first[0] == 0 and "sympy" in first[1]
+    assert run("check") == [0, []]

@@ -264,6 +264,14 @@ def test_day_rollover_resets_limits_and_undo() -> None:
     assert s.next_card(rolled) == "n2"
 
 
+def test_answer_given_after_rollover_counts_for_the_new_day() -> None:
+    s = make([card(f"n{i}", index=i) for i in range(3)], new_per_day=1)
+    assert s.next_card(NOW) == "n0"
+    s.answer(Rating.EASY, datetime(2026, 1, 6, 4, 30, tzinfo=UTC))  # shown before 04:00, answered after
+    assert s.today == date(2026, 1, 6)
+    assert s.counts(datetime(2026, 1, 6, 4, 31, tzinfo=UTC)).new == 0
+
+
 def test_day_starts_at_in_local_time_zone() -> None:
     from zoneinfo import ZoneInfo
 

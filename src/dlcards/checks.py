@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,8 @@ from dlcards.model import Block, Note
 CHECKER_VERSION = "1"
 PARALLEL_MIN = 24  # misses below this run in this process: starting workers costs more
 CODE_TIMEOUT_S = 10.0
+MAX_RUNNERS = 4  # runner servers for many code misses (each imports torch once)
+SNIPPETS_PER_RUNNER = 12  # fewer misses than this per extra server: one server is faster
 
 
 @dataclass
@@ -90,6 +93,9 @@ def cache_dir() -> Path:
     return state_dir() / "cache" / "checks"
 
 
+_DIR: list[Path] = []  # cache_dir() for the current run (state_dir() reads the environment)
+
+
 def block_key(*parts: str) -> str:
     h = hashlib.sha256()
     for p in (CHECKER_VERSION, *parts):
@@ -99,7 +105,8 @@ def block_key(*parts: str) -> str:
 
 
 def _cache_path(key: str) -> Path:
-    return cache_dir() / key[:2] / f"{key}.json"
+    base = _DIR[0] if _DIR else cache_dir()
+    return base / key[:2] / f"{key}.json"
 
 
 def cache_get(key: str) -> list[dict[str, Any]] | None:
@@ -111,6 +118,36 @@ def cache_get(key: str) -> list[dict[str, Any]] | None:
     return items if isinstance(items, list) else None
 
 
+class _Index:
+    """One file per collection with the results of its last check, so a no-change check reads
+    one file instead of one per block (the per-block files stay the source of truth)."""
+
+    def __init__(self, root: Path):
+        name = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:24]
+        self.path = (_DIR[0] if _DIR else cache_dir()) / "index" / f"{name}.json"
+        try:
+            data = json.loads(self.path.read_bytes())
+        except (OSError, ValueError):
+            data = {}
+        self.old: dict[str, Any] = data if isinstance(data, dict) else {}
+        self.new: dict[str, Any] = {}
+
+    def get(self, key: str) -> list[dict[str, Any]] | None:
+        hit = self.old.get(key)
+        return hit if isinstance(hit, list) else cache_get(key)
+
+    def save(self) -> None:
+        if self.new == self.old:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(self.new), encoding="utf-8")
+            os.replace(tmp, self.path)
+        except OSError:
+            pass
+
+
 def cache_put(key: str, problems: list[dict[str, Any]]) -> None:
     path = _cache_path(key)
     try:
@@ -120,6 +157,10 @@ def cache_put(key: str, problems: list[dict[str, Any]]) -> None:
         os.replace(tmp, path)
     except OSError:
         pass  # a cache that cannot be written only costs time
+
+
+def _cacheable(result: list[dict[str, Any]]) -> bool:
+    return not any(d.get("code") in ("internal", "code-not-run") for d in result)
 
 
 def _check_pure(item: tuple[str, str]) -> list[dict[str, Any]]:
@@ -170,6 +211,8 @@ def run_checks(col: Collection, problems: list[Problem], *, strict: bool = False
                runner_factory: Callable[[], Any] | None = None) -> list[Problem]:
     """Return the structural problems plus those of every checked block, sorted."""
     report = report if report is not None else CheckReport()
+    _DIR[:] = [cache_dir()]
+    index = _Index(col.root)
     out = list(problems)
     pure: list[Task] = []
     code: list[Task] = []
@@ -189,7 +232,7 @@ def run_checks(col: Collection, problems: list[Problem], *, strict: bool = False
                 code.append(Task(note, block, block_key("torch", block.text, mode, answer, tv, "cpu"), mode))
     for task in pure + code:
         if not no_cache:
-            task.result = cache_get(task.key)
+            task.result = index.get(task.key)
             if task.result is not None:
                 report.cached += 1
     code_misses = []
@@ -205,35 +248,42 @@ def run_checks(col: Collection, problems: list[Problem], *, strict: bool = False
         else:
             task.result = [planned.to_dict()]
             cache_put(task.key, task.result)
-    runner = None
-    if code_misses:
-        runner = _code_gate(col, code_misses, out, report)
-        if runner is None:
-            code_misses = []
-        else:
-            runner.start()  # torch loads in the background while the formulas are checked
+    runners: list[Any] = []
+    if code_misses and _code_gate(col, code_misses, out):
+        from dlcards.exercises.client import Runner
+
+        make = runner_factory or Runner
+        count = max(1, min(_cores(), MAX_RUNNERS, len(code_misses) // SNIPPETS_PER_RUNNER))
+        runners = [make() for _ in range(count)]
+        for r in runners:
+            r.start()  # torch loads in the background while the formulas are checked
     pure_misses = [t for t in pure if t.result is None]
     if pure_misses:
         results = run_pure([(t.block.kind, t.block.text) for t in pure_misses])
         for task, res in zip(pure_misses, results, strict=True):
             task.result = res
-            if not any(d.get("code") == "internal" for d in res):  # a checker bug is not a result
+            if _cacheable(res):  # a checker bug is not a result
                 cache_put(task.key, res)
             report.ran += 1
-    if runner is not None:
+    if runners:
         try:
-            _run_code(runner, code_misses, report)
+            _run_code(runners, code_misses, report)
         finally:
-            runner.close()
+            for r in runners:
+                r.close()
     for task in pure + code:
         for d in task.result or []:
             out.append(_locate(col, task.note, task.block, d, strict))
+        if task.result is not None and _cacheable(task.result):
+            index.new[task.key] = task.result
+    index.save()
+    _DIR.clear()
     return sort_problems(out)
 
 
-def _code_gate(col: Collection, misses: list[Task], out: list[Problem], report: CheckReport) -> Any:
-    """The runner to use, or None (with one warning) when code may not or cannot run."""
-    from dlcards.exercises.client import Runner, torch_available
+def _code_gate(col: Collection, misses: list[Task], out: list[Problem]) -> bool:
+    """Whether code may and can run; if not, one warning for the collection says why."""
+    from dlcards.exercises.client import torch_available
     from dlcards.exercises.consent import is_trusted
 
     first = min(misses, key=lambda t: (t.note.path, t.block.line))
@@ -245,36 +295,52 @@ def _code_gate(col: Collection, misses: list[Task], out: list[Problem], report: 
                            f"{cards} not run: this collection has no consent to run code here",
                            "run `dlcards trust` to allow it (see docs/checks.md), or pass --no-exec "
                            "to skip code cards"))
-        return None
+        return False
     if not torch_available():
         out.append(Problem(where, "warning", "no-torch",
                            f"{cards} not run: PyTorch is not installed",
                            "install torch (e.g. `pip install torch`), or pass --no-exec"))
-        return None
-    return Runner()
+        return False
+    return True
 
 
-def _run_code(runner: Any, tasks: list[Task], report: CheckReport) -> None:
+def _run_code(runners: list[Any], tasks: list[Task], report: CheckReport) -> None:
+    """Run the snippets, one thread per runner server (each forks its own children)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from dlcards.validate.code import problems_of
 
-    isolated = True
-    for task in tasks:
-        result = runner.run(task.block.text, CODE_TIMEOUT_S, expect=task.expect, mode="check")
-        if result.kind in ("no-torch", "runner"):
-            task.result = [{"offset": 0, "severity": "warning", "code": "code-not-run",
-                            "message": f"code card not run: {result.error}", "hint": None}]
-            continue  # not cached: it says nothing about the snippet
-        isolated = isolated and result.net_isolated
-        task.result = [p.to_dict() for p in problems_of(result.to_dict(), task.block.text, task.mode)]
-        cache_put(task.key, task.result)
-        report.snippets += 1
-        report.ran += 1
+    queue = list(reversed(tasks))
+    lock = threading.Lock()
+    isolated: list[bool] = []
+
+    def work(runner: Any) -> None:
+        while True:
+            with lock:
+                if not queue:
+                    return
+                task = queue.pop()
+            result = runner.run(task.block.text, CODE_TIMEOUT_S, expect=task.expect, mode="check")
+            if result.kind in ("no-torch", "runner"):
+                task.result = [{"offset": 0, "severity": "warning", "code": "code-not-run",
+                                "message": f"code card not run: {result.error}", "hint": None}]
+                continue  # not cached: it says nothing about the snippet
+            task.result = [p.to_dict() for p in problems_of(result.to_dict(), task.block.text, task.mode)]
+            cache_put(task.key, task.result)
+            with lock:
+                isolated.append(bool(result.net_isolated))
+                report.snippets += 1
+                report.ran += 1
+
+    with ThreadPoolExecutor(max_workers=len(runners)) as pool:
+        for f in [pool.submit(work, r) for r in runners]:
+            f.result()
     if report.snippets:
-        info = runner.ready_info
+        info = runners[0].ready_info
         device = info.get("device", "cpu")
         shown = f" ({device} available for review)" if device != "cpu" else ""
         report.notes.append(f"ran {report.snippets} code snippet{'s' if report.snippets != 1 else ''} "
                             f"on cpu{shown}, torch {info.get('torch', '?')}")
-        if not isolated:
+        if not all(isolated):
             report.notes.append("note: this kernel does not allow a private network namespace; code "
                                 "cards ran with only a Python-level network guard")

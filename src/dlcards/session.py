@@ -499,6 +499,9 @@ class Session:
         """Grade the current card. The answer's ReviewEntry is the first effect."""
         cid = self._require_current()
         now = require_utc(now)
+        if self.policy.day(now) != self.today:  # shown yesterday, answered after the rollover
+            self._maybe_roll(now)
+            self.current = cid
         before = self.states[cid]
         entry = self.scheduler.review(before, Rating(rating), now, duration_ms=max(0, int(duration_ms)))
         record = RecordReview(entry)

@@ -175,6 +175,8 @@ def build(col: Collection, problems: list[Problem], out_dir: Path, *, when: date
     leaves a manifest that `quick_build` reuses while no input changes.
     """
     valid, invalid, errors = split_valid(col, problems)
+    if progress is not None and invalid:
+        progress(len(invalid))  # not rendered, but counted in the progress bar's total
     cache = RenderCache(cache_path)
     rendered, render_problems = render_all(col, valid, cache, progress)
     cache.save()

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from markdown_it.token import Token
 
 # Bump when the HTML produced for the same Markdown changes (invalidates the render cache).
-RENDER_VERSION = "3"
+RENDER_VERSION = "4"
 
 CODE_CLASS = "dlc-code"
 PLACEHOLDER = "QZdlcZ{}ZQ"
@@ -64,6 +64,7 @@ class _Env:
     problems: list[tuple[int, str, str]] = field(default_factory=list)
     deletions: list[tuple[int, str, str | None]] = field(default_factory=list)  # (number, inner, hint)
     in_deletion: bool = False  # rendering the inside of a cloze deletion
+    links: list[bool] = field(default_factory=list)  # open links: True when rendered as [sound:]
 
 
 def escape(text: str) -> str:
@@ -206,8 +207,8 @@ def _install_rules(md: MarkdownIt) -> None:
             e.extras.append(_verified_note(lang, content))
             return ""
         if e.cloze and "QZdlcZ" in content:
-            # a deletion inside code: highlight the text without it, then nothing better to do
-            # than show the raw code (Anki's cloze markers cannot sit inside Pygments spans)
+            # a deletion inside a code block is shown unhighlighted: Anki's cloze markers
+            # cannot sit across Pygments' spans
             code = f'<div class="{CODE_CLASS}"><pre><code>{_fill_placeholders(content, e, "code")}</code></pre></div>'
         else:
             code = highlight(content, lang)
@@ -243,28 +244,17 @@ def _install_rules(md: MarkdownIt) -> None:
         token = tokens[idx]
         href = str(token.attrGet("href") or "")
         suffix = Path(href.split("?", 1)[0]).suffix.lower()
-        if suffix in SOUND_EXTENSIONS and not is_remote(href):
-            name = _add_media(href, e)
-            if name is not None:
-                # Anki plays `[sound:…]`; the link text is kept after the player
-                return f"[sound:{name}] <span>"
+        name = _add_media(href, e) if suffix in SOUND_EXTENSIONS and not is_remote(href) else None
+        e.links.append(name is not None)
+        if name is not None:
+            # Anki plays `[sound:…]`; the link text is kept after the player
+            return f"[sound:{name}] <span>"
         return str(self.renderToken(tokens, idx, options, env))
 
     def link_close(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-        # find the matching open to know whether it became a sound tag
-        depth = 0
-        for j in range(idx - 1, -1, -1):
-            if tokens[j].type == "link_close":
-                depth += 1
-            elif tokens[j].type == "link_open":
-                if depth == 0:
-                    href = str(tokens[j].attrGet("href") or "")
-                    suffix = Path(href.split("?", 1)[0]).suffix.lower()
-                    if suffix in SOUND_EXTENSIONS and not is_remote(href):
-                        return "</span>"
-                    break
-                depth -= 1
-        return "</a>"
+        e: _Env = env["dlc"]
+        was_sound = e.links.pop() if e.links else False
+        return "</span>" if was_sound else "</a>"
 
     def html(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
         e: _Env = env["dlc"]

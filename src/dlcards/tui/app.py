@@ -39,10 +39,11 @@ class ReviewApp(App[None]):
     ENABLE_COMMAND_PALETTE = False
 
     def __init__(self, ctx: ReviewContext, *, light: bool | None = None,
-                 background: Callable[[], None] | None = None):
+                 background: Callable[[], None] | None = None, ready: Callable[[], None] | None = None):
         super().__init__()
         self.ctx = ctx
         self.background = background
+        self.ready = ready
         self.theme = "textual-light" if (terminal_is_light() if light is None else light) else "textual-dark"
         self.review_screen = ReviewScreen(ctx)
         ctx.writer.on_error = self._write_failed
@@ -60,6 +61,9 @@ class ReviewApp(App[None]):
     def _start_background(self) -> None:
         """Once the first card is up: warm the scheduler, then run the caller's chores (the
         daily backup) in a thread, off the path to the first card."""
+
+        if self.ready is not None:
+            self.ready()
 
         def work() -> None:
             self.ctx.warm_up()
@@ -99,9 +103,11 @@ class ReviewApp(App[None]):
 def build_review_app(root: Path | None, settings: Settings | None, store: Store, now_fn: NowFn,
                      filters: Filters | None = None, *, limits: Limits | None = None,
                      collection: Collection | None = None, light: bool | None = None,
-                     background: Callable[[], None] | None = None) -> ReviewApp:
+                     background: Callable[[], None] | None = None,
+                     ready: Callable[[], None] | None = None) -> ReviewApp:
     """The review app over the collection at `root` (None: the current folder's).
 
-    `background` runs in a thread once the first card is shown (the CLI's daily backup)."""
+    Once the first card is on screen, `ready` runs (on the UI thread), then `background` in a
+    thread (the CLI's daily backup)."""
     ctx = ReviewContext(root, settings, store, now_fn, filters, limits, collection)
-    return ReviewApp(ctx, light=light, background=background)
+    return ReviewApp(ctx, light=light, background=background, ready=ready)
