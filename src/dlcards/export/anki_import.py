@@ -235,9 +235,8 @@ def merge_into_store(store: Store, scheduler: Scheduler, plan: ImportPlan, *,
     if dry_run:
         result.imported = len(new_entries)
     elif new_entries:
-        imported, dups = store.import_reviews(new_entries)
+        # reviews and recomputed states in one transaction: a crash leaves neither half
+        imported, dups = store.import_reviews(new_entries, states)
         result.imported += imported
         result.duplicates += dups
-        for state in states:
-            store.set_state(state)
     return result
