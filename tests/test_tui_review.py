@@ -223,6 +223,8 @@ async def test_help_and_checks_toggle(col: Path, store: Store) -> None:
         await pilot.press("question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
+        assert app.screen.query_one("#help").region.width > 40
+        assert "bury the card until tomorrow" in text_of(app.screen.query("Static")[1])
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is scr and scr.revealed and scr.card_id == "grad1"  # same card, still revealed

@@ -10,9 +10,10 @@ import contextlib
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App
+from textual.binding import Binding, BindingType
 
 from dlcards.tui.context import Limits, NowFn, ReviewContext
 from dlcards.tui.screens.done import DoneScreen
@@ -37,6 +38,8 @@ class ReviewApp(App[None]):
     CSS_PATH = "dlcards.tcss"
     TITLE = "dlcards"
     ENABLE_COMMAND_PALETTE = False
+    # ctrl+c quits, as in every other command line program (Textual's default only explains)
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+c", "quit", "Quit", show=False, priority=True)]
 
     def __init__(self, ctx: ReviewContext, *, light: bool | None = None,
                  background: Callable[[], None] | None = None, ready: Callable[[], None] | None = None):

@@ -14,8 +14,8 @@ from textual.widgets import Static
 
 KEYS = [
     ("space / enter", "show the answer; once shown, grade Good"),
-    ("1 2 3 4", "grade Again / Hard / Good / Easy (next interval shown)"),
-    ("u", "undo the last answer or action (repeatable)"),
+    ("1 2 3 4", "grade Again / Hard / Good / Easy"),
+    ("u", "undo the last answer or action; again to go back further"),
     ("s", "suspend the card (until unsuspended)"),
     ("b", "bury the card until tomorrow"),
     ("f", "flag / unflag the card"),
