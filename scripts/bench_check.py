@@ -118,10 +118,10 @@ def main() -> int:
               f"(CPU {warm_cpu * 1000:.1f} ms = {warm_cpu / bare_cpu:.1f}x; target <= 12x)")
         deck = root / "decks" / "bench-000.md"
         edits = []
-        for k in range(opts.runs):
-            text = deck.read_text(encoding="utf-8")
-            deck.write_text(text.replace("Bench card 1?\nA: See below.\n\n```check\n",
-                                         f"Bench card 1?\nA: See below.\n\n```check\ndiff(x**{k + 2}, x) == {k + 2}*x**{k + 1}\n", 1),
+        original = deck.read_text(encoding="utf-8")
+        for k in range(opts.runs):  # each run: the same card edited differently (one new claim)
+            deck.write_text(original.replace("Bench card 2?\nA: See below.\n\n```check\n",
+                                             f"Bench card 2?\nA: See below.\n\n```check\ndiff(x**{k + 2}, x) == {k + 2}*x**{k + 1}\n", 1),
                             encoding="utf-8")
             edits.append(timed(cmd, root, env)[0])
         print(f"one edited card      {statistics.median(edits) * 1000:7.1f} ms  "

@@ -53,6 +53,8 @@ TRUE_BLOCKS = {
     "einsum": "Q: (B, T, D)\nK: (B, S, D)\neinsum('btd,bsd->bts', Q, K) -> (B, T, S)",
     "chunk a fused projection": "qkv: (B, T, 3*D)\nqkv.chunk(3, dim=-1)[0] -> (B, T, D)\nqkv.split(D, dim=-1)[2] -> (B, T, D)",
     "transposes": "X: (N, D)\nX.T -> (D, N)\nY: (B, T, D)\nY.mT -> (B, D, T)\nY.permute(2, 0, 1) -> (D, B, T)",
+    "a size declared to be 1 broadcasts": "X: (N, D)\nm: (T,)\nwhere: T == 1\nX * m -> (N, D)",
+    "bounds pick the sizes compared": "X: (N, C, L)\nwhere: k <= L\nconv1d(X, 8, k, padding=0) -> (N, 8, L - k + 1)",
     "layer norm and softmax": "X: (B, T, D)\nlayer_norm(X, (D,)) -> (B, T, D)\nX.softmax(dim=-1) -> (B, T, D)\nF.softmax(X, dim=-1) -> (B, T, D)",
 }
 

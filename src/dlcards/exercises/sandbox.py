@@ -62,18 +62,26 @@ def _vm_bytes() -> int:
     return 0
 
 
-def set_limits(timeout: float, memory_mb: int) -> None:
+def _user_processes() -> int:
+    """How many processes (and threads' leaders) this user runs now, for RLIMIT_NPROC."""
+    uid = os.getuid()
+    count = 0
+    try:
+        for name in os.listdir("/proc"):
+            if name.isdigit():
+                try:
+                    if os.stat(f"/proc/{name}").st_uid == uid:
+                        count += 1
+                except OSError:
+                    pass
+    except OSError:
+        return 1024
+    return count
+
+
+def _apply(limits: list[tuple[int, int]]) -> None:
     import resource
 
-    cpu = math.ceil(timeout) + 1
-    limits = [(resource.RLIMIT_CPU, cpu), (resource.RLIMIT_FSIZE, OUTPUT_LIMIT)]
-    vm = _vm_bytes()
-    if vm:
-        limits.append((resource.RLIMIT_AS, vm + memory_mb * 1024 * 1024))
-    if hasattr(resource, "RLIMIT_NPROC") and os.geteuid() != 0:
-        limits.append((resource.RLIMIT_NPROC, 256))
-    if hasattr(resource, "RLIMIT_CORE"):
-        limits.append((resource.RLIMIT_CORE, 0))
     for which, value in limits:
         try:
             _soft, hard = resource.getrlimit(which)
@@ -82,7 +90,31 @@ def set_limits(timeout: float, memory_mb: int) -> None:
             resource.setrlimit(which, (value, value))
         except (ValueError, OSError):
             pass
+
+
+def set_static_limits() -> None:
+    """Limits that do not depend on the request (set while the spare child waits)."""
+    import resource
+
+    limits = [(resource.RLIMIT_FSIZE, OUTPUT_LIMIT)]
+    if hasattr(resource, "RLIMIT_NPROC") and os.geteuid() != 0:  # root is exempt from NPROC
+        limits.append((resource.RLIMIT_NPROC, _user_processes() + 64))
+    if hasattr(resource, "RLIMIT_CORE"):
+        limits.append((resource.RLIMIT_CORE, 0))
+    _apply(limits)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG
+
+
+def set_limits(timeout: float, memory_mb: int, device: str = "cpu") -> None:
+    """CPU time for this request; address space on the CPU (GPU drivers reserve huge virtual
+    ranges, so a live run on CUDA / MPS gets no address-space limit)."""
+    import resource
+
+    limits = [(resource.RLIMIT_CPU, math.ceil(timeout) + 1)]
+    vm = _vm_bytes()
+    if vm and device == "cpu":
+        limits.append((resource.RLIMIT_AS, vm + memory_mb * 1024 * 1024))
+    _apply(limits)
 
 
 def _blocked_process(*args: Any, **kwargs: Any) -> Any:
@@ -302,6 +334,7 @@ def prepare_child(workdir: str, out_path: str, err_path: str) -> dict[str, Any]:
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)
+    set_static_limits()
     install_guards()
     return info
 
@@ -327,7 +360,7 @@ def run_child(request_fd: int, result_fd: int, workdir: str, out_path: str, err_
         req = json.loads(data)
         run_device = "cpu" if req.get("mode") == "check" else device
         result["device"] = run_device
-        set_limits(float(req.get("timeout", 10)), memory_mb)
+        set_limits(float(req.get("timeout", 10)), memory_mb, run_device)
         _execute(req, result, run_device, memory_mb)
     except BaseException as exc:
         result.update(ok=False, kind="runner", error=f"runner child failed: {type(exc).__name__}: {exc}")

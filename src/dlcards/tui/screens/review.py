@@ -140,7 +140,7 @@ class ReviewScreen(Screen[None]):
         if flags is not None and flags.leech:
             ctx_line.append("leech ", style="bold red")
         ctx_line.append(context_line(card), style="bold")
-        self.w_context.update(ctx_line)
+        self.w_context.update(ctx_line, layout=False)  # one fixed-height line: no reflow
         self.update_counts()
         self.w_question.update(card_markdown(text.front, dark=dark))
         if self.revealed and text.back:
@@ -159,20 +159,22 @@ class ReviewScreen(Screen[None]):
                 line.append("   ")
             line.append("r", style="bold")
             line.append(" runs the snippet", style="dim italic")
-        self.w_checks.update(line)
+        if line:
+            self.w_checks.update(line)
         self.w_checks.display = bool(line)
         if self.run_output is not None:
             self.w_output.update(self.run_output)
             self.w_output.display = True
         else:
             self.w_output.display = False
-        self.w_grades.update(grades_text(interval_labels(self.ctx) if self.revealed else None))
-        self.w_scroll.scroll_home(animate=False)
+        self.w_grades.update(grades_text(interval_labels(self.ctx) if self.revealed else None), layout=False)
+        if self.w_scroll.scroll_y:
+            self.w_scroll.scroll_home(animate=False)
 
     def update_counts(self) -> None:
         session = self.ctx.session
         queue = session.queue_of(self.card_id) if self.card_id else None
-        self.w_counts.update(counts_text(session.counts(self.ctx.now()), queue))
+        self.w_counts.update(counts_text(session.counts(self.ctx.now()), queue))  # width may change
 
     def notice(self, outcome: Outcome) -> None:
         if outcome.notice:
