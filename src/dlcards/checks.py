@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import sys
 import threading
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from typing import Any
 from dlcards.collection import Collection
 from dlcards.errors import Problem, SourceLocation, sort_problems
 from dlcards.model import Block, Note
+from dlcards.versions import mpmath_version, sympy_version, torch_version
 
 CHECKER_VERSION = "1"
 PARALLEL_MIN = 24  # misses below this run in this process: starting workers costs more
@@ -54,44 +54,6 @@ class CheckReport:
     snippets: int = 0
 
 
-def _package_version(name: str, version_file: str, pattern: str) -> str:
-    """A package's version without importing it ('' when it is not installed)."""
-    import importlib.util
-
-    try:
-        spec = importlib.util.find_spec(name)
-    except (ImportError, ValueError):
-        return ""
-    if spec is None or not spec.submodule_search_locations:
-        return ""
-    for folder in spec.submodule_search_locations:
-        try:
-            text = (Path(folder) / version_file).read_text(encoding="utf-8")
-        except OSError:
-            continue
-        m = re.search(pattern, text)
-        if m:
-            return m.group(1)
-    try:
-        from importlib.metadata import version
-
-        return version(name)
-    except Exception:
-        return "unknown"
-
-
-def sympy_version() -> str:
-    return _package_version("sympy", "release.py", r"__version__\s*=\s*['\"]([^'\"]+)")
-
-
-def mpmath_version() -> str:
-    return _package_version("mpmath", "__init__.py", r"__version__\s*=\s*['\"]([^'\"]+)")
-
-
-def torch_version() -> str:
-    return _package_version("torch", "version.py", r"__version__\s*=\s*['\"]([^'\"]+)")
-
-
 def cache_dir() -> Path:
     from dlcards.config import state_dir
 
@@ -101,9 +63,21 @@ def cache_dir() -> Path:
 _DIR: list[Path] = []  # cache_dir() for the current run (state_dir() reads the environment)
 
 
+def checker_version() -> str:
+    """CHECKER_VERSION plus a fingerprint of the checker and runner code itself."""
+    from dlcards.versions import code_fingerprint
+
+    return CHECKER_VERSION + "/" + code_fingerprint("validate", "exercises", "checks.py")
+
+
+_CHECKER: list[str] = []
+
+
 def block_key(*parts: str) -> str:
+    if not _CHECKER:
+        _CHECKER.append(checker_version())
     h = hashlib.sha256()
-    for p in (CHECKER_VERSION, *parts):
+    for p in (_CHECKER[0], *parts):
         h.update(p.encode("utf-8"))
         h.update(b"\0")
     return h.hexdigest()

@@ -12,13 +12,16 @@ import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dlcards.config import CONFIG_FILE, Settings, load_settings, state_dir
+from dlcards.config import Settings, load_settings
 from dlcards.errors import CollectionError, Problem, SourceLocation, sort_problems
 from dlcards.fsutil import FileSnapshot, read_snapshot
 from dlcards.model import Card, DeckMeta, Note
 from dlcards.parse import ParsedFile
+from dlcards.paths import CONFIG_FILE, DECKS_DIR, deck_files, find_root, state_dir
 
-DECKS_DIR = "decks"
+# re-exported for the commands that import them from here
+_deck_files = deck_files
+__all__ = ["CONFIG_FILE", "DECKS_DIR", "Collection", "DeckFile", "deck_files", "find_root", "open_collection"]
 
 
 @dataclass
@@ -62,43 +65,12 @@ class Collection:
         return [p for p in self.problems if p.severity == "error"]
 
 
-def find_root(start: Path) -> Path | None:
-    """The nearest folder at or above `start` holding `decks/` or `dlcards.toml`."""
-    here = start.resolve()
-    for folder in (here, *here.parents):
-        if (folder / DECKS_DIR).is_dir() or (folder / CONFIG_FILE).is_file():
-            return folder
-    return None
-
-
 def display_path(path: Path, cwd: Path) -> str:
     try:
         rel = os.path.relpath(path, cwd)
     except ValueError:
         return str(path)
     return str(path) if rel.startswith("..") else rel
-
-
-def _deck_files(root: Path, paths: list[Path] | None) -> list[Path]:
-    if not paths:
-        base = root / DECKS_DIR
-        return sorted(p for p in base.rglob("*.md") if p.is_file()) if base.is_dir() else []
-    out: list[Path] = []
-    for p in paths:
-        if p.is_dir():
-            out.extend(sorted(q for q in p.rglob("*.md") if q.is_file()))
-        elif p.is_file():
-            out.append(p)
-        else:
-            raise CollectionError(f"{p}: no such file or folder", hint="pass deck files or folders")
-    seen: set[Path] = set()
-    unique = []
-    for p in out:
-        r = p.resolve()
-        if r not in seen:
-            seen.add(r)
-            unique.append(r)
-    return unique
 
 
 def _cache_key(rel: str, deck: str, data: bytes) -> str:
@@ -177,7 +149,7 @@ def open_collection(
     files: list[DeckFile] = []
     notes: list[Note] = []
     problems: list[Problem] = []
-    for path in _deck_files(root, paths):
+    for path in deck_files(root, paths):
         try:
             rel = path.relative_to(root).as_posix()
         except ValueError:

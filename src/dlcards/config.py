@@ -14,8 +14,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from dlcards.errors import ConfigError
+from dlcards.paths import CONFIG_FILE, state_dir
 
-CONFIG_FILE = "dlcards.toml"
+__all__ = ["CONFIG_FILE", "Settings", "load_settings", "parse_step", "state_dir"]
+
 ENV_PREFIX = "DLCARDS_"
 # Variables with these names are not settings.
 ENV_RESERVED = {"HOME", "NOW", "EDITOR"}
@@ -98,16 +100,6 @@ def parse_step(step: str) -> float:
     if value <= 0:
         raise ValueError(f"step {step!r} must be positive")
     return value * units[text[-1]]
-
-
-def state_dir() -> Path:
-    """Where dlcards keeps its state: `DLCARDS_HOME`, else the platform's user data folder."""
-    home = os.environ.get("DLCARDS_HOME")
-    if home:
-        return Path(home).expanduser()
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("dlcards", appauthor=False))
 
 
 def _env_value(raw: str) -> Any:

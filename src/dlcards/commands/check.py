@@ -22,19 +22,33 @@ def command(ctx: click.Context, paths: tuple[Path, ...], as_json: bool, strict: 
 
     Exit status: 0 no errors, 1 errors found, 2 usage or configuration error.
     """
-    from dlcards.collection import open_collection
+    from dlcards import runcache
+    from dlcards.errors import Problem, SourceLocation
 
-    col = open_collection(root_of(ctx), list(paths) or None, use_cache=not no_cache)
-    problems = list(col.problems)
-    from dlcards.checks import CheckReport, run_checks
+    key = None if no_cache else runcache.check_key(root_of(ctx), list(paths),
+                                                   {"strict": strict, "no_exec": no_exec})
+    hit = runcache.load(key) if key else None
+    if hit is not None:
+        problems = [Problem(SourceLocation(d["path"], d["line"]), d["severity"], d["code"],
+                            d["message"], d["hint"]) for d in hit["problems"]]
+        notes = ["nothing changed since the last check: its result is shown again"]
+        files, cards = hit["files"], hit["cards"]
+    else:
+        from dlcards.checks import CheckReport, run_checks
+        from dlcards.collection import open_collection
 
-    report = CheckReport()
-    problems = run_checks(col, problems, strict=strict, no_exec=no_exec, no_cache=no_cache,
-                          quiet=as_json, report=report)
+        col = open_collection(root_of(ctx), list(paths) or None, use_cache=not no_cache)
+        report = CheckReport()
+        problems = run_checks(col, list(col.problems), strict=strict, no_exec=no_exec,
+                              no_cache=no_cache, quiet=as_json, report=report)
+        notes, files, cards = report.notes, len(col.files), len(col.cards)
+        if key and not any(p.code in ("internal", "code-not-run") for p in problems):
+            runcache.save(key, {"problems": [p.to_dict() for p in problems], "notes": notes,
+                                "files": files, "cards": cards})
     print_problems(problems, as_json)
     if not as_json:
-        for note in report.notes:
+        for note in notes:
             click.echo(note, err=True)
-        click.echo(summary(problems, len(col.files), len(col.cards)), err=True)
+        click.echo(summary(problems, files, cards), err=True)
     if any(p.severity == "error" for p in problems):
         ctx.exit(1)

@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from dlcards.config import state_dir
+from dlcards.paths import state_dir
 
 TRUST_FILE = "trust.json"
 
