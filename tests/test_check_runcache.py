@@ -69,9 +69,9 @@ def test_consent_invalidates(collection: Path, capsys: pytest.CaptureFixture[str
     code = main(["-C", str(collection), "check", "--json"])
     out, _ = capsys.readouterr()
     assert code == 0 and [d["code"] for d in json.loads(out)] == ["needs-trust"]
-    from dlcards.exercises.consent import trust
-
     from datetime import UTC, datetime
+
+    from dlcards.exercises.consent import trust
 
     trust(collection, datetime(2026, 1, 1, tzinfo=UTC))
     code = main(["-C", str(collection), "check", "--json"])
