@@ -74,10 +74,9 @@ _CHECKER: list[str] = []
 
 
 def block_key(*parts: str) -> str:
-    if not _CHECKER:
-        _CHECKER.append(checker_version())
+    version = _CHECKER[0] if _CHECKER else checker_version()
     h = hashlib.sha256()
-    for p in (_CHECKER[0], *parts):
+    for p in (version, *parts):
         h.update(p.encode("utf-8"))
         h.update(b"\0")
     return h.hexdigest()
@@ -206,6 +205,7 @@ def run_checks(col: Collection, problems: list[Problem], *, strict: bool = False
     """Return the structural problems plus those of every checked block, sorted."""
     report = report if report is not None else CheckReport()
     _DIR[:] = [cache_dir()]
+    _CHECKER[:] = [checker_version()]  # once per run: the fingerprint reads the source files
     index = _Index(col.root)
     out = list(problems)
     pure: list[Task] = []
@@ -272,6 +272,7 @@ def run_checks(col: Collection, problems: list[Problem], *, strict: bool = False
             index.new[task.key] = task.result
     index.save()
     _DIR.clear()
+    _CHECKER.clear()
     return sort_problems(out)
 
 
