@@ -53,9 +53,10 @@ class ReviewApp(App[None]):
         self._runner: Any = None
 
     def _write_failed(self, exc: Exception) -> None:
-        # after the app has ended the command reports ctx.writer.errors instead
+        # writes run on the UI thread; after the app has ended the command reports
+        # ctx.writer.errors instead
         with contextlib.suppress(Exception):
-            self.call_from_thread(self.report_write_error, exc)
+            self.report_write_error(exc)
 
     def on_mount(self) -> None:
         self.push_screen(self.review_screen)

@@ -3,11 +3,8 @@ session, wired together. No Textual here: the screens call it, the tests and the
 can too.
 
 Every answer and action is persisted the moment it is made (`apply`), each answer in its own
-store transaction (synchronous=FULL). The commit runs on a writer thread so that the next card
-is drawn while SQLite waits for the disk (an fsync takes ~10 ms, the whole grade -> next card
-budget is 16 ms); effects are written strictly in order, and everything that reads the store
-from the UI, the editor and quitting first waits for the queue to drain (`flush`). A failed
-write is reported on screen.
+store transaction (WAL, synchronous=FULL), before the next card is drawn. A failed write is
+reported on screen.
 
 Start-up is on the critical path (`dlcards review` to the first card): cards are indexed from
 the notes without building a `Card` model per card, the store sync is skipped when no deck
@@ -18,7 +15,6 @@ warms it in a thread once the first card is on screen).
 from __future__ import annotations
 
 import hashlib
-import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -92,48 +88,33 @@ class LazyScheduler:
 
 
 class StoreWriter:
-    """Applies session effects to the store on one background thread, in order."""
+    """Applies session effects to the store synchronously, in order, before the UI moves on.
+
+    An answer is in the database (its own committed transaction) when the next card is drawn:
+    closing the terminal or `kill -9` at any moment loses nothing that was answered. A failed
+    write is kept and reported, never dropped silently.
+    """
 
     def __init__(self, store: Store, on_error: Callable[[Exception], None] | None = None):
         self.store = store
         self.on_error = on_error
-        self._queue: queue.Queue[list[Any] | None] = queue.Queue()
-        self._thread: threading.Thread | None = None
         self.errors: list[Exception] = []
 
     def submit(self, effects: list[Any]) -> None:
         if not effects:
             return
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="dlcards-store-writer", daemon=True)
-            self._thread.start()
-        self._queue.put(effects)
-
-    def _run(self) -> None:
-        while True:
-            effects = self._queue.get()
-            try:
-                if effects is None:
-                    return
-                apply_effects(self.store, effects)
-            except Exception as exc:  # reported, never silently dropped
-                self.errors.append(exc)
-                if self.on_error is not None:
-                    self.on_error(exc)
-            finally:
-                self._queue.task_done()
+        try:
+            apply_effects(self.store, effects)
+        except Exception as exc:  # reported, never silently dropped
+            self.errors.append(exc)
+            if self.on_error is not None:
+                self.on_error(exc)
 
     def flush(self) -> None:
-        """Wait until every submitted effect is in the database."""
-        if self._thread is not None:
-            self._queue.join()
+        """Every submitted effect is already in the database (kept for callers' clarity)."""
 
     def close(self) -> None:
-        if self._thread is not None:
-            self._queue.join()
-            self._queue.put(None)
-            self._thread.join()
-            self._thread = None
+        """Nothing to drain: writes are synchronous."""
 
 
 class ReviewContext:
