@@ -311,6 +311,11 @@ async def test_run_torch_snippet_live(col: Path, store: Store) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         scr = review(app)
+        for _ in range(100):  # trusted + code cards: the runner starts in the background
+            if app._runner is not None:
+                break
+            await pilot.pause(0.05)
+        assert app._runner is not None
         await pilot.press("space", "4", "space", "4")
         await pilot.pause()
         assert scr.card_id == "code1"

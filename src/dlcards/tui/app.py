@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -51,6 +52,7 @@ class ReviewApp(App[None]):
         self.review_screen = ReviewScreen(ctx)
         ctx.writer.on_error = self._write_failed
         self._runner: Any = None
+        self._runner_lock = threading.Lock()
 
     def _write_failed(self, exc: Exception) -> None:
         # writes run on the UI thread; after the app has ended the command reports
@@ -73,6 +75,8 @@ class ReviewApp(App[None]):
             self.ctx.warm_up()
             if self.background is not None:
                 self.background()
+            if self._code_cards_may_run():
+                self.runner()  # torch imports now, not when the learner first presses `r`
 
         self.run_worker(work, thread=True, group="background", exit_on_error=False)
 
@@ -84,15 +88,29 @@ class ReviewApp(App[None]):
         while isinstance(self.screen, DoneScreen):
             self.pop_screen()
 
-    def runner(self) -> Any:
-        """The exercises runner, started on first use (from a worker thread)."""
-        if self._runner is None:
-            from dlcards.exercises.client import Runner
+    def _code_cards_may_run(self) -> bool:
+        """Whether this session has code cards that `r` could run (trusted, torch installed)."""
+        if not any(b.kind == "torch" for note in self.ctx.collection.notes for b in note.blocks):
+            return False
+        from dlcards.exercises.client import torch_available
+        from dlcards.exercises.consent import is_trusted
 
-            runner = Runner()
-            runner.start()
-            self._runner = runner
-        return self._runner
+        try:
+            return is_trusted(self.ctx.root) and torch_available()
+        except Exception:
+            return False
+
+    def runner(self) -> Any:
+        """The exercises runner, started once (from a worker thread): in the background when
+        the session has code cards, else on the first `r`."""
+        with self._runner_lock:
+            if self._runner is None:
+                from dlcards.exercises.client import Runner
+
+                runner = Runner()
+                runner.start()
+                self._runner = runner
+            return self._runner
 
     def report_write_error(self, exc: Exception) -> None:
         self.notify(f"Could not save to the review database: {exc}", severity="error", timeout=30)

@@ -6,8 +6,6 @@ import importlib
 import inspect
 import subprocess
 import time
-from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -328,16 +326,9 @@ class ReviewScreen(Screen[None]):
         if not blocks:
             self.notify("This card has no `torch` block to run.")
             return
-        try:
-            from dlcards.exercises import consent
-            from dlcards.exercises.client import Runner, torch_available  # noqa: F401
+        from dlcards.exercises.client import torch_available
+        from dlcards.exercises.consent import is_trusted
 
-            # the package may re-export is_trusted; the consent module always has it
-            is_trusted: Callable[[Path], bool] = getattr(
-                importlib.import_module("dlcards.exercises"), "is_trusted", consent.is_trusted)
-        except ImportError:
-            self.notify("Running code needs the exercises runner, which is not installed.", severity="warning")
-            return
         if not torch_available():
             self.notify("Running code cards needs PyTorch: pip install torch", severity="warning")
             return
