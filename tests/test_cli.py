@@ -81,11 +81,13 @@ def test_lint_warnings(collection: Path, capsys: pytest.CaptureFixture[str]) -> 
     long = " ".join(["word"] * 45)
     write(collection, "w.md",
           f"Q: Long?\nA: {long}\n\nQ: Is the answer yes, the answer?\nA: yes, the answer\n\n"
-          "C: {{c1::Paris}} is in France. {{c1::Berlin}} is in Germany.\n")
+          "C: {{c1::Paris}} is in France. {{c1::Berlin}} is in Germany.\n\n"
+          "Q: What is $x^2 costs \\$5 and `$`?\nA: $2x$ and $$y$$\n")
     code, out, _ = run(capsys, "-C", str(collection), "check", "--json")
     assert code == 0
     codes = [(d["line"], d["code"]) for d in json.loads(out)]
-    assert codes == [(2, "long-answer"), (4, "answer-in-question"), (7, "cloze-same-number")]
+    assert codes == [(2, "long-answer"), (4, "answer-in-question"), (7, "cloze-same-number"),
+                     (9, "unclosed-math")]
 
 
 def test_answer_word_limit_is_a_setting(collection: Path, capsys: pytest.CaptureFixture[str]) -> None:

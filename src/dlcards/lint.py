@@ -49,6 +49,14 @@ def lint_note(note: Note, answer_word_limit: int) -> list[Problem]:
                 "the question contains its own answer",
                 "reword the question so that it does not give the answer away",
             ))
+    for side, text, line in (("question", note.question, note.line),
+                             ("answer", note.answer, note.answer_line or note.line)):
+        if _odd_dollars(text):
+            out.append(Problem(
+                SourceLocation(note.path, line), "warning", "unclosed-math",
+                f"the {side if note.kind == 'basic' else 'text'} has an unmatched `$`: its math is shown as raw LaTeX",
+                "close inline math with `$` and display math with `$$` (write `\\$` for a dollar sign)",
+            ))
     if note.kind == "cloze":
         by_number: dict[int, list[int]] = defaultdict(list)
         for d in note.deletions:
@@ -75,6 +83,13 @@ def lint_note(note: Note, answer_word_limit: int) -> list[Problem]:
                     "reword so the visible text does not give the deletion away",
                 ))
     return out
+
+
+def _odd_dollars(markdown: str) -> bool:
+    text = FENCE_RE.sub(" ", markdown)
+    text = CODE_SPAN_RE.sub(" ", text)
+    text = text.replace("\\$", "")
+    return text.count("$") % 2 == 1
 
 
 def _strip_deletions(text: str) -> str:
