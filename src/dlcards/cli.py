@@ -31,6 +31,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "stats": ("dlcards.commands.stats:command", "Progress: retention, forecast vs. study budget, weak topics."),
     "prune": ("dlcards.commands.prune:command", "Rank cards worth fixing, deleting or relinking (week-8 prune)."),
     "info": ("dlcards.commands.info:command", "A card's full review history and current retrievability."),
+    "suspend": ("dlcards.commands.suspend:suspend", "Suspend cards (by card or note id)."),
+    "unsuspend": ("dlcards.commands.suspend:unsuspend", "Bring suspended cards (and leeches) back into review."),
 }
 
 
