@@ -23,6 +23,7 @@ from typing import Any
 
 from dlcards.collection import Collection
 from dlcards.errors import Problem, SourceLocation, sort_problems
+from dlcards.fsutil import write_cache
 from dlcards.model import Block, Note
 from dlcards.versions import mpmath_version, sympy_version, torch_version
 
@@ -117,24 +118,12 @@ class _Index:
     def save(self) -> None:
         if self.new == self.old:
             return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(self.new), encoding="utf-8")
-            os.replace(tmp, self.path)
-        except OSError:
-            pass
+        write_cache(self.path, json.dumps(self.new).encode("utf-8"))
 
 
 def cache_put(key: str, problems: list[dict[str, Any]]) -> None:
     path = _cache_path(key)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"problems": problems}), encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a cache that cannot be written only costs time
+    write_cache(path, json.dumps({"problems": problems}).encode("utf-8"))
 
 
 def _cacheable(result: list[dict[str, Any]]) -> bool:

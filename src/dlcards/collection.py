@@ -14,7 +14,7 @@ from pathlib import Path
 
 from dlcards.config import Settings, load_settings
 from dlcards.errors import CollectionError, Problem, SourceLocation, sort_problems
-from dlcards.fsutil import FileSnapshot, read_snapshot
+from dlcards.fsutil import FileSnapshot, read_snapshot, write_cache
 from dlcards.model import Card, DeckMeta, Note
 from dlcards.parse import ParsedFile
 from dlcards.paths import CONFIG_FILE, DECKS_DIR, deck_files, find_root, state_dir
@@ -103,14 +103,7 @@ def _parse_cached(rel: str, deck: str, snapshot: FileSnapshot, cache_dir: Path |
             f"file is not valid UTF-8 (byte {exc.start})", "save the file as UTF-8")])
     parsed = parse_text(text, rel, deck)
     if entry is not None:
-        try:
-            entry.parent.mkdir(parents=True, exist_ok=True)
-            tmp = entry.with_suffix(f".{os.getpid()}.tmp")
-            with tmp.open("wb") as fh:
-                pickle.dump(parsed, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, entry)
-        except OSError:
-            pass
+        write_cache(entry, pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL))
     return parsed
 
 

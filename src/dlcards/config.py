@@ -134,14 +134,9 @@ def load_settings(root: Path | None, environ: dict[str, str] | None = None) -> S
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
         pass
     settings = _load_settings(root, env)
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-        with tmp.open("wb") as fh:
-            pickle.dump(settings, fh)
-        os.replace(tmp, cache)
-    except OSError:
-        pass
+    from dlcards.fsutil import write_cache
+
+    write_cache(cache, pickle.dumps(settings))
     return settings
 
 

@@ -57,3 +57,23 @@ def write_atomic(snapshot: FileSnapshot, new_data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """Write `data` to `path` atomically: a temporary file in the same folder, then a rename
+    (readers see the old or the new file, never half of one). Creates the folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_cache(path: Path, data: bytes) -> None:
+    """`replace_file` for caches: one that cannot be written only costs time, so OSError is
+    ignored."""
+    with contextlib.suppress(OSError):
+        replace_file(path, data)

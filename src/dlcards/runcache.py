@@ -65,15 +65,13 @@ def load(key: str) -> dict[str, Any] | None:
 
 
 def save(key: str, data: dict[str, Any]) -> None:
+    from dlcards.fsutil import write_cache
+
     path = _path(key)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # keep the folder small: one entry per recent state is plenty
+    try:  # keep the folder small: one entry per recent state is plenty
         old = sorted(path.parent.glob("*.json"), key=lambda p: p.stat().st_mtime)
         for stale in old[:-20]:
             stale.unlink(missing_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"version": VERSION, **data}), encoding="utf-8")
-        os.replace(tmp, path)
     except OSError:
         pass
+    write_cache(path, json.dumps({"version": VERSION, **data}).encode("utf-8"))

@@ -32,6 +32,7 @@ import click
 
 from dlcards.commands._common import root_of
 from dlcards.errors import DlcardsError, FileChangedError
+from dlcards.fsutil import write_cache
 
 
 class PruneError(DlcardsError):
@@ -59,13 +60,7 @@ def remember_texts(root: Path, notes: list[Any]) -> dict[str, str]:
     current = {cid: note.question for note in notes for cid in note.card_ids()}
     if any(known.get(cid) != q for cid, q in current.items()):
         known.update(current)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(known, ensure_ascii=False), encoding="utf-8")
-            os.replace(tmp, path)
-        except OSError:
-            pass  # only a hint for relinking
+        write_cache(path, json.dumps(known, ensure_ascii=False).encode("utf-8"))  # a relink hint
     return known
 
 

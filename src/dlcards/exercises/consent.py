@@ -7,7 +7,6 @@ never in the collection itself, so a cloned or downloaded deck cannot grant itse
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -34,11 +33,9 @@ def _load() -> dict[str, Any]:
 
 
 def _save(data: dict[str, Any]) -> None:
-    path = _file()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    from dlcards.fsutil import replace_file
+
+    replace_file(_file(), (json.dumps(data, indent=2, sort_keys=True) + "\n").encode("utf-8"))
 
 
 def is_trusted(root: Path) -> bool:

@@ -23,6 +23,7 @@ from dlcards.export.anki import AnkiNote, anki_fields, build_tag, deck_name, not
 from dlcards.export.cache import RenderCache, note_key
 from dlcards.export.html import RenderedNote, render_note
 from dlcards.export.media import MediaRef
+from dlcards.fsutil import write_cache
 from dlcards.model import Note
 
 SINGLE_NAME = "dlcards"
@@ -234,14 +235,7 @@ def inputs_key(root: Path, files: list[tuple[str, str]], settings_json: str, sin
 def _save_manifest(path: Path, manifest: Manifest) -> None:
     import pickle
 
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        with tmp.open("wb") as fh:
-            pickle.dump(manifest, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except OSError:
-        pass
+    write_cache(path, pickle.dumps(manifest, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def quick_build(root: Path, deck_files: list[Path], out_dir: Path, *, when: datetime, single: bool,

@@ -9,12 +9,12 @@ A damaged or unreadable cache is only a miss.
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
 from pathlib import Path
 from typing import Any
 
 from dlcards.export.html import RENDER_VERSION, RenderedNote
+from dlcards.fsutil import write_cache
 from dlcards.model import Note
 
 
@@ -60,12 +60,5 @@ class RenderCache:
     def save(self) -> None:
         if self.path is None or (self._new.keys() == self._old.keys() and self.misses == 0):
             return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
-            with tmp.open("wb") as fh:
-                pickle.dump({"version": RENDER_VERSION, "entries": self._new}, fh,
-                            protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, self.path)
-        except OSError:
-            pass
+        write_cache(self.path, pickle.dumps({"version": RENDER_VERSION, "entries": self._new},
+                                            protocol=pickle.HIGHEST_PROTOCOL))
