@@ -222,3 +222,11 @@ def test_real_process_exit_codes(collection: Path) -> None:
     assert proc.returncode == 1 and "Traceback" not in proc.stderr + proc.stdout
     assert _subprocess(["check", "--nope"], collection).returncode == 2
     assert _subprocess(["--help"], collection).returncode == 0
+
+
+def test_os_errors_are_messages_not_tracebacks(collection: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(collection, "a.md", GOOD)
+    blocker = collection / "file"
+    blocker.write_text("not a folder")
+    code, _, err = run(capsys, "-C", str(collection), "build", "-o", str(blocker / "out"))
+    assert code == 1 and "error: " in err and "internal error" not in err

@@ -98,6 +98,11 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         sys.stderr.close()
         return 0
+    except OSError as exc:  # the world said no (permissions, a missing folder, a full disk)
+        where = f"{exc.filename}: " if exc.filename else ""
+        click.echo(f"error: {where}{exc.strerror or exc}", err=True)
+        click.echo("  hint: check that the path exists and that you may write there", err=True)
+        return 1
     except Exception as exc:
         if os.environ.get("DLCARDS_DEBUG"):
             raise
