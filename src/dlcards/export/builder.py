@@ -232,10 +232,18 @@ def inputs_key(root: Path, files: list[tuple[str, str]], settings_json: str, sin
     return h.hexdigest()
 
 
+def _key_file(manifest_path: Path) -> Path:
+    return manifest_path.with_suffix(".key")
+
+
 def _save_manifest(path: Path, manifest: Manifest) -> None:
     import pickle
 
+    # the key beside the manifest lets the next build compare inputs without unpickling
+    # every note of the previous build (a few MB for 10k cards) when something changed
+    _key_file(path).unlink(missing_ok=True)
     write_cache(path, pickle.dumps(manifest, protocol=pickle.HIGHEST_PROTOCOL))
+    write_cache(_key_file(path), manifest.key.encode("ascii"))
 
 
 def quick_build(root: Path, deck_files: list[Path], out_dir: Path, *, when: datetime, single: bool,
@@ -254,6 +262,8 @@ def quick_build(root: Path, deck_files: list[Path], out_dir: Path, *, when: date
         files = [(p.relative_to(root).as_posix(), hashlib.sha256(p.read_bytes()).hexdigest())
                  for p in deck_files]
         key = inputs_key(root, files, load_settings(root).model_dump_json(), single)
+        if _key_file(path).read_bytes() != key.encode("ascii"):
+            return None
         with path.open("rb") as fh:
             manifest = pickle.load(fh)
         if not isinstance(manifest, Manifest) or manifest.key != key:
