@@ -324,3 +324,29 @@ def test_preview_matches_answer() -> None:
 def test_naive_time_rejected() -> None:
     with pytest.raises(ValueError):
         make([card("a")]).next_card(datetime(2026, 1, 5, 9, 0))
+
+
+def test_study_more_lasts_for_the_rest_of_the_study_day() -> None:
+    from dlcards.session import SetStudyMore, parse_study_more, study_more_key
+    from dlcards.store import Store
+
+    cards = [card(f"n{i}", index=i) for i in range(8)]
+    with Store.open() as store:
+        s = make(cards, new_per_day=2)
+        assert drain(s, NOW, Rating.EASY) == ["n0", "n1"]
+        out = s.study_more()
+        assert out.effects == [SetStudyMore(s.today, 2, 0)]
+        apply_effects(store, out.effects)
+        # the review is closed and opened again later the same day: the raised limit holds
+        saved = parse_study_more(store.get_setting(study_more_key(s.today)))
+        assert saved == (2, 0)
+        later = NOW + timedelta(hours=1)
+        log = [ReviewEntry(f"n{i}", NOW, Rating.EASY, 0, CardState(f"n{i}"), CardState(f"n{i}", phase="review"))
+               for i in range(2)]
+        states = {f"n{i}": CardState(f"n{i}", phase="review", due=NOW + timedelta(days=5)) for i in range(2)}
+        again = Session(cards, states, {}, log, sched(), s.policy, later, study_more=saved)
+        assert again.counts(later).new == 2
+        # the next study day starts from the plain limit
+        tomorrow = NOW + timedelta(days=1)
+        assert parse_study_more(store.get_setting(study_more_key(again.policy.day(tomorrow)))) == (0, 0)
+    assert parse_study_more("garbage") == (0, 0) and parse_study_more(None) == (0, 0)

@@ -182,7 +182,30 @@ class SetFlag:
     flag: int
 
 
-Effect = RecordReview | UndoReview | SetSuspended | SetBuried | SetLeech | SetFlag
+@dataclass(frozen=True)
+class SetStudyMore:
+    """Today's raised limits ("study more"), kept for the rest of the study day."""
+
+    day: date
+    extra_new: int
+    extra_reviews: int
+
+
+Effect = RecordReview | UndoReview | SetSuspended | SetBuried | SetLeech | SetFlag | SetStudyMore
+
+
+def study_more_key(day: date) -> str:
+    """The store setting holding a day's raised limits."""
+    return f"study_more:{day.isoformat()}"
+
+
+def parse_study_more(value: str | None) -> tuple[int, int]:
+    """(extra new, extra reviews) from the stored setting; (0, 0) when absent or unreadable."""
+    try:
+        new, reviews = (int(x) for x in (value or "").split(","))
+    except ValueError:
+        return 0, 0
+    return max(0, new), max(0, reviews)
 
 
 class StoreLike(Protocol):
@@ -192,6 +215,7 @@ class StoreLike(Protocol):
     def set_buried(self, ids: Iterable[str], until: date | None) -> None: ...
     def set_leech(self, card_id: str, value: bool) -> None: ...
     def set_flag(self, card_id: str, flag: int) -> None: ...
+    def set_setting(self, key: str, value: str) -> None: ...
 
 
 def apply_effects(store: StoreLike, effects: Iterable[Effect]) -> None:
@@ -211,6 +235,8 @@ def apply_effects(store: StoreLike, effects: Iterable[Effect]) -> None:
             store.set_leech(effect.card_id, effect.value)
         elif isinstance(effect, SetFlag):
             store.set_flag(effect.card_id, effect.flag)
+        elif isinstance(effect, SetStudyMore):
+            store.set_setting(study_more_key(effect.day), f"{effect.extra_new},{effect.extra_reviews}")
 
 
 # -- results ---------------------------------------------------------------------------------
@@ -277,6 +303,7 @@ class Session:
         *,
         filters: Filters | None = None,
         started_topics: Iterable[str] = (),
+        study_more: tuple[int, int] = (0, 0),
     ):
         now = require_utc(now)
         self.scheduler = scheduler
@@ -301,6 +328,8 @@ class Session:
         self.current: str | None = None
         self._front: list[str] = []  # cards put back by undo, shown next
         self._start_day(now, list(today_log))
+        # limits raised earlier today ("study more") still hold when review is reopened
+        self.extra_new, self.extra_reviews = study_more
 
     # -- building ----------------------------------------------------------------------------
     def _start_day(self, now: datetime, today_log: list[ReviewEntry]) -> None:
@@ -584,7 +613,8 @@ class Session:
         self.extra_new += max(1, self.policy.new_per_day)
         if self.review_q and self.review_limit_left == 0:
             self.extra_reviews += max(1, self.policy.reviews_per_day)
-        return Outcome([], f"Today's new-card limit raised by {max(1, self.policy.new_per_day)}.")
+        return Outcome([SetStudyMore(self.today, self.extra_new, self.extra_reviews)],
+                       f"Today's new-card limit raised by {max(1, self.policy.new_per_day)}.")
 
     @property
     def can_undo(self) -> bool:

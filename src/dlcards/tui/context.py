@@ -23,7 +23,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dlcards.days import day_start
-from dlcards.session import Filters, Outcome, Policy, Session, apply_effects, note_session_cards
+from dlcards.session import (
+    Filters,
+    Outcome,
+    Policy,
+    Session,
+    apply_effects,
+    note_session_cards,
+    parse_study_more,
+    study_more_key,
+)
 from dlcards.state import CardState, Rating, ReviewEntry
 
 if TYPE_CHECKING:
@@ -138,8 +147,9 @@ class ReviewContext:
         today = self.policy.day(now)
         log = store.reviews_on_day(day_start(today, self.policy.tz, self.policy.day_starts_at),
                                    self.policy.day_end(now))
+        more = parse_study_more(store.get_setting(study_more_key(today)))
         self.session = Session(scards, store.states(), store.flags(), log, self.scheduler, self.policy,
-                               now, filters=self.filters)
+                               now, filters=self.filters, study_more=more)
 
     @staticmethod
     def _open(root: Path | None) -> Collection:

@@ -111,7 +111,7 @@ class DoneScreen(Screen[None]):
         self.app.exit()
 
     def action_study_more(self) -> None:
-        outcome = self.ctx.session.study_more()
+        outcome = self.ctx.apply(self.ctx.session.study_more())
         if self.ctx.session.next_card(self.ctx.now()) is not None:
             if outcome.notice:
                 self.notify(outcome.notice)

@@ -227,7 +227,7 @@ class ReviewScreen(Screen[None]):
         self.render_card()
 
     def action_study_more(self) -> None:
-        self.notice(self.ctx.session.study_more())
+        self.notice(self.ctx.apply(self.ctx.session.study_more()))
         self.update_counts()
 
     def action_toggle_checks(self) -> None:
