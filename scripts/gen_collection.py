@@ -78,8 +78,7 @@ def write_history(out: Path, reviews: int, now_text: str, rng: random.Random) ->
     from dlcards.collection import open_collection
     from dlcards.scheduling import Scheduler, SchedulerConfig
     from dlcards.state import Rating, parse_utc
-    from dlcards.store import Store
-    from dlcards.tui.context import card_infos
+    from dlcards.store import Store, card_infos
 
     now = parse_utc(now_text)
     col = open_collection(out, lint=False)
@@ -113,7 +112,7 @@ def write_history(out: Path, reviews: int, now_text: str, rng: random.Random) ->
         states[card.id] = state
     with Store.open() as store:
         store.conn.execute("PRAGMA synchronous = OFF")  # bulk load: durability is not the point
-        store.sync_cards(card_infos(col), now)
+        store.sync_cards(card_infos(col.notes), now)
         store.import_reviews(entries)
         for state in states.values():
             store.set_state(state)

@@ -10,13 +10,13 @@ import pytest
 
 from dlcards.cli import main
 from dlcards.collection import open_collection
-from dlcards.commands.prune import Journal, PruneWorkspace, card_infos, journal_path
+from dlcards.commands.prune import Journal, PruneWorkspace, journal_path
 from dlcards.config import Settings
 from dlcards.errors import FileChangedError
 from dlcards.scheduling import Scheduler, SchedulerConfig
 from dlcards.state import CardState, Rating
 from dlcards.stats import utc
-from dlcards.store import Store
+from dlcards.store import Store, card_infos
 
 NOW = utc(2026, 4, 1, 12)
 G, A = Rating.GOOD, Rating.AGAIN

@@ -73,7 +73,7 @@ PLAN: dict[str, tuple[int, list[Rating]]] = {
 def build_collection(root: Path, now: datetime = NOW) -> Path:
     """A small collection with a deterministic review history ending before `now`."""
     from dlcards.collection import open_collection
-    from dlcards.commands.prune import card_infos
+    from dlcards.store import card_infos
 
     (root / "decks").mkdir(exist_ok=True)
     (root / "decks" / "softmax.md").write_text(SOFTMAX, encoding="utf-8")

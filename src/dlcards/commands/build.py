@@ -99,17 +99,17 @@ def command(ctx: click.Context, paths: tuple[Path, ...], out_dir: Path | None, s
 def _reuse_previous(ctx: click.Context, paths: tuple[Path, ...], out_dir: Path | None, single: bool,
                     when: datetime) -> BuildResult | None:
     """The previous build written again, if no input changed at all; else None (full build)."""
-    from dlcards.collection import CONFIG_FILE, DECKS_DIR, _deck_files, find_root
     from dlcards.config import state_dir
     from dlcards.export.builder import quick_build
     from dlcards.export.cache import cache_file
+    from dlcards.paths import CONFIG_FILE, DECKS_DIR, deck_files, find_root
 
     given = root_of(ctx)
     root = given.resolve() if given is not None else find_root(Path.cwd())
     if root is None or not ((root / DECKS_DIR).is_dir() or (root / CONFIG_FILE).is_file()):
         return None
     try:
-        files = _deck_files(root, list(paths) or None)
+        files = deck_files(root, list(paths) or None)
     except Exception:  # the full path reports it properly
         return None
     target = out_dir if out_dir is not None else root / "build"

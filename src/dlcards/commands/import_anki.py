@@ -42,7 +42,7 @@ def command(ctx: click.Context, path: Path, dry_run: bool) -> None:
     scheduler = Scheduler(SchedulerConfig.from_settings(col.settings))
 
     from dlcards.days import zone
-    from dlcards.store import CardInfo, Store, default_path
+    from dlcards.store import Store, card_infos, default_path
 
     settings = col.settings
     if dry_run:
@@ -59,8 +59,7 @@ def command(ctx: click.Context, path: Path, dry_run: bool) -> None:
     with Store.open(now=now, tz=zone(settings.timezone), day_starts_at=settings.day_starts_at,
                     backups_keep=settings.backups_keep) as store:
         # the store learns the cards as the review does (so imported ones are not orphans)
-        store.sync_cards([CardInfo(card.id, card.note_id, card.kind, note.path, note.line, note.content_hash)
-                          for note in col.notes for card in note.cards()], now)
+        store.sync_cards(card_infos(col.notes), now)
         result = merge_into_store(store, scheduler, plan)
     _report(result, plan, "imported")
 

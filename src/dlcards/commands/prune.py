@@ -113,13 +113,6 @@ class Journal:
         return out
 
 
-def card_infos(notes: list[Any]) -> list[Any]:
-    from dlcards.store import CardInfo
-
-    return [CardInfo(cid, note.id, note.kind, note.path, note.line, note.content_hash)
-            for note in notes for cid in note.card_ids()]
-
-
 def describe(entry: dict[str, Any]) -> str:
     action = entry.get("action")
     if action == "delete":
@@ -182,6 +175,8 @@ class PruneWorkspace:
 
         s = self.settings
         now = self.now_fn()
+        from dlcards.store import card_infos
+
         self.store.sync_cards(card_infos(self.collection.notes), now)
         scheduler = Scheduler(SchedulerConfig.from_settings(s))
         self.items = prune_report(

@@ -39,14 +39,13 @@ def _set(ctx: click.Context, ids: tuple[str, ...], suspended: bool) -> None:
     from dlcards.clock import now
     from dlcards.collection import open_collection
     from dlcards.days import zone
-    from dlcards.store import Store
-    from dlcards.tui.context import card_infos
+    from dlcards.store import Store, card_infos
 
     col = open_collection(root_of(ctx), lint=False)
     cards = _resolve(col, ids)
     s = col.settings
     with Store.open(tz=zone(s.timezone), day_starts_at=s.day_starts_at) as store:
-        store.sync_cards(card_infos(col), now())
+        store.sync_cards(card_infos(col.notes), now())
         before = store.flags(cards)
         store.set_suspended(cards, suspended)
     changed = [c for c in cards if bool(before.get(c) and before[c].suspended) != suspended]

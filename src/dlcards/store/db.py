@@ -24,6 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dlcards.errors import StoreError
+from dlcards.model import Note
 from dlcards.state import CardFlags, CardState, Rating, ReviewEntry, require_utc
 from dlcards.store.migrations import LATEST, MIGRATIONS
 
@@ -150,6 +151,12 @@ class CardInfo:
     path: str
     line: int
     content_hash: str
+
+
+def card_infos(notes: Iterable[Note]) -> list[CardInfo]:
+    """The store's view of every card of these notes (what `Store.sync_cards` takes)."""
+    return [CardInfo(cid, note.id, note.kind, note.path, note.line, note.content_hash)
+            for note in notes for cid in note.card_ids()]
 
 
 class Store:

@@ -54,14 +54,6 @@ class Limits:
     review: int | None = None
 
 
-def card_infos(collection: Collection) -> list[Any]:
-    """The store's view of every card of the collection (`CardInfo`s)."""
-    from dlcards.store import CardInfo
-
-    return [CardInfo(card.id, card.note_id, card.kind, note.path, note.line, note.content_hash)
-            for note in collection.notes for card in note.cards()]
-
-
 def collection_fingerprint(collection: Collection) -> str:
     """Changes whenever a deck file (or the set of files) changes."""
     from dlcards.parse import PARSER_VERSION
@@ -167,7 +159,9 @@ class ReviewContext:
     def _sync(self, now: datetime) -> None:
         fingerprint = collection_fingerprint(self.collection)
         if self.store.get_setting(SYNC_KEY) != fingerprint:
-            self.store.sync_cards(card_infos(self.collection), now)
+            from dlcards.store import card_infos
+
+            self.store.sync_cards(card_infos(self.collection.notes), now)
             self.store.set_setting(SYNC_KEY, fingerprint)
 
     def warm_up(self) -> None:
