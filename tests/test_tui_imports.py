@@ -29,7 +29,6 @@ async def main():
             shown = app.review_screen.card_id
             await pilot.press("space", "3", "space", "v")
             await pilot.pause(0.3)
-        app.ctx.flush()
         return shown, len(store.reviews())
 
 shown, n = asyncio.run(main())

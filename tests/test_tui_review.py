@@ -110,7 +110,6 @@ async def test_whole_session_reveal_grade_summary(col: Path, store: Store) -> No
         await pilot.pause()
         assert isinstance(app.screen, DoneScreen)
         summary = text_of(app.screen.query_one("#summary"))
-        app.ctx.flush()
         n = len(store.reviews())
         assert f"{n} cards" in summary and "again" in summary
         assert "Next card due" in summary
@@ -129,21 +128,17 @@ async def test_undo_restores_card_and_log(col: Path, store: Store) -> None:
         await pilot.press("space", "3")
         await pilot.pause()
         assert scr.card_id == "soft1/c1"
-        app.ctx.flush()
         assert len(store.reviews()) == 1 and "soft1/c2" not in store.flags()
         await pilot.press("space", "3")
         await pilot.pause()
-        app.ctx.flush()
         assert store.flags()["soft1/c2"].buried_until is not None
         await pilot.press("u")
         await pilot.pause()
         assert scr.card_id == "soft1/c1" and not scr.revealed
-        app.ctx.flush()
         assert "soft1/c2" not in store.flags()
         await pilot.press("u")
         await pilot.pause()
         assert scr.card_id == "grad1"
-        app.ctx.flush()
         assert store.reviews() == [] and store.states() == {}
 
 
@@ -155,22 +150,18 @@ async def test_suspend_bury_flag(col: Path, store: Store) -> None:
         scr = review(app)
         await pilot.press("s")
         await pilot.pause()
-        app.ctx.flush()
         assert store.flags()["grad1"].suspended
         assert scr.card_id == "soft1/c1"
         await pilot.press("b")
         await pilot.pause()
-        app.ctx.flush()
         assert store.flags()["soft1/c1"].buried_until == date(2026, 1, 6)
         assert scr.card_id == "soft1/c2"
         await pilot.press("f")
         await pilot.pause()
-        app.ctx.flush()
         assert store.flags()["soft1/c2"].flag == 1
         assert "⚑" in text_of(scr.w_context)
         await pilot.press("u", "u")
         await pilot.pause()
-        app.ctx.flush()
         assert "soft1/c1" not in store.flags() and "soft1/c2" not in store.flags()
         assert scr.card_id == "soft1/c1"
 
@@ -343,3 +334,20 @@ def test_review_command_rejects_a_filter_matching_nothing(col: Path, monkeypatch
     assert main(["review", "--topic", "nope"]) == 2
     err = capsys.readouterr().err
     assert "no cards match topic nope" in err and "attention, basics" in err
+
+
+@run_async
+async def test_a_failed_write_is_reported_not_lost_silently(col: Path, store: Store) -> None:
+    """If the database refuses an answer, the learner is told at once and the command fails
+    at the end; the session does not pretend the answer was saved."""
+    app = app_for(col, store)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        store.conn.execute("PRAGMA query_only = ON")  # the real store now refuses every write
+        await pilot.press("space", "3")
+        await pilot.pause()
+        messages = [n.message for n in app._notifications]
+        assert any("Could not save to the review database" in m for m in messages), messages
+        assert len(app.ctx.write_errors) == 1
+    store.conn.execute("PRAGMA query_only = OFF")
+    assert store.reviews() == []

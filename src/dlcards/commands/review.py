@@ -83,12 +83,9 @@ def _review(ctx: click.Context, filters: Filters, new_limit: int | None, review_
         app = build_review_app(col.root, settings, store, clock.now, filters,
                                limits=Limits(new_limit, review_limit), collection=col,
                                background=daily_backup, ready=first_card_shown)
-        try:
-            app.run()
-        finally:
-            app.ctx.close()
+        app.run()  # every answer is committed as it is given
         stats = app.ctx.session.stats
-        errors = app.ctx.writer.errors
+        errors = app.ctx.write_errors
     if errors:
         raise StoreError(f"{len(errors)} answer(s) or action(s) could not be saved: {errors[0]}",
                          hint="run `dlcards doctor` to check the review database")

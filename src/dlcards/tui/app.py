@@ -50,13 +50,13 @@ class ReviewApp(App[None]):
         self.ready = ready
         self.theme = "textual-light" if (terminal_is_light() if light is None else light) else "textual-dark"
         self.review_screen = ReviewScreen(ctx)
-        ctx.writer.on_error = self._write_failed
+        ctx.on_write_error = self._write_failed
         self._runner: Any = None
         self._runner_lock = threading.Lock()
 
     def _write_failed(self, exc: Exception) -> None:
         # writes run on the UI thread; after the app has ended the command reports
-        # ctx.writer.errors instead
+        # ctx.write_errors instead
         with contextlib.suppress(Exception):
             self.report_write_error(exc)
 
@@ -116,7 +116,6 @@ class ReviewApp(App[None]):
         self.notify(f"Could not save to the review database: {exc}", severity="error", timeout=30)
 
     def on_unmount(self) -> None:
-        self.ctx.close()  # every answer is committed before the app ends
         if self._runner is not None:
             with contextlib.suppress(Exception):
                 self._runner.close()

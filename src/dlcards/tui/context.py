@@ -88,42 +88,13 @@ class LazyScheduler:
         return self.get().preview(state, now)
 
 
-class StoreWriter:
-    """Applies session effects to the store synchronously, in order, before the UI moves on.
-
-    An answer is in the database (its own committed transaction) when the next card is drawn:
-    closing the terminal or `kill -9` at any moment loses nothing that was answered. A failed
-    write is kept and reported, never dropped silently.
-    """
-
-    def __init__(self, store: Store, on_error: Callable[[Exception], None] | None = None):
-        self.store = store
-        self.on_error = on_error
-        self.errors: list[Exception] = []
-
-    def submit(self, effects: list[Any]) -> None:
-        if not effects:
-            return
-        try:
-            apply_effects(self.store, effects)
-        except Exception as exc:  # reported, never silently dropped
-            self.errors.append(exc)
-            if self.on_error is not None:
-                self.on_error(exc)
-
-    def flush(self) -> None:
-        """Every submitted effect is already in the database (kept for callers' clarity)."""
-
-    def close(self) -> None:
-        """Nothing to drain: writes are synchronous."""
-
-
 class ReviewContext:
     def __init__(self, root: Path | None, settings: Settings | None, store: Store, now_fn: NowFn,
                  filters: Filters | None = None, limits: Limits | None = None,
                  collection: Collection | None = None):
         self.store = store
-        self.writer = StoreWriter(store)
+        self.write_errors: list[Exception] = []
+        self.on_write_error: Callable[[Exception], None] | None = None
         self.now_fn = now_fn
         self.filters = filters or Filters()
         self.limits = limits or Limits()
@@ -173,16 +144,17 @@ class ReviewContext:
         return self.now_fn()
 
     def apply(self, outcome: Outcome) -> Outcome:
-        """Persist an outcome's effects (on the writer thread, in order)."""
-        self.writer.submit(outcome.effects)
+        """Persist an outcome's effects now, in order: an answer is committed (its own
+        transaction) before the next card is drawn. A failed write is kept and reported,
+        never dropped silently."""
+        if outcome.effects:
+            try:
+                apply_effects(self.store, outcome.effects)
+            except Exception as exc:
+                self.write_errors.append(exc)
+                if self.on_write_error is not None:
+                    self.on_write_error(exc)
         return outcome
-
-    def flush(self) -> None:
-        """Wait until every answer and action so far is committed."""
-        self.writer.flush()
-
-    def close(self) -> None:
-        self.writer.close()
 
     @property
     def card_ids(self) -> list[str]:
@@ -212,7 +184,6 @@ class ReviewContext:
 
     def reload(self) -> None:
         """Re-read the collection (after the learner edited a file) and update the session."""
-        self.flush()
         self.collection = self._open(self.root)
         scards = self._index_cards()
         now = self.now_fn()

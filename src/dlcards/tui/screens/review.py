@@ -289,7 +289,6 @@ class ReviewScreen(Screen[None]):
 
     # -- other screens and code ------------------------------------------------------------
     def _push_optional(self, module: str, name: str, what: str, **available: Any) -> None:
-        self.ctx.flush()  # the other screen reads the store: let it see every answer
         try:
             cls = getattr(importlib.import_module(module), name)
         except (ImportError, AttributeError):
