@@ -61,9 +61,6 @@ def cache_dir() -> Path:
     return state_dir() / "cache" / "checks"
 
 
-_DIR: list[Path] = []  # cache_dir() for the current run (state_dir() reads the environment)
-
-
 def checker_version() -> str:
     """CHECKER_VERSION plus a fingerprint of the checker and runner code itself."""
     from dlcards.versions import code_fingerprint
@@ -71,59 +68,50 @@ def checker_version() -> str:
     return CHECKER_VERSION + "/" + code_fingerprint("validate", "exercises", "checks.py")
 
 
-_CHECKER: list[str] = []
+class ResultCache:
+    """Check results of one run: one JSON file per block (the source of truth, failures too)
+    plus one index file per collection holding its last run's results, so a no-change check
+    reads one file instead of one per block. Keys include the checker's own version."""
 
-
-def block_key(*parts: str) -> str:
-    version = _CHECKER[0] if _CHECKER else checker_version()
-    h = hashlib.sha256()
-    for p in (version, *parts):
-        h.update(p.encode("utf-8"))
-        h.update(b"\0")
-    return h.hexdigest()
-
-
-def _cache_path(key: str) -> Path:
-    base = _DIR[0] if _DIR else cache_dir()
-    return base / key[:2] / f"{key}.json"
-
-
-def cache_get(key: str) -> list[dict[str, Any]] | None:
-    try:
-        data = json.loads(_cache_path(key).read_bytes())
-    except (OSError, ValueError):
-        return None
-    items = data.get("problems") if isinstance(data, dict) else None
-    return items if isinstance(items, list) else None
-
-
-class _Index:
-    """One file per collection with the results of its last check, so a no-change check reads
-    one file instead of one per block (the per-block files stay the source of truth)."""
-
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, base: Path | None = None, checker: str | None = None):
+        self.base = base if base is not None else cache_dir()
+        self.checker = checker if checker is not None else checker_version()
         name = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:24]
-        self.path = (_DIR[0] if _DIR else cache_dir()) / "index" / f"{name}.json"
+        self.index_path = self.base / "index" / f"{name}.json"
         try:
-            data = json.loads(self.path.read_bytes())
+            data = json.loads(self.index_path.read_bytes())
         except (OSError, ValueError):
             data = {}
         self.old: dict[str, Any] = data if isinstance(data, dict) else {}
         self.new: dict[str, Any] = {}
 
+    def key(self, *parts: str) -> str:
+        h = hashlib.sha256()
+        for p in (self.checker, *parts):
+            h.update(p.encode("utf-8"))
+            h.update(b"\0")
+        return h.hexdigest()
+
+    def _path(self, key: str) -> Path:
+        return self.base / key[:2] / f"{key}.json"
+
     def get(self, key: str) -> list[dict[str, Any]] | None:
         hit = self.old.get(key)
-        return hit if isinstance(hit, list) else cache_get(key)
+        if isinstance(hit, list):
+            return hit
+        try:
+            data = json.loads(self._path(key).read_bytes())
+        except (OSError, ValueError):
+            return None
+        items = data.get("problems") if isinstance(data, dict) else None
+        return items if isinstance(items, list) else None
 
-    def save(self) -> None:
-        if self.new == self.old:
-            return
-        write_cache(self.path, json.dumps(self.new).encode("utf-8"))
+    def put(self, key: str, problems: list[dict[str, Any]]) -> None:
+        write_cache(self._path(key), json.dumps({"problems": problems}).encode("utf-8"))
 
-
-def cache_put(key: str, problems: list[dict[str, Any]]) -> None:
-    path = _cache_path(key)
-    write_cache(path, json.dumps({"problems": problems}).encode("utf-8"))
+    def save_index(self) -> None:
+        if self.new != self.old:
+            write_cache(self.index_path, json.dumps(self.new).encode("utf-8"))
 
 
 def _cacheable(result: list[dict[str, Any]]) -> bool:
@@ -193,9 +181,7 @@ def run_checks(col: Collection, problems: list[Problem], *, strict: bool = False
                runner_factory: Callable[[], Any] | None = None) -> list[Problem]:
     """Return the structural problems plus those of every checked block, sorted."""
     report = report if report is not None else CheckReport()
-    _DIR[:] = [cache_dir()]
-    _CHECKER[:] = [checker_version()]  # once per run: the fingerprint reads the source files
-    index = _Index(col.root)
+    cache = ResultCache(col.root)  # the checker fingerprint is read once per run
     out = list(problems)
     pure: list[Task] = []
     code: list[Task] = []
@@ -205,17 +191,17 @@ def run_checks(col: Collection, problems: list[Problem], *, strict: bool = False
             report.blocks += 1
             if block.kind in ("check", "shapes"):
                 sv = sv if sv is not None else f"{sympy_version()}/{mpmath_version()}/{sys.version_info[:2]}"
-                pure.append(Task(note, block, block_key(block.kind, block.text, sv)))
+                pure.append(Task(note, block, cache.key(block.kind, block.text, sv)))
             elif block.kind == "torch" and not no_exec:
                 # the key holds the whole answer text: finding its first code span needs the
                 # Markdown parser, which only a miss pays for
                 mode = "question" if block.side == "question" and note.kind == "basic" else "answer"
                 answer = note.answer if mode == "question" else ""
                 tv = tv if tv is not None else torch_version()
-                code.append(Task(note, block, block_key("torch", block.text, mode, answer, tv, "cpu"), mode))
+                code.append(Task(note, block, cache.key("torch", block.text, mode, answer, tv, "cpu"), mode))
     for task in pure + code:
         if not no_cache:
-            task.result = index.get(task.key)
+            task.result = cache.get(task.key)
             if task.result is not None:
                 report.cached += 1
     code_misses = []
@@ -230,7 +216,7 @@ def run_checks(col: Collection, problems: list[Problem], *, strict: bool = False
             code_misses.append(task)
         else:
             task.result = [planned.to_dict()]
-            cache_put(task.key, task.result)
+            cache.put(task.key, task.result)
     runners: list[Any] = []
     if code_misses and _code_gate(col, code_misses, out):
         from dlcards.exercises.client import Runner
@@ -246,11 +232,11 @@ def run_checks(col: Collection, problems: list[Problem], *, strict: bool = False
         for task, res in zip(pure_misses, results, strict=True):
             task.result = res
             if _cacheable(res):  # a checker bug is not a result
-                cache_put(task.key, res)
+                cache.put(task.key, res)
             report.ran += 1
     if runners:
         try:
-            _run_code(runners, code_misses, report)
+            _run_code(runners, code_misses, report, cache)
         finally:
             for r in runners:
                 r.close()
@@ -258,10 +244,8 @@ def run_checks(col: Collection, problems: list[Problem], *, strict: bool = False
         for d in task.result or []:
             out.append(_locate(col, task.note, task.block, d, strict))
         if task.result is not None and _cacheable(task.result):
-            index.new[task.key] = task.result
-    index.save()
-    _DIR.clear()
-    _CHECKER.clear()
+            cache.new[task.key] = task.result
+    cache.save_index()
     return sort_problems(out)
 
 
@@ -288,7 +272,7 @@ def _code_gate(col: Collection, misses: list[Task], out: list[Problem]) -> bool:
     return True
 
 
-def _run_code(runners: list[Any], tasks: list[Task], report: CheckReport) -> None:
+def _run_code(runners: list[Any], tasks: list[Task], report: CheckReport, cache: ResultCache) -> None:
     """Run the snippets, one thread per runner server (each forks its own children)."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -310,7 +294,7 @@ def _run_code(runners: list[Any], tasks: list[Task], report: CheckReport) -> Non
                                 "message": f"code card not run: {result.error}", "hint": None}]
                 continue  # not cached: it says nothing about the snippet
             task.result = [p.to_dict() for p in problems_of(result.to_dict(), task.block.text, task.mode)]
-            cache_put(task.key, task.result)
+            cache.put(task.key, task.result)
             with lock:
                 isolated.append(bool(result.net_isolated))
                 report.snippets += 1
