@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import subprocess
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -288,34 +287,31 @@ class ReviewScreen(Screen[None]):
             self.show_next()
 
     # -- other screens and code ------------------------------------------------------------
-    def _push_optional(self, module: str, name: str, what: str, **available: Any) -> None:
+    def _push(self, make: Callable[[], Screen[None]], what: str) -> None:
         try:
-            cls = getattr(importlib.import_module(module), name)
-        except (ImportError, AttributeError):
-            self.notify(f"{what} is not available in this version of dlcards.", severity="warning")
-            return
-        try:
-            params = inspect.signature(cls).parameters
-            kwargs = {k: v for k, v in available.items() if k in params}
-            screen = cls(**kwargs)
-        except Exception as exc:
+            screen = make()
+        except Exception as exc:  # e.g. a damaged database: say so, keep reviewing
             self.notify(f"{what} could not be opened: {exc}", severity="error")
             return
         self.app.push_screen(screen)
 
     def action_stats(self) -> None:
+        from dlcards.tui.screens.stats import StatsScreen
+
         ctx = self.ctx
-        self._push_optional("dlcards.tui.screens.stats", "StatsScreen", "Statistics", store=ctx.store,
-                            collection=ctx.collection, settings=ctx.settings, now=ctx.now(),
-                            now_fn=ctx.now_fn, root=ctx.root)
+        self._push(lambda: StatsScreen(store=ctx.store, collection=ctx.collection,
+                                       settings=ctx.settings, now=ctx.now(), root=ctx.root),
+                   "Statistics")
 
     def action_card_info(self) -> None:
         if self.card_id is None:
             return
-        ctx = self.ctx
-        self._push_optional("dlcards.tui.screens.card_info", "CardInfoScreen", "Card info",
-                            card_id=self.card_id, store=ctx.store, collection=ctx.collection,
-                            settings=ctx.settings, now=ctx.now(), now_fn=ctx.now_fn, root=ctx.root)
+        from dlcards.tui.screens.card_info import CardInfoScreen
+
+        ctx, card_id = self.ctx, self.card_id
+        self._push(lambda: CardInfoScreen(card_id, store=ctx.store, collection=ctx.collection,
+                                          now=ctx.now(), root=ctx.root),
+                   "Card info")
 
     def action_run_code(self) -> None:
         card = self.ctx.card(self.card_id)
