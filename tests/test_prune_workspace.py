@@ -10,9 +10,9 @@ import pytest
 
 from dlcards.cli import main
 from dlcards.collection import open_collection
-from dlcards.commands.prune import Journal, PruneWorkspace, journal_path
 from dlcards.config import Settings
 from dlcards.errors import FileChangedError
+from dlcards.prune_workspace import Journal, PruneWorkspace, journal_path
 from dlcards.scheduling import Scheduler, SchedulerConfig
 from dlcards.state import CardState, Rating
 from dlcards.stats import utc

@@ -145,7 +145,7 @@ def test_stats_snapshot_forecast(stats_root: Path, snap_compare) -> None:  # typ
 
 
 def test_card_info_snapshot(stats_root: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
-    from dlcards.commands.info import card_info
+    from dlcards.reports import card_info
     from dlcards.tui.stats_app import CardInfoApp
 
     info = card_info(stats_root, "gr-part", NOW)

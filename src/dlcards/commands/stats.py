@@ -1,71 +1,19 @@
 """`dlcards stats`: progress, true retention, forecast against the study budget, weak topics.
 
-`load_report` is shared with the TUI (`dlcards.tui.screens.stats.StatsScreen`): it reads the
-collection and the store and hands everything to the pure `dlcards.stats.compute_stats`.
+The figures are read by `dlcards.reports` (shared with the stats screen) and computed by the
+pure `dlcards.stats.compute_stats`; this module prints them.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import click
 
 from dlcards.commands._common import root_of
-
-
-@dataclass
-class StatsData:
-    """What the stats figures are computed from (read once)."""
-
-    root: Path
-    settings: Any  # dlcards.config.Settings
-    notes: list[Any]
-    reviews: list[Any]
-    states: dict[str, Any]
-    flags: dict[str, Any]
-    now: datetime
-
-    @property
-    def tz(self) -> Any:
-        from dlcards.days import zone
-
-        return zone(self.settings.timezone)
-
-
-def load_data(root: Path | None, now: datetime, *, settings: Any = None,
-              store_path: Path | None = None) -> StatsData:
-    from dlcards.collection import open_collection
-    from dlcards.days import zone
-    from dlcards.store import Store
-
-    col = open_collection(root, lint=False)
-    settings = settings if settings is not None else col.settings
-    with Store.open(store_path, tz=zone(settings.timezone), day_starts_at=settings.day_starts_at) as store:
-        reviews = store.reviews()
-        states = store.states()
-        flags = store.flags()
-    return StatsData(col.root, settings, col.notes, reviews, states, flags, now)
-
-
-def report_of(data: StatsData) -> dict[str, Any]:
-    from dlcards.scheduling import Scheduler, SchedulerConfig
-    from dlcards.stats import compute_stats
-
-    s = data.settings
-    scheduler = Scheduler(SchedulerConfig.from_settings(s))
-    return compute_stats(data.notes, data.reviews, data.states, data.flags, now=data.now, tz=data.tz,
-                         day_starts_at=s.day_starts_at, weekly_hours=s.weekly_hours,
-                         new_per_day=s.new_per_day, retrievability=scheduler.retrievability)
-
-
-def load_report(root: Path | None, now: datetime, *, settings: Any = None,
-                store_path: Path | None = None) -> dict[str, Any]:
-    """The full `dlcards stats --json` report of a collection at `now`."""
-    return report_of(load_data(root, now, settings=settings, store_path=store_path))
+from dlcards.reports import load_data, report_of
 
 
 def _pct(v: float | None) -> str:

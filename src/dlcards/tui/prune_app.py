@@ -31,6 +31,6 @@ def build_prune_app(root: Path | None, *, run_editor: Callable[[Path, int], None
     """A prune app over the collection at `root`, at `dlcards.clock.now()` (DLCARDS_NOW in tests).
     The caller closes `app.workspace` when done."""
     from dlcards.clock import now
-    from dlcards.commands.prune import PruneWorkspace
+    from dlcards.prune_workspace import PruneWorkspace
 
     return PruneApp(PruneWorkspace(root, now), run_editor=run_editor)

@@ -41,6 +41,6 @@ class CardInfoApp(App[None]):
 def build_stats_app(root: Path | None) -> StatsApp:
     """The app `dlcards stats` runs, at `dlcards.clock.now()` (DLCARDS_NOW in tests)."""
     from dlcards.clock import now
-    from dlcards.commands.stats import load_report
+    from dlcards.reports import load_report
 
     return StatsApp(load_report(root, now()))

@@ -5,7 +5,7 @@ Constructor:
     CardInfoScreen(card_id, *, info=None, store=None, collection=None, now=None, root=None,
                    store_path=None)
 
-- `info`: a ready `dlcards.commands.info.card_info` dict (as `dlcards info ID --json` prints); else
+- `info`: a ready `dlcards.reports.card_info` dict (as `dlcards info ID --json` prints); else
 - it is read for `card_id` from `collection` (else read from `root`) and `store` (an open
   `dlcards.store.Store`, else opened at `store_path`) at `now` (default `dlcards.clock.now()`).
 
@@ -78,7 +78,7 @@ class CardInfoScreen(Screen[None]):
                  store_path: Path | None = None):
         super().__init__()
         if info is None:
-            from dlcards.commands.info import card_info
+            from dlcards.reports import card_info
 
             if now is None:
                 from dlcards.clock import now as clock_now

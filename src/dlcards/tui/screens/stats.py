@@ -37,7 +37,7 @@ HEAT_CHARS = " ░▒▓█"
 def compute_report(*, store: Any = None, collection: Any = None, settings: Any = None,
                    now: datetime | None = None, root: Path | None = None,
                    store_path: Path | None = None) -> dict[str, Any]:
-    from dlcards.commands.stats import StatsData, load_data, report_of
+    from dlcards.reports import StatsData, load_data, report_of
 
     if now is None:
         from dlcards.clock import now as clock_now
