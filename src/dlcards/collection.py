@@ -19,9 +19,6 @@ from dlcards.model import Card, DeckMeta, Note
 from dlcards.parse import ParsedFile
 from dlcards.paths import CONFIG_FILE, DECKS_DIR, deck_files, find_root, state_dir
 
-# re-exported for the commands that import them from here
-__all__ = ["CONFIG_FILE", "DECKS_DIR", "Collection", "DeckFile", "deck_files", "find_root", "open_collection"]
-
 
 @dataclass
 class DeckFile:

@@ -107,8 +107,9 @@ def command(ctx: click.Context, as_json: bool, db_path: Path | None) -> None:
 
 def _markdown_ids(ctx: click.Context) -> set[str] | None:
     """Card ids in the collection's Markdown, or None outside a collection."""
-    from dlcards.collection import find_root, open_collection
+    from dlcards.collection import open_collection
     from dlcards.errors import DlcardsError
+    from dlcards.paths import find_root
 
     root = root_of(ctx)
     if root is None and find_root(Path.cwd()) is None:

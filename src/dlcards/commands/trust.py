@@ -13,9 +13,8 @@ from dlcards.commands._common import root_of
 
 
 def _collection_root(ctx: click.Context) -> Path:
-    from dlcards.collection import DECKS_DIR, find_root
-    from dlcards.config import CONFIG_FILE
     from dlcards.errors import CollectionError
+    from dlcards.paths import CONFIG_FILE, DECKS_DIR, find_root
 
     given = root_of(ctx)
     if given is not None:
