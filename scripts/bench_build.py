@@ -79,7 +79,7 @@ def make_collection(root: Path, cards: int, per_file: int = 100) -> int:
 
 
 def time_dlcards_build(root: Path, out: Path, home: Path, cold: bool) -> float:
-    from dlcards.cli import main
+    from dlcards.cli.main import main
 
     if cold and home.exists():
         shutil.rmtree(home)
@@ -97,10 +97,10 @@ def time_dlcards_build(root: Path, out: Path, home: Path, cold: bool) -> float:
 
 def prepared_notes(root: Path) -> list[tuple[str, list[str], list[str], str, int, str]]:
     """(kind, fields, tags, deck, due, note id) for every note, computed outside any timing."""
-    from dlcards.collection import open_collection
-    from dlcards.export.anki import anki_fields, build_tag, deck_name, note_tags, source_text
-    from dlcards.export.builder import curriculum_key
-    from dlcards.export.html import render_note
+    from dlcards.anki.builder import curriculum_key
+    from dlcards.anki.html import render_note
+    from dlcards.anki.notetypes import anki_fields, build_tag, deck_name, note_tags, source_text
+    from dlcards.system.decks import open_collection
 
     col = open_collection(root, use_cache=False)
     stamp = build_tag(datetime.now(UTC))
@@ -117,7 +117,7 @@ def time_raw_genanki(notes: list[tuple[str, list[str], list[str], str, int, str]
 
     import genanki
 
-    from dlcards.export.anki import deck_id, models
+    from dlcards.anki.notetypes import deck_id, models
 
     warnings.filterwarnings("ignore", module="genanki")
     kinds = models()

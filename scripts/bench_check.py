@@ -132,7 +132,7 @@ def main() -> int:
         if importlib.util.find_spec("torch") is None:
             print("snippet              skipped (torch is not installed)")
             return 0
-        from dlcards.exercises.client import Runner
+        from dlcards.checks.runner.client import Runner
 
         with Runner() as runner:
             t = time.perf_counter()

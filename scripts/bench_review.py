@@ -141,10 +141,10 @@ def grade_latency(col: Path, home: Path, grades: int) -> dict[str, object]:
     _sh.copy(home / "dlcards.sqlite3", work / "dlcards.sqlite3")
     os.environ["DLCARDS_HOME"] = str(work)
 
-    from dlcards import clock
+    from dlcards.app.review import Limits
     from dlcards.store import Store
+    from dlcards.system import clock
     from dlcards.tui.app import build_review_app
-    from dlcards.tui.context import Limits
     from dlcards.tui.screens.review import ReviewScreen
 
     samples: list[float] = []

@@ -75,10 +75,10 @@ def write_decks(out: Path, cards: int, files: int, rng: random.Random) -> int:
 
 
 def write_history(out: Path, reviews: int, now_text: str, rng: random.Random) -> tuple[int, int]:
-    from dlcards.collection import open_collection
-    from dlcards.scheduling import Scheduler, SchedulerConfig
-    from dlcards.state import Rating, parse_utc
+    from dlcards.core.state import Rating, parse_utc
+    from dlcards.review.scheduling import Scheduler, SchedulerConfig
     from dlcards.store import Store, card_infos
+    from dlcards.system.decks import open_collection
 
     now = parse_utc(now_text)
     col = open_collection(out, lint=False)
@@ -99,7 +99,7 @@ def write_history(out: Path, reviews: int, now_text: str, rng: random.Random) ->
         t = start + timedelta(days=i // per_day, hours=rng.randint(0, 10), minutes=rng.randint(0, 59))
         if t >= cutoff:
             break
-        from dlcards.state import CardState
+        from dlcards.core.state import CardState
 
         state = CardState(card.id)
         while t < cutoff and budget > 0:

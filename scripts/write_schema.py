@@ -1,6 +1,6 @@
 """Write schemas/deck.schema.json from the DeckMeta pydantic model.
 
-Run after changing `dlcards.model.DeckMeta`: `python scripts/write_schema.py`.
+Run after changing `dlcards.core.model.DeckMeta`: `python scripts/write_schema.py`.
 tests/test_schema.py fails (and says to run this) when the file drifts from the model.
 """
 
@@ -16,7 +16,7 @@ SCHEMA_PATH = ROOT / "schemas" / "deck.schema.json"
 
 def render() -> str:
     sys.path.insert(0, str(ROOT / "src"))
-    from dlcards.model import DeckMeta
+    from dlcards.core.model import DeckMeta
 
     schema = DeckMeta.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"

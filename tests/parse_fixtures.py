@@ -20,7 +20,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from dlcards.parse import ParsedFile, parse_text
+from dlcards.core.parse import ParsedFile, parse_text
 
 
 @dataclass

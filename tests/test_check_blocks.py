@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLES
-from dlcards import checks
-from dlcards.checks import CheckReport, run_checks
-from dlcards.cli import main
-from dlcards.collection import open_collection
+from dlcards.app import verify as checks
+from dlcards.app.verify import CheckReport, run_checks
+from dlcards.cli.main import main
+from dlcards.system.decks import open_collection
 
 DECK = """\
 ---

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dlcards.validate import check_block
+from dlcards.checks import check_block
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "checks.md"
 FENCE = re.compile(r"^```(check|shapes)\n(.*?)^```", re.M | re.S)

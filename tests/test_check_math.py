@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dlcards.validate.math import check_math
+from dlcards.checks.math import check_math
 
 TRUE_CLAIMS = {
     "sigmoid derivative": "diff(sigmoid(x), x) == sigmoid(x)*(1 - sigmoid(x))",

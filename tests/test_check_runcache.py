@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from dlcards.cli import main
+from dlcards.cli.main import main
 
 DECK = "Q: What is 2+2?\nA: 4\n"
 
 PROBE = (
-    "import json, sys\nfrom dlcards.cli import main\ncode = main(sys.argv[1:])\n"
+    "import json, sys\nfrom dlcards.cli.main import main\ncode = main(sys.argv[1:])\n"
     "print('\\n' + json.dumps({'code': code, 'pydantic': 'pydantic' in sys.modules, "
     "'parser': 'markdown_it' in sys.modules}))"
 )
@@ -71,7 +71,7 @@ def test_consent_invalidates(collection: Path, capsys: pytest.CaptureFixture[str
     assert code == 0 and [d["code"] for d in json.loads(out)] == ["needs-trust"]
     from datetime import UTC, datetime
 
-    from dlcards.exercises.consent import trust
+    from dlcards.checks.runner.consent import trust
 
     trust(collection, datetime(2026, 1, 1, tzinfo=UTC))
     code = main(["-C", str(collection), "check", "--json"])

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLES
-from dlcards.cli import main
+from dlcards.cli.main import main
 
 GOOD = "---\nweek: 1\ntopic: basics\n---\n\n# Basics\n\nQ: What is a scalar?\nA: A single number.\n\nC: A vector has {{c1::one}} axis.\n"
 BAD = (
@@ -169,7 +169,7 @@ def test_fix_gives_a_copied_card_a_new_id(collection: Path, capsys: pytest.Captu
 
 def test_fix_refuses_a_file_changed_since_read(collection: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     path = write(collection, "a.md", GOOD)
-    from dlcards import fsutil
+    from dlcards.system import fsutil
 
     real = fsutil.write_atomic
 

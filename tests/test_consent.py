@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from dlcards.cli import main
-from dlcards.exercises import consent
+from dlcards.checks.runner import consent
+from dlcards.cli.main import main
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 
@@ -110,8 +110,8 @@ def test_without_torch_code_cards_are_skipped_with_one_warning(col: Path, tmp_pa
     (col / "decks" / "a.md").write_text(deck_writing(tmp_path / "m"), encoding="utf-8")
     assert run(capsys, "trust")[0] == 0
     env = dict(os.environ, PYTHONPATH=str(fake))
-    probe = "import importlib.util, sys; import dlcards.exercises.client as c; c.torch_available = lambda: False; " \
-            "from dlcards.cli import main; sys.exit(main(['check']))"
+    probe = "import importlib.util, sys; import dlcards.checks.runner.client as c; c.torch_available = lambda: False; " \
+            "from dlcards.cli.main import main; sys.exit(main(['check']))"
     proc = subprocess.run([sys.executable, "-c", probe], cwd=col, env=env, capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0, proc.stderr

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dlcards.collection import Collection, open_collection
+from dlcards.system.decks import Collection, open_collection
 
 ROOT = Path(__file__).resolve().parent.parent
 DECKS = ROOT / "decks"

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dlcards.edit import AnchoredEdit, EditError, TextEdit, diff_edit, plan_delete, split_lines
-from dlcards.parse import normalize_newlines, parse_text
+from dlcards.core.edit import AnchoredEdit, EditError, TextEdit, diff_edit, plan_delete, split_lines
+from dlcards.core.parse import normalize_newlines, parse_text
 
 # -- generated decks --------------------------------------------------------------------------
 words = st.text(alphabet="abcdefghij xyz", min_size=1, max_size=12).map(lambda s: s.strip() or "w")

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from conftest import EXAMPLES
-from dlcards.cli import main
+from dlcards.cli.main import main
 
 anki_collection = pytest.importorskip("anki.collection", reason="the `anki` package is not installed")
 genanki = pytest.importorskip("genanki", reason="genanki is not installed")
@@ -60,7 +60,7 @@ def assert_clean_log(log: Any) -> None:
 
 
 def dlcards_notes(root: Path) -> list[Any]:
-    from dlcards.collection import open_collection
+    from dlcards.system.decks import open_collection
 
     return open_collection(root, use_cache=False).notes
 

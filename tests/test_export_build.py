@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLES
-from dlcards.cli import main
+from dlcards.cli.main import main
 
 GOOD = "---\nweek: 1\ntopic: basics\n---\n\nQ: What is a tensor?\nA: An n-dimensional array.\n"
 BROKEN = "---\nweek: 2\ntopic: broken\n---\n\nQ: Fine?\nA: Yes.\n\nQ: Where is my answer?\n"

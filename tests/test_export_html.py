@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from dlcards.export.html import cloze_safe_math, render_note
-from dlcards.parse import parse_text
+from dlcards.anki.html import cloze_safe_math, render_note
+from dlcards.core.parse import parse_text
 
 
 def note_of(markdown: str, tmp_path: Path | None = None):  # type: ignore[no-untyped-def]

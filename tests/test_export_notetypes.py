@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import genanki
 
-from dlcards.export import anki
+from dlcards.anki import notetypes as anki
 
 
 def test_note_type_ids_and_fields_are_frozen() -> None:
@@ -25,7 +25,7 @@ def test_note_type_ids_and_fields_are_frozen() -> None:
 
 
 def test_field_values_follow_the_frozen_order() -> None:
-    from dlcards.parse import parse_text
+    from dlcards.core.parse import parse_text
 
     basic, cloze = parse_text("# Ctx\n\nQ: q <!-- id: b1 -->\nA: a\n\nC: {{c1::x}} <!-- id: c1 -->\n",
                               "decks/f.md").notes
@@ -43,7 +43,7 @@ def test_guid_depends_on_the_card_id_only() -> None:
 
 
 def test_deck_names_and_tags() -> None:
-    from dlcards.parse import parse_text
+    from dlcards.core.parse import parse_text
 
     head = "---\ndeck: Deep Learning\nweek: 3\ntopic: softmax\ntags: [classification]\n---\n\nQ: q\nA: a\n"
     note = parse_text(head, "decks/f.md").notes[0]

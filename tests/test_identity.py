@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dlcards.identity import apply_id_writes, assign_ids, derive_id, strip_id_comments
-from dlcards.parse import parse_text
+from dlcards.core.identity import apply_id_writes, assign_ids, derive_id, strip_id_comments
+from dlcards.core.parse import parse_text
 
 DECK = "# T\n\nQ: What is a rank?\nA: Number of dims.\n\nC: Hide {{c1::this}}.\n"
 

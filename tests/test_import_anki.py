@@ -13,22 +13,22 @@ from typing import Any
 
 import pytest
 
-from dlcards.cli import main
-from dlcards.export.anki_import import AnkiReview, merge_into_store, plan_import
-from dlcards.model import cloze_card_id
-from dlcards.state import Rating
+from dlcards.anki.reader import AnkiReview, merge_into_store, plan_import
+from dlcards.cli.main import main
+from dlcards.core.model import cloze_card_id
+from dlcards.core.state import Rating
 
 T1 = "2026-01-05T09:00:00Z"
 
 
 def _notes(root: Path) -> list[Any]:
-    from dlcards.collection import open_collection
+    from dlcards.system.decks import open_collection
 
     return open_collection(root, use_cache=False).notes
 
 
 def _guid(note_id: str) -> str:
-    from dlcards.export.anki import note_guid
+    from dlcards.anki.notetypes import note_guid
 
     return note_guid(note_id)
 
@@ -74,9 +74,9 @@ def test_plan_maps_guid_and_cloze_ordinal_and_sorts_out_the_rest(examples: Path)
 
 
 def test_merge_replays_the_merged_history_and_is_idempotent(examples: Path) -> None:
-    from dlcards.config import load_settings
-    from dlcards.scheduling import Scheduler, SchedulerConfig
+    from dlcards.review.scheduling import Scheduler, SchedulerConfig
     from dlcards.store import Store
+    from dlcards.system.config import load_settings
 
     notes = _notes(examples)
     card = notes[0].id
@@ -111,7 +111,7 @@ def test_merge_replays_the_merged_history_and_is_idempotent(examples: Path) -> N
 
 
 def _new(card_id: str) -> Any:
-    from dlcards.state import CardState
+    from dlcards.core.state import CardState
 
     return CardState(card_id=card_id)
 
@@ -208,7 +208,7 @@ def test_import_anki_reads_apkg_with_scheduling_and_colpkg(
         examples: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from anki.import_export_pb2 import ExportAnkiPackageOptions
 
-    from dlcards.export.anki_import import read_anki_reviews
+    from dlcards.anki.reader import read_anki_reviews
 
     col, _ = _anki_with_reviews(examples, tmp_path, monkeypatch)
     direct = sorted((r.revlog_id, r.guid, r.ord, r.ease, r.type) for r in read_anki_reviews(Path(col.path)))

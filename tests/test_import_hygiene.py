@@ -20,7 +20,7 @@ HEAVY = ("sympy", "torch", "textual", "genanki", "fsrs", "anki", "rapidfuzz", "p
 
 PROBE = """
 import json, sys
-from dlcards.cli import main
+from dlcards.cli.main import main
 code = main(sys.argv[1:])
 heavy = sorted(m for m in sys.modules if m.split('.')[0] in {heavy})
 print("\\n" + json.dumps({{"code": code, "heavy": heavy}}))
@@ -57,7 +57,7 @@ def test_domain_modules_do_not_import_heavy_or_io_modules() -> None:
     """Only the edges touch the world: parse/identity/lint/model/session/days import no I/O libs."""
     probe = (
         "import sys, json\n"
-        "import dlcards.parse, dlcards.identity, dlcards.lint, dlcards.model, dlcards.days, dlcards.state\n"
+        "import dlcards.core.parse, dlcards.core.identity, dlcards.core.lint, dlcards.core.model, dlcards.core.calendar, dlcards.core.state\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
         "{'sqlite3','textual','genanki','sympy','torch','fsrs','subprocess'})))"
     )

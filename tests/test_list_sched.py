@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dlcards.cli import main
-from dlcards.scheduling import Scheduler, SchedulerConfig
-from dlcards.state import CardState, Rating, parse_utc
+from dlcards.cli.main import main
+from dlcards.core.state import CardState, Rating, parse_utc
+from dlcards.review.scheduling import Scheduler, SchedulerConfig
 from dlcards.store import Store
 
 DECK = ("---\nweek: 1\ntopic: basics\n---\n\nQ: What is a scalar?\nA: A single number.\n\n"

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dlcards.scheduling import Scheduler, SchedulerConfig
-from dlcards.state import Rating
+from dlcards.core.state import Rating
+from dlcards.review.scheduling import Scheduler, SchedulerConfig
 
 TOL = 1e-4
 

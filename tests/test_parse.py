@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import EXAMPLES
-from dlcards.parse import parse_text
+from dlcards.core.parse import parse_text
 
 SAMPLE = "---\nweek: 2\ntopic: numpy\n---\n\n# H\n\nQ: One?\nA: Yes.\n\nC: Hide {{c1::this}} and {{c2::that}}.\n"
 
@@ -40,7 +40,7 @@ def test_front_matter_is_read() -> None:
 
 
 def test_cloze_note_has_one_card_per_number() -> None:
-    from dlcards.identity import assign_ids
+    from dlcards.core.identity import assign_ids
 
     note = assign_ids(parse_text("C: {{c2::b}} {{c1::a}} {{c2::again}}\n", "t.md").notes).notes[0]
     assert len(note.id) == 8

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dlcards.parse import parse_text
+from dlcards.core.parse import parse_text
 from parse_fixtures import describe, read_cases
 
 FIXTURE_DIR = Path(__file__).parent / "fixtures" / "parse"

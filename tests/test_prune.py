@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dlcards.parse import parse_text
-from dlcards.prune import find_duplicates, normalize, prune_report
-from dlcards.state import CardFlags, CardState, Rating, ReviewEntry
-from dlcards.stats import Calendar, utc
+from dlcards.core.parse import parse_text
+from dlcards.core.state import CardFlags, CardState, Rating, ReviewEntry
+from dlcards.insights.prune import find_duplicates, normalize, prune_report
+from dlcards.insights.stats import Calendar, utc
 from dlcards.store import CardInfo
 
 NOW = utc(2026, 5, 1, 12)
@@ -192,7 +192,7 @@ def test_duplicates_need_question_and_answer_alike():
 
 
 def test_several_facts_counts_real_sentences():
-    from dlcards.prune import fact_counts
+    from dlcards.insights.prune import fact_counts
 
     assert fact_counts("No. It is a hyperparameter, chosen before training (e.g. on a validation set).") == (0, 1)
     assert fact_counts("It sums to one. It is smooth. It keeps the order of the logits.") == (0, 3)

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from dlcards.cli import main
-from dlcards.collection import open_collection
-from dlcards.config import Settings
-from dlcards.errors import FileChangedError
-from dlcards.prune_workspace import Journal, PruneWorkspace, journal_path
-from dlcards.scheduling import Scheduler, SchedulerConfig
-from dlcards.state import CardState, Rating
-from dlcards.stats import utc
+from dlcards.app.prune_workspace import Journal, PruneWorkspace, journal_path
+from dlcards.cli.main import main
+from dlcards.core.errors import FileChangedError
+from dlcards.core.state import CardState, Rating
+from dlcards.insights.stats import utc
+from dlcards.review.scheduling import Scheduler, SchedulerConfig
 from dlcards.store import Store, card_infos
+from dlcards.system.config import Settings
+from dlcards.system.decks import open_collection
 
 NOW = utc(2026, 4, 1, 12)
 G, A = Rating.GOOD, Rating.AGAIN

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dlcards.parse import parse_text
-from dlcards.render_terminal import (
+from dlcards.core.parse import parse_text
+from dlcards.core.render import (
     HL_CLOSE,
     HL_OPEN,
     card_text,

@@ -15,7 +15,7 @@ import pytest
 
 pytest.importorskip("torch", reason="torch is not installed")
 
-from dlcards.exercises.client import Runner
+from dlcards.checks.runner.client import Runner
 
 
 @pytest.fixture(scope="module")

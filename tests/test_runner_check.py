@@ -7,12 +7,12 @@ from typing import ClassVar
 
 import pytest
 
-from dlcards.checks import CheckReport, run_checks
-from dlcards.cli import main
-from dlcards.collection import open_collection
-from dlcards.exercises import consent
-from dlcards.model import Note
-from dlcards.validate.code import answer_value, problems_of
+from dlcards.app.verify import CheckReport, run_checks
+from dlcards.checks.code import answer_value, problems_of
+from dlcards.checks.runner import consent
+from dlcards.cli.main import main
+from dlcards.core.model import Note
+from dlcards.system.decks import open_collection
 
 DECK = """\
 # Code
@@ -71,7 +71,7 @@ def test_problems_of_a_result() -> None:
 @pytest.mark.skipif(not __import__("importlib").util.find_spec("torch"), reason="torch is not installed")
 def test_code_cards_in_check(collection: Path, monkeypatch: pytest.MonkeyPatch,
                              capsys: pytest.CaptureFixture[str]) -> None:
-    import dlcards.checks as checks
+    import dlcards.app.verify as checks
 
     monkeypatch.setattr(checks, "CODE_TIMEOUT_S", 1.0)
     (collection / "decks" / "code.md").write_text(DECK, encoding="utf-8")
@@ -100,7 +100,7 @@ def test_code_cards_in_check(collection: Path, monkeypatch: pytest.MonkeyPatch,
     def no_runner() -> None:
         raise AssertionError("the runner must not start when every result is cached")
 
-    monkeypatch.setattr("dlcards.exercises.client.Runner.start", lambda self: no_runner())
+    monkeypatch.setattr("dlcards.checks.runner.client.Runner.start", lambda self: no_runner())
     problems = run_checks(col, list(col.problems), report=report)
     assert [p.location.line for p in problems] == [6, 16, 21, 27]
     assert (report.cached, report.ran, report.snippets) == (4, 0, 0)
@@ -129,7 +129,7 @@ class _CountingRunner:
     def run(self, code: str, timeout: float, *, expect: str | None = None, mode: str = "live"):  # type: ignore[no-untyped-def]
         import time
 
-        from dlcards.exercises.protocol import RunResult
+        from dlcards.checks.runner.protocol import RunResult
 
         time.sleep(0.02)
         self.ran.append(code)
@@ -139,13 +139,13 @@ class _CountingRunner:
 def test_many_code_misses_are_spread_over_several_runners(collection: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import datetime
 
-    import dlcards.checks as checks
+    import dlcards.app.verify as checks
 
     cards = "\n".join(f"Q: Snippet {i}?\n\n```torch\nx = {i}\n```\n\nA: `{i}`\n" for i in range(30))
     (collection / "decks" / "many.md").write_text("# Many\n\n" + cards, encoding="utf-8")
     consent.trust(collection, datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC))
     monkeypatch.setattr(checks, "_cores", lambda: 2)
-    monkeypatch.setattr("dlcards.exercises.client.torch_available", lambda: True)
+    monkeypatch.setattr("dlcards.checks.runner.client.torch_available", lambda: True)
     _CountingRunner.made = []
     col = open_collection(collection)
     report = CheckReport()
@@ -173,7 +173,7 @@ def test_no_change_check_with_code_cards_imports_neither_sympy_nor_torch(collect
         "Q: Shape?\nA: $(N, C)$\n\n```shapes\nX: (N, D)\nW: (D, C)\nX @ W -> (N, C)\n```\n\n"
         "Q: What shape?\n```torch\ntorch.zeros(2, 3).shape\n```\nA: `torch.Size([2, 3])`\n",
         encoding="utf-8")
-    probe = ("import json, sys\nfrom dlcards.cli import main\ncode = main(sys.argv[1:])\n"
+    probe = ("import json, sys\nfrom dlcards.cli.main import main\ncode = main(sys.argv[1:])\n"
              "print(json.dumps([code, sorted(m for m in sys.modules if m.split('.')[0] in "
              "('sympy', 'torch', 'mpmath'))]))")
 

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dlcards.config import Settings
-from dlcards.days import day_start
-from dlcards.scheduling import Scheduler, SchedulerConfig, format_interval, fuzz_bounds
-from dlcards.state import CardState, Rating
+from dlcards.core.calendar import day_start
+from dlcards.core.state import CardState, Rating
+from dlcards.review.scheduling import Scheduler, SchedulerConfig, format_interval, fuzz_bounds
+from dlcards.system.config import Settings
 
 # FSRS-6 default parameters as published (py-fsrs / fsrs-rs DEFAULT_PARAMETERS).
 W = (0.212, 1.2931, 2.3065, 8.2956, 6.4133, 0.8334, 3.0194, 0.001, 1.8722, 0.1666, 0.796, 1.4835,
@@ -174,7 +174,7 @@ def test_from_settings() -> None:
 
 
 def test_bad_parameters_are_a_config_error() -> None:
-    from dlcards.errors import ConfigError
+    from dlcards.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="fsrs_parameters"):
         Scheduler(SchedulerConfig(0.9, (), (), 100, False, tuple([50.0] * 21), 4, UTC_TZ))

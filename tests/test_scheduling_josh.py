@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from conftest import SHARED
-from dlcards.scheduling import Scheduler, SchedulerConfig
-from dlcards.state import Rating, parse_utc
+from dlcards.core.state import Rating, parse_utc
+from dlcards.review.scheduling import Scheduler, SchedulerConfig
 
 DATA = SHARED / "data" / "review_logs_josh_2024.csv"
 REFERENCE_LOG_LOSS = 0.4647  # FSRS-6 defaults, measured with fsrs-rs (the data's README)

@@ -14,7 +14,7 @@ def test_deck_schema_matches_the_model() -> None:
     spec.loader.exec_module(module)
     on_disk = (ROOT / "schemas" / "deck.schema.json").read_text(encoding="utf-8")
     assert on_disk == module.render(), (
-        "schemas/deck.schema.json is out of date with dlcards.model.DeckMeta: "
+        "schemas/deck.schema.json is out of date with dlcards.core.model.DeckMeta: "
         "run `python scripts/write_schema.py` and commit the result"
     )
 

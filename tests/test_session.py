@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from dlcards.config import Settings
-from dlcards.scheduling import Scheduler, SchedulerConfig
-from dlcards.session import (
+from dlcards.core.state import CardFlags, CardState, Rating, ReviewEntry
+from dlcards.review.scheduling import Scheduler, SchedulerConfig
+from dlcards.review.session import (
     Filters,
     Policy,
     RecordReview,
@@ -22,7 +22,7 @@ from dlcards.session import (
     UndoReview,
     apply_effects,
 )
-from dlcards.state import CardFlags, CardState, Rating, ReviewEntry
+from dlcards.system.config import Settings
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # study day 2026-01-05 (day starts 04:00 UTC)
 SETTINGS = Settings(timezone="UTC", fuzz=False)
@@ -327,7 +327,7 @@ def test_naive_time_rejected() -> None:
 
 
 def test_study_more_lasts_for_the_rest_of_the_study_day() -> None:
-    from dlcards.session import SetStudyMore, parse_study_more, study_more_key
+    from dlcards.review.session import SetStudyMore, parse_study_more, study_more_key
     from dlcards.store import Store
 
     cards = [card(f"n{i}", index=i) for i in range(8)]

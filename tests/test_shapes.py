@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dlcards.validate.shapes import check_shapes
+from dlcards.checks.shapes import check_shapes
 
 TRUE_BLOCKS = {
     "matrix-vector": "W: (m, n)\nx: (n,)\nW @ x -> (m,)",

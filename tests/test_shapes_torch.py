@@ -16,7 +16,7 @@ import pytest
 torch = pytest.importorskip("torch", reason="torch is not installed")
 F = torch.nn.functional
 
-from dlcards.validate.shapes import evaluate_shapes  # noqa: E402
+from dlcards.checks.shapes import evaluate_shapes  # noqa: E402
 
 
 def _pair(v: Any) -> tuple[int, int]:

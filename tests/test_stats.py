@@ -7,9 +7,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dlcards.parse import parse_text
-from dlcards.state import CardFlags, CardState, Rating, ReviewEntry
-from dlcards.stats import compute_stats, fsrs6_retrievability, utc, week_markdown, week_summary
+from dlcards.core.parse import parse_text
+from dlcards.core.state import CardFlags, CardState, Rating, ReviewEntry
+from dlcards.insights.stats import (
+    compute_stats,
+    fsrs6_retrievability,
+    utc,
+    week_markdown,
+    week_summary,
+)
 
 UTC_TZ = ZoneInfo("UTC")
 NOW = utc(2026, 3, 10, 12)  # study day 2026-03-10 (days start at 04:00)

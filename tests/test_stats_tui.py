@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from dlcards.config import Settings
-from dlcards.scheduling import Scheduler, SchedulerConfig
-from dlcards.state import CardState, Rating
-from dlcards.stats import utc
+from dlcards.core.state import CardState, Rating
+from dlcards.insights.stats import utc
+from dlcards.review.scheduling import Scheduler, SchedulerConfig
 from dlcards.store import Store
+from dlcards.system.config import Settings
 
 NOW = utc(2026, 3, 20, 12)
 G, A, H, E = Rating.GOOD, Rating.AGAIN, Rating.HARD, Rating.EASY
@@ -72,8 +72,8 @@ PLAN: dict[str, tuple[int, list[Rating]]] = {
 
 def build_collection(root: Path, now: datetime = NOW) -> Path:
     """A small collection with a deterministic review history ending before `now`."""
-    from dlcards.collection import open_collection
     from dlcards.store import card_infos
+    from dlcards.system.decks import open_collection
 
     (root / "decks").mkdir(exist_ok=True)
     (root / "decks" / "softmax.md").write_text(SOFTMAX, encoding="utf-8")
@@ -145,7 +145,7 @@ def test_stats_snapshot_forecast(stats_root: Path, snap_compare) -> None:  # typ
 
 
 def test_card_info_snapshot(stats_root: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
-    from dlcards.reports import card_info
+    from dlcards.app.reports import card_info
     from dlcards.tui.stats_app import CardInfoApp
 
     info = card_info(stats_root, "gr-part", NOW)
@@ -156,7 +156,7 @@ def test_card_info_snapshot(stats_root: Path, snap_compare) -> None:  # type: ig
 @run_async
 async def test_review_app_opens_stats_and_card_info(collection: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The contract with the review app: `S` pushes StatsScreen, `i` CardInfoScreen(card_id)."""
-    from dlcards.state import parse_utc
+    from dlcards.core.state import parse_utc
     from dlcards.tui.app import build_review_app
     from dlcards.tui.screens.card_info import CardInfoScreen
     from dlcards.tui.screens.stats import StatsScreen

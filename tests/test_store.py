@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dlcards.errors import StoreError
-from dlcards.scheduling import Scheduler, SchedulerConfig
-from dlcards.state import CardState, Rating, ReviewEntry
+from dlcards.core.errors import StoreError
+from dlcards.core.state import CardState, Rating, ReviewEntry
+from dlcards.review.scheduling import Scheduler, SchedulerConfig
 from dlcards.store import CardInfo, Store, default_path
 from dlcards.store.migrations import LATEST
 

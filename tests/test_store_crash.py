@@ -17,8 +17,8 @@ WRITER = r"""
 import random, sys
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
-from dlcards.scheduling import Scheduler, SchedulerConfig
-from dlcards.state import CardState, Rating
+from dlcards.review.scheduling import Scheduler, SchedulerConfig
+from dlcards.core.state import CardState, Rating
 from dlcards.store import Store
 
 path, seed = sys.argv[1], int(sys.argv[2])

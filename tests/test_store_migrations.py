@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES
-from dlcards.state import Rating, ReviewEntry
+from dlcards.core.state import Rating, ReviewEntry
 from dlcards.store import Store
 from dlcards.store.migrations import LATEST, MIGRATIONS
 
@@ -92,7 +92,7 @@ def test_v1_fixture_migrates_with_data_intact(tmp_path: Path) -> None:
 
 
 def test_failed_migration_rolls_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from dlcards.errors import StoreError
+    from dlcards.core.errors import StoreError
     from dlcards.store import db, migrations
 
     path = tmp_path / "db.sqlite3"

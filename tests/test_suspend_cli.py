@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dlcards.cli import main
+from dlcards.cli.main import main
 
 DECK = "Q: One? <!-- id: one -->\nA: 1\n\nC: {{c1::a}} and {{c2::b}} <!-- id: clz -->\n"
 

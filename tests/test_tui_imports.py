@@ -17,7 +17,7 @@ from conftest import EXAMPLES, ROOT
 SCRIPT = r"""
 import asyncio, json, sys
 from pathlib import Path
-from dlcards import clock
+from dlcards.system import clock
 from dlcards.store import Store
 from dlcards.tui.app import build_review_app
 

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from dlcards import clock
-from dlcards.state import parse_utc
+from dlcards.app.review import Limits
+from dlcards.core.state import parse_utc
 from dlcards.store import Store
+from dlcards.system import clock
 from dlcards.tui.app import ReviewApp, build_review_app
-from dlcards.tui.context import Limits
 from dlcards.tui.screens.done import DoneScreen
 from dlcards.tui.screens.help import HelpScreen
 from dlcards.tui.screens.review import ReviewScreen
@@ -184,7 +184,7 @@ async def test_nothing_due_screen_says_when(col: Path, store: Store) -> None:
 
 @run_async
 async def test_nothing_due_after_everything_is_scheduled(col: Path, store: Store) -> None:
-    from dlcards.state import CardState
+    from dlcards.core.state import CardState
 
     now = parse_utc(NOW)
     for cid in ("grad1", "soft1/c1", "soft1/c2", "code1", "attn1"):
@@ -223,7 +223,7 @@ async def test_help_and_checks_toggle(col: Path, store: Store) -> None:
 
 @run_async
 async def test_filters_and_limits(col: Path, store: Store) -> None:
-    from dlcards.session import Filters
+    from dlcards.review.session import Filters
 
     app = app_for(col, store, filters=Filters(topic="attention"))
     async with app.run_test(size=SIZE) as pilot:
@@ -280,7 +280,7 @@ async def test_run_code_without_runner_or_trust_notifies(col: Path, store: Store
         await pilot.press("r")
         await pilot.pause()
         messages = [n.message for n in app._notifications]
-        from dlcards.exercises.client import torch_available
+        from dlcards.checks.runner.client import torch_available
 
         expected = "not trusted to run code" if torch_available() else "needs PyTorch"
         assert any(expected in m for m in messages), messages
@@ -288,7 +288,7 @@ async def test_run_code_without_runner_or_trust_notifies(col: Path, store: Store
 
 
 def test_review_command_refuses_without_a_terminal(col: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from dlcards.cli import main
+    from dlcards.cli.main import main
 
     monkeypatch.chdir(col)
     assert main(["review"]) == 2
@@ -296,8 +296,8 @@ def test_review_command_refuses_without_a_terminal(col: Path, monkeypatch: pytes
 
 @run_async
 async def test_run_torch_snippet_live(col: Path, store: Store) -> None:
-    from dlcards.exercises.client import torch_available
-    from dlcards.exercises.consent import trust
+    from dlcards.checks.runner.client import torch_available
+    from dlcards.checks.runner.consent import trust
 
     if not torch_available():
         pytest.skip("torch is not installed")
@@ -326,7 +326,7 @@ async def test_run_torch_snippet_live(col: Path, store: Store) -> None:
 
 def test_review_command_rejects_a_filter_matching_nothing(col: Path, monkeypatch: pytest.MonkeyPatch,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
-    from dlcards.cli import main
+    from dlcards.cli.main import main
 
     monkeypatch.chdir(col)
     monkeypatch.setattr("sys.stdin.isatty", lambda: True)

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from dlcards import clock
+from dlcards.app.review import Limits
 from dlcards.store import Store
+from dlcards.system import clock
 from dlcards.tui.app import ReviewApp, build_review_app
-from dlcards.tui.context import Limits
 from tui_collection import NOW, make_collection
 
 pytest.importorskip("pytest_textual_snapshot")

@@ -1,6 +1,6 @@
 import sys
 
-from dlcards.cli import main
+from dlcards.cli.main import main
 
 
 def run() -> None:

@@ -23,9 +23,9 @@ from types import TracebackType
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dlcards.errors import StoreError
-from dlcards.model import Note
-from dlcards.state import CardFlags, CardState, Rating, ReviewEntry, require_utc
+from dlcards.core.errors import StoreError
+from dlcards.core.model import Note
+from dlcards.core.state import CardFlags, CardState, Rating, ReviewEntry, require_utc
 from dlcards.store.migrations import LATEST, MIGRATIONS
 
 DB_NAME = "dlcards.sqlite3"
@@ -40,7 +40,7 @@ _RATINGS = {int(r): r for r in Rating}  # ids per IN (...) query, well under SQL
 
 def default_path() -> Path:
     """state_dir()/dlcards.sqlite3 (DLCARDS_HOME or the platform's user data folder)."""
-    from dlcards.config import state_dir
+    from dlcards.system.config import state_dir
 
     return state_dir() / DB_NAME
 
@@ -266,7 +266,7 @@ class Store:
         if version > 0:
             self._backup_to(self.path.parent / BACKUP_DIR / f"{BACKUP_PREFIX}before-v{LATEST}.sqlite3")
         self.migrated_from = version
-        from dlcards.clock import now as clock_now
+        from dlcards.system.clock import now as clock_now
 
         applied_at = clock_now().isoformat(timespec="seconds")
         for migration in MIGRATIONS:
@@ -293,7 +293,7 @@ class Store:
     def _ensure_cards(self, conn: sqlite3.Connection, card_ids: Iterable[str], now: datetime | None = None) -> None:
         """Create placeholder rows (not present in the Markdown) for unknown card ids."""
         if now is None:
-            from dlcards.clock import now as clock_now
+            from dlcards.system.clock import now as clock_now
 
             now = clock_now()
         stamp = _ts(now)
@@ -588,7 +588,7 @@ class Store:
         return list_backups(self.path)
 
     def _study_day(self, now: datetime) -> date:
-        from dlcards.days import study_day, zone
+        from dlcards.core.calendar import study_day, zone
 
         return study_day(require_utc(now), self.tz or zone(None), self.day_starts_at)
 

@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual.app import App
 from textual.binding import Binding, BindingType
 
-from dlcards.tui.context import Limits, NowFn, ReviewContext
+from dlcards.app.review import Limits, NowFn, ReviewContext
 from dlcards.tui.screens.done import DoneScreen
 from dlcards.tui.screens.review import ReviewScreen
 
 if TYPE_CHECKING:
-    from dlcards.collection import Collection
-    from dlcards.config import Settings
-    from dlcards.session import Filters
+    from dlcards.review.session import Filters
     from dlcards.store import Store
+    from dlcards.system.config import Settings
+    from dlcards.system.decks import Collection
 
 
 def terminal_is_light(environ: dict[str, str] | None = None) -> bool:
@@ -92,8 +92,8 @@ class ReviewApp(App[None]):
         """Whether this session has code cards that `r` could run (trusted, torch installed)."""
         if not any(b.kind == "torch" for note in self.ctx.collection.notes for b in note.blocks):
             return False
-        from dlcards.exercises.client import torch_available
-        from dlcards.exercises.consent import is_trusted
+        from dlcards.checks.runner.client import torch_available
+        from dlcards.checks.runner.consent import is_trusted
 
         try:
             return is_trusted(self.ctx.root) and torch_available()
@@ -105,7 +105,7 @@ class ReviewApp(App[None]):
         the session has code cards, else on the first `r`."""
         with self._runner_lock:
             if self._runner is None:
-                from dlcards.exercises.client import Runner
+                from dlcards.checks.runner.client import Runner
 
                 runner = Runner()
                 runner.start()

@@ -28,9 +28,9 @@ class PruneApp(App[None]):
 
 
 def build_prune_app(root: Path | None, *, run_editor: Callable[[Path, int], None] | None = None) -> PruneApp:
-    """A prune app over the collection at `root`, at `dlcards.clock.now()` (DLCARDS_NOW in tests).
+    """A prune app over the collection at `root`, at `dlcards.system.clock.now()` (DLCARDS_NOW in tests).
     The caller closes `app.workspace` when done."""
-    from dlcards.clock import now
-    from dlcards.prune_workspace import PruneWorkspace
+    from dlcards.app.prune_workspace import PruneWorkspace
+    from dlcards.system.clock import now
 
     return PruneApp(PruneWorkspace(root, now), run_editor=run_editor)

@@ -39,8 +39,8 @@ class CardInfoApp(App[None]):
 
 
 def build_stats_app(root: Path | None) -> StatsApp:
-    """The app `dlcards stats` runs, at `dlcards.clock.now()` (DLCARDS_NOW in tests)."""
-    from dlcards.clock import now
-    from dlcards.reports import load_report
+    """The app `dlcards stats` runs, at `dlcards.system.clock.now()` (DLCARDS_NOW in tests)."""
+    from dlcards.app.reports import load_report
+    from dlcards.system.clock import now
 
     return StatsApp(load_report(root, now()))

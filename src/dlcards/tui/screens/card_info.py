@@ -5,9 +5,9 @@ Constructor:
     CardInfoScreen(card_id, *, info=None, store=None, collection=None, now=None, root=None,
                    store_path=None)
 
-- `info`: a ready `dlcards.reports.card_info` dict (as `dlcards info ID --json` prints); else
+- `info`: a ready `dlcards.app.reports.card_info` dict (as `dlcards info ID --json` prints); else
 - it is read for `card_id` from `collection` (else read from `root`) and `store` (an open
-  `dlcards.store.Store`, else opened at `store_path`) at `now` (default `dlcards.clock.now()`).
+  `dlcards.store.Store`, else opened at `store_path`) at `now` (default `dlcards.system.clock.now()`).
 
 Shows where the card lives, its question, current state and retrievability, and every review
 (time, rating, kind, time taken, interval, stability, difficulty). Keys: q / escape close.
@@ -78,10 +78,10 @@ class CardInfoScreen(Screen[None]):
                  store_path: Path | None = None):
         super().__init__()
         if info is None:
-            from dlcards.reports import card_info
+            from dlcards.app.reports import card_info
 
             if now is None:
-                from dlcards.clock import now as clock_now
+                from dlcards.system.clock import now as clock_now
 
                 now = clock_now()
             info = card_info(root, card_id, now, store_path=store_path, collection=collection, store=store)

@@ -13,8 +13,8 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 if TYPE_CHECKING:
-    from dlcards.session import Session
-    from dlcards.tui.context import ReviewContext
+    from dlcards.app.review import ReviewContext
+    from dlcards.review.session import Session
 
 RECHECK_SECONDS = 15.0  # learning cards come due while this screen is up
 
@@ -31,7 +31,7 @@ def duration_text(ms: int) -> str:
 
 
 def due_text(due: datetime, now: datetime, tz: object) -> str:
-    from dlcards.scheduling import format_interval
+    from dlcards.review.scheduling import format_interval
 
     local = due.astimezone(tz)  # type: ignore[arg-type]
     when = local.strftime("%H:%M") if (due - now).total_seconds() < 86400 else local.strftime("%a %d %b, %H:%M")

@@ -1,7 +1,7 @@
 """The prune screen: walk the ranked list of cards worth attention and act on each.
 
 Constructor: `PruneScreen(workspace, *, run_editor=None)` where `workspace` is a
-`dlcards.prune_workspace.PruneWorkspace` (collection + store + journal) and `run_editor(path,
+`dlcards.app.prune_workspace.PruneWorkspace` (collection + store + journal) and `run_editor(path,
 line)` opens the editor (default: `$VISUAL`/`$EDITOR` at the card's line, inside
 `App.suspend()`; tests pass their own).
 
@@ -25,7 +25,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from dlcards.errors import DlcardsError
+from dlcards.core.errors import DlcardsError
 
 REASON_STYLE = {
     "leech": "bold red", "low-retention": "red", "difficult": "yellow", "duplicate": "magenta",
@@ -187,7 +187,7 @@ class PruneScreen(Screen[None]):
         self._act(lambda: self.ws.keep(item.card_id), lambda e: f"Kept {item.card_id} (u to undo)")
 
     def action_undo(self) -> None:
-        from dlcards.prune_workspace import describe
+        from dlcards.app.prune_workspace import describe
 
         self._act(self.ws.undo_last, lambda e: "Nothing to undo." if e is None else f"Undid: {describe(e)}")
 

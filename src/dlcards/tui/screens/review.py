@@ -14,8 +14,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
 
-from dlcards.render_terminal import card_text, context_line
-from dlcards.state import Rating
+from dlcards.core.render import card_text, context_line
+from dlcards.core.state import Rating
 from dlcards.tui.widgets.bars import (
     ContextBar,
     CountsBar,
@@ -27,8 +27,8 @@ from dlcards.tui.widgets.bars import (
 from dlcards.tui.widgets.markdown import card_markdown
 
 if TYPE_CHECKING:
-    from dlcards.session import Outcome
-    from dlcards.tui.context import ReviewContext
+    from dlcards.app.review import ReviewContext
+    from dlcards.review.session import Outcome
 
 DURATION_CAP_MS = 60_000  # like Anki: a card left on screen counts at most a minute
 FLAG_COLOURS = {1: "red", 2: "orange", 3: "green", 4: "blue", 5: "pink", 6: "turquoise", 7: "purple"}
@@ -36,7 +36,7 @@ HINTS = "u undo  s suspend  b bury  f flag  e edit  ? help  q quit"
 
 
 def interval_labels(ctx: ReviewContext) -> dict[Rating, str]:
-    from dlcards.scheduling import format_interval
+    from dlcards.review.scheduling import format_interval
 
     now = ctx.now()
     out = {}
@@ -321,8 +321,8 @@ class ReviewScreen(Screen[None]):
         if not blocks:
             self.notify("This card has no `torch` block to run.")
             return
-        from dlcards.exercises.client import torch_available
-        from dlcards.exercises.consent import is_trusted
+        from dlcards.checks.runner.client import torch_available
+        from dlcards.checks.runner.consent import is_trusted
 
         if not torch_available():
             self.notify("Running code cards needs PyTorch: pip install torch", severity="warning")

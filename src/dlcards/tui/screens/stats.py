@@ -5,10 +5,10 @@ Constructor (all keyword arguments optional; pass what you have):
     StatsScreen(report=None, *, store=None, collection=None, settings=None, now=None,
                 root=None, store_path=None)
 
-- `report`: a ready `dlcards.stats.compute_stats` dict (as `dlcards stats --json` prints); else
-- it is computed from `collection` (a `dlcards.collection.Collection`, else read from `root`)
+- `report`: a ready `dlcards.insights.stats.compute_stats` dict (as `dlcards stats --json` prints); else
+- it is computed from `collection` (a `dlcards.system.decks.Collection`, else read from `root`)
   and `store` (an open `dlcards.store.Store`, else opened at `store_path`) at `now` (aware UTC,
-  default `dlcards.clock.now()`), with `settings` (default: the collection's).
+  default `dlcards.system.clock.now()`), with `settings` (default: the collection's).
 
 The review app pushes it with `S`; `dlcards stats` runs it in `dlcards.tui.stats_app.StatsApp`.
 Keys: 1-6 or ←/→ switch tabs, q / escape close.
@@ -37,10 +37,10 @@ HEAT_CHARS = " ░▒▓█"
 def compute_report(*, store: Any = None, collection: Any = None, settings: Any = None,
                    now: datetime | None = None, root: Path | None = None,
                    store_path: Path | None = None) -> dict[str, Any]:
-    from dlcards.reports import StatsData, load_data, report_of
+    from dlcards.app.reports import StatsData, load_data, report_of
 
     if now is None:
-        from dlcards.clock import now as clock_now
+        from dlcards.system.clock import now as clock_now
 
         now = clock_now()
     if store is None or collection is None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from dlcards.session import Counts, QueueName
-from dlcards.state import Rating
+from dlcards.core.state import Rating
+from dlcards.review.session import Counts, QueueName
 
 GRADE_STYLE = {Rating.AGAIN: "bold red", Rating.HARD: "bold yellow", Rating.GOOD: "bold green",
                Rating.EASY: "bold blue"}

@@ -1,0 +1,304 @@
+"""`dlcards build`: collection -> one `.apkg` per deck root (or one for all).
+
+Steps: decide which notes are valid (problems from `check` inside a note's lines exclude it;
+a problem outside every note excludes the whole file), render each valid note (through the
+render cache), give new cards the curriculum order (week, file, position), and write the
+packages with their media. Nothing here prints; the command reports the `BuildResult`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from dlcards.anki.html import RenderedNote, render_note
+from dlcards.anki.media import MediaRef
+from dlcards.anki.notetypes import (
+    AnkiNote,
+    anki_fields,
+    build_tag,
+    deck_name,
+    note_tags,
+    source_text,
+)
+from dlcards.anki.rendercache import RenderCache, note_key
+from dlcards.core.errors import Problem, SourceLocation, sort_problems
+from dlcards.core.model import Note
+from dlcards.system.decks import Collection
+from dlcards.system.fsutil import write_cache
+
+SINGLE_NAME = "dlcards"
+FILENAME_UNSAFE_RE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass
+class PackageInfo:
+    path: Path
+    root: str  # deck root ("" for a single package)
+    notes: int
+    cards: int
+    media: int
+
+
+@dataclass
+class BuildResult:
+    packages: list[PackageInfo] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)  # errors that exclude notes
+    skipped: list[Note] = field(default_factory=list)
+    rendered: int = 0
+    cached: int = 0
+    stamp: str = ""
+    written: bool = False
+    reused: bool = False  # nothing changed: the previous build's notes were written again
+
+    @property
+    def notes(self) -> int:
+        return sum(p.notes for p in self.packages)
+
+    @property
+    def cards(self) -> int:
+        return sum(p.cards for p in self.packages)
+
+
+def package_filename(root: str) -> str:
+    return (FILENAME_UNSAFE_RE.sub("-", root).strip("-.") or SINGLE_NAME) + ".apkg"
+
+
+def curriculum_key(note: Note) -> tuple[int, int, str, int]:
+    week = note.meta.week
+    return (week is None, week or 0, note.path, note.index)
+
+
+def split_valid(col: Collection, problems: list[Problem]) -> tuple[list[Note], list[Note], list[Problem]]:
+    """(valid notes, invalid notes, the errors that make them so)."""
+    rel_of = {f.display: f.rel for f in col.files}
+    rel_of.update({f.rel: f.rel for f in col.files})
+    by_file: dict[str, list[Note]] = {}
+    for note in col.notes:
+        by_file.setdefault(note.path, []).append(note)
+    bad: set[tuple[str, int]] = set()
+    errors = [p for p in problems if p.severity == "error"]
+    for p in errors:
+        rel = rel_of.get(p.location.path)
+        if rel is None:
+            continue
+        inside = [n for n in by_file.get(rel, []) if n.line <= p.location.line <= n.end_line]
+        for n in inside or by_file.get(rel, []):
+            bad.add((n.path, n.line))
+    valid = [n for n in col.notes if (n.path, n.line) not in bad]
+    invalid = [n for n in col.notes if (n.path, n.line) in bad]
+    return valid, invalid, errors
+
+
+def render_all(col: Collection, notes: list[Note], cache: RenderCache,
+               progress: Callable[[int], None] | None = None) -> tuple[dict[str, RenderedNote], list[Problem]]:
+    """Rendered HTML per note id, and the problems rendering found (missing media)."""
+    out: dict[str, RenderedNote] = {}
+    problems: list[Problem] = []
+    bases: dict[str, tuple[Path, str]] = {}
+    for note in notes:
+        folder = bases.get(note.path)
+        if folder is None:
+            base = (col.root / note.path).parent
+            folder = bases[note.path] = (base, str(base))
+        base = folder[0]
+        key = note_key(note, folder[1])
+        rendered = cache.get(key)
+        if rendered is None:
+            rendered = render_note(note, base)
+            cache.put(key, rendered)
+        out[note.id] = rendered
+        for line, message, hint in rendered.problems:
+            problems.append(Problem(SourceLocation(col.display_path(note.path), line), "error",
+                                    "export-media", message, hint))
+        if progress is not None:
+            progress(1)
+    return out, problems
+
+
+@dataclass
+class PlannedPackage:
+    """One .apkg to write: its deck root, notes and media."""
+
+    root: str
+    notes: list[AnkiNote]
+    media: list[MediaRef]
+
+    @property
+    def cards(self) -> int:
+        return sum(len(n.ords) for n in self.notes)
+
+
+def plan_packages(valid: list[Note], rendered: dict[str, RenderedNote], *, stamp: str,
+                  single: bool) -> list[PlannedPackage]:
+    """Group the valid notes into packages, in curriculum order, with their Anki fields."""
+    valid = sorted(valid, key=curriculum_key)
+    groups: dict[str, list[Note]] = {}
+    for note in valid:
+        groups.setdefault("" if single else note.deck, []).append(note)
+    position = {n.id: i for i, n in enumerate(valid, start=1)}
+    planned = []
+    for root in sorted(groups):
+        media: dict[str, MediaRef] = {}
+        anki_notes = []
+        for note in groups[root]:
+            r = rendered[note.id]
+            for ref in r.media:
+                media.setdefault(ref.name, ref)
+            ords = (0,) if note.kind == "basic" else tuple(n - 1 for n in note.numbers)
+            anki_notes.append(AnkiNote(
+                note_id=note.id, kind=note.kind,
+                fields=anki_fields(note, r.fields, source_text(note.path, note.line)),
+                tags=note_tags(note, stamp), deck=deck_name(note), due=position[note.id], ords=ords))
+        planned.append(PlannedPackage(root, anki_notes, list(media.values())))
+    return planned
+
+
+def write_packages(planned: list[PlannedPackage], out_dir: Path, when: datetime) -> list[PackageInfo]:
+    from dlcards.anki.notetypes import write_package
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    infos = []
+    with tempfile.TemporaryDirectory(prefix="dlcards-media-") as staging:
+        for pkg in planned:
+            files = [_stage(ref, Path(staging)) for ref in pkg.media]
+            path = out_dir / package_filename(pkg.root or SINGLE_NAME)
+            write_package(pkg.notes, files, str(path), when)
+            infos.append(PackageInfo(path, pkg.root, len(pkg.notes), pkg.cards, len(files)))
+    return infos
+
+
+def build(col: Collection, problems: list[Problem], out_dir: Path, *, when: datetime,
+          single: bool = False, skip_invalid: bool = False, cache_path: Path | None = None,
+          progress: Callable[[int], None] | None = None) -> BuildResult:
+    """Build the packages. Writes nothing when a note has errors, unless `skip_invalid`.
+
+    With a `cache_path`, rendered HTML is reused per note, and a clean build (no errors)
+    leaves a manifest that `quick_build` reuses while no input changes.
+    """
+    valid, invalid, errors = split_valid(col, problems)
+    if progress is not None and invalid:
+        progress(len(invalid))  # not rendered, but counted in the progress bar's total
+    cache = RenderCache(cache_path)
+    rendered, render_problems = render_all(col, valid, cache, progress)
+    cache.save()
+    if render_problems:
+        bad_ids = {n.id for n in valid if rendered[n.id].problems}
+        invalid += [n for n in valid if n.id in bad_ids]
+        valid = [n for n in valid if n.id not in bad_ids]
+        errors = errors + render_problems
+    result = BuildResult(problems=sort_problems(errors), skipped=invalid,
+                         rendered=cache.misses, cached=cache.hits, stamp=build_tag(when))
+    if errors and not skip_invalid:
+        return result
+    planned = plan_packages(valid, rendered, stamp=result.stamp, single=single)
+    result.packages = write_packages(planned, out_dir, when)
+    result.written = True
+    if cache_path is not None and not errors:
+        key = inputs_key(col.root, [(f.rel, f.snapshot.digest) for f in col.files],
+                         col.settings.model_dump_json(), single)
+        _save_manifest(manifest_file(cache_path), Manifest(key, result.stamp, planned))
+    return result
+
+
+# -- whole-build reuse ---------------------------------------------------------------------------
+# A rebuild with no change at all (same files, settings, options, media, dlcards version) does
+# not need to parse, check or render anything: the previous build's Anki notes are written
+# again with the new build time and build tag. Any difference, or any doubt, takes the full path.
+
+
+@dataclass
+class Manifest:
+    key: str
+    stamp: str
+    packages: list[PlannedPackage]
+
+
+def manifest_file(cache_path: Path) -> Path:
+    return cache_path.with_suffix(".build.pickle")
+
+
+def inputs_key(root: Path, files: list[tuple[str, str]], settings_json: str, single: bool) -> str:
+    """What a build's output depends on, hashed: versions, settings, options, file contents."""
+    import hashlib
+
+    from dlcards import __version__
+    from dlcards.anki.html import RENDER_VERSION
+    from dlcards.core import parse
+
+    h = hashlib.sha256()
+    for part in (__version__, parse.PARSER_VERSION, RENDER_VERSION, str(root), settings_json, str(single)):
+        h.update(part.encode("utf-8") + b"\0")
+    for rel, digest in sorted(files):
+        h.update(f"{rel}\0{digest}\0".encode())
+    return h.hexdigest()
+
+
+def _key_file(manifest_path: Path) -> Path:
+    return manifest_path.with_suffix(".key")
+
+
+def _save_manifest(path: Path, manifest: Manifest) -> None:
+    import pickle
+
+    # the key beside the manifest lets the next build compare inputs without unpickling
+    # every note of the previous build (a few MB for 10k cards) when something changed
+    _key_file(path).unlink(missing_ok=True)
+    write_cache(path, pickle.dumps(manifest, protocol=pickle.HIGHEST_PROTOCOL))
+    write_cache(_key_file(path), manifest.key.encode("ascii"))
+
+
+def quick_build(root: Path, deck_files: list[Path], out_dir: Path, *, when: datetime, single: bool,
+                cache_path: Path) -> BuildResult | None:
+    """Rewrite the previous build when nothing changed; None when anything did (or may have)."""
+    import hashlib
+    import pickle
+    from dataclasses import replace
+
+    from dlcards.system.config import load_settings
+
+    path = manifest_file(cache_path)
+    if not path.is_file():
+        return None
+    try:
+        files = [(p.relative_to(root).as_posix(), hashlib.sha256(p.read_bytes()).hexdigest())
+                 for p in deck_files]
+        key = inputs_key(root, files, load_settings(root).model_dump_json(), single)
+        if _key_file(path).read_bytes() != key.encode("ascii"):
+            return None
+        with path.open("rb") as fh:
+            manifest = pickle.load(fh)
+        if not isinstance(manifest, Manifest) or manifest.key != key:
+            return None
+        if not all(ref.unchanged() for pkg in manifest.packages for ref in pkg.media):
+            return None
+    except Exception:  # unreadable file, damaged manifest, path outside root: the full path decides
+        return None
+    stamp = build_tag(when)
+    packages = [
+        PlannedPackage(pkg.root, [replace(n, tags=tuple(stamp if t == manifest.stamp else t for t in n.tags))
+                                  for n in pkg.notes], pkg.media)
+        for pkg in manifest.packages
+    ]
+    result = BuildResult(stamp=stamp, cached=sum(len(p.notes) for p in packages))
+    result.packages = write_packages(packages, out_dir, when)
+    result.written = True
+    result.reused = True
+    return result
+
+
+def _stage(ref: MediaRef, staging: Path) -> str:
+    """A path whose basename is the packed name (genanki packs files by basename)."""
+    target = staging / ref.name
+    if not target.exists():
+        try:
+            os.link(ref.path, target)
+        except OSError:
+            shutil.copyfile(ref.path, target)
+    return str(target)

@@ -1,0 +1,103 @@
+"""Pieces shared by the block checkers: statements with their lines, block-relative problems.
+
+Checkers return `BlockProblem`s whose `offset` is the 0-based index of the statement's first
+line within the block text; `dlcards.app.verify` turns them into located `Problem`s. Keeping the
+offset relative lets cached results survive a card moving within its file.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class BlockProblem:
+    """A problem of one statement of a block: `offset` lines below the block's first line."""
+
+    offset: int
+    severity: Severity
+    code: str
+    message: str
+    hint: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"offset": self.offset, "severity": self.severity, "code": self.code,
+                "message": self.message, "hint": self.hint}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> BlockProblem:
+        return cls(int(d["offset"]), d["severity"], str(d["code"]), str(d["message"]), d.get("hint"))
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One logical statement: its text (continuation lines joined) and its first line's offset."""
+
+    offset: int
+    text: str
+
+
+class CheckError(Exception):
+    """A statement cannot be evaluated; the message is shown to the author."""
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+def strip_comment(line: str) -> str:
+    """The line without a `# comment` (a `#` inside quotes is kept)."""
+    quote: str | None = None
+    for i, ch in enumerate(line):
+        if quote:
+            if ch == quote:
+                quote = None
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "#":
+            return line[:i]
+    return line
+
+
+def statements(text: str) -> list[Statement]:
+    """Split block text into statements; a statement continues while a bracket is open."""
+    out: list[Statement] = []
+    buf: list[str] = []
+    start = 0
+    depth = 0
+    for i, raw in enumerate(text.split("\n")):
+        line = strip_comment(raw).rstrip()
+        if not buf:
+            if not line.strip():
+                continue
+            start = i
+        buf.append(line.strip())
+        for ch in line:
+            if ch in "([{":
+                depth += 1
+            elif ch in ")]}":
+                depth -= 1
+        if depth <= 0:
+            out.append(Statement(start, " ".join(buf)))
+            buf = []
+            depth = 0
+    if buf:
+        out.append(Statement(start, " ".join(buf)))
+    return out
+
+
+def parse_expression(text: str) -> ast.expr:
+    """Parse Python expression syntax, turning a SyntaxError into a CheckError."""
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as exc:
+        hint = None
+        if "^" in text:
+            hint = "powers are written `**` (`^` is xor in Python syntax)"
+        raise CheckError(f"cannot parse `{text.strip()}`: {exc.msg}", hint) from None
+    return tree.body

@@ -1,0 +1,445 @@
+"""The child side of the runner: limits, isolation, running one snippet, comparing its value.
+
+`run_child` runs in a process forked from the runner server, which has imported torch already.
+It never returns: it writes one length-prefixed JSON result to `result_fd` and `_exit`s.
+
+This is a guard against accidents, not a hardened sandbox (see docs/checks.md).
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import contextlib
+import json
+import math
+import os
+import signal
+import sys
+import time
+import traceback
+from typing import Any
+
+from dlcards.checks.runner.protocol import MEMORY_LIMIT_MB, OUTPUT_LIMIT
+
+CLONE_NEWNET = 0x40000000
+CLONE_NEWUSER = 0x10000000
+RTOL = 1e-3  # answers are often copied from torch's 4-decimal printout
+ATOL = 1e-4
+
+
+class NetworkBlocked(OSError):
+    pass
+
+
+class ProcessBlocked(PermissionError):
+    pass
+
+
+def isolate_network() -> bool:
+    """Move this (single-threaded) process into a new, empty network namespace if allowed."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.unshare(CLONE_NEWNET) == 0:
+            return True
+        return bool(libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0)
+    except (OSError, AttributeError):
+        return False
+
+
+def _vm_bytes() -> int:
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _user_processes() -> int:
+    """How many processes (and threads' leaders) this user runs now, for RLIMIT_NPROC."""
+    uid = os.getuid()
+    count = 0
+    try:
+        for name in os.listdir("/proc"):
+            if name.isdigit():
+                try:
+                    if os.stat(f"/proc/{name}").st_uid == uid:
+                        count += 1
+                except OSError:
+                    pass
+    except OSError:
+        return 1024
+    return count
+
+
+def _apply(limits: list[tuple[int, int]]) -> None:
+    import resource
+
+    for which, value in limits:
+        try:
+            _soft, hard = resource.getrlimit(which)
+            if hard != resource.RLIM_INFINITY:
+                value = min(value, hard)
+            resource.setrlimit(which, (value, value))
+        except (ValueError, OSError):
+            pass
+
+
+def set_static_limits() -> None:
+    """Limits that do not depend on the request (set while the spare child waits)."""
+    import resource
+
+    limits = [(resource.RLIMIT_FSIZE, OUTPUT_LIMIT)]
+    if hasattr(resource, "RLIMIT_NPROC") and os.geteuid() != 0:  # root is exempt from NPROC
+        limits.append((resource.RLIMIT_NPROC, _user_processes() + 64))
+    if hasattr(resource, "RLIMIT_CORE"):
+        limits.append((resource.RLIMIT_CORE, 0))
+    _apply(limits)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG
+
+
+def set_limits(timeout: float, memory_mb: int, device: str = "cpu") -> None:
+    """CPU time for this request; address space on the CPU (GPU drivers reserve huge virtual
+    ranges, so a live run on CUDA / MPS gets no address-space limit)."""
+    import resource
+
+    limits = [(resource.RLIMIT_CPU, math.ceil(timeout) + 1)]
+    vm = _vm_bytes()
+    if vm and device == "cpu":
+        limits.append((resource.RLIMIT_AS, vm + memory_mb * 1024 * 1024))
+    _apply(limits)
+
+
+def _blocked_process(*args: Any, **kwargs: Any) -> Any:
+    raise ProcessBlocked("starting processes is disabled in code cards")
+
+
+def install_guards() -> None:
+    """Python-level guards: no new processes, no network (a convenience, not a boundary)."""
+    import socket
+    import subprocess
+
+    for name in ("fork", "forkpty", "system", "popen", "execv", "execve", "execvp", "execvpe",
+                 "execl", "execle", "execlp", "execlpe", "spawnv", "spawnve", "spawnl", "spawnle",
+                 "posix_spawn", "posix_spawnp"):
+        if hasattr(os, name):
+            setattr(os, name, _blocked_process)
+    subprocess.Popen = _blocked_process  # type: ignore[misc,assignment]
+
+    def _no_net(*args: Any, **kwargs: Any) -> Any:
+        raise NetworkBlocked("network access is disabled in code cards")
+
+    class _Socket(socket.socket):
+        def connect(self, *args: Any, **kwargs: Any) -> Any:
+            _no_net()
+
+        def connect_ex(self, *args: Any, **kwargs: Any) -> Any:
+            _no_net()
+
+        def sendto(self, *args: Any, **kwargs: Any) -> Any:
+            _no_net()
+
+    socket.socket = _Socket  # type: ignore[misc]
+    socket.create_connection = _no_net
+    socket.getaddrinfo = _no_net
+
+
+# ---------------------------------------------------------------------------------------------
+# Values: normalised for comparison, never compared as reprs
+
+
+def normalise(v: Any) -> Any:
+    """A JSON-able description of a value: shapes, dtypes, bools exact; numbers as floats."""
+    import torch
+
+    if isinstance(v, torch.Size):
+        return {"t": "seq", "items": [normalise(int(x)) for x in v]}
+    if isinstance(v, torch.Tensor):
+        t = v.detach().to("cpu")
+        if t.is_complex():
+            vals: Any = [[float(c.real), float(c.imag)] for c in t.flatten().tolist()]
+        else:
+            vals = t.flatten().tolist() if t.numel() <= 100_000 else None
+        return {"t": "tensor", "dtype": str(t.dtype), "shape": list(t.shape), "values": vals}
+    if isinstance(v, torch.dtype):
+        return {"t": "dtype", "v": str(v)}
+    if isinstance(v, torch.device):
+        return {"t": "device", "v": v.type}
+    if isinstance(v, bool):
+        return {"t": "bool", "v": v}
+    if isinstance(v, int | float):
+        return {"t": "num", "v": float(v), "int": isinstance(v, int)}
+    if isinstance(v, str):
+        return {"t": "str", "v": v}
+    if v is None:
+        return {"t": "none"}
+    if isinstance(v, tuple | list):
+        return {"t": "seq", "items": [normalise(x) for x in v]}
+    if isinstance(v, dict):
+        return {"t": "dict", "items": {str(k): normalise(x) for k, x in v.items()}}
+    return {"t": "other", "type": type(v).__name__, "repr": repr(v)[:200]}
+
+
+def _close(a: float, b: float) -> bool:
+    if math.isnan(a) and math.isnan(b):
+        return True
+    if math.isinf(a) or math.isinf(b):
+        return a == b
+    return abs(a - b) <= ATOL + RTOL * abs(b)
+
+
+def same(got: Any, want: Any) -> str | None:
+    """None if `got` matches the answer `want` (both normalised), else why not."""
+    tg, tw = got["t"], want["t"]
+    if tg == "seq" and tw == "seq":
+        if len(got["items"]) != len(want["items"]):
+            return f"{len(got['items'])} items, the answer has {len(want['items'])}"
+        for i, (a, b) in enumerate(zip(got["items"], want["items"], strict=True)):
+            why = same(a, b)
+            if why:
+                return f"item {i}: {why}"
+        return None
+    if tg == "tensor" and tw == "tensor":
+        if got["shape"] != want["shape"]:
+            return f"shape {tuple(got['shape'])} vs {tuple(want['shape'])}"
+        if got["dtype"] != want["dtype"]:
+            return f"dtype {got['dtype']} vs {want['dtype']}"
+        return _values_differ(got["values"], want["values"])
+    if tg == "tensor" and tw in ("num", "bool") and got["shape"] == []:
+        return _scalar_differ(got["values"][0], want)
+    if tg in ("num", "bool") and tw in ("num", "bool"):
+        return _scalar_differ(got["v"], want)
+    if tg == tw and tg in ("dtype", "device", "str", "none"):
+        return None if got.get("v") == want.get("v") else f"{got.get('v')} vs {want.get('v')}"
+    if tg == tw == "dict":
+        if set(got["items"]) != set(want["items"]):
+            return "different keys"
+        for k in got["items"]:
+            why = same(got["items"][k], want["items"][k])
+            if why:
+                return f"key {k!r}: {why}"
+        return None
+    return f"a {_kind(got)} vs a {_kind(want)}"
+
+
+def _kind(n: Any) -> str:
+    return {"seq": "shape/sequence", "num": "number", "tensor": "tensor", "bool": "boolean"}.get(n["t"], n["t"])
+
+
+def _scalar_differ(g: Any, want: Any) -> str | None:
+    if isinstance(g, list):  # complex
+        return "a complex number vs a real one"
+    if want["t"] == "bool" or isinstance(g, bool):
+        if not (isinstance(g, bool) and want["t"] == "bool"):
+            return f"{g} vs {want['v']} (a boolean must match exactly)"
+        return None if g == want["v"] else f"{g} vs {want['v']}"
+    if _close(float(g), float(want["v"])):
+        return None
+    return f"{_num(g)} vs {_num(want['v'])}"
+
+
+def _num(v: Any) -> str:
+    return str(int(v)) if float(v).is_integer() else f"{float(v):.6g}"
+
+
+def _values_differ(a: list[Any] | None, b: list[Any] | None) -> str | None:
+    if a is None or b is None:
+        return None
+    for i, (x, y) in enumerate(zip(a, b, strict=True)):
+        if isinstance(x, bool) or isinstance(y, bool):
+            if x != y:
+                return f"element {i}: {x} vs {y}"
+        elif isinstance(x, list):
+            if not (_close(x[0], y[0]) and _close(x[1], y[1])):
+                return f"element {i} differs"
+        elif not _close(float(x), float(y)):
+            return f"element {i}: {x:.6g} vs {y:.6g}"
+    return None
+
+
+def answer_namespace() -> dict[str, Any]:
+    import torch
+
+    ns: dict[str, Any] = {"torch": torch, "tensor": torch.tensor, "Size": torch.Size,
+                          "nan": float("nan"), "inf": float("inf"), "True": True, "False": False,
+                          "None": None, "device": torch.device}
+    for name in ("float16", "float32", "float64", "bfloat16", "int8", "int16", "int32", "int64",
+                 "uint8", "bool", "complex64", "complex128", "float", "double", "long", "half",
+                 "int", "cfloat"):
+        if hasattr(torch, name):
+            ns.setdefault(name, getattr(torch, name))
+    return ns
+
+
+def display(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 2000 else text[:2000] + " ..."
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _error_line(exc: BaseException) -> int | None:
+    tb = exc.__traceback__
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<card>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    if line is None and isinstance(exc, SyntaxError) and exc.filename == "<card>":
+        line = exc.lineno
+    return line
+
+
+def _describe(exc: BaseException, memory_mb: int) -> tuple[str, str]:
+    text = str(exc).strip().split("\n")[0]
+    if isinstance(exc, MemoryError) or "can't allocate memory" in text or "not enough memory" in text:
+        return "memory", f"the snippet ran out of memory (limit {memory_mb} MiB)"
+    if isinstance(exc, NetworkBlocked) or "network access is disabled" in text:
+        return "network", "the snippet tried to use the network; code cards run without network"
+    if isinstance(exc, ProcessBlocked):
+        return "exception", "the snippet tried to start a process; code cards may not"
+    if isinstance(exc, OSError) and exc.errno == 27:  # EFBIG
+        return "output", f"the snippet wrote more than {OUTPUT_LIMIT // 1024} KiB of output"
+    if isinstance(exc, OSError) and exc.errno in (101, 99, -2, -3, 111):
+        return "network", f"the snippet tried to use the network ({text}); code cards run without network"
+    if isinstance(exc, AssertionError):
+        return "assert", f"assertion failed{': ' + text if text else ''}"
+    return "exception", f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def prepare_child(workdir: str, out_path: str, err_path: str) -> dict[str, Any]:
+    """Set up a freshly forked spare child before its request arrives (new process group,
+    working folder, network namespace, captured output, guards)."""
+    info: dict[str, Any] = {}
+    with contextlib.suppress(OSError):
+        os.setpgid(0, 0)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.chdir(workdir)
+    info["net_isolated"] = isolate_network()
+    out_fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    err_fd = os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(out_fd, 1)
+    os.dup2(err_fd, 2)
+    os.close(out_fd)
+    os.close(err_fd)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    set_static_limits()
+    install_guards()
+    return info
+
+
+def _read_all(fd: int) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def run_child(request_fd: int, result_fd: int, workdir: str, out_path: str, err_path: str,
+              device: str, memory_mb: int = MEMORY_LIMIT_MB) -> None:
+    """The body of a forked spare child: prepare, wait for one request, run it, report, exit."""
+    result: dict[str, Any] = {"ok": False, "device": "cpu"}
+    try:
+        result.update(prepare_child(workdir, out_path, err_path))
+        data = _read_all(request_fd)
+        if not data:  # the server went away without a request
+            os._exit(0)
+        req = json.loads(data)
+        run_device = "cpu" if req.get("mode") == "check" else device
+        result["device"] = run_device
+        set_limits(float(req.get("timeout", 10)), memory_mb, run_device)
+        _execute(req, result, run_device, memory_mb)
+    except BaseException as exc:
+        result.update(ok=False, kind="runner", error=f"runner child failed: {type(exc).__name__}: {exc}")
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except BaseException:
+            pass
+        try:
+            out = json.dumps(result, default=str).encode()
+            os.write(result_fd, len(out).to_bytes(8, "big") + out)
+        finally:
+            os._exit(0)
+
+
+def _execute(req: dict[str, Any], result: dict[str, Any], device: str, memory_mb: int) -> None:
+    import random
+
+    import torch
+
+    torch.manual_seed(0)
+    random.seed(0)
+    if device != "cpu":
+        torch.set_default_device(device)
+    code = str(req["code"])
+    ns: dict[str, Any] = {"torch": torch, "nn": torch.nn, "F": torch.nn.functional,
+                          "__name__": "__main__", "__builtins__": builtins}
+    start = time.perf_counter()
+    value: Any = None
+    has_value = False
+    try:
+        tree = ast.parse(code, "<card>", "exec")
+        last = tree.body[-1] if tree.body else None
+        if isinstance(last, ast.Expr):
+            body = ast.Module(body=tree.body[:-1], type_ignores=[])
+            exec(compile(body, "<card>", "exec"), ns)
+            value = eval(compile(ast.Expression(last.value), "<card>", "eval"), ns)
+            has_value = True
+        else:
+            exec(compile(tree, "<card>", "exec"), ns)
+        sys.stdout.flush()
+    except SystemExit as exc:
+        result.update(elapsed_ms=(time.perf_counter() - start) * 1000, kind="exit",
+                      error=f"the snippet called sys.exit({exc.code!r}); code cards must run to the end")
+        return
+    except BaseException as exc:
+        kind, message = _describe(exc, memory_mb)
+        line = _error_line(exc)
+        if isinstance(exc, SyntaxError):
+            kind, message = "exception", f"SyntaxError: {exc.msg}"
+        result.update(elapsed_ms=(time.perf_counter() - start) * 1000, kind=kind, error=message, line=line)
+        return
+    result["elapsed_ms"] = (time.perf_counter() - start) * 1000
+    if has_value:
+        result["value"] = display(value)
+    result["line"] = getattr(last, "lineno", None) if has_value else None
+    expect = req.get("expect")
+    if expect is None:
+        result["ok"] = True
+        return
+    if not has_value:
+        result.update(kind="mismatch", match=False,
+                      error="the snippet ends with a statement; its last line must be an expression whose value is the answer")
+        return
+    try:
+        want = eval(compile(str(expect).strip(), "<answer>", "eval"), {"__builtins__": builtins}, answer_namespace())
+    except BaseException as exc:
+        result.update(kind="answer", match=False,
+                      error=f"cannot read the answer `{str(expect).strip()}` as a value ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})")
+        return
+    result["expected"] = display(want)
+    why = same(normalise(value), normalise(want))
+    if why is None:
+        result.update(ok=True, match=True)
+    else:
+        result.update(kind="mismatch", match=False,
+                      error=f"the snippet gives {display(value)}, the answer says {str(expect).strip()} ({why})")
+
+
+def format_traceback(exc: BaseException) -> str:  # pragma: no cover - debugging aid
+    return "".join(traceback.format_exception(exc))

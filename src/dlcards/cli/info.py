@@ -1,0 +1,67 @@
+"""`dlcards info CARD_ID`: a card's full review history and its current retrievability.
+
+The info dict comes from `dlcards.app.reports.card_info` (shared with the card-info screen).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from dlcards.app.reports import card_info
+from dlcards.cli._common import root_of
+
+
+def _num(v: float | None, fmt: str = "{:.2f}") -> str:
+    return "–" if v is None else fmt.format(v)
+
+
+def text_info(info: dict[str, Any]) -> str:
+    from dlcards.review.scheduling import format_interval
+
+    w = info["where"]
+    lines = [f"Card {info['card_id']}" + (f"  {w['path']}:{w['line']}" if w else "")
+             + ("" if info["in_decks"] else "  (orphaned: no longer in any deck file)")]
+    if info["question"]:
+        lines.append(f"Q: {info['question'].splitlines()[0]}")
+    st = info["state"]
+    r = info["retrievability"]
+    if st:
+        lines.append(f"Phase {st['phase']}, interval {st['interval_days']} d, stability "
+                     f"{_num(st['stability'])} d, difficulty {_num(st['difficulty'])}, "
+                     f"retrievability {'–' if r is None else f'{r * 100:.1f}%'}, due {st['due'] or '–'}")
+        lines.append(f"Reps {st['reps']}, lapses {st['lapses']}"
+                     + (", suspended" if info["suspended"] else "") + (", leech" if info["leech"] else ""))
+    else:
+        lines.append("New: never reviewed.")
+    if info["history"]:
+        lines.append("")
+        lines.append(f"{'time (UTC)':<17} {'rating':<6} {'kind':<8} {'time':>6} {'ivl':>6} {'stab':>7} {'diff':>5}")
+        for h in info["history"]:
+            ivl = format_interval(h["interval_days"] * 86400) if h["interval_days"] else "–"
+            lines.append(f"{h['time'][:16].replace('T', ' '):<17} {h['rating_name']:<6} {h['kind']:<8} "
+                         f"{h['duration_s']:>5.0f}s {ivl:>6} {_num(h['stability']):>7} {_num(h['difficulty']):>5}")
+    return "\n".join(lines)
+
+
+@click.command("info")
+@click.argument("card_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the card's info and history as JSON.")
+@click.option("--tui", is_flag=True, help="Show it in a terminal screen.")
+@click.pass_context
+def command(ctx: click.Context, card_id: str, as_json: bool, tui: bool) -> None:
+    """A card's full history (every review: rating, time, interval, stability, difficulty) and
+    its current retrievability."""
+    from dlcards.system.clock import now as clock_now
+
+    info = card_info(root_of(ctx), card_id, clock_now())
+    if as_json:
+        click.echo(json.dumps(info, indent=2, ensure_ascii=False))
+    elif tui:
+        from dlcards.tui.stats_app import CardInfoApp
+
+        CardInfoApp(info).run()
+    else:
+        click.echo(text_info(info))

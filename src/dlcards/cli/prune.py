@@ -1,0 +1,66 @@
+"""`dlcards prune`: the ranked list of cards worth attention (`--json`, `--text`), the TUI
+that walks it, and `--undo-last`. The work is done by `dlcards.app.prune_workspace`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from typing import Any
+
+import click
+
+from dlcards.app.prune_workspace import PruneWorkspace, describe
+from dlcards.cli._common import root_of
+
+
+def text_report(items: list[Any], limit: int | None, width: int) -> str:
+    if not items:
+        return "Nothing to prune: no card has a reason to be looked at."
+    lines = []
+    for rank, it in enumerate(items[:limit] if limit else items, 1):
+        where = f"{it.path}:{it.line}" if it.path else "(no file)"
+        head = f"{rank:>3}. [{it.score:4.1f}] {it.card_id}  {where}  {it.question}"
+        lines.append(head if len(head) <= width else head[: width - 1] + "…")
+        for r in it.reasons:
+            lines.append(f"       - {r.code}: {r.message}")
+    return "\n".join(lines)
+
+
+@click.command("prune")
+@click.option("--json", "as_json", is_flag=True, help="Print the ranked list as JSON; change nothing.")
+@click.option("--undo-last", is_flag=True, help="Undo the most recent prune action (delete, edit, suspend, relink, keep).")
+@click.option("--text", "as_text", is_flag=True, help="Print the list instead of opening the TUI.")
+@click.option("--limit", type=int, help="Show at most this many cards (text output).")
+@click.pass_context
+def command(ctx: click.Context, as_json: bool, undo_last: bool, as_text: bool, limit: int | None) -> None:
+    """Cards worth attention for a lean deck, ranked, with the reasons and numbers behind them:
+    leeches, high difficulty or low retention, long answers or several facts, near-duplicates,
+    cards never reviewed or long suspended, and orphaned history (with a card to relink it to).
+
+    The TUI walks the list: e edit in $EDITOR, s suspend, d delete from the Markdown file,
+    r relink an orphan, k keep, u undo, i card info. Every change is journalled and can be
+    undone later with `dlcards prune --undo-last`.
+    """
+    import sys
+
+    from dlcards.system.clock import now as clock_now
+
+    if undo_last:
+        with PruneWorkspace(root_of(ctx), clock_now) as ws:
+            entry = ws.undo_last()
+        if entry is None:
+            click.echo("Nothing to undo.")
+        else:
+            click.echo(f"Undid: {describe(entry)}")
+        return
+    if as_json or as_text or not sys.stdout.isatty():
+        with PruneWorkspace(root_of(ctx), clock_now, backup=False) as ws:
+            if as_json:
+                click.echo(json.dumps(ws.report(), indent=2, ensure_ascii=False))
+            else:
+                click.echo(text_report(ws.items, limit, shutil.get_terminal_size((100, 24)).columns))
+        return
+    from dlcards.tui.prune_app import PruneApp
+
+    with PruneWorkspace(root_of(ctx), clock_now) as ws:
+        PruneApp(ws).run()

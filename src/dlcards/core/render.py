@@ -1,0 +1,401 @@
+"""Cards as terminal-friendly Markdown: LaTeX math -> readable Unicode, cloze blanks, hidden
+check blocks. Pure: strings in, strings out; no Textual, no I/O.
+
+Math is converted by a small recursive-descent pass over the LaTeX that handles the structure
+a terminal cannot draw (`\\frac`, `^`/`_` scripts, `\\sqrt`, accents, `\\left`/`\\right`,
+matrices) and asks pylatexenc's `LatexNodes2Text` for the symbol of every other macro
+(`\\nabla` -> ∇, `\\mathbb{R}` -> ℝ, ...). Scripts use Unicode super/subscript letters when
+every character has one (`x_i` -> xᵢ, `W^T` -> Wᵀ, `\\mathbb{R}^{n}` -> ℝⁿ), else `^(...)`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dlcards.core.model import Block, Card
+
+# Markers that survive the math conversion and Markdown escaping; replaced at the very end.
+HL_OPEN = "\ue000"
+HL_CLOSE = "\ue001"
+
+_SUP = dict(zip(
+    "0123456789+-=()abcdefghijklmnoprstuvwxyzABDEGHIJKLMNOPRTUVWαβγδεθιφχ⊤*′×in",
+    "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻᴬᴮᴰᴱᴳᴴᴵᴶᴷᴸᴹᴺᴼᴾᴿᵀᵁⱽᵂᵅᵝᵞᵟᵋᶿᶥᵠᵡᵀ*′ˣⁱⁿ",
+    strict=True,
+))
+_SUP["−"] = "⁻"
+_SUB = dict(zip(
+    "0123456789+-=()aehijklmnoprstuvxβγρφχ",
+    "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓᵦᵧᵨᵩᵪ",
+    strict=True,
+))
+_SUB["−"] = "₋"
+
+_FRAC = {"frac", "dfrac", "tfrac", "cfrac"}
+_TEXT = {"text", "textrm", "textit", "textbf", "texttt", "textsf", "emph", "mbox"}
+_FONT = {"mathrm", "mathit", "operatorname", "mathsf", "mathtt", "mathnormal"}
+_STYLED = {"mathbf", "boldsymbol", "bm", "mathbb", "mathcal", "mathfrak", "mathscr"}
+_ACCENT = {
+    "hat": "\u0302", "widehat": "\u0302", "bar": "\u0304", "overline": "\u0305",
+    "tilde": "\u0303", "widetilde": "\u0303", "vec": "\u20d7", "dot": "\u0307",
+    "ddot": "\u0308", "check": "\u030c", "breve": "\u0306", "underline": "\u0332",
+}
+_SIZING = {"left", "right", "middle", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl",
+           "Bigr", "biggl", "biggr", "Biggl", "Biggr", "displaystyle", "textstyle",
+           "scriptstyle", "limits", "nolimits"}
+_SPACES = {",": " ", ";": " ", ":": " ", " ": " ", "!": "", "quad": "  ", "qquad": "    ",
+           "enspace": " ", "thinspace": " "}
+_SYMBOLS = {"|": "‖", "{": "{", "}": "}", "%": "%", "$": "$", "#": "#", "&": "&", "_": "_",
+            "lVert": "‖", "rVert": "‖", "Vert": "‖", "lvert": "|", "rvert": "|", "vert": "|",
+            "top": "ᵀ", "intercal": "ᵀ", "transpose": "ᵀ", "prime": "′", "argmax": "argmax",
+            "argmin": "argmin", "coloneqq": "≔", "eqqcolon": "≕", "R": "ℝ", "N": "ℕ", "Z": "ℤ",
+            "mid": "|", "lbrace": "{", "rbrace": "}", "implies": "⟹", "iff": "⟺",
+            "odot": "⊙", "oplus": "⊕", "otimes": "⊗", "varnothing": "∅", "emptyset": "∅"}
+_TIGHT_AFTER = {"nabla", "partial"}
+_ENV_DELIMS = {"pmatrix": ("(", ")"), "bmatrix": ("[", "]"), "Bmatrix": ("{", "}"),
+               "vmatrix": ("|", "|"), "Vmatrix": ("‖", "‖"), "cases": ("{ ", "")}
+
+
+class _Parser:
+    def __init__(self, text: str):
+        self.s = text
+        self.i = 0
+
+    def peek(self) -> str:
+        return self.s[self.i] if self.i < len(self.s) else ""
+
+    def skip_spaces(self) -> None:
+        while self.i < len(self.s) and self.s[self.i] in " \t\n":
+            self.i += 1
+
+    def read_group(self) -> str:
+        """The raw LaTeX of the next argument: `{...}`, `\\macro` or one character."""
+        self.skip_spaces()
+        if self.i >= len(self.s):
+            return ""
+        c = self.s[self.i]
+        if c == "{":
+            depth = 0
+            start = self.i + 1
+            while self.i < len(self.s):
+                ch = self.s[self.i]
+                if ch == "\\":
+                    self.i += 2
+                    continue
+                if ch == "{":
+                    depth += 1
+                elif ch == "}":
+                    depth -= 1
+                    if depth == 0:
+                        self.i += 1
+                        return self.s[start:self.i - 1]
+                self.i += 1
+            return self.s[start:]  # unbalanced: take the rest
+        if c == "\\":
+            start = self.i
+            self.i += 1
+            self.read_name()
+            return self.s[start:self.i]
+        self.i += 1
+        return c
+
+    def read_optional(self) -> str | None:
+        self.skip_spaces()
+        if self.peek() != "[":
+            return None
+        end = self.s.find("]", self.i)
+        if end < 0:
+            return None
+        value = self.s[self.i + 1:end]
+        self.i = end + 1
+        return value
+
+    def read_name(self) -> str:
+        start = self.i
+        while self.i < len(self.s) and self.s[self.i].isalpha():
+            self.i += 1
+        if self.i == start and self.i < len(self.s):
+            self.i += 1
+        return self.s[start:self.i]
+
+    def convert(self) -> str:
+        out: list[str] = []
+        while self.i < len(self.s):
+            c = self.s[self.i]
+            if c == "\\":
+                self.i += 1
+                out.append(self.macro(self.read_name(), out))
+            elif c in "^_":
+                self.i += 1
+                arg = self.read_group()
+                out.append(script(latex_to_unicode(arg), sup=c == "^"))
+            elif c == "{":
+                out.append(latex_to_unicode(self.read_group()))
+            elif c == "}":
+                self.i += 1
+            elif c == "'":
+                n = 0
+                while self.peek() == "'":
+                    n += 1
+                    self.i += 1
+                out.append({1: "′", 2: "″", 3: "‴"}.get(n, "′" * n))
+            elif c == "~" or c == "&":
+                out.append(" ")
+                self.i += 1
+            elif c in " \t\n":
+                self.skip_spaces()
+                if out and not out[-1].endswith(" "):
+                    out.append(" ")
+            else:
+                out.append(c)
+                self.i += 1
+        return "".join(out)
+
+    def macro(self, name: str, out: list[str]) -> str:
+        if name in _FRAC:
+            num = latex_to_unicode(self.read_group())
+            den = latex_to_unicode(self.read_group())
+            return f"{_wrap(num)}/{_wrap(den)}"
+        if name == "binom":
+            n = latex_to_unicode(self.read_group())
+            k = latex_to_unicode(self.read_group())
+            return f"C({n}, {k})"
+        if name == "sqrt":
+            index = self.read_optional()
+            body = _wrap(latex_to_unicode(self.read_group()))
+            root = {"3": "∛", "4": "∜"}.get(index.strip() if index else "", "√")
+            if index and root == "√":
+                return f"{script(latex_to_unicode(index), sup=True)}√{body}"
+            return f"{root}{body}"
+        if name in _TEXT:
+            return self.read_group()
+        if name in _FONT:
+            return latex_to_unicode(self.read_group())
+        if name in _STYLED:
+            arg = self.read_group()
+            if len(arg) == 1 and arg.isalpha():
+                return _symbol(f"\\{name}{{{arg}}}") or arg
+            return latex_to_unicode(arg)
+        if name in _ACCENT:
+            body = latex_to_unicode(self.read_group())
+            return body[:1] + _ACCENT[name] + body[1:] if body else ""
+        if name in _SIZING:
+            self.skip_spaces()
+            if self.peek() == ".":
+                self.i += 1
+            return ""
+        if name in _SPACES:
+            return _SPACES[name]
+        if name == "\\":
+            return "; "
+        if name in ("begin", "end"):
+            env = self.read_group().strip()
+            opening, closing = _ENV_DELIMS.get(env, ("", ""))
+            return opening if name == "begin" else closing
+        text = _SYMBOLS[name] if name in _SYMBOLS else _symbol("\\" + name).strip() or name
+        if name in _TIGHT_AFTER:
+            self.skip_spaces()
+        return text
+
+
+def _top_level_compound(text: str) -> bool:
+    depth = 0
+    for ch in text.strip():
+        if ch in "([{⟨":
+            depth += 1
+        elif ch in ")]}⟩":
+            depth -= 1
+        elif depth == 0 and ch in " +-−=±,/·×<>≤≥≈∈":
+            return True
+    return False
+
+
+def _wrap(text: str) -> str:
+    text = text.strip()
+    return f"({text})" if _top_level_compound(text) else text
+
+
+@lru_cache(maxsize=4096)
+def _symbol(latex: str) -> str:
+    try:
+        return str(_l2t().latex_to_text(latex))
+    except Exception:  # pylatexenc is lenient; anything it still rejects stays as typed
+        return latex.lstrip("\\")
+
+
+@lru_cache(maxsize=1)
+def _l2t() -> Any:
+    from pylatexenc.latex2text import LatexNodes2Text
+
+    return LatexNodes2Text(math_mode="text", strict_latex_spaces=False)
+
+
+def script(text: str, *, sup: bool) -> str:
+    """`text` as a superscript (sup) or subscript: Unicode letters when all exist, else ^(..)."""
+    table = _SUP if sup else _SUB
+    compact = text.strip()
+    if sup and compact in ("T", "⊤", "ᵀ"):
+        return "ᵀ"
+    candidate = compact.replace(" ", "") if "×" in compact else compact
+    if candidate and all(ch in table for ch in candidate):
+        return "".join(table[ch] for ch in candidate)
+    mark = "^" if sup else "_"
+    if len(compact) == 1:
+        return mark + compact
+    return f"{mark}({compact})"
+
+
+@lru_cache(maxsize=8192)
+def latex_to_unicode(latex: str) -> str:
+    """A LaTeX math expression as readable plain Unicode text (no markup)."""
+    text = _Parser(latex).convert()
+    text = re.sub(r"[ \t]{2,}", " ", text) if "  " in text and "\\quad" not in latex else text
+    return text.strip()
+
+
+# -- Markdown --------------------------------------------------------------------------------
+
+_FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})\s*([^`\s]*)[^`]*$")
+_MD_ESCAPE = re.compile(r"([\\`*_\[\]<>#|~])")
+_INLINE_SEGMENTS = re.compile(
+    r"(?P<code>(?P<ticks>`+).+?(?P=ticks))"
+    r"|\$\$(?P<display>.+?)\$\$"
+    r"|(?<![\\$])\$(?P<inline>(?:[^$`\n]|\n(?!\s*\n))+?)(?<!\\)\$(?![\d$])",
+    re.S,
+)
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
+
+
+def escape_markdown(text: str) -> str:
+    return _MD_ESCAPE.sub(r"\\\1", text)
+
+
+def _math_in_prose(text: str) -> str:
+    def repl(m: re.Match[str]) -> str:
+        if m.group("code"):
+            return m.group(0)
+        if m.group("display") is not None:
+            body = escape_markdown(latex_to_unicode(m.group("display")))
+            return f"\n\n\u2003\u2003{body}\n\n"
+        return escape_markdown(latex_to_unicode(m.group("inline")))
+
+    return _INLINE_SEGMENTS.sub(repl, text)
+
+
+@dataclass(frozen=True)
+class FencedBlock:
+    info: str
+    start: int  # index of the opening line
+    end: int  # index one past the closing line
+
+
+def fenced_blocks(lines: list[str]) -> list[FencedBlock]:
+    """The fenced code blocks of Markdown lines (unclosed ones run to the end)."""
+    out: list[FencedBlock] = []
+    i = 0
+    while i < len(lines):
+        m = _FENCE_OPEN.match(lines[i])
+        if not m or (m.group(1)[0] == "`" and "`" in lines[i].strip()[len(m.group(1)):]):
+            i += 1
+            continue
+        marker = m.group(1)
+        j = i + 1
+        while j < len(lines):
+            stripped = lines[j].strip()
+            if stripped.startswith(marker[0] * len(marker)) and set(stripped) <= {marker[0]}:
+                break
+            j += 1
+        out.append(FencedBlock(m.group(2), i, min(j + 1, len(lines))))
+        i = j + 1
+    return out
+
+
+HIDDEN_BLOCKS = ("check", "shapes")
+LEXERS = {"torch": "python", "py": "python"}
+
+
+def terminal_markdown(markdown: str, *, show_checks: bool = False) -> str:
+    """Card Markdown ready for a terminal renderer: math as Unicode, `check`/`shapes` blocks
+    removed (or kept as plain code with `show_checks`), `torch` blocks highlighted as Python,
+    HTML comments dropped, cloze markers turned into `<kbd>` spans."""
+    lines = _COMMENT.sub("", markdown).split("\n")
+    pieces: list[str] = []
+    pos = 0
+    for block in fenced_blocks(lines):
+        pieces.append(_math_in_prose("\n".join(lines[pos:block.start])))
+        if block.info in HIDDEN_BLOCKS:
+            if show_checks:
+                body = lines[block.start + 1:block.end - 1]
+                pieces.append("\n".join([f"```text  {block.info}", *body, "```"]))
+        else:
+            first = lines[block.start]
+            if block.info in LEXERS:
+                first = first.replace(block.info, LEXERS[block.info], 1)
+            pieces.append("\n".join([first, *lines[block.start + 1:block.end]]))
+        pos = block.end
+    pieces.append(_math_in_prose("\n".join(lines[pos:])))
+    text = "\n".join(p for p in pieces if p is not None)
+    text = re.sub(r"\n{3,}", "\n\n", text).strip()
+    return text.replace(HL_OPEN, "<kbd>").replace(HL_CLOSE, "</kbd>")
+
+
+# -- cards -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CardText:
+    """What the review screen shows for one card."""
+
+    front: str  # terminal Markdown of the question side
+    back: str  # terminal Markdown of the answer side (shown under the front), "" for cloze
+    checks: tuple[Block, ...]  # `check`/`shapes` blocks: a "verified ✓" line, `v` shows them
+    has_torch: bool
+
+
+def cloze_text(text: str, deletions: list[tuple[int, int, int, str, str | None]], ordinal: int,
+               revealed: bool) -> str:
+    """Cloze note text for card `ordinal`: its deletions as [...]/[hint] (or highlighted
+    when revealed), the others as plain text. `deletions`: (number, start, end, text, hint)."""
+    out: list[str] = []
+    pos = 0
+    for number, start, end, body, hint in sorted(deletions, key=lambda d: d[1]):
+        out.append(text[pos:start])
+        if number != ordinal:
+            out.append(body)
+        elif revealed:
+            out.append(f"{HL_OPEN}{body}{HL_CLOSE}")
+        else:
+            out.append(f"{HL_OPEN}[{hint or '...'}]{HL_CLOSE}")
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def card_text(card: Card, *, revealed: bool, show_checks: bool = False) -> CardText:
+    note = card.note
+    checks = tuple(b for b in note.blocks if b.kind in HIDDEN_BLOCKS)
+    has_torch = any(b.kind == "torch" for b in note.blocks)
+    if note.kind == "cloze":
+        dels = [(d.number, d.start, d.end, d.text, d.hint) for d in note.deletions]
+        raw = cloze_text(note.question, dels, card.ordinal, revealed)
+        text = terminal_markdown(raw, show_checks=show_checks and revealed)
+        return CardText(text, "", checks, has_torch)
+    front = terminal_markdown(note.question, show_checks=show_checks)
+    back = terminal_markdown(note.answer, show_checks=show_checks) if revealed else ""
+    return CardText(front, back, checks, has_torch)
+
+
+def context_line(card: Card, sep: str = " › ") -> str:
+    """deck › week N › topic › heading › subheading"""
+    note = card.note
+    parts = [note.deck]
+    if note.meta.week is not None:
+        parts.append(f"week {note.meta.week}")
+    if note.meta.topic:
+        parts.append(note.meta.topic)
+    parts.extend(h for h in note.context if h)
+    return sep.join(parts)
