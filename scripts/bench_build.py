@@ -58,8 +58,10 @@ def make_collection(root: Path, cards: int, per_file: int = 100) -> int:
     while total < cards:
         file_no += 1
         week = 1 + (file_no - 1) % 12
-        parts = [f"---\ndeck: Bench\nweek: {week}\ntopic: topic-{file_no}\ntags: [bench]\n---\n",
-                 f"# Topic {file_no}\n"]
+        parts = [
+            f"---\ndeck: Bench\nweek: {week}\ntopic: topic-{file_no}\ntags: [bench]\n---\n",
+            f"# Topic {file_no}\n",
+        ]
         for j in range(per_file):
             if total >= cards:
                 break
@@ -107,12 +109,22 @@ def prepared_notes(root: Path) -> list[tuple[str, list[str], list[str], str, int
     out = []
     for pos, note in enumerate(sorted(col.notes, key=curriculum_key), start=1):
         html = render_note(note, (root / note.path).parent).fields
-        out.append((note.kind, list(anki_fields(note, html, source_text(note.path, note.line))),
-                    list(note_tags(note, stamp)), deck_name(note), pos, note.id))
+        out.append(
+            (
+                note.kind,
+                list(anki_fields(note, html, source_text(note.path, note.line))),
+                list(note_tags(note, stamp)),
+                deck_name(note),
+                pos,
+                note.id,
+            )
+        )
     return out
 
 
-def time_raw_genanki(notes: list[tuple[str, list[str], list[str], str, int, str]], out: Path) -> float:
+def time_raw_genanki(
+    notes: list[tuple[str, list[str], list[str], str, int, str]], out: Path
+) -> float:
     import warnings
 
     import genanki
@@ -127,14 +139,23 @@ def time_raw_genanki(notes: list[tuple[str, list[str], list[str], str, int, str]
     for kind, fields, tags, deck, due, note_id in notes:
         if deck not in decks:
             decks[deck] = genanki.Deck(deck_id(deck), deck)
-        decks[deck].add_note(genanki.Note(model=kinds[kind], fields=fields, tags=tags,
-                                          guid=genanki.guid_for("dlcards", note_id), due=due))
+        decks[deck].add_note(
+            genanki.Note(
+                model=kinds[kind],
+                fields=fields,
+                tags=tags,
+                guid=genanki.guid_for("dlcards", note_id),
+                due=due,
+            )
+        )
     genanki.Package(list(decks.values())).write_to_file(str(out))
     return time.perf_counter() - started
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--cards", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--max-ratio", type=float, default=1.5)
@@ -153,7 +174,9 @@ def main() -> int:
         for i in range(args.repeat):
             raws.append(time_raw_genanki(notes, base / f"raw{i}.apkg"))
             colds.append(time_dlcards_build(root, base / "out", home, cold=True))
-            first.write_text(original.replace("same shape as", f"same shape ({i}) as", 1), encoding="utf-8")
+            first.write_text(
+                original.replace("same shape as", f"same shape ({i}) as", 1), encoding="utf-8"
+            )
             edits.append(time_dlcards_build(root, base / "out", home, cold=False))
             warms.append(time_dlcards_build(root, base / "out", home, cold=False))
             first.write_text(original, encoding="utf-8")
@@ -166,8 +189,10 @@ def main() -> int:
     print(f"  dlcards build (1 edit) {edit:7.2f} s   ratio {edit / raw:4.2f}", file=sys.stderr)
     print(f"  dlcards build (same)   {warm:7.2f} s   ratio {warm / raw:4.2f}", file=sys.stderr)
     ok = warm / raw <= args.max_ratio
-    print(f"  {'OK' if ok else 'TOO SLOW'}: no-change rebuild ratio {warm / raw:.2f} (limit {args.max_ratio})",
-          file=sys.stderr)
+    print(
+        f"  {'OK' if ok else 'TOO SLOW'}: no-change rebuild ratio {warm / raw:.2f} (limit {args.max_ratio})",
+        file=sys.stderr,
+    )
     return 0 if ok else 1
 
 

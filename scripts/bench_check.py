@@ -61,13 +61,19 @@ def build(root: Path, claims: int) -> int:
         elif i % 4 == 1:
             text, count = VEC_TEMPLATES[i % 3].format(a=i + 1, k=i % 3), 1
         else:
-            parts = [t.format(a=a + i, b=b, ab=(a + i) * b, a3=3 * (a + i)) for t in CHECK_TEMPLATES[: 3]]
+            parts = [
+                t.format(a=a + i, b=b, ab=(a + i) * b, a3=3 * (a + i)) for t in CHECK_TEMPLATES[:3]
+            ]
             text, count = "\n".join(parts), 3
-        cards.append(f"Q: Bench card {i}?\nA: See below.\n\n```{'shapes' if i % 4 == 0 else 'check'}\n{text}\n```\n")
+        cards.append(
+            f"Q: Bench card {i}?\nA: See below.\n\n```{'shapes' if i % 4 == 0 else 'check'}\n{text}\n```\n"
+        )
         n += count
     for f in range(0, len(cards), 10):
         head = f"---\nweek: 1\ntopic: bench-{f // 10}\n---\n\n# Bench {f // 10}\n\n"
-        (root / "decks" / f"bench-{f // 10:03d}.md").write_text(head + "\n".join(cards[f:f + 10]), encoding="utf-8")
+        (root / "decks" / f"bench-{f // 10:03d}.md").write_text(
+            head + "\n".join(cards[f : f + 10]), encoding="utf-8"
+        )
     return n
 
 
@@ -91,7 +97,9 @@ def cpu_median(n: int) -> float:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--claims", type=int, default=500)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--no-snippet", action="store_true", help="skip the torch snippet benchmark")
@@ -108,24 +116,37 @@ def main() -> int:
             cores = os.cpu_count() or 1
         print(f"{n} claims, {cores} cores, Python {sys.version.split()[0]}")
         cold, code = timed(cmd, root, env)
-        print(f"cold check           {cold:7.2f} s   (exit {code}; CPU {CPU[-1]:.2f} s; target <= 8 s for 500 claims on 2 cores)")
-        bare = statistics.median(timed([sys.executable, "-c", "pass"], root, env)[0] for _ in range(opts.runs * 2))
+        print(
+            f"cold check           {cold:7.2f} s   (exit {code}; CPU {CPU[-1]:.2f} s; target <= 8 s for 500 claims on 2 cores)"
+        )
+        bare = statistics.median(
+            timed([sys.executable, "-c", "pass"], root, env)[0] for _ in range(opts.runs * 2)
+        )
         bare_cpu = cpu_median(opts.runs * 2)
         warm = statistics.median(timed(cmd, root, env)[0] for _ in range(opts.runs))
         warm_cpu = cpu_median(opts.runs)
         print(f"bare python -c pass  {bare * 1000:7.1f} ms  (CPU {bare_cpu * 1000:.1f} ms)")
-        print(f"no-change re-check   {warm * 1000:7.1f} ms  = {warm / bare:.1f}x bare start-up "
-              f"(CPU {warm_cpu * 1000:.1f} ms = {warm_cpu / bare_cpu:.1f}x; target <= 12x)")
+        print(
+            f"no-change re-check   {warm * 1000:7.1f} ms  = {warm / bare:.1f}x bare start-up "
+            f"(CPU {warm_cpu * 1000:.1f} ms = {warm_cpu / bare_cpu:.1f}x; target <= 12x)"
+        )
         deck = root / "decks" / "bench-000.md"
         edits = []
         original = deck.read_text(encoding="utf-8")
         for k in range(opts.runs):  # each run: the same card edited differently (one new claim)
-            deck.write_text(original.replace("Bench card 2?\nA: See below.\n\n```check\n",
-                                             f"Bench card 2?\nA: See below.\n\n```check\ndiff(x**{k + 2}, x) == {k + 2}*x**{k + 1}\n", 1),
-                            encoding="utf-8")
+            deck.write_text(
+                original.replace(
+                    "Bench card 2?\nA: See below.\n\n```check\n",
+                    f"Bench card 2?\nA: See below.\n\n```check\ndiff(x**{k + 2}, x) == {k + 2}*x**{k + 1}\n",
+                    1,
+                ),
+                encoding="utf-8",
+            )
             edits.append(timed(cmd, root, env)[0])
-        print(f"one edited card      {statistics.median(edits) * 1000:7.1f} ms  "
-              f"(CPU {cpu_median(opts.runs) * 1000:.1f} ms; target <= 500 ms)")
+        print(
+            f"one edited card      {statistics.median(edits) * 1000:7.1f} ms  "
+            f"(CPU {cpu_median(opts.runs) * 1000:.1f} ms; target <= 500 ms)"
+        )
     if not opts.no_snippet:
         import importlib.util
 
@@ -150,9 +171,15 @@ def main() -> int:
                 t = time.perf_counter()
                 runner.run("torch.ones(2, 3).sum()", 10.0, mode="check")
                 back.append(time.perf_counter() - t)
-        print(f"runner start-up      {ready:7.2f} s   (torch import + warm-up, in the background; live device: {device})")
-        print(f"warm snippet run     {statistics.median(times) * 1000:7.1f} ms  (median of 30, CPU; target <= 50 ms)")
-        print(f"back-to-back runs    {statistics.median(back) * 1000:7.1f} ms  (median of 30, as in `dlcards check`)")
+        print(
+            f"runner start-up      {ready:7.2f} s   (torch import + warm-up, in the background; live device: {device})"
+        )
+        print(
+            f"warm snippet run     {statistics.median(times) * 1000:7.1f} ms  (median of 30, CPU; target <= 50 ms)"
+        )
+        print(
+            f"back-to-back runs    {statistics.median(back) * 1000:7.1f} ms  (median of 30, as in `dlcards check`)"
+        )
     return 0
 
 

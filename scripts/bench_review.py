@@ -39,9 +39,22 @@ def generate(base: Path, cards: int, reviews: int) -> tuple[Path, Path]:
     if not (home / "dlcards.sqlite3").exists():
         shutil.rmtree(base, ignore_errors=True)
         base.mkdir(parents=True)
-        subprocess.run([sys.executable, str(ROOT / "scripts" / "gen_collection.py"), str(col),
-                        "--cards", str(cards), "--reviews", str(reviews), "--home", str(home), "--now", NOW],
-                       check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "scripts" / "gen_collection.py"),
+                str(col),
+                "--cards",
+                str(cards),
+                "--reviews",
+                str(reviews),
+                "--home",
+                str(home),
+                "--now",
+                NOW,
+            ],
+            check=True,
+        )
     return col, home
 
 
@@ -56,24 +69,41 @@ def tmux_start(col: Path, home: Path, sock: str, name: str, cold: bool) -> tuple
         shutil.rmtree(home / "cache", ignore_errors=True)
         shutil.rmtree(home / "backups", ignore_errors=True)
         # forget the sync fingerprint so the cards are synced again
-        subprocess.run([sys.executable, "-c", "from dlcards.store import Store\n"
-                        "with Store.open() as s:\n s.conn.execute(\"DELETE FROM settings WHERE key LIKE 'review.%'\")"],
-                       env={**os.environ, "DLCARDS_HOME": str(home)}, check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from dlcards.store import Store\n"
+                "with Store.open() as s:\n s.conn.execute(\"DELETE FROM settings WHERE key LIKE 'review.%'\")",
+            ],
+            env={**os.environ, "DLCARDS_HOME": str(home)},
+            check=True,
+        )
     env = f"DLCARDS_HOME={home} DLCARDS_NOW={NOW} TZ=UTC TERM=xterm-256color"
     cmd = f"cd {col} && exec env {env} {sys.executable} -m dlcards review"
     t0 = time.perf_counter()
-    subprocess.run(["tmux", "-S", sock, "new-session", "-d", "-s", name, "-x", "80", "-y", "24", cmd], check=True)
+    subprocess.run(
+        ["tmux", "-S", sock, "new-session", "-d", "-s", name, "-x", "80", "-y", "24", cmd],
+        check=True,
+    )
     while True:
-        out = subprocess.run(["tmux", "-S", sock, "capture-pane", "-p", "-t", name], capture_output=True,
-                             text=True).stdout
+        out = subprocess.run(
+            ["tmux", "-S", sock, "capture-pane", "-p", "-t", name], capture_output=True, text=True
+        ).stdout
         if "show answer" in out:
             elapsed = time.perf_counter() - t0
             break
         if time.perf_counter() - t0 > 30:
             raise SystemExit("the first card never appeared:\n" + out)
         time.sleep(0.005)
-    pid = int(subprocess.run(["tmux", "-S", sock, "display", "-p", "-t", name, "#{pane_pid}"],
-                             capture_output=True, text=True, check=True).stdout.strip())
+    pid = int(
+        subprocess.run(
+            ["tmux", "-S", sock, "display", "-p", "-t", name, "#{pane_pid}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
     return elapsed, pid, cpu_seconds(pid)
 
 
@@ -97,8 +127,23 @@ def startup_and_memory(col: Path, pristine: Path, runs: int, answers: int) -> di
     warm: list[float] = []
     warm_cpu: list[float] = []
     # a session that outlives the measured ones keeps the tmux server up between runs
-    subprocess.run(["tmux", "-S", sock, "new-session", "-d", "-s", "keep", "-x", "80", "-y", "24",
-                    "sleep 3600"], check=True)
+    subprocess.run(
+        [
+            "tmux",
+            "-S",
+            sock,
+            "new-session",
+            "-d",
+            "-s",
+            "keep",
+            "-x",
+            "80",
+            "-y",
+            "24",
+            "sleep 3600",
+        ],
+        check=True,
+    )
     try:
         for i in range(runs + 1):
             name = f"b{i}"
@@ -110,11 +155,16 @@ def startup_and_memory(col: Path, pristine: Path, runs: int, answers: int) -> di
                 warm.append(elapsed)
                 warm_cpu.append(cpu)
             if i == runs:
-                screen = subprocess.run(["tmux", "-S", sock, "capture-pane", "-p", "-t", name],
-                                        capture_output=True, text=True).stdout
+                screen = subprocess.run(
+                    ["tmux", "-S", sock, "capture-pane", "-p", "-t", name],
+                    capture_output=True,
+                    text=True,
+                ).stdout
                 results["screen"] = screen
                 for _ in range(answers):
-                    subprocess.run(["tmux", "-S", sock, "send-keys", "-t", name, "Space"], check=True)
+                    subprocess.run(
+                        ["tmux", "-S", sock, "send-keys", "-t", name, "Space"], check=True
+                    )
                     time.sleep(0.02)
                     subprocess.run(["tmux", "-S", sock, "send-keys", "-t", name, "3"], check=True)
                     time.sleep(0.02)
@@ -176,8 +226,15 @@ def grade_latency(col: Path, home: Path, grades: int) -> dict[str, object]:
         gc.disable()
         with Store.open() as store:
             # limits high enough that every timed answer finds a next card
-            app = build_review_app(col, None, store, clock.now, light=False,
-                                   limits=Limits(new=grades, review=grades), ready=ready)
+            app = build_review_app(
+                col,
+                None,
+                store,
+                clock.now,
+                light=False,
+                limits=Limits(new=grades, review=grades),
+                ready=ready,
+            )
             async with app.run_test(size=(80, 24)) as pilot:
                 await pilot.pause(0.5)
                 for i in range(grades):
@@ -190,14 +247,19 @@ def grade_latency(col: Path, home: Path, grades: int) -> dict[str, object]:
     finally:
         setattr(ReviewScreen, "action_grade", original)  # noqa: B010
         _sh.rmtree(work, ignore_errors=True)
+
     def p99(xs: list[float]) -> float:
         xs = sorted(xs)
         return xs[min(len(xs) - 1, int(len(xs) * 0.99))]
 
-    return {"grades": len(samples), "grade_next_p50_ms": round(statistics.median(samples), 2),
-            "grade_next_p99_ms": round(p99(samples), 2), "grade_next_max_ms": round(max(samples), 2),
-            "grade_next_cpu_p50_ms": round(statistics.median(cpu), 2),
-            "grade_next_cpu_p99_ms": round(p99(cpu), 2)}
+    return {
+        "grades": len(samples),
+        "grade_next_p50_ms": round(statistics.median(samples), 2),
+        "grade_next_p99_ms": round(p99(samples), 2),
+        "grade_next_max_ms": round(max(samples), 2),
+        "grade_next_cpu_p50_ms": round(statistics.median(cpu), 2),
+        "grade_next_cpu_p99_ms": round(p99(cpu), 2),
+    }
 
 
 def main() -> int:

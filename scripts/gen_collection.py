@@ -31,7 +31,30 @@ MATH = [
     r"$\hat{y} = \arg\max_k p_k$",
     r"$\theta_{t+1} = \theta_t - \eta \nabla L$",
 ]
-WORDS = ["gradient", "tensor", "layer", "batch", "norm", "attention", "head", "token", "logit", "loss", "weight", "bias", "kernel", "stride", "padding", "dropout", "residual", "embedding", "optimizer", "momentum", "variance", "mean"]
+WORDS = [
+    "gradient",
+    "tensor",
+    "layer",
+    "batch",
+    "norm",
+    "attention",
+    "head",
+    "token",
+    "logit",
+    "loss",
+    "weight",
+    "bias",
+    "kernel",
+    "stride",
+    "padding",
+    "dropout",
+    "residual",
+    "embedding",
+    "optimizer",
+    "momentum",
+    "variance",
+    "mean",
+]
 
 
 def words(rng: random.Random, n: int) -> str:
@@ -48,22 +71,28 @@ def write_decks(out: Path, cards: int, files: int, rng: random.Random) -> int:
         week = 1 + f * 12 // files
         topic = f"topic-{f:03d}"
         requires = f"requires: [topic-{f - 1:03d}]\n" if f % 4 == 3 else ""
-        lines = [f"---\ndeck: Deep Learning\nweek: {week}\ntopic: {topic}\ntags: [gen]\n{requires}---\n",
-                 f"# Topic {f}\n"]
+        lines = [
+            f"---\ndeck: Deep Learning\nweek: {week}\ntopic: {topic}\ntags: [gen]\n{requires}---\n",
+            f"# Topic {f}\n",
+        ]
         in_file = 0
         while in_file < per_file and made < cards:
             n += 1
             if in_file % 10 == 0:
                 lines.append(f"## Section {in_file // 10}\n")
             if rng.random() < 0.2 and per_file - in_file >= 2:
-                lines.append(f"C: The {words(rng, 3)} is {{{{c1::{words(rng, 2)}}}}} and the "
-                             f"{words(rng, 2)} is {{{{c2::{words(rng, 2)}::hint}}}}. <!-- id: g{n:06d} -->\n")
+                lines.append(
+                    f"C: The {words(rng, 3)} is {{{{c1::{words(rng, 2)}}}}} and the "
+                    f"{words(rng, 2)} is {{{{c2::{words(rng, 2)}::hint}}}}. <!-- id: g{n:06d} -->\n"
+                )
                 in_file += 2
                 made += 2
                 continue
             math = rng.choice(MATH)
-            lines.append(f"Q: What does {math} mean for the {words(rng, 4)}? <!-- id: g{n:06d} -->\n"
-                         f"A: It is the {words(rng, 8)}.\n")
+            lines.append(
+                f"Q: What does {math} mean for the {words(rng, 4)}? <!-- id: g{n:06d} -->\n"
+                f"A: It is the {words(rng, 8)}.\n"
+            )
             if rng.random() < 0.1:
                 lines.append("```check\ndiff(x**2, x) == 2*x\n```\n")
             elif rng.random() < 0.05:
@@ -96,14 +125,18 @@ def write_history(out: Path, reviews: int, now_text: str, rng: random.Random) ->
     for i, card in enumerate(cards):
         if budget <= 0:
             break
-        t = start + timedelta(days=i // per_day, hours=rng.randint(0, 10), minutes=rng.randint(0, 59))
+        t = start + timedelta(
+            days=i // per_day, hours=rng.randint(0, 10), minutes=rng.randint(0, 59)
+        )
         if t >= cutoff:
             break
         from dlcards.core.state import CardState
 
         state = CardState(card.id)
         while t < cutoff and budget > 0:
-            entry = sched.review(state, rng.choice(ratings), t, duration_ms=rng.randint(2000, 20000))
+            entry = sched.review(
+                state, rng.choice(ratings), t, duration_ms=rng.randint(2000, 20000)
+            )
             entries.append(entry)
             state = entry.after
             budget -= 1
@@ -135,9 +168,14 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     made = write_decks(args.out, args.cards, args.files, rng)
     (args.out / "dlcards.toml").write_text('[dlcards]\ntimezone = "UTC"\n', encoding="utf-8")
-    n_reviews, n_cards = write_history(args.out, args.reviews, args.now, rng) if args.reviews else (0, 0)
-    print(f"{made} cards in {args.files} files, {n_reviews} reviews of {n_cards} cards "
-          f"({time.perf_counter() - t0:.1f}s) -> {args.out}", file=sys.stderr)
+    n_reviews, n_cards = (
+        write_history(args.out, args.reviews, args.now, rng) if args.reviews else (0, 0)
+    )
+    print(
+        f"{made} cards in {args.files} files, {n_reviews} reviews of {n_cards} cards "
+        f"({time.perf_counter() - t0:.1f}s) -> {args.out}",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -80,7 +80,11 @@ def regen(path: Path) -> None:
     chunks = []
     for case in read_cases(path):
         got = describe(parse_text(case.source, "t.md"))
-        chunks.append(f"{case.title}\n.\n{case.source}\n.\n{got}\n.\n" if got else f"{case.title}\n.\n{case.source}\n.\n.\n")
+        chunks.append(
+            f"{case.title}\n.\n{case.source}\n.\n{got}\n.\n"
+            if got
+            else f"{case.title}\n.\n{case.source}\n.\n.\n"
+        )
     path.write_text("\n".join(chunks), encoding="utf-8")
 
 

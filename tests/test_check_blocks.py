@@ -74,12 +74,17 @@ def test_problems_point_at_their_own_line(deck: Path, capsys: pytest.CaptureFixt
     ]
 
 
-def test_strict_makes_unproved_claims_errors(deck: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_strict_makes_unproved_claims_errors(
+    deck: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, _ = run(capsys, "check", "--no-exec", "--strict", "--json")
     problems = json.loads(out)
     assert code == 1
     assert [(p["line"], p["severity"], p["code"]) for p in problems] == [
-        (13, "error", "claim-false"), (22, "error", "shape-error"), (29, "error", "claim-unproved")]
+        (13, "error", "claim-false"),
+        (22, "error", "shape-error"),
+        (29, "error", "claim-unproved"),
+    ]
 
 
 def _check(root: Path, **kw: bool) -> tuple[list[tuple[int, str, str]], CheckReport]:
@@ -99,7 +104,9 @@ def test_cache_hits_failures_too(deck: Path) -> None:
 
 def test_editing_one_block_reruns_only_it(deck: Path) -> None:
     _check(deck.parent.parent)
-    deck.write_text(DECK.replace("Q @ K -> (B, h, T, T)", "Q @ K.mT -> (B, h, T, T)"), encoding="utf-8")
+    deck.write_text(
+        DECK.replace("Q @ K -> (B, h, T, T)", "Q @ K.mT -> (B, h, T, T)"), encoding="utf-8"
+    )
     problems, report = _check(deck.parent.parent)
     assert (report.cached, report.ran) == (2, 1)
     assert [p[1] for p in problems] == ["claim-false", "claim-unproved"]
@@ -107,13 +114,17 @@ def test_editing_one_block_reruns_only_it(deck: Path) -> None:
 
 def test_moving_a_card_keeps_its_cache_and_moves_its_problems(deck: Path) -> None:
     before, _ = _check(deck.parent.parent)
-    deck.write_text(DECK.replace("# Derivatives\n", "# Derivatives\n\nSome prose.\n\n"), encoding="utf-8")
+    deck.write_text(
+        DECK.replace("# Derivatives\n", "# Derivatives\n\nSome prose.\n\n"), encoding="utf-8"
+    )
     after, report = _check(deck.parent.parent)
     assert (report.cached, report.ran) == (3, 0)
     assert [(line - 3, code, msg) for line, code, msg in after] == before
 
 
-def test_no_cache_and_version_changes_force_a_rerun(deck: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_cache_and_version_changes_force_a_rerun(
+    deck: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _check(deck.parent.parent)
     _, report = _check(deck.parent.parent, no_cache=True)
     assert (report.cached, report.ran) == (0, 3)
@@ -149,8 +160,9 @@ def test_versions_are_read_without_importing(monkeypatch: pytest.MonkeyPatch) ->
 
 
 @pytest.mark.skipif(not EXAMPLES.is_dir(), reason="examples not present")
-def test_the_format_examples_pass(collection: Path, monkeypatch: pytest.MonkeyPatch,
-                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_format_examples_pass(
+    collection: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import importlib.util
 
     for f in EXAMPLES.glob("*.md"):

@@ -29,11 +29,15 @@ def test_every_documented_example_passes(kind: str, text: str) -> None:
 
 def test_documented_messages_are_the_real_ones() -> None:
     doc = DOC.read_text(encoding="utf-8")
-    (p,) = check_block("check", "z = vec('z', 3)\ngrad(cross_entropy(z, 1), z) == softmax(z) - onehot(0, 3)")
+    (p,) = check_block(
+        "check", "z = vec('z', 3)\ngrad(cross_entropy(z, 1), z) == softmax(z) - onehot(0, 3)"
+    )
     assert p.message in doc
-    for text in ("A: (N, H)\nB: (N, D)\nA @ B -> (N, D)",
-                 "X: (N, D)\nmu: (N,)\nX - mu -> (N, D)",
-                 "X: (N, 3, H, W)\nconv2d(X, 16, 3, stride=2, padding=1) -> (N, 16, H // 2, W // 2)",
-                 "X: (B, T, D)\nX.reshape(B, T, h, d) -> (B, T, h, d)"):
+    for text in (
+        "A: (N, H)\nB: (N, D)\nA @ B -> (N, D)",
+        "X: (N, D)\nmu: (N,)\nX - mu -> (N, D)",
+        "X: (N, 3, H, W)\nconv2d(X, 16, 3, stride=2, padding=1) -> (N, 16, H // 2, W // 2)",
+        "X: (B, T, D)\nX.reshape(B, T, h, d) -> (B, T, h, d)",
+    ):
         (p,) = check_block("shapes", text)
         assert p.message in doc, p.message

@@ -19,7 +19,8 @@ TRUE_CLAIMS = {
     "cross-entropy with a target vector": "z = vec('z', 3)\ncross_entropy(z, onehot(2, 3)) == cross_entropy(z, 2)",
     "MSE gradient": "w = vec('w', 2)\nx = vec('x', 2)\ngrad(mse(w @ x, y), w) == 2*(w @ x - y)*x",
     "logistic regression gradient": (
-        "w = vec('w', 2)\nx = vec('x', 2)\np = sigmoid(w @ x + b)\ngrad(bce(p, y), w) == (p - y)*x"),
+        "w = vec('w', 2)\nx = vec('x', 2)\np = sigmoid(w @ x + b)\ngrad(bce(p, y), w) == (p - y)*x"
+    ),
     "L2 gradient": "w = vec('w', 3)\ngrad(lam/2 * sum_sq(w), w) == lam*w",
     "matrix gradient": "W = mat('W', 2, 3)\nv = vec('v', 3)\ngrad(sum_sq(W @ v), W) == 2*outer(W @ v, v)",
     "log rule on its domain": "where: x > 0, y > 0\nlog(x*y) == log(x) + log(y)",
@@ -37,47 +38,76 @@ def test_true_claims_pass(text: str) -> None:
 
 
 FALSE_CLAIMS = {
-    "sigmoid": ("diff(sigmoid(x), x) == sigmoid(x)*(1 + sigmoid(x))", 0,
-                "claim is false at x=2.07: lhs=0.09949, rhs=1.676"),
-    "tanh": ("diff(tanh(x), x) == 1 + tanh(x)**2", 0,
-             "claim is false at x=2.07: lhs=0.06171, rhs=1.938"),
+    "sigmoid": (
+        "diff(sigmoid(x), x) == sigmoid(x)*(1 + sigmoid(x))",
+        0,
+        "claim is false at x=2.07: lhs=0.09949, rhs=1.676",
+    ),
+    "tanh": (
+        "diff(tanh(x), x) == 1 + tanh(x)**2",
+        0,
+        "claim is false at x=2.07: lhs=0.06171, rhs=1.938",
+    ),
     "softmax + cross-entropy": (
-        "z = vec('z', 3)\ngrad(cross_entropy(z, 1), z) == softmax(z) - onehot(0, 3)", 1,
+        "z = vec('z', 3)\ngrad(cross_entropy(z, 1), z) == softmax(z) - onehot(0, 3)",
+        1,
         "claim is false at z=[2.07, 1.55, -0.48] (checked with vectors of size 3): "
-        "lhs[0]=0.5979, rhs[0]=-0.4021"),
-    "softmax sum": ("z = vec('z', 3)\nsum(softmax(z)) == 2", 1,
-                    "claim is false at z=[2.07, 1.55, -0.48] (checked with vectors of size 3): lhs=1, rhs=2"),
+        "lhs[0]=0.5979, rhs[0]=-0.4021",
+    ),
+    "softmax sum": (
+        "z = vec('z', 3)\nsum(softmax(z)) == 2",
+        1,
+        "claim is false at z=[2.07, 1.55, -0.48] (checked with vectors of size 3): lhs=1, rhs=2",
+    ),
     "MSE without the 2": (
-        "w = vec('w', 2)\nx = vec('x', 2)\ngrad(mse(w @ x, y), w) == (w @ x - y)*x", 2,
+        "w = vec('w', 2)\nx = vec('x', 2)\ngrad(mse(w @ x, y), w) == (w @ x - y)*x",
+        2,
         "claim is false at w=[2.07, 1.55], x=[-0.48, -1.45], y=0.07 (checked with vectors of size 2): "
-        "lhs[0]=3.179, rhs[0]=1.589"),
+        "lhs[0]=3.179, rhs[0]=1.589",
+    ),
     "logistic regression sign": (
-        "w = vec('w', 2)\nx = vec('x', 2)\np = sigmoid(w @ x + b)\ngrad(bce(p, y), w) == (y - p)*x", 3,
+        "w = vec('w', 2)\nx = vec('x', 2)\np = sigmoid(w @ x + b)\ngrad(bce(p, y), w) == (y - p)*x",
+        3,
         "claim is false at w=[1.55, -0.48], x=[-1.45, 0.07], b=2.07, y=-0.57 (checked with vectors of "
-        "size 2): lhs[0]=-1.475, rhs[0]=1.475"),
-    "L2 without lambda": ("w = vec('w', 3)\ngrad(lam/2 * sum_sq(w), w) == w", 1,
-                          "claim is false at w=[1.55, -0.48, -1.45], lam=2.07 (checked with vectors of "
-                          "size 3): lhs[0]=3.208, rhs[0]=1.55"),
+        "size 2): lhs[0]=-1.475, rhs[0]=1.475",
+    ),
+    "L2 without lambda": (
+        "w = vec('w', 3)\ngrad(lam/2 * sum_sq(w), w) == w",
+        1,
+        "claim is false at w=[1.55, -0.48, -1.45], lam=2.07 (checked with vectors of "
+        "size 3): lhs[0]=3.208, rhs[0]=1.55",
+    ),
     "matrix gradient without the 2": (
-        "W = mat('W', 2, 3)\nv = vec('v', 3)\ngrad(sum_sq(W @ v), W) == outer(W @ v, v)", 2,
+        "W = mat('W', 2, 3)\nv = vec('v', 3)\ngrad(sum_sq(W @ v), W) == outer(W @ v, v)",
+        2,
         "claim is false at W=[[2.07, 1.55, -0.48], [-1.45, 0.07, -0.57]], v=[1.7, -1.18, -0.14] "
-        "(checked with sizes W: 2×3, v: 3): lhs[0, 0]=5.974, rhs[0, 0]=2.987"),
+        "(checked with sizes W: 2×3, v: 3): lhs[0, 0]=5.974, rhs[0, 0]=2.987",
+    ),
     "sqrt of a square": ("sqrt(x**2) == x", 0, "claim is false at x=-0.48: lhs=0.48, rhs=-0.48"),
-    "different sizes": ("w = vec('w', 2)\nx = vec('x', 3)\nw == x", 2,
-                        "the sides have different sizes: lhs is a vector of size 2, rhs is a vector of size 3"),
+    "different sizes": (
+        "w = vec('w', 2)\nx = vec('x', 3)\nw == x",
+        2,
+        "the sides have different sizes: lhs is a vector of size 2, rhs is a vector of size 3",
+    ),
 }
 
 
-@pytest.mark.parametrize(("text", "offset", "message"), FALSE_CLAIMS.values(), ids=FALSE_CLAIMS.keys())
+@pytest.mark.parametrize(
+    ("text", "offset", "message"), FALSE_CLAIMS.values(), ids=FALSE_CLAIMS.keys()
+)
 def test_false_claims_fail_with_a_counterexample(text: str, offset: int, message: str) -> None:
     problems = check_math(text)
     assert [(p.offset, p.severity, p.code, p.message) for p in problems] == [
-        (offset, "error", "claim-false", message)]
+        (offset, "error", "claim-false", message)
+    ]
 
 
 def test_each_claim_is_reported_at_its_own_line() -> None:
     text = "diff(x**2, x) == 2*x\n\ndiff(x**3, x) == 3*x\ndiff(x**4, x) == 4*x**3\nexp(x) == x\n"
-    assert [(p.offset, p.code) for p in check_math(text)] == [(2, "claim-false"), (4, "claim-false")]
+    assert [(p.offset, p.code) for p in check_math(text)] == [
+        (2, "claim-false"),
+        (4, "claim-false"),
+    ]
 
 
 def test_true_everywhere_but_unproved_is_a_warning() -> None:
@@ -90,7 +120,10 @@ def test_true_everywhere_but_unproved_is_a_warning() -> None:
 def test_claim_without_any_valid_point_is_undecided() -> None:
     (p,) = check_math("where: x > 0\nlog(-x) == 0")
     assert (p.offset, p.code, p.message) == (
-        1, "claim-undecided", "could not evaluate the claim at any point of its domain")
+        1,
+        "claim-undecided",
+        "could not evaluate the claim at any point of its domain",
+    )
 
 
 def test_fifty_digits_avoid_false_alarms_on_cancellation() -> None:
@@ -120,7 +153,11 @@ HOSTILE = {
 @pytest.mark.parametrize("text", HOSTILE.values(), ids=HOSTILE.keys())
 def test_only_the_whitelisted_syntax_is_evaluated(text: str) -> None:
     problems = check_math(text)
-    assert len(problems) == 1 and problems[0].code == "check-syntax" and problems[0].severity == "error"
+    assert (
+        len(problems) == 1
+        and problems[0].code == "check-syntax"
+        and problems[0].severity == "error"
+    )
 
 
 def test_syntax_errors_name_the_fix() -> None:

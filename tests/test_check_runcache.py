@@ -23,8 +23,14 @@ PROBE = (
 
 
 def probe(cwd: Path, *args: str) -> dict:  # type: ignore[type-arg]
-    proc = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=cwd, capture_output=True,
-                          text=True, env=dict(os.environ), timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=120,
+    )
     return json.loads(proc.stdout.strip().splitlines()[-1]) | {"stderr": proc.stderr}
 
 
@@ -38,14 +44,17 @@ def test_no_change_check_skips_the_parser_and_pydantic(collection: Path) -> None
     assert "0 errors, 0 warnings in 1 file (1 cards)" in second["stderr"]
 
 
-def check(capsys: pytest.CaptureFixture[str], collection: Path, *args: str) -> tuple[int, list[str]]:
+def check(
+    capsys: pytest.CaptureFixture[str], collection: Path, *args: str
+) -> tuple[int, list[str]]:
     code = main(["-C", str(collection), "check", "--json", "--no-exec", *args])
     out, _ = capsys.readouterr()
     return code, [d["code"] for d in json.loads(out)]
 
 
-def test_each_input_invalidates(collection: Path, capsys: pytest.CaptureFixture[str],
-                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_each_input_invalidates(
+    collection: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     deck = collection / "decks" / "a.md"
     deck.write_text(DECK)
     assert check(capsys, collection) == (0, [])
@@ -65,7 +74,9 @@ def test_each_input_invalidates(collection: Path, capsys: pytest.CaptureFixture[
 
 
 def test_consent_invalidates(collection: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (collection / "decks" / "a.md").write_text("Q: Shape?\n```torch\ntorch.zeros(2).shape\n```\nA: `torch.Size([2])`\n")
+    (collection / "decks" / "a.md").write_text(
+        "Q: Shape?\n```torch\ntorch.zeros(2).shape\n```\nA: `torch.Size([2])`\n"
+    )
     code = main(["-C", str(collection), "check", "--json"])
     out, _ = capsys.readouterr()
     assert code == 0 and [d["code"] for d in json.loads(out)] == ["needs-trust"]

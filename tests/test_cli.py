@@ -38,14 +38,18 @@ def write(collection: Path, name: str, text: str) -> Path:
     return path
 
 
-def test_check_clean_collection_exits_0(collection: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_clean_collection_exits_0(
+    collection: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     write(collection, "a.md", GOOD)
     code, out, err = run(capsys, "-C", str(collection), "check")
     assert code == 0, out + err
     assert "0 errors" in err and "(3 cards)" not in err and "(2 cards)" in err
 
 
-def test_check_reports_every_problem_sorted_with_hints(collection: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_check_reports_every_problem_sorted_with_hints(
+    collection: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     write(collection, "b.md", BAD)
     write(collection, "a.md", "Q: Fine?\nA: Yes.\n\nQ: Missing?\n")
     monkeypatch.chdir(collection)
@@ -72,25 +76,38 @@ def test_check_json(collection: Path, capsys: pytest.CaptureFixture[str]) -> Non
     code, out, _ = run(capsys, "-C", str(collection), "check", "--json")
     assert code == 1
     data = json.loads(out)
-    assert {tuple(sorted(d)) for d in data} == {("code", "hint", "line", "message", "path", "severity")}
+    assert {tuple(sorted(d)) for d in data} == {
+        ("code", "hint", "line", "message", "path", "severity")
+    }
     assert [d["line"] for d in data] == sorted(d["line"] for d in data)
-    assert {"missing-answer", "duplicate-id", "unterminated-fence", "front-matter-unknown-key"} <= {d["code"] for d in data}
+    assert {"missing-answer", "duplicate-id", "unterminated-fence", "front-matter-unknown-key"} <= {
+        d["code"] for d in data
+    }
 
 
 def test_lint_warnings(collection: Path, capsys: pytest.CaptureFixture[str]) -> None:
     long = " ".join(["word"] * 45)
-    write(collection, "w.md",
-          f"Q: Long?\nA: {long}\n\nQ: Is the answer yes, the answer?\nA: yes, the answer\n\n"
-          "C: {{c1::Paris}} is in France. {{c1::Berlin}} is in Germany.\n\n"
-          "Q: What is $x^2 costs \\$5 and `$`?\nA: $2x$ and $$y$$\n")
+    write(
+        collection,
+        "w.md",
+        f"Q: Long?\nA: {long}\n\nQ: Is the answer yes, the answer?\nA: yes, the answer\n\n"
+        "C: {{c1::Paris}} is in France. {{c1::Berlin}} is in Germany.\n\n"
+        "Q: What is $x^2 costs \\$5 and `$`?\nA: $2x$ and $$y$$\n",
+    )
     code, out, _ = run(capsys, "-C", str(collection), "check", "--json")
     assert code == 0
     codes = [(d["line"], d["code"]) for d in json.loads(out)]
-    assert codes == [(2, "long-answer"), (4, "answer-in-question"), (7, "cloze-same-number"),
-                     (9, "unclosed-math")]
+    assert codes == [
+        (2, "long-answer"),
+        (4, "answer-in-question"),
+        (7, "cloze-same-number"),
+        (9, "unclosed-math"),
+    ]
 
 
-def test_answer_word_limit_is_a_setting(collection: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_answer_word_limit_is_a_setting(
+    collection: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (collection / "dlcards.toml").write_text("[dlcards]\nanswer_word_limit = 3\n")
     write(collection, "w.md", "Q: Q?\nA: one two three four\n")
     _code, out, _ = run(capsys, "-C", str(collection), "check", "--json")
@@ -103,13 +120,17 @@ def test_bad_config_exits_2(collection: Path, capsys: pytest.CaptureFixture[str]
     assert code == 2 and "unknown setting `new_per_dy`" in err and "Traceback" not in err
 
 
-def test_bad_env_setting_exits_2(collection: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_env_setting_exits_2(
+    collection: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DLCARDS_NEW_PER_DAY", "lots")
     code, _, err = run(capsys, "-C", str(collection), "check")
     assert code == 2 and "$DLCARDS_NEW_PER_DAY" in err
 
 
-def test_no_collection_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_collection_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     code, _, err = run(capsys, "check")
     assert code == 2 and "no dlcards collection" in err and "dlcards init" in err
@@ -120,13 +141,17 @@ def test_unknown_option_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 2 and "No such option" in err
 
 
-def test_non_utf8_file_is_reported_not_raised(collection: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_non_utf8_file_is_reported_not_raised(
+    collection: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (collection / "decks" / "latin1.md").write_bytes(b"Q: caf\xe9?\nA: yes\n")
     code, out, _ = run(capsys, "-C", str(collection), "check")
     assert code == 1 and "latin1.md:1: error: file is not valid UTF-8" in out
 
 
-def test_init_creates_a_collection_that_checks_clean(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_init_creates_a_collection_that_checks_clean(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     target = tmp_path / "mycards"
     code, _out, _ = run(capsys, "init", str(target))
     assert code == 0 and (target / "dlcards.toml").is_file()
@@ -139,7 +164,9 @@ def test_init_creates_a_collection_that_checks_clean(tmp_path: Path, capsys: pyt
     assert tomllib.loads((target / "dlcards.toml").read_text())["dlcards"] == {}
 
 
-def test_fix_pins_ids_and_list_shows_them(collection: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_fix_pins_ids_and_list_shows_them(
+    collection: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = write(collection, "a.md", GOOD)
     code, out, _ = run(capsys, "-C", str(collection), "list", "--json")
     before = json.loads(out)
@@ -158,16 +185,26 @@ def test_fix_pins_ids_and_list_shows_them(collection: Path, capsys: pytest.Captu
     assert [r["id"] for r in json.loads(out)] == [r["id"] for r in before]
 
 
-def test_fix_gives_a_copied_card_a_new_id(collection: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = write(collection, "a.md", "Q: One? <!-- id: abc -->\nA: 1\n\nQ: One copy? <!-- id: abc -->\nA: 1\n")
+def test_fix_gives_a_copied_card_a_new_id(
+    collection: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(
+        collection,
+        "a.md",
+        "Q: One? <!-- id: abc -->\nA: 1\n\nQ: One copy? <!-- id: abc -->\nA: 1\n",
+    )
     run(capsys, "-C", str(collection), "fix")
     code, _out, _ = run(capsys, "-C", str(collection), "check")
     assert code == 0
     lines = path.read_text().splitlines()
-    assert lines[0].endswith("<!-- id: abc -->") and "abc" not in lines[3] and "<!-- id: " in lines[3]
+    assert (
+        lines[0].endswith("<!-- id: abc -->") and "abc" not in lines[3] and "<!-- id: " in lines[3]
+    )
 
 
-def test_fix_refuses_a_file_changed_since_read(collection: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_fix_refuses_a_file_changed_since_read(
+    collection: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = write(collection, "a.md", GOOD)
     from dlcards.system import fsutil
 
@@ -185,15 +222,27 @@ def test_fix_refuses_a_file_changed_since_read(collection: Path, monkeypatch: py
 
 def test_list_filters_and_json_keys(collection: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write(collection, "a.md", GOOD)
-    write(collection, "b.md", "---\nweek: 2\ntopic: numpy\ntags: [code]\n---\n\nQ: What does np.sum do?\nA: Adds.\n")
+    write(
+        collection,
+        "b.md",
+        "---\nweek: 2\ntopic: numpy\ntags: [code]\n---\n\nQ: What does np.sum do?\nA: Adds.\n",
+    )
     code, out, _ = run(capsys, "-C", str(collection), "list", "--json")
     rows = json.loads(out)
     assert len(rows) == 3
-    assert {"id", "kind", "path", "line", "week", "topic", "tags", "question", "note_id"} <= set(rows[0])
+    assert {"id", "kind", "path", "line", "week", "topic", "tags", "question", "note_id"} <= set(
+        rows[0]
+    )
     cloze = next(r for r in rows if r["kind"] == "cloze")
     assert cloze["id"] == cloze["note_id"] + "/c1"
-    for args, n in [(["--week", "2"], 1), (["--topic", "basics"], 2), (["--tag", "code"], 1),
-                    (["--kind", "cloze"], 1), (["--file", "b.md"], 1), (["-s", "SCALAR"], 1)]:
+    for args, n in [
+        (["--week", "2"], 1),
+        (["--topic", "basics"], 2),
+        (["--tag", "code"], 1),
+        (["--kind", "cloze"], 1),
+        (["--file", "b.md"], 1),
+        (["-s", "SCALAR"], 1),
+    ]:
         code, out, _ = run(capsys, "-C", str(collection), "list", "--json", *args)
         assert code == 0 and len(json.loads(out)) == n, args
     code, out, _ = run(capsys, "-C", str(collection), "list")
@@ -201,7 +250,9 @@ def test_list_filters_and_json_keys(collection: Path, capsys: pytest.CaptureFixt
 
 
 @pytest.mark.skipif(not EXAMPLES.is_dir(), reason="examples not present")
-def test_check_named_files_outside_a_collection(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_check_named_files_outside_a_collection(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     code, out, err = run(capsys, "check", "--no-exec", str(EXAMPLES))
     assert code == 0, out + err
@@ -210,8 +261,14 @@ def test_check_named_files_outside_a_collection(tmp_path: Path, capsys: pytest.C
 
 def _subprocess(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
-    return subprocess.run([sys.executable, "-m", "dlcards", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "dlcards", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_real_process_exit_codes(collection: Path) -> None:
@@ -224,7 +281,9 @@ def test_real_process_exit_codes(collection: Path) -> None:
     assert _subprocess(["--help"], collection).returncode == 0
 
 
-def test_os_errors_are_messages_not_tracebacks(collection: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_os_errors_are_messages_not_tracebacks(
+    collection: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     write(collection, "a.md", GOOD)
     blocker = collection / "file"
     blocker.write_text("not a folder")

@@ -38,11 +38,14 @@ def col(collection: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return collection
 
 
-def test_without_consent_no_code_runs_and_one_warning_says_how(col: Path, tmp_path_factory: pytest.TempPathFactory,
-                                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_without_consent_no_code_runs_and_one_warning_says_how(
+    col: Path, tmp_path_factory: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
     marker = tmp_path_factory.mktemp("outside") / "ran.txt"
     (col / "decks" / "a.md").write_text(deck_writing(marker), encoding="utf-8")
-    (col / "decks" / "b.md").write_text(deck_writing(marker, "And what shape is this one?"), encoding="utf-8")
+    (col / "decks" / "b.md").write_text(
+        deck_writing(marker, "And what shape is this one?"), encoding="utf-8"
+    )
     code, out, _err = run(capsys, "check")
     assert code == 0
     assert out.splitlines() == [
@@ -54,7 +57,9 @@ def test_without_consent_no_code_runs_and_one_warning_says_how(col: Path, tmp_pa
     assert (code, out) == (0, "")
 
 
-def test_trust_and_untrust(col: Path, dlcards_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_trust_and_untrust(
+    col: Path, dlcards_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, _ = run(capsys, "trust")
     assert code == 0 and out.startswith(f"Trusted {col.resolve()}")
     assert consent.is_trusted(col)
@@ -66,9 +71,12 @@ def test_trust_and_untrust(col: Path, dlcards_home: Path, capsys: pytest.Capture
     assert run(capsys, "untrust")[1].startswith(f"{col.resolve()} was not trusted")
 
 
-def test_trust_with_C_and_outside_a_collection(tmp_path_factory: pytest.TempPathFactory, collection: Path,
-                                               monkeypatch: pytest.MonkeyPatch,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_trust_with_C_and_outside_a_collection(
+    tmp_path_factory: pytest.TempPathFactory,
+    collection: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     empty = tmp_path_factory.mktemp("empty")
     monkeypatch.chdir(empty)
     code, _, err = run(capsys, "trust")
@@ -81,14 +89,17 @@ def test_a_collection_cannot_grant_itself_consent(col: Path, dlcards_home: Path)
     # files a cloned deck might carry do not count: consent is only read from the state folder
     (col / "trust.json").write_text(json.dumps({"collections": {str(col.resolve()): {}}}))
     (col / ".dlcards").mkdir()
-    (col / ".dlcards" / "trust.json").write_text(json.dumps({"collections": {str(col.resolve()): {}}}))
+    (col / ".dlcards" / "trust.json").write_text(
+        json.dumps({"collections": {str(col.resolve()): {}}})
+    )
     assert not consent.is_trusted(col)
     assert not (dlcards_home / "trust.json").exists()
 
 
 @pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed")
-def test_with_consent_code_runs(col: Path, tmp_path_factory: pytest.TempPathFactory,
-                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_with_consent_code_runs(
+    col: Path, tmp_path_factory: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
     marker = tmp_path_factory.mktemp("outside") / "ran.txt"
     (col / "decks" / "a.md").write_text(deck_writing(marker), encoding="utf-8")
     run(capsys, "trust")
@@ -102,18 +113,23 @@ def test_with_consent_code_runs(col: Path, tmp_path_factory: pytest.TempPathFact
     assert "needs" not in out and "no consent" in out and not marker.exists()
 
 
-def test_without_torch_code_cards_are_skipped_with_one_warning(col: Path, tmp_path: Path,
-                                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_without_torch_code_cards_are_skipped_with_one_warning(
+    col: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     fake = tmp_path / "fake"
     (fake / "torch").mkdir(parents=True)
     (fake / "torch" / "__init__.py").write_text("raise ImportError('no torch')\n")
     (col / "decks" / "a.md").write_text(deck_writing(tmp_path / "m"), encoding="utf-8")
     assert run(capsys, "trust")[0] == 0
     env = dict(os.environ, PYTHONPATH=str(fake))
-    probe = "import importlib.util, sys; import dlcards.checks.runner.client as c; c.torch_available = lambda: False; " \
-            "from dlcards.cli.main import main; sys.exit(main(['check']))"
-    proc = subprocess.run([sys.executable, "-c", probe], cwd=col, env=env, capture_output=True, text=True,
-                          timeout=120)
+    probe = (
+        "import importlib.util, sys; import dlcards.checks.runner.client as c; c.torch_available = lambda: False; "
+        "from dlcards.cli.main import main; sys.exit(main(['check']))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], cwd=col, env=env, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[0] == (
-        "decks/a.md:4: warning: 1 code card not run: PyTorch is not installed")
+        "decks/a.md:4: warning: 1 code card not run: PyTorch is not installed"
+    )

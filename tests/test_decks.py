@@ -40,7 +40,11 @@ def _dlcards(args: list[str], home: Path) -> subprocess.CompletedProcess[str]:
     env["TZ"] = "UTC"
     return subprocess.run(
         [sys.executable, "-m", "dlcards", *args],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
 
 
@@ -58,15 +62,21 @@ def test_check_shipped_decks_has_no_errors_or_warnings(tmp_path: Path) -> None:
     args = ["check", "--json", "decks/"]
     if HAS_TORCH:
         trusted = _dlcards(["trust"], home)
-        assert trusted.returncode == 0, f"`dlcards trust` failed:\n{trusted.stdout}\n{trusted.stderr}"
+        assert trusted.returncode == 0, (
+            f"`dlcards trust` failed:\n{trusted.stdout}\n{trusted.stderr}"
+        )
     else:
         args.insert(1, "--no-exec")
     result = _dlcards(args, home)
     assert result.returncode in (0, 1), f"dlcards check crashed:\n{result.stderr}"
     problems = json.loads(result.stdout or "[]")
-    shown = "\n".join(
-        f"{p.get('path')}:{p.get('line')}: {p.get('severity')}: {p.get('message')}" for p in problems
-    ) or result.stderr
+    shown = (
+        "\n".join(
+            f"{p.get('path')}:{p.get('line')}: {p.get('severity')}: {p.get('message')}"
+            for p in problems
+        )
+        or result.stderr
+    )
     assert problems == [], f"dlcards check found {len(problems)} problem(s):\n{shown}"
     assert result.returncode == 0, result.stderr
 
@@ -122,7 +132,9 @@ def test_every_file_has_week_topic_tags() -> None:
         assert isinstance(topic, str) and topic, f"{where}: topic missing"
         tags = meta.get("tags")
         assert isinstance(tags, list) and tags, f"{where}: tags missing"
-        assert all(isinstance(t, str) and not re.search(r"\s", t) for t in tags), f"{where}: bad tag"
+        assert all(isinstance(t, str) and not re.search(r"\s", t) for t in tags), (
+            f"{where}: bad tag"
+        )
 
 
 def test_requires_name_existing_topics() -> None:
@@ -175,8 +187,33 @@ def normalise_question(text: str) -> str:
 
 # Differences in these tokens do not make two questions ask different things.
 IGNORABLE_TOKENS = {
-    "a", "an", "the", "of", "is", "are", "does", "do", "what", "which", "in", "on", "for", "to",
-    "and", "this", "that", "it", "its", ".", ",", ";", ":", "?", "!", "(", ")",
+    "a",
+    "an",
+    "the",
+    "of",
+    "is",
+    "are",
+    "does",
+    "do",
+    "what",
+    "which",
+    "in",
+    "on",
+    "for",
+    "to",
+    "and",
+    "this",
+    "that",
+    "it",
+    "its",
+    ".",
+    ",",
+    ";",
+    ":",
+    "?",
+    "!",
+    "(",
+    ")",
 }
 
 
@@ -197,7 +234,9 @@ def find_duplicates(questions: list[tuple[str, str]]) -> list[tuple[str, str, fl
     from rapidfuzz import fuzz
 
     normalised = [(where, normalise_question(q)) for where, q in questions]
-    items = [(where, q, _content_tokens(q)) for where, q in normalised if len(q) >= MIN_QUESTION_CHARS]
+    items = [
+        (where, q, _content_tokens(q)) for where, q in normalised if len(q) >= MIN_QUESTION_CHARS
+    ]
     found: list[tuple[str, str, float]] = []
     for i, (where_a, a, tokens_a) in enumerate(items):
         for where_b, b, tokens_b in items[i + 1 :]:

@@ -32,7 +32,9 @@ def card_ids(collection: Path, capsys: pytest.CaptureFixture[str]) -> list[str]:
 
 
 def review(store: Store, card_id: str, n: int, start: datetime = T0) -> None:
-    sched = Scheduler(SchedulerConfig(0.9, (600.0,), (600.0,), 36500, False, None, 4, ZoneInfo("UTC")))
+    sched = Scheduler(
+        SchedulerConfig(0.9, (600.0,), (600.0,), 36500, False, None, 4, ZoneInfo("UTC"))
+    )
     state = CardState(card_id)
     t = start
     for _ in range(n):
@@ -48,8 +50,9 @@ def test_no_database_yet(collection: Path, capsys: pytest.CaptureFixture[str]) -
     assert "no review database yet" in out and "backups: none yet" in out
 
 
-def test_healthy_database_with_orphan_and_backups(collection: Path, dlcards_home: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_healthy_database_with_orphan_and_backups(
+    collection: Path, dlcards_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (collection / "decks" / "a.md").write_text(DECK)
     ids = card_ids(collection, capsys)
     with Store.open(now=T0) as store:
@@ -77,13 +80,16 @@ def test_healthy_database_with_orphan_and_backups(collection: Path, dlcards_home
     assert [b["day"] for b in report["backups"]] == ["2026-01-06", "2026-01-05"]
 
 
-def test_damage_is_reported_and_the_restore_hint_works(collection: Path, dlcards_home: Path,
-                                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_damage_is_reported_and_the_restore_hint_works(
+    collection: Path, dlcards_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (collection / "decks" / "a.md").write_text(DECK)
     ids = card_ids(collection, capsys)
     with Store.open(now=T0) as store:
         review(store, ids[0], 2)
-    with Store.open(now=T0 + timedelta(days=1)) as store:  # the next day's backup holds the 2 reviews
+    with Store.open(
+        now=T0 + timedelta(days=1)
+    ) as store:  # the next day's backup holds the 2 reviews
         for i in range(300):  # enough pages that damage lands inside a table
             review(store, f"filler{i}", 1)
     db = dlcards_home / "dlcards.sqlite3"
@@ -104,8 +110,9 @@ def test_damage_is_reported_and_the_restore_hint_works(collection: Path, dlcards
         assert len(store.reviews([ids[0]])) == 2  # the newest backup was made before the fillers
 
 
-def test_doctor_outside_a_collection_uses_stored_presence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_doctor_outside_a_collection_uses_stored_presence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
     with Store.open() as store:
         review(store, "x1", 1)

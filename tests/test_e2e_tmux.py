@@ -17,8 +17,9 @@ import pytest
 
 from tui_collection import NOW, make_collection
 
-pytestmark = pytest.mark.skipif(shutil.which("tmux") is None,
-                                reason="tmux is not installed (apt-get install -y tmux)")
+pytestmark = pytest.mark.skipif(
+    shutil.which("tmux") is None, reason="tmux is not installed (apt-get install -y tmux)"
+)
 
 
 @pytest.fixture
@@ -44,16 +45,26 @@ def wait_for(read: Callable[[], str], needle: str, timeout: float = 20.0) -> str
 def test_review_in_tmux(tmp_path: Path, tmux: tuple[list[str], str], dlcards_home: Path) -> None:
     base, name = tmux
     col = make_collection(tmp_path / "col")
-    env = {"DLCARDS_HOME": str(dlcards_home), "DLCARDS_NOW": NOW, "TZ": "UTC", "TERM": "xterm-256color",
-           "PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", str(tmp_path)),
-           "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+    env = {
+        "DLCARDS_HOME": str(dlcards_home),
+        "DLCARDS_NOW": NOW,
+        "TZ": "UTC",
+        "TERM": "xterm-256color",
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", str(tmp_path)),
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+    }
     exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
     cmd = f"cd {shlex.quote(str(col))} && env {exports} {shlex.quote(sys.executable)} -m dlcards review; sleep 60"
-    subprocess.run([*base, "new-session", "-d", "-s", name, "-x", "80", "-y", "24", cmd], check=True)
+    subprocess.run(
+        [*base, "new-session", "-d", "-s", name, "-x", "80", "-y", "24", cmd], check=True
+    )
 
     def read() -> str:
-        return subprocess.run([*base, "capture-pane", "-p", "-t", name], capture_output=True,
-                              text=True, check=True).stdout
+        return subprocess.run(
+            [*base, "capture-pane", "-p", "-t", name], capture_output=True, text=True, check=True
+        ).stdout
 
     def keys(*k: str) -> None:
         subprocess.run([*base, "send-keys", "-t", name, *k], check=True)

@@ -25,8 +25,14 @@ def card_block(draw):
     if kind == "basic":
         return [f"Q: question {n} {draw(words)}?{tag}", f"A: answer {draw(words)}"]
     if kind == "basic-multi":
-        return [f"Q: question {n} {draw(words)}{tag}", "continued here?", "A: first", "",
-                "- item one", "- item two"]
+        return [
+            f"Q: question {n} {draw(words)}{tag}",
+            "continued here?",
+            "A: first",
+            "",
+            "- item one",
+            "- item two",
+        ]
     if kind == "cloze":
         return [f"C: cloze {n} {{{{c1::{draw(words)}}}}} and {{{{c2::more}}}}{tag}"]
     return [f"Q: code {n}?{tag}", "```python", "x = 1", "", "y = 2", "```", "A: `3`"]
@@ -54,7 +60,9 @@ def deck(draw):
                 gap = draw(st.integers(0, 2))  # a card right under its heading
             lines.extend([""] * gap)
         lines.extend(block)
-    lines = [" " * draw(st.integers(0, 2)) if (not ln and draw(st.booleans())) else ln for ln in lines]
+    lines = [
+        " " * draw(st.integers(0, 2)) if (not ln and draw(st.booleans())) else ln for ln in lines
+    ]
     if draw(st.booleans()):
         lines = [""] * draw(st.integers(1, 2)) + lines if lines[0] != "---" else lines
     eol = draw(st.sampled_from(["\n", "\r\n", "\r"]))
@@ -82,7 +90,7 @@ def test_delete_touches_only_the_card(text: str, pick: int) -> None:
     edit = plan_delete(text, note.line, note.end_line)
     new = edit.apply(text)
     # every byte outside the removed span is identical, in order
-    assert new == text[: edit.offset] + text[edit.offset + len(edit.removed):]
+    assert new == text[: edit.offset] + text[edit.offset + len(edit.removed) :]
     assert edit.inserted == ""
     # the removed span is the card's own lines, plus at most one blank line (with its ending)
     lines = split_lines(text)
@@ -97,8 +105,10 @@ def test_delete_touches_only_the_card(text: str, pick: int) -> None:
     assert _blank_runs(new) <= _blank_runs(text)
     # the other cards are still there, unchanged
     after = parse_text(new, "d.md")
+
     def key(n):
         return (n.kind, n.question, n.answer, n.id)
+
     remaining = [key(n) for n in parsed.notes if n is not note]
     assert [key(n) for n in after.notes] == remaining
     # and the edit is reversible
@@ -125,7 +135,9 @@ def test_delete_keeps_crlf_and_bom() -> None:
     text = "\ufeffQ: one?\r\nA: 1\r\n\r\nQ: two?\r\nA: 2"
     first, second = parse_text(text, "x.md").notes
     assert plan_delete(text, first.line, first.end_line).apply(text) == "\ufeffQ: two?\r\nA: 2"
-    assert plan_delete(text, second.line, second.end_line).apply(text) == "\ufeffQ: one?\r\nA: 1\r\n"
+    assert (
+        plan_delete(text, second.line, second.end_line).apply(text) == "\ufeffQ: one?\r\nA: 1\r\n"
+    )
 
 
 def test_card_under_heading_keeps_separation() -> None:

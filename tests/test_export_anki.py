@@ -17,7 +17,9 @@ import pytest
 from conftest import EXAMPLES
 from dlcards.cli.main import main
 
-anki_collection = pytest.importorskip("anki.collection", reason="the `anki` package is not installed")
+anki_collection = pytest.importorskip(
+    "anki.collection", reason="the `anki` package is not installed"
+)
 genanki = pytest.importorskip("genanki", reason="genanki is not installed")
 
 T1 = "2026-01-05T09:00:00Z"
@@ -73,8 +75,12 @@ def anki_note_by_id(col: Any, note_id: str) -> Any:
 
 
 def scheduling(col: Any, card_id: int) -> tuple[Any, ...]:
-    return tuple(col.db.first(
-        "select type, queue, due, ivl, factor, reps, lapses, left, data from cards where id = ?", card_id))
+    return tuple(
+        col.db.first(
+            "select type, queue, due, ivl, factor, reps, lapses, left, data from cards where id = ?",
+            card_id,
+        )
+    )
 
 
 def revlog(col: Any) -> list[tuple[Any, ...]]:
@@ -97,8 +103,9 @@ def review_two(col: Any) -> list[int]:
     return answered
 
 
-def test_build_import_review_rebuild_reimport(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_build_import_review_rebuild_reimport(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     root = make_collection(tmp_path)
     out = tmp_path / "out"
     assert dlcards(monkeypatch, T1, "-C", str(root), "build", "-o", str(out)) == 0
@@ -131,8 +138,11 @@ def test_build_import_review_rebuild_reimport(tmp_path: Path, monkeypatch: pytes
         expected_ords = [0] if note.kind == "basic" else [n - 1 for n in note.numbers]
         assert sorted(c.ord for c in an.cards()) == expected_ords  # Anki's cloze parser agrees
     names = {d.name for d in col.decks.all_names_and_ids()}
-    assert {"Deep Learning::Week 01 · gradients", "Deep Learning::Week 03 · softmax",
-            "Deep Learning::Week 07 · pytorch"} <= names
+    assert {
+        "Deep Learning::Week 01 · gradients",
+        "Deep Learning::Week 03 · softmax",
+        "Deep Learning::Week 07 · pytorch",
+    } <= names
 
     # rendered cards: MathJax, highlighted code, verified notes, cloze inside math
     by_first_line = {n.first_question_line: n for n in notes}
@@ -159,14 +169,19 @@ def test_build_import_review_rebuild_reimport(tmp_path: Path, monkeypatch: pytes
     assert 'class="dlc-verified"' not in chain_card.question()
     assert "diff(sin" not in chain_card.answer().replace('title="diff', "")  # not shown as code
 
-    softmax_cloze = next(n for q, n in by_first_line.items() if q.startswith("C: The softmax") or
-                         q.startswith("The softmax of $z$"))
+    softmax_cloze = next(
+        n
+        for q, n in by_first_line.items()
+        if q.startswith("C: The softmax") or q.startswith("The softmax of $z$")
+    )
     sc = anki_note_by_id(col, softmax_cloze.id).cards()[0]
     assert r"\(p_i = " in sc.question() and "[...]" in sc.question()
     assert r"\frac{e^{z_i} }{\sum_j e^{z_j} }" in sc.answer()
 
     # new cards come in curriculum order: week, then file, then position in the file
-    rows = col.db.all("select n.flds, c.due from cards c join notes n on n.id = c.nid where c.type = 0")
+    rows = col.db.all(
+        "select n.flds, c.due from cards c join notes n on n.id = c.nid where c.type = 0"
+    )
     order = [flds.split("\x1f")[-2] for flds, due in sorted(rows, key=lambda r: r[1])]
     curriculum = [n.id for n in sorted(notes, key=lambda n: (n.meta.week, n.path, n.index))]
     assert list(dict.fromkeys(order)) == curriculum
@@ -187,8 +202,10 @@ def test_build_import_review_rebuild_reimport(tmp_path: Path, monkeypatch: pytes
     assert dlcards(monkeypatch, T1, "-C", str(root), "fix") == 0
     g = root / "decks" / "week-01-gradients.md"
     text = g.read_text()
-    text = text.replace("it points in the direction of steepest ascent.",
-                        "it points in the direction of steepest **increase**.")
+    text = text.replace(
+        "it points in the direction of steepest ascent.",
+        "it points in the direction of steepest **increase**.",
+    )
     assert text.count("as the weights.") == 1
     text = text.replace("as the weights.", "as the {{c3::weights}}.")
     g.write_text(text)
@@ -232,16 +249,20 @@ def test_build_import_review_rebuild_reimport(tmp_path: Path, monkeypatch: pytes
     col.close()
 
 
-def test_build_with_media_packs_unique_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_build_with_media_packs_unique_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = tmp_path / "cards"
     (root / "decks" / "a").mkdir(parents=True)
     (root / "decks" / "b").mkdir(parents=True)
     (root / "decks" / "a" / "plot.png").write_bytes(b"\x89PNG\r\n\x1a\nfirst image")
     (root / "decks" / "b" / "plot.png").write_bytes(b"\x89PNG\r\n\x1a\nsecond image")
     (root / "decks" / "a" / "one.md").write_text(
-        "---\nweek: 2\ntopic: plots\n---\n\nQ: What does this show?\n\n![loss curve](plot.png)\n\nA: A loss curve.\n")
+        "---\nweek: 2\ntopic: plots\n---\n\nQ: What does this show?\n\n![loss curve](plot.png)\n\nA: A loss curve.\n"
+    )
     (root / "decks" / "b" / "two.md").write_text(
-        '---\nweek: 2\ntopic: plots\n---\n\nQ: And this one?\n\n<img src="plot.png" width="200">\n\nA: Accuracy.\n')
+        '---\nweek: 2\ntopic: plots\n---\n\nQ: And this one?\n\n<img src="plot.png" width="200">\n\nA: Accuracy.\n'
+    )
     out = tmp_path / "out"
     assert dlcards(monkeypatch, T1, "-C", str(root), "build", "-o", str(out)) == 0
     col = new_anki(tmp_path)

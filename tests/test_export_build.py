@@ -22,7 +22,8 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 
 def test_card_with_errors_stops_the_build_unless_skip_invalid(
-        collection: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    collection: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (collection / "decks" / "good.md").write_text(GOOD)
     (collection / "decks" / "broken.md").write_text(BROKEN)
     out = tmp_path / "out"
@@ -32,18 +33,23 @@ def test_card_with_errors_stops_the_build_unless_skip_invalid(
     assert "1 card with errors; nothing written" in err
     assert not out.exists() or not list(out.iterdir())
 
-    code, stdout, err = run(capsys, "-C", str(collection), "build", "-o", str(out), "--skip-invalid")
+    code, stdout, err = run(
+        capsys, "-C", str(collection), "build", "-o", str(out), "--skip-invalid"
+    )
     assert code == 0, err
     assert "wrote" in stdout and "dlcards.apkg: 2 notes, 2 cards" in stdout
     assert "skipped 1 card with errors" in err
     assert (out / "dlcards.apkg").is_file()
 
 
-def test_one_package_per_deck_root_or_single(collection: Path, tmp_path: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_one_package_per_deck_root_or_single(
+    collection: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     for f in EXAMPLES.glob("*.md"):
         shutil.copy(f, collection / "decks" / f.name)
-    (collection / "decks" / "extra.md").write_text("---\ndeck: My Extras\n---\n\nQ: One?\nA: Two.\n")
+    (collection / "decks" / "extra.md").write_text(
+        "---\ndeck: My Extras\n---\n\nQ: One?\nA: Two.\n"
+    )
     out = tmp_path / "out"
     code, stdout, _ = run(capsys, "-C", str(collection), "build", "-o", str(out))
     assert code == 0
@@ -58,11 +64,14 @@ def test_one_package_per_deck_root_or_single(collection: Path, tmp_path: Path,
 
 
 def test_default_output_is_build_folder_and_rebuild_uses_the_cache(
-        collection: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    collection: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     for f in EXAMPLES.glob("*.md"):
         shutil.copy(f, collection / "decks" / f.name)
     (collection / "decks" / "pic.png").write_bytes(b"png")
-    (collection / "decks" / "pics.md").write_text("---\nweek: 9\n---\n\nQ: What?\n\n![p](pic.png)\n\nA: A picture.\n")
+    (collection / "decks" / "pics.md").write_text(
+        "---\nweek: 9\n---\n\nQ: What?\n\n![p](pic.png)\n\nA: A picture.\n"
+    )
     apkg = collection / "build" / "Deep-Learning.apkg"
     code, _, err = run(capsys, "-C", str(collection), "build")
     assert code == 0
@@ -96,8 +105,12 @@ def test_default_output_is_build_folder_and_rebuild_uses_the_cache(
     assert "(19 rendered, 0 from cache)" in err
 
 
-def test_missing_media_is_an_error_at_the_card(collection: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (collection / "decks" / "pics.md").write_text("Q: What is shown?\n\n![x](nothere.png)\n\nA: Nothing.\n")
+def test_missing_media_is_an_error_at_the_card(
+    collection: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (collection / "decks" / "pics.md").write_text(
+        "Q: What is shown?\n\n![x](nothere.png)\n\nA: Nothing.\n"
+    )
     code, stdout, _ = run(capsys, "-C", str(collection), "build")
     assert code == 1
     assert "decks/pics.md:1: error: media file not found: nothere.png" in stdout

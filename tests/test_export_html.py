@@ -45,7 +45,9 @@ def test_cloze_inside_math_cannot_end_early() -> None:
 
 
 def test_cloze_text_hint_markdown_and_double_colons() -> None:
-    f = render("C: A {{c1::`Tensor`::a type}} and {{c2::**bold** $x$}} and {{c3::${a::b}$ is $\\frac{1}{2}$}}.\n")
+    f = render(
+        "C: A {{c1::`Tensor`::a type}} and {{c2::**bold** $x$}} and {{c3::${a::b}$ is $\\frac{1}{2}$}}.\n"
+    )
     clozes = anki_clozes(f["text"])
     assert [n for n, _ in clozes] == ["1", "2", "3"]
     assert clozes[0][1] == "<code>Tensor</code>::a type"
@@ -61,8 +63,10 @@ def test_cloze_safe_math() -> None:
 
 
 def test_code_is_highlighted_and_check_blocks_become_verified_notes() -> None:
-    md = ("Q: What does this print?\n```torch\nx = torch.ones(2)\nx.shape\n```\n"
-          "A: `torch.Size([2])`\n\n```check\na = 1\na + 1 == 2\n```\n\n```shapes\nW: (m, n)\nW.T -> (n, m)\n```\n")
+    md = (
+        "Q: What does this print?\n```torch\nx = torch.ones(2)\nx.shape\n```\n"
+        "A: `torch.Size([2])`\n\n```check\na = 1\na + 1 == 2\n```\n\n```shapes\nW: (m, n)\nW.T -> (n, m)\n```\n"
+    )
     f = render(md)
     assert 'class="dlc-code"' in f["front"]
     assert '<span class="n">torch</span>' in f["front"]
@@ -82,8 +86,10 @@ def test_cloze_blocks_go_to_the_answer_side() -> None:
 def test_media_get_hashed_names_and_missing_media_is_a_problem(tmp_path: Path) -> None:
     (tmp_path / "img.png").write_bytes(b"png bytes")
     (tmp_path / "say.mp3").write_bytes(b"mp3 bytes")
-    note = note_of('Q: What is it?\n\n![a plot](img.png) <img src="img.png">\n\n'
-                   "[listen](say.mp3)\n\nA: ![gone](missing.png) and ![web](https://x.org/a.png)\n")
+    note = note_of(
+        'Q: What is it?\n\n![a plot](img.png) <img src="img.png">\n\n'
+        "[listen](say.mp3)\n\nA: ![gone](missing.png) and ![web](https://x.org/a.png)\n"
+    )
     r = render_note(note, tmp_path)
     names = sorted(m.name for m in r.media)
     assert len(names) == 2
@@ -92,9 +98,13 @@ def test_media_get_hashed_names_and_missing_media_is_a_problem(tmp_path: Path) -
     assert r.fields["front"].count(f'src="{img_name}"') == 2
     assert f"[sound:{sound_name}]" in r.fields["front"]
     assert 'src="https://x.org/a.png"' in r.fields["back"]
-    assert [(line, msg) for line, msg, _ in r.problems] == [(1, "media file not found: missing.png")]
+    assert [(line, msg) for line, msg, _ in r.problems] == [
+        (1, "media file not found: missing.png")
+    ]
     assert r.fields["front"].count("<span>") == r.fields["front"].count("</span>") == 1
-    gone = render_note(note_of("Q: Hear [this](gone.mp3) and [that](https://x.org/a.mp3)\nA: ok\n"), tmp_path)
+    gone = render_note(
+        note_of("Q: Hear [this](gone.mp3) and [that](https://x.org/a.mp3)\nA: ok\n"), tmp_path
+    )
     assert gone.fields["front"].count("<a ") == gone.fields["front"].count("</a>") == 2
     assert "gone.mp3" in gone.problems[0][1]
     # same content -> same name; different content -> different name

@@ -21,20 +21,49 @@ def test_note_type_ids_and_fields_are_frozen() -> None:
     assert [f["name"] for f in models["basic"].fields] == list(anki.BASIC_FIELDS)
     assert [f["name"] for f in models["cloze"].fields] == list(anki.CLOZE_FIELDS)
     assert models["cloze"].model_type == genanki.Model.CLOZE
-    assert models["basic"].model_id == anki.BASIC_MODEL_ID and models["cloze"].model_id == anki.CLOZE_MODEL_ID
+    assert (
+        models["basic"].model_id == anki.BASIC_MODEL_ID
+        and models["cloze"].model_id == anki.CLOZE_MODEL_ID
+    )
 
 
 def test_field_values_follow_the_frozen_order() -> None:
     from dlcards.core.parse import parse_text
 
-    basic, cloze = parse_text("# Ctx\n\nQ: q <!-- id: b1 -->\nA: a\n\nC: {{c1::x}} <!-- id: c1 -->\n",
-                              "decks/f.md").notes
-    b = dict(zip(anki.BASIC_FIELDS, anki.anki_fields(basic, {"front": "F", "back": "B", "extra": "E"}, "S"),
-                 strict=True))
-    assert b == {"Front": "F", "Back": "B", "Extra": "E", "Context": "Ctx", "Source": "S", "DlcId": "b1",
-                 "Spare": ""}
-    c = dict(zip(anki.CLOZE_FIELDS, anki.anki_fields(cloze, {"text": "T", "extra": "X"}, "S"), strict=True))
-    assert c == {"Text": "T", "Back Extra": "X", "Context": "Ctx", "Source": "S", "DlcId": "c1", "Spare": ""}
+    basic, cloze = parse_text(
+        "# Ctx\n\nQ: q <!-- id: b1 -->\nA: a\n\nC: {{c1::x}} <!-- id: c1 -->\n", "decks/f.md"
+    ).notes
+    b = dict(
+        zip(
+            anki.BASIC_FIELDS,
+            anki.anki_fields(basic, {"front": "F", "back": "B", "extra": "E"}, "S"),
+            strict=True,
+        )
+    )
+    assert b == {
+        "Front": "F",
+        "Back": "B",
+        "Extra": "E",
+        "Context": "Ctx",
+        "Source": "S",
+        "DlcId": "b1",
+        "Spare": "",
+    }
+    c = dict(
+        zip(
+            anki.CLOZE_FIELDS,
+            anki.anki_fields(cloze, {"text": "T", "extra": "X"}, "S"),
+            strict=True,
+        )
+    )
+    assert c == {
+        "Text": "T",
+        "Back Extra": "X",
+        "Context": "Ctx",
+        "Source": "S",
+        "DlcId": "c1",
+        "Spare": "",
+    }
 
 
 def test_guid_depends_on_the_card_id_only() -> None:
@@ -49,7 +78,12 @@ def test_deck_names_and_tags() -> None:
     note = parse_text(head, "decks/f.md").notes[0]
     assert anki.deck_name(note) == "Deep Learning::Week 03 · softmax"
     assert anki.note_tags(note, "dlcards::build::20260105-090000") == (
-        "dlcards", "dlcards::build::20260105-090000", "classification", "week03", "softmax")
+        "dlcards",
+        "dlcards::build::20260105-090000",
+        "classification",
+        "week03",
+        "softmax",
+    )
     assert anki.safe_tag('two words"') == "two_words_"
     only_root = parse_text("Q: q\nA: a\n", "decks/g.md", default_deck="Mine").notes[0]
     assert anki.deck_name(only_root) == "Mine"

@@ -76,9 +76,14 @@ def test_fix_keeps_crlf_and_bom() -> None:
     assert strip_id_comments(fixed) == text
 
 
-line = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"), max_size=30)
+line = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"), max_size=30
+)
 card = st.tuples(st.sampled_from(["Q: ", "C: "]), line, line).map(
-    lambda t: f"{t[0]}{t[1]}{' {{c1::x}}' if t[0] == 'C: ' else ''}\n" + ("A: " + t[2] + "\n" if t[0] == "Q: " else "")
+    lambda t: (
+        f"{t[0]}{t[1]}{' {{c1::x}}' if t[0] == 'C: ' else ''}\n"
+        + ("A: " + t[2] + "\n" if t[0] == "Q: " else "")
+    )
 )
 deck = st.tuples(
     st.lists(st.one_of(card, line.map(lambda s: s + "\n")), max_size=12),

@@ -33,9 +33,19 @@ def _guid(note_id: str) -> str:
     return note_guid(note_id)
 
 
-def _row(rid: int, guid: str, ord_: int = 0, ease: int = 3, rtype: int = 1, dlc_id: str | None = None) -> AnkiReview:
-    return AnkiReview(revlog_id=rid, guid=guid, ord=ord_, time=datetime.fromtimestamp(rid / 1000, UTC),
-                      ease=ease, duration_ms=4000, type=rtype, dlc_id=dlc_id)
+def _row(
+    rid: int, guid: str, ord_: int = 0, ease: int = 3, rtype: int = 1, dlc_id: str | None = None
+) -> AnkiReview:
+    return AnkiReview(
+        revlog_id=rid,
+        guid=guid,
+        ord=ord_,
+        time=datetime.fromtimestamp(rid / 1000, UTC),
+        ease=ease,
+        duration_ms=4000,
+        type=rtype,
+        dlc_id=dlc_id,
+    )
 
 
 @pytest.fixture
@@ -50,6 +60,7 @@ def examples(tmp_path: Path) -> Path:
 
 
 # -- mapping and merging (no Anki needed) -------------------------------------------------------
+
 
 def test_plan_maps_guid_and_cloze_ordinal_and_sorts_out_the_rest(examples: Path) -> None:
     notes = _notes(examples)
@@ -90,19 +101,31 @@ def test_merge_replays_the_merged_history_and_is_idempotent(examples: Path) -> N
         store.record_review(second)
         t_a = start + timedelta(days=1)
         t_b = start + timedelta(days=4)
-        rows = [_row(int(t_a.timestamp() * 1000), _guid(card), ease=4),
-                _row(int(t_b.timestamp() * 1000), _guid(card), ease=2)]
+        rows = [
+            _row(int(t_a.timestamp() * 1000), _guid(card), ease=4),
+            _row(int(t_b.timestamp() * 1000), _guid(card), ease=2),
+        ]
         plan = plan_import(rows, notes)
         result = merge_into_store(store, scheduler, plan)
         assert (result.imported, result.duplicates, result.cards) == (2, 0, [card])
 
-        expected, _ = scheduler.replay(card, [(start, Rating.GOOD, 3000), (t_a, Rating.EASY, 4000),
-                                              (start + timedelta(days=2), Rating.GOOD, 3000),
-                                              (t_b, Rating.HARD, 4000)])
+        expected, _ = scheduler.replay(
+            card,
+            [
+                (start, Rating.GOOD, 3000),
+                (t_a, Rating.EASY, 4000),
+                (start + timedelta(days=2), Rating.GOOD, 3000),
+                (t_b, Rating.HARD, 4000),
+            ],
+        )
         assert store.states()[card] == expected
         log = store.reviews([card])
         assert [(e.source, e.anki_revlog_id) for e in log] == [
-            ("dlcards", None), ("anki", rows[0].revlog_id), ("dlcards", None), ("anki", rows[1].revlog_id)]
+            ("dlcards", None),
+            ("anki", rows[0].revlog_id),
+            ("dlcards", None),
+            ("anki", rows[1].revlog_id),
+        ]
 
         again = merge_into_store(store, scheduler, plan_import(rows, notes))
         assert (again.imported, again.duplicates, again.cards) == (0, 2, [])
@@ -118,7 +141,10 @@ def _new(card_id: str) -> Any:
 
 # -- the real Anki backend -----------------------------------------------------------------------
 
-def _anki_with_reviews(examples: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, list[int]]:
+
+def _anki_with_reviews(
+    examples: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Any, list[int]]:
     """Build, import into a fresh Anki collection, review two dlcards cards, one foreign card,
     and reschedule one card (a manual entry)."""
     pytest.importorskip("anki.collection", reason="the `anki` package is not installed")
@@ -151,12 +177,22 @@ def _store_snapshot() -> tuple[list[Any], dict[str, Any]]:
 
 
 def test_import_anki_collection_brings_reviews_back_exactly_once(
-        examples: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    examples: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     col, reviewed = _anki_with_reviews(examples, tmp_path, monkeypatch)
-    anki_rows = {cid: col.db.list("select id from revlog where cid = ? and type < 4", cid) for cid in reviewed}
+    anki_rows = {
+        cid: col.db.list("select id from revlog where cid = ? and type < 4", cid)
+        for cid in reviewed
+    }
     dlc_ids = {cid: col.get_card(cid).note()["DlcId"] for cid in reviewed}
     ords = {cid: col.get_card(cid).ord for cid in reviewed}
-    kinds = {cid: "cloze" if "Cloze" in col.get_card(cid).note_type()["name"] else "basic" for cid in reviewed}
+    kinds = {
+        cid: "cloze" if "Cloze" in col.get_card(cid).note_type()["name"] else "basic"
+        for cid in reviewed
+    }
     manual = col.db.scalar("select count() from revlog where type >= 4")
     assert manual >= 1
     path = Path(col.path)
@@ -181,7 +217,9 @@ def test_import_anki_collection_brings_reviews_back_exactly_once(
         (rid,) = anki_rows[cid]
         entry = by_revlog[rid]
         assert entry.source == "anki"
-        expected = cloze_card_id(dlc_ids[cid], ords[cid] + 1) if kinds[cid] == "cloze" else dlc_ids[cid]
+        expected = (
+            cloze_card_id(dlc_ids[cid], ords[cid] + 1) if kinds[cid] == "cloze" else dlc_ids[cid]
+        )
         assert entry.card_id == expected
         assert entry.time == datetime.fromtimestamp(rid / 1000, UTC)
         assert states[entry.card_id].reps == 1
@@ -205,20 +243,28 @@ def test_import_anki_collection_brings_reviews_back_exactly_once(
 
 
 def test_import_anki_reads_apkg_with_scheduling_and_colpkg(
-        examples: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    examples: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from anki.import_export_pb2 import ExportAnkiPackageOptions
 
     from dlcards.anki.reader import read_anki_reviews
 
     col, _ = _anki_with_reviews(examples, tmp_path, monkeypatch)
-    direct = sorted((r.revlog_id, r.guid, r.ord, r.ease, r.type) for r in read_anki_reviews(Path(col.path)))
+    direct = sorted(
+        (r.revlog_id, r.guid, r.ord, r.ease, r.type) for r in read_anki_reviews(Path(col.path))
+    )
     apkg = tmp_path / "export.apkg"
-    col.export_anki_package(out_path=str(apkg), options=ExportAnkiPackageOptions(with_scheduling=True),
-                            limit=None)
+    col.export_anki_package(
+        out_path=str(apkg), options=ExportAnkiPackageOptions(with_scheduling=True), limit=None
+    )
     colpkg = tmp_path / "backup.colpkg"
     col.export_collection_package(str(colpkg), include_media=False, legacy=False)  # closes col
-    from_apkg = sorted((r.revlog_id, r.guid, r.ord, r.ease, r.type) for r in read_anki_reviews(apkg))
-    from_colpkg = sorted((r.revlog_id, r.guid, r.ord, r.ease, r.type) for r in read_anki_reviews(colpkg))
+    from_apkg = sorted(
+        (r.revlog_id, r.guid, r.ord, r.ease, r.type) for r in read_anki_reviews(apkg)
+    )
+    from_colpkg = sorted(
+        (r.revlog_id, r.guid, r.ord, r.ease, r.type) for r in read_anki_reviews(colpkg)
+    )
     assert len(direct) >= 4
     assert from_colpkg == direct
     assert from_apkg == direct
@@ -229,8 +275,9 @@ def test_import_anki_reads_apkg_with_scheduling_and_colpkg(
     assert len(log) == 2 and len({e.anki_revlog_id for e in log}) == 2
 
 
-def test_import_anki_rejects_what_is_not_an_anki_file(examples: Path, tmp_path: Path,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_import_anki_rejects_what_is_not_an_anki_file(
+    examples: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     pytest.importorskip("anki.collection", reason="the `anki` package is not installed")
     bogus = tmp_path / "notes.anki2"
     bogus.write_text("not a database")

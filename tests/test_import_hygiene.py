@@ -29,8 +29,14 @@ print("\\n" + json.dumps({{"code": code, "heavy": heavy}}))
 
 def imported(args: list[str], cwd: Path) -> dict:  # type: ignore[type-arg]
     probe = PROBE.format(heavy=set(HEAVY))
-    proc = subprocess.run([sys.executable, "-c", probe, *args], cwd=cwd, capture_output=True,
-                          text=True, env=dict(os.environ), timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", probe, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=120,
+    )
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 

@@ -19,7 +19,9 @@ TOL = 1e-4
 
 
 def scheduler(rollover: int, tz: str = "UTC") -> Scheduler:
-    return Scheduler(SchedulerConfig(0.9, (60.0, 600.0), (600.0,), 36500, False, None, rollover, ZoneInfo(tz)))
+    return Scheduler(
+        SchedulerConfig(0.9, (60.0, 600.0), (600.0,), 36500, False, None, rollover, ZoneInfo(tz))
+    )
 
 
 def random_history(rng: random.Random, start: datetime) -> list[tuple[datetime, Rating, int]]:
@@ -46,7 +48,9 @@ def relative_error(a: float, b: float) -> float:
 
 @pytest.mark.parametrize("rollover", [0, 4])
 def test_memory_states_match_fsrs_rs_on_random_histories(rollover: int) -> None:
-    fsrs_rs = pytest.importorskip("fsrs_rs_python", reason="fsrs-rs-python (Anki's FSRS) not installed")
+    fsrs_rs = pytest.importorskip(
+        "fsrs_rs_python", reason="fsrs-rs-python (Anki's FSRS) not installed"
+    )
     model = fsrs_rs.FSRS(fsrs_rs.DEFAULT_PARAMETERS)
     sched = scheduler(rollover, "Europe/Berlin")
     rng = random.Random(1000 + rollover)
@@ -65,8 +69,10 @@ def test_memory_states_match_fsrs_rs_on_random_histories(rollover: int) -> None:
             previous = when
         expected = model.memory_state(fsrs_rs.FSRSItem(reviews))
         assert state.stability is not None and state.difficulty is not None
-        err = max(relative_error(state.stability, expected.stability),
-                  relative_error(state.difficulty, expected.difficulty))
+        err = max(
+            relative_error(state.stability, expected.stability),
+            relative_error(state.difficulty, expected.difficulty),
+        )
         worst = max(worst, err)
         assert err < TOL, (n, history, state, expected)
     assert same_day_seen > 300  # the short-term formula was exercised
@@ -81,8 +87,12 @@ def test_plain_24h_blocks_would_disagree() -> None:
     t0 = datetime(2025, 3, 1, 23, 0, tzinfo=UTC)
     history = [(t0, Rating.GOOD, 0), (t0 + timedelta(hours=9), Rating.GOOD, 0)]
     state, _ = sched.replay("c", history)
-    anki = model.memory_state(fsrs_rs.FSRSItem([fsrs_rs.FSRSReview(3, 0), fsrs_rs.FSRSReview(3, 1)]))
-    blocks = model.memory_state(fsrs_rs.FSRSItem([fsrs_rs.FSRSReview(3, 0), fsrs_rs.FSRSReview(3, 0)]))
+    anki = model.memory_state(
+        fsrs_rs.FSRSItem([fsrs_rs.FSRSReview(3, 0), fsrs_rs.FSRSReview(3, 1)])
+    )
+    blocks = model.memory_state(
+        fsrs_rs.FSRSItem([fsrs_rs.FSRSReview(3, 0), fsrs_rs.FSRSReview(3, 0)])
+    )
     assert state.stability == pytest.approx(anki.stability, rel=TOL)
     assert relative_error(blocks.stability, anki.stability) > 0.1
 
@@ -102,7 +112,16 @@ def _anki_memory_state(tmp_path, rollover: int, history, kinds):  # type: ignore
         for (when, rating, _), kind in zip(history, kinds, strict=True):
             col.db.execute(
                 "insert into revlog (id, cid, usn, ease, ivl, lastIvl, factor, time, type) values (?,?,?,?,?,?,?,?,?)",
-                int(when.timestamp() * 1000), cid, -1, int(rating), 1, 0, 2500, 5000, revlog_type[kind])
+                int(when.timestamp() * 1000),
+                cid,
+                -1,
+                int(rating),
+                1,
+                0,
+                2500,
+                5000,
+                revlog_type[kind],
+            )
         cutoff = col.sched.day_cutoff
         result = col.compute_memory_state(cid)
     finally:

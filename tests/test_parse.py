@@ -54,7 +54,9 @@ EXPECTED_EXAMPLES = {
 }
 
 
-@pytest.mark.skipif(not EXAMPLES.is_dir(), reason="../shared/format/examples is not beside this checkout")
+@pytest.mark.skipif(
+    not EXAMPLES.is_dir(), reason="../shared/format/examples is not beside this checkout"
+)
 @pytest.mark.parametrize("name", sorted(EXPECTED_EXAMPLES))
 def test_example_decks_parse(name: str) -> None:
     parsed = parse_text((EXAMPLES / name).read_text(encoding="utf-8"), name)
@@ -72,16 +74,52 @@ def test_example_decks_parse(name: str) -> None:
 def test_example_torch_block_sides() -> None:
     parsed = parse_text((EXAMPLES / "week-07-pytorch.md").read_text(encoding="utf-8"), "x.md")
     sides = [(b.kind, b.side, b.line) for n in parsed.notes for b in n.blocks]
-    assert sides == [("torch", "question", 15), ("torch", "question", 23),
-                     ("torch", "answer", 32), ("shapes", "answer", 45)]
+    assert sides == [
+        ("torch", "question", 15),
+        ("torch", "question", 23),
+        ("torch", "answer", 32),
+        ("shapes", "answer", 45),
+    ]
 
 
 markdownish = st.lists(
-    st.sampled_from([
-        "Q: ", "A: ", "C: ", "{{c1::", "}}", "::", "{", "}", "```", "```torch", "~~~", "$$", "$",
-        "<!--", "-->", "<!-- id: ab12 -->", "---", "# ", "## ", "\n", "\n\n", "\r\n", "\t", " ",
-        "word", "é∇", "\ufeff", "- ", "> ", "1. ", "|a|b|", "\\",
-    ]) | st.text(max_size=8),
+    st.sampled_from(
+        [
+            "Q: ",
+            "A: ",
+            "C: ",
+            "{{c1::",
+            "}}",
+            "::",
+            "{",
+            "}",
+            "```",
+            "```torch",
+            "~~~",
+            "$$",
+            "$",
+            "<!--",
+            "-->",
+            "<!-- id: ab12 -->",
+            "---",
+            "# ",
+            "## ",
+            "\n",
+            "\n\n",
+            "\r\n",
+            "\t",
+            " ",
+            "word",
+            "é∇",
+            "\ufeff",
+            "- ",
+            "> ",
+            "1. ",
+            "|a|b|",
+            "\\",
+        ]
+    )
+    | st.text(max_size=8),
     max_size=60,
 ).map("".join)
 

@@ -67,8 +67,11 @@ A: Paris.
 
 
 def notes():
-    return (parse_text(WEEK2, "decks/b.md").notes + parse_text(WEEK1, "decks/a.md").notes
-            + parse_text(OTHER, "decks/other.md").notes)
+    return (
+        parse_text(WEEK2, "decks/b.md").notes
+        + parse_text(WEEK1, "decks/a.md").notes
+        + parse_text(OTHER, "decks/other.md").notes
+    )
 
 
 def rev(card: str, days_ago: int, rating: Rating) -> ReviewEntry:
@@ -78,23 +81,59 @@ def rev(card: str, days_ago: int, rating: Rating) -> ReviewEntry:
 
 REVIEWS = [
     # r: first reviews of four different days: pass, fail, fail, fail -> 25%
-    rev("r", 9, Rating.GOOD), rev("r", 7, Rating.AGAIN), rev("r", 5, Rating.AGAIN), rev("r", 3, Rating.AGAIN),
+    rev("r", 9, Rating.GOOD),
+    rev("r", 7, Rating.AGAIN),
+    rev("r", 5, Rating.AGAIN),
+    rev("r", 3, Rating.AGAIN),
     rev("r", 3, Rating.GOOD),  # a second review on the same day does not count
     rev("l", 20, Rating.GOOD),
     rev("ok", 4, Rating.GOOD),
-    rev("gone", 40, Rating.GOOD), *[rev("gone", 40 - i, Rating.GOOD) for i in range(1, 10)],
+    rev("gone", 40, Rating.GOOD),
+    *[rev("gone", 40 - i, Rating.GOOD) for i in range(1, 10)],
 ]
 STATES = {
-    "l": CardState("l", phase="review", stability=2.0, difficulty=6.0, lapses=5, interval_days=2,
-                   last_review=NOW - timedelta(days=2)),
-    "h": CardState("h", phase="review", stability=4.0, difficulty=9.0, interval_days=4,
-                   last_review=NOW - timedelta(days=1)),
-    "r": CardState("r", phase="review", stability=1.0, difficulty=7.0, lapses=3, interval_days=1,
-                   last_review=NOW - timedelta(days=3)),
-    "s": CardState("s", phase="review", stability=9.0, difficulty=5.0, interval_days=9,
-                   last_review=NOW - timedelta(days=60)),
-    "ok": CardState("ok", phase="review", stability=20.0, difficulty=3.0, interval_days=20,
-                    last_review=NOW - timedelta(days=4)),
+    "l": CardState(
+        "l",
+        phase="review",
+        stability=2.0,
+        difficulty=6.0,
+        lapses=5,
+        interval_days=2,
+        last_review=NOW - timedelta(days=2),
+    ),
+    "h": CardState(
+        "h",
+        phase="review",
+        stability=4.0,
+        difficulty=9.0,
+        interval_days=4,
+        last_review=NOW - timedelta(days=1),
+    ),
+    "r": CardState(
+        "r",
+        phase="review",
+        stability=1.0,
+        difficulty=7.0,
+        lapses=3,
+        interval_days=1,
+        last_review=NOW - timedelta(days=3),
+    ),
+    "s": CardState(
+        "s",
+        phase="review",
+        stability=9.0,
+        difficulty=5.0,
+        interval_days=9,
+        last_review=NOW - timedelta(days=60),
+    ),
+    "ok": CardState(
+        "ok",
+        phase="review",
+        stability=20.0,
+        difficulty=3.0,
+        interval_days=20,
+        last_review=NOW - timedelta(days=4),
+    ),
 }
 FLAGS = {"s": CardFlags("s", suspended=True)}
 
@@ -114,21 +153,23 @@ def test_every_reason_ranked_by_its_weight():
     items = report()
     ranked = [(it.card_id, it.codes, it.score) for it in items]
     assert ranked == [
-        ("r", ["low-retention"], 6.0),           # 1 + (0.75 - 0.25) * 10
-        ("l", ["leech"], 4.5),                   # 2 + 5/8 * 4
-        ("d1", ["duplicate"], items[2].score),   # 2 + (q - 85) / 5, q checked below
+        ("r", ["low-retention"], 6.0),  # 1 + (0.75 - 0.25) * 10
+        ("l", ["leech"], 4.5),  # 2 + 5/8 * 4
+        ("d1", ["duplicate"], items[2].score),  # 2 + (q - 85) / 5, q checked below
         ("d2", ["duplicate"], items[2].score),
-        ("gone", ["orphan"], 4.0),               # 2 + 10 reviews / 5
-        ("h", ["difficult"], 3.0),               # (9 - 7) * 1.5
-        ("s", ["long-suspended"], 2.0),          # 1 + 60 days / 60
-        ("w", ["long-answer"], 1.5),             # 1 + 2 * 10 / 40
-        ("m", ["several-facts"], 1.5),           # 3 list items (w comes first: earlier line)
-        ("n", ["never-reviewed"], 1.0),          # week 1, while week 2 was studied
+        ("gone", ["orphan"], 4.0),  # 2 + 10 reviews / 5
+        ("h", ["difficult"], 3.0),  # (9 - 7) * 1.5
+        ("s", ["long-suspended"], 2.0),  # 1 + 60 days / 60
+        ("w", ["long-answer"], 1.5),  # 1 + 2 * 10 / 40
+        ("m", ["several-facts"], 1.5),  # 3 list items (w comes first: earlier line)
+        ("n", ["never-reviewed"], 1.0),  # week 1, while week 2 was studied
     ]
     dup = items[2].reasons[0]
     assert dup.numbers["other"] == "d2" and dup.numbers["other_where"].startswith("decks/other.md:")
     assert 85 <= dup.numbers["question_similarity"] < 100 and dup.numbers["answer_similarity"] >= 60
-    assert items[2].score == pytest.approx(2 + (dup.numbers["question_similarity"] - 85) / 5, abs=1e-3)
+    assert items[2].score == pytest.approx(
+        2 + (dup.numbers["question_similarity"] - 85) / 5, abs=1e-3
+    )
 
 
 def test_numbers_behind_the_reasons():
@@ -172,28 +213,42 @@ def test_leech_flag_and_threshold():
 
 
 def test_duplicates_need_question_and_answer_alike():
-    a, b = parse_text("Q: What is ReLU?\nA: max(0, x)\n\nQ: What is ReLU??\nA: A fruit.\n", "x.md").notes
+    a, b = parse_text(
+        "Q: What is ReLU?\nA: max(0, x)\n\nQ: What is ReLU??\nA: A fruit.\n", "x.md"
+    ).notes
     assert find_duplicates([a, b]) == []  # same question, unrelated answers
-    c, d = parse_text("Q: What is ReLU?\nA: max(0, x)\n\nQ: what is relu ?\nA: max(0,x)\n", "x.md").notes
+    c, d = parse_text(
+        "Q: What is ReLU?\nA: max(0, x)\n\nQ: what is relu ?\nA: max(0,x)\n", "x.md"
+    ).notes
     assert [(p[0].line, p[1].line) for p in find_duplicates([c, d])] == [(1, 4)]
     assert normalize("Q `x` <!-- id: a -->  *b*") == "q x b"
     # one symbol of a formula, or of a snippet, makes another card
-    e, f = parse_text("Q: For $Y = XW$, what is $dL/dW$?\nA: $X^T d$\n\n"
-                      "Q: For $Y = XW$, what is $dL/dX$?\nA: $d W^T$\n", "x.md").notes
+    e, f = parse_text(
+        "Q: For $Y = XW$, what is $dL/dW$?\nA: $X^T d$\n\n"
+        "Q: For $Y = XW$, what is $dL/dX$?\nA: $d W^T$\n",
+        "x.md",
+    ).notes
     assert find_duplicates([e, f]) == []
-    code = "Q: What shape does this print?\n```torch\ntorch.ones({})\n```\nA: `torch.Size([{}])`\n\n"
+    code = (
+        "Q: What shape does this print?\n```torch\ntorch.ones({})\n```\nA: `torch.Size([{}])`\n\n"
+    )
     g, h = parse_text(code.format("2, 3", "2, 3") + code.format("3, 2", "3, 2"), "x.md").notes
     assert find_duplicates([g, h]) == []
     i, j = parse_text(code.format("2, 3", "2, 3") + code.format("2,3", "2, 3"), "x.md").notes
     assert len(find_duplicates([i, j])) == 1
-    k, m = parse_text("Q: What receptive field do two stacked 3x3 convolutions have?\nA: 5x5\n\n"
-                      "Q: What receptive field do three stacked 3x3 convolutions have?\nA: 7x7\n", "x.md").notes
+    k, m = parse_text(
+        "Q: What receptive field do two stacked 3x3 convolutions have?\nA: 5x5\n\n"
+        "Q: What receptive field do three stacked 3x3 convolutions have?\nA: 7x7\n",
+        "x.md",
+    ).notes
     assert find_duplicates([k, m]) == []
 
 
 def test_several_facts_counts_real_sentences():
     from dlcards.insights.prune import fact_counts
 
-    assert fact_counts("No. It is a hyperparameter, chosen before training (e.g. on a validation set).") == (0, 1)
+    assert fact_counts(
+        "No. It is a hyperparameter, chosen before training (e.g. on a validation set)."
+    ) == (0, 1)
     assert fact_counts("It sums to one. It is smooth. It keeps the order of the logits.") == (0, 3)
     assert fact_counts("- a\n- b\n- c")[0] == 3

@@ -25,8 +25,11 @@ def prune_root(collection: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = build_collection(collection)
     soft = root / "decks" / "softmax.md"
     # an orphan: the card with history `sm-max` gets a new id in the file
-    soft.write_text(soft.read_text(encoding="utf-8").replace("<!-- id: sm-max -->", "<!-- id: sm-max2 -->")
-                    + EXTRA, encoding="utf-8")
+    soft.write_text(
+        soft.read_text(encoding="utf-8").replace("<!-- id: sm-max -->", "<!-- id: sm-max2 -->")
+        + EXTRA,
+        encoding="utf-8",
+    )
     return root
 
 
@@ -62,7 +65,9 @@ async def test_list_delete_and_undo(prune_root: Path) -> None:
         await pilot.press("d")
         await pilot.pause()
         assert "sm-long" not in [it.card_id for it in app.workspace.items]
-        assert soft.read_bytes() == original.replace(f"\nQ: Why is this answer so long? <!-- id: sm-long -->\nA: {LONG}\n".encode(), b"")
+        assert soft.read_bytes() == original.replace(
+            f"\nQ: Why is this answer so long? <!-- id: sm-long -->\nA: {LONG}\n".encode(), b""
+        )
         await pilot.press("u")
         await pilot.pause()
         assert soft.read_bytes() == original
@@ -109,8 +114,10 @@ async def test_keep_suspend_relink_info(prune_root: Path) -> None:
             await pilot.press("u")
             await pilot.pause()
         assert len(app.workspace.store.reviews(["sm-max"])) == history
-        assert not app.workspace.store.flags(["gr-part"]).get("gr-part") or \
-            not app.workspace.store.flags(["gr-part"])["gr-part"].suspended
+        assert (
+            not app.workspace.store.flags(["gr-part"]).get("gr-part")
+            or not app.workspace.store.flags(["gr-part"])["gr-part"].suspended
+        )
         assert "sm-dup" in [it.card_id for it in app.workspace.items]
     app.workspace.close()
 
@@ -123,8 +130,12 @@ async def test_edit_in_editor_is_reread_and_undoable(prune_root: Path) -> None:
 
     def fake_editor(path: Path, line: int) -> None:
         calls.append((path, line))
-        path.write_text(path.read_text(encoding="utf-8").replace("Why is this answer so long?", "Why long?")
-                        .replace(LONG, "Short now."), encoding="utf-8")
+        path.write_text(
+            path.read_text(encoding="utf-8")
+            .replace("Why is this answer so long?", "Why long?")
+            .replace(LONG, "Short now."),
+            encoding="utf-8",
+        )
 
     app = app_for(prune_root, fake_editor)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -133,7 +144,9 @@ async def test_edit_in_editor_is_reread_and_undoable(prune_root: Path) -> None:
         await pilot.pause()
         line = app.workspace.note_of("sm-long").line
         assert calls == [(soft, line)]
-        assert "sm-long" not in [it.card_id for it in app.workspace.items]  # re-read: no longer long
+        assert "sm-long" not in [
+            it.card_id for it in app.workspace.items
+        ]  # re-read: no longer long
         assert app.workspace.note_of("sm-long").question == "Why long?"
         await pilot.press("u")
         await pilot.pause()

@@ -62,9 +62,16 @@ def test_delete_removes_only_the_card_and_undo_restores_every_byte(col: Path, ca
         assert w.items[0].card_id == "scalar"
         entry = w.delete("vector")
         assert "vector" not in {n.id for n in w.collection.notes}
-    assert path.read_bytes() == DECK.replace(
-        "Q: What is a vector? <!-- id: vector -->\r\nA: A list of numbers.\r\n\r\n", "").encode()
-    assert entry["edit"]["removed"] == "Q: What is a vector? <!-- id: vector -->\r\nA: A list of numbers.\r\n\r\n"
+    assert (
+        path.read_bytes()
+        == DECK.replace(
+            "Q: What is a vector? <!-- id: vector -->\r\nA: A list of numbers.\r\n\r\n", ""
+        ).encode()
+    )
+    assert (
+        entry["edit"]["removed"]
+        == "Q: What is a vector? <!-- id: vector -->\r\nA: A list of numbers.\r\n\r\n"
+    )
     assert main(["-C", str(col), "prune", "--undo-last"]) == 0
     assert "Undid: deleted card vector" in capsys.readouterr().out
     assert path.read_bytes() == DECK.encode()
@@ -84,7 +91,12 @@ def test_delete_refuses_when_the_file_changed_since_it_was_read(col: Path) -> No
 
 
 def test_relink_moves_the_whole_history_and_undo_moves_it_back(col: Path) -> None:
-    review("vector", [Rating.GOOD, Rating.GOOD, Rating.HARD, Rating.GOOD], NOW - timedelta(days=30), col)
+    review(
+        "vector",
+        [Rating.GOOD, Rating.GOOD, Rating.HARD, Rating.GOOD],
+        NOW - timedelta(days=30),
+        col,
+    )
     with Store.open() as store:
         before_reviews = store.reviews(["vector"])
         before_state = store.states(["vector"])["vector"]
@@ -98,8 +110,9 @@ def test_relink_moves_the_whole_history_and_undo_moves_it_back(col: Path) -> Non
         assert not any(it.orphan for it in w.items)
     with Store.open() as store:
         moved = store.reviews(["vector2"])
-        assert [(e.time, e.rating, e.duration_ms, e.after.stability) for e in moved] == \
-            [(e.time, e.rating, e.duration_ms, e.after.stability) for e in before_reviews]
+        assert [(e.time, e.rating, e.duration_ms, e.after.stability) for e in moved] == [
+            (e.time, e.rating, e.duration_ms, e.after.stability) for e in before_reviews
+        ]
         assert store.reviews(["vector"]) == []
         assert store.states(["vector2"])["vector2"].stability == before_state.stability
         assert store.states(["vector2"])["vector2"].reps == 4
@@ -115,7 +128,10 @@ def test_suspend_keep_and_undo(col: Path) -> None:
         w.suspend("scalar")
         assert w.store.flags(["scalar"])["scalar"].suspended
         w.undo_last()
-        assert not w.store.flags(["scalar"]).get("scalar", None) or not w.store.flags(["scalar"])["scalar"].suspended
+        assert (
+            not w.store.flags(["scalar"]).get("scalar", None)
+            or not w.store.flags(["scalar"])["scalar"].suspended
+        )
         w.keep("scalar")
         assert "scalar" not in [it.card_id for it in w.items]
     with ws(col) as w:  # the choice is remembered
@@ -136,7 +152,9 @@ def test_prune_json_and_info_and_stats_cli(col: Path, capsys) -> None:  # type: 
     assert info["reviews"] == 9 and info["again"] == 4 and len(info["history"]) == 9
     assert [h["rating"] for h in info["history"]] == [int(r) for r in LEECHY]
     assert info["state"]["lapses"] == 4
-    assert 0 < info["retrievability"] <= 1 and info["where"]["line"] == 7  # ---, week, topic, ---, heading, blank, Q
+    assert (
+        0 < info["retrievability"] <= 1 and info["where"]["line"] == 7
+    )  # ---, week, topic, ---, heading, blank, Q
 
     assert main(["-C", str(col), "info", "scalar"]) == 0
     text = capsys.readouterr().out
@@ -163,4 +181,6 @@ def test_prune_json_and_info_and_stats_cli(col: Path, capsys) -> None:  # type: 
     assert "Streak:" in out and "Weakest topics:\n  basics: retention" in out
     assert main(["-C", str(col), "prune"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("  1. [") and "scalar" in out.splitlines()[0] and "- leech: 4 lapses" in out
+    assert (
+        out.startswith("  1. [") and "scalar" in out.splitlines()[0] and "- leech: 4 lapses" in out
+    )

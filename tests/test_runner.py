@@ -47,7 +47,10 @@ def test_start_returns_at_once_and_the_server_reports_its_device() -> None:
 
 
 def test_value_output_and_device(runner: Runner) -> None:
-    res = run(runner, "print('hello')\nx = torch.ones(2, 3, requires_grad=True)\n(x * 2).sum().backward()\nx.grad.shape")
+    res = run(
+        runner,
+        "print('hello')\nx = torch.ones(2, 3, requires_grad=True)\n(x * 2).sum().backward()\nx.grad.shape",
+    )
     assert res.ok and res.value == "torch.Size([2, 3])" and res.stdout == "hello\n"
     assert res.device == "cpu" and res.error is None and res.line == 4
     assert 0 <= res.elapsed_ms < 5000
@@ -98,7 +101,9 @@ def test_fork_bomb(runner: Runner) -> None:
 
 
 def test_network_call(runner: Runner) -> None:
-    res = run(runner, "import urllib.request\nurllib.request.urlopen('http://192.0.2.1/', timeout=1)")
+    res = run(
+        runner, "import urllib.request\nurllib.request.urlopen('http://192.0.2.1/', timeout=1)"
+    )
     assert res.kind == "network"
     assert res.error == "the snippet tried to use the network; code cards run without network"
     res = run(runner, "import socket\ns = socket.socket()\ns.connect(('192.0.2.1', 80))")
@@ -123,14 +128,23 @@ def test_huge_output(runner: Runner) -> None:
 
 def test_sys_exit(runner: Runner) -> None:
     res = run(runner, "import sys\nsys.exit(3)")
-    assert (res.kind, res.error) == ("exit", "the snippet called sys.exit(3); code cards must run to the end")
+    assert (res.kind, res.error) == (
+        "exit",
+        "the snippet called sys.exit(3); code cards must run to the end",
+    )
     res = run(runner, "import os\nos._exit(0)")
-    assert (res.kind, res.error) == ("exit", "the snippet ended the process (exit status 0) before finishing")
+    assert (res.kind, res.error) == (
+        "exit",
+        "the snippet ended the process (exit status 0) before finishing",
+    )
 
 
 def test_segfault(runner: Runner) -> None:
     res = run(runner, "import ctypes\nctypes.string_at(0)")
-    assert (res.kind, res.error) == ("crash", "the snippet crashed with a segmentation fault (signal 11)")
+    assert (res.kind, res.error) == (
+        "crash",
+        "the snippet crashed with a segmentation fault (signal 11)",
+    )
 
 
 def test_errors_name_their_line(runner: Runner) -> None:
@@ -161,7 +175,9 @@ ANSWERS = {
 
 
 @pytest.mark.parametrize(("code", "answer", "match"), ANSWERS.values(), ids=ANSWERS.keys())
-def test_answers_are_compared_as_values(runner: Runner, code: str, answer: str, match: bool) -> None:
+def test_answers_are_compared_as_values(
+    runner: Runner, code: str, answer: str, match: bool
+) -> None:
     res = runner.run(code, 5.0, mode="check", expect=answer)
     assert (res.ok, res.match) == (match, match), res.error
     if not match:
@@ -169,11 +185,17 @@ def test_answers_are_compared_as_values(runner: Runner, code: str, answer: str, 
 
 
 def test_mismatch_message(runner: Runner) -> None:
-    res = runner.run("conv = torch.nn.Conv2d(3, 16, kernel_size=3, stride=2, padding=1)\n"
-                     "conv(torch.randn(8, 3, 32, 32)).shape", 5.0, mode="check",
-                     expect="torch.Size([8, 16, 32, 32])")
-    assert res.error == ("the snippet gives torch.Size([8, 16, 16, 16]), the answer says "
-                         "torch.Size([8, 16, 32, 32]) (item 2: 16 vs 32)")
+    res = runner.run(
+        "conv = torch.nn.Conv2d(3, 16, kernel_size=3, stride=2, padding=1)\n"
+        "conv(torch.randn(8, 3, 32, 32)).shape",
+        5.0,
+        mode="check",
+        expect="torch.Size([8, 16, 32, 32])",
+    )
+    assert res.error == (
+        "the snippet gives torch.Size([8, 16, 16, 16]), the answer says "
+        "torch.Size([8, 16, 32, 32]) (item 2: 16 vs 32)"
+    )
 
 
 def test_unreadable_answer(runner: Runner) -> None:

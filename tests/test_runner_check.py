@@ -49,8 +49,18 @@ A: `None`
 
 
 def _note(answer: str) -> Note:
-    return Note(id="x", id_explicit=False, kind="basic", path="a.md", line=1, end_line=2,
-                question="Q", answer=answer, index=0, content_hash="h")
+    return Note(
+        id="x",
+        id_explicit=False,
+        kind="basic",
+        path="a.md",
+        line=1,
+        end_line=2,
+        question="Q",
+        answer=answer,
+        index=0,
+        content_hash="h",
+    )
 
 
 def test_answer_value_is_the_first_code_span_or_block() -> None:
@@ -63,14 +73,29 @@ def test_answer_value_is_the_first_code_span_or_block() -> None:
 def test_problems_of_a_result() -> None:
     ok = {"ok": True}
     assert problems_of(ok, "x\n", "answer") == []
-    (p,) = problems_of({"ok": False, "kind": "exception", "error": "ZeroDivisionError: division by zero",
-                        "line": 2}, "a = 1\n1/0\n", "answer")
-    assert (p.offset, p.code, p.message) == (1, "code-error", "snippet failed: line 2: ZeroDivisionError: division by zero")
+    (p,) = problems_of(
+        {
+            "ok": False,
+            "kind": "exception",
+            "error": "ZeroDivisionError: division by zero",
+            "line": 2,
+        },
+        "a = 1\n1/0\n",
+        "answer",
+    )
+    assert (p.offset, p.code, p.message) == (
+        1,
+        "code-error",
+        "snippet failed: line 2: ZeroDivisionError: division by zero",
+    )
 
 
-@pytest.mark.skipif(not __import__("importlib").util.find_spec("torch"), reason="torch is not installed")
-def test_code_cards_in_check(collection: Path, monkeypatch: pytest.MonkeyPatch,
-                             capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.skipif(
+    not __import__("importlib").util.find_spec("torch"), reason="torch is not installed"
+)
+def test_code_cards_in_check(
+    collection: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import dlcards.app.verify as checks
 
     monkeypatch.setattr(checks, "CODE_TIMEOUT_S", 1.0)
@@ -136,7 +161,9 @@ class _CountingRunner:
         return RunResult(ok=True, net_isolated=True)
 
 
-def test_many_code_misses_are_spread_over_several_runners(collection: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_many_code_misses_are_spread_over_several_runners(
+    collection: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import datetime
 
     import dlcards.app.verify as checks
@@ -161,7 +188,9 @@ def test_many_code_misses_are_spread_over_several_runners(collection: Path, monk
     assert _CountingRunner.made == []  # all cached: no server started
 
 
-@pytest.mark.skipif(not __import__("importlib").util.find_spec("torch"), reason="torch is not installed")
+@pytest.mark.skipif(
+    not __import__("importlib").util.find_spec("torch"), reason="torch is not installed"
+)
 def test_no_change_check_with_code_cards_imports_neither_sympy_nor_torch(collection: Path) -> None:
     import json
     import os
@@ -172,14 +201,23 @@ def test_no_change_check_with_code_cards_imports_neither_sympy_nor_torch(collect
         "# Mix\n\nQ: d/dx x^2?\nA: $2x$\n\n```check\ndiff(x**2, x) == 2*x\n```\n\n"
         "Q: Shape?\nA: $(N, C)$\n\n```shapes\nX: (N, D)\nW: (D, C)\nX @ W -> (N, C)\n```\n\n"
         "Q: What shape?\n```torch\ntorch.zeros(2, 3).shape\n```\nA: `torch.Size([2, 3])`\n",
-        encoding="utf-8")
-    probe = ("import json, sys\nfrom dlcards.cli.main import main\ncode = main(sys.argv[1:])\n"
-             "print(json.dumps([code, sorted(m for m in sys.modules if m.split('.')[0] in "
-             "('sympy', 'torch', 'mpmath'))]))")
+        encoding="utf-8",
+    )
+    probe = (
+        "import json, sys\nfrom dlcards.cli.main import main\ncode = main(sys.argv[1:])\n"
+        "print(json.dumps([code, sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('sympy', 'torch', 'mpmath'))]))"
+    )
 
     def run(*args: str) -> list:  # type: ignore[type-arg]
-        proc = subprocess.run([sys.executable, "-c", probe, *args], cwd=collection, capture_output=True,
-                              text=True, env=dict(os.environ), timeout=300)
+        proc = subprocess.run(
+            [sys.executable, "-c", probe, *args],
+            cwd=collection,
+            capture_output=True,
+            text=True,
+            env=dict(os.environ),
+            timeout=300,
+        )
         return json.loads(proc.stdout.strip().splitlines()[-1])
 
     assert run("trust")[0] == 0

@@ -17,15 +17,54 @@ from dlcards.review.scheduling import Scheduler, SchedulerConfig, format_interva
 from dlcards.system.config import Settings
 
 # FSRS-6 default parameters as published (py-fsrs / fsrs-rs DEFAULT_PARAMETERS).
-W = (0.212, 1.2931, 2.3065, 8.2956, 6.4133, 0.8334, 3.0194, 0.001, 1.8722, 0.1666, 0.796, 1.4835,
-     0.0614, 0.2629, 1.6483, 0.6014, 1.8729, 0.5425, 0.0912, 0.0658, 0.1542)
+W = (
+    0.212,
+    1.2931,
+    2.3065,
+    8.2956,
+    6.4133,
+    0.8334,
+    3.0194,
+    0.001,
+    1.8722,
+    0.1666,
+    0.796,
+    1.4835,
+    0.0614,
+    0.2629,
+    1.6483,
+    0.6014,
+    1.8729,
+    0.5425,
+    0.0912,
+    0.0658,
+    0.1542,
+)
 UTC_TZ = ZoneInfo("UTC")
 
 
-def make(*, fuzz: bool = False, tz: str = "UTC", rollover: int = 4, learning=(60.0, 600.0),
-         relearning=(600.0,), maximum: int = 36500, retention: float = 0.9) -> Scheduler:
-    return Scheduler(SchedulerConfig(retention, tuple(learning), tuple(relearning), maximum, fuzz, None,
-                                     rollover, ZoneInfo(tz)))
+def make(
+    *,
+    fuzz: bool = False,
+    tz: str = "UTC",
+    rollover: int = 4,
+    learning=(60.0, 600.0),
+    relearning=(600.0,),
+    maximum: int = 36500,
+    retention: float = 0.9,
+) -> Scheduler:
+    return Scheduler(
+        SchedulerConfig(
+            retention,
+            tuple(learning),
+            tuple(relearning),
+            maximum,
+            fuzz,
+            None,
+            rollover,
+            ZoneInfo(tz),
+        )
+    )
 
 
 def at(text: str) -> datetime:
@@ -33,6 +72,7 @@ def at(text: str) -> datetime:
 
 
 # ---- the FSRS-6 formulas, written out independently of py-fsrs ----------------------------
+
 
 def init_d(g: int) -> float:
     return W[4] - math.exp(W[5] * (g - 1)) + 1
@@ -56,7 +96,9 @@ def recall_r(t: float, s: float) -> float:
 def recall_s(d: float, s: float, r: float, g: int) -> float:
     hard = W[15] if g == 2 else 1
     easy = W[16] if g == 4 else 1
-    return s * (1 + math.exp(W[8]) * (11 - d) * s ** -W[9] * (math.exp((1 - r) * W[10]) - 1) * hard * easy)
+    return s * (
+        1 + math.exp(W[8]) * (11 - d) * s ** -W[9] * (math.exp((1 - r) * W[10]) - 1) * hard * easy
+    )
 
 
 def forget_s(d: float, s: float, r: float) -> float:
@@ -65,6 +107,7 @@ def forget_s(d: float, s: float, r: float) -> float:
 
 
 # ---- golden tests ---------------------------------------------------------------------------
+
 
 def test_golden_new_card_through_learning_and_review() -> None:
     sched = make()
@@ -146,8 +189,12 @@ def test_no_relearning_steps_lapse_goes_straight_to_review() -> None:
 def test_replay_equals_successive_reviews_and_sorts() -> None:
     sched = make(fuzz=True)
     t = at("2026-03-01T07:00:00+00:00")
-    history = [(t, Rating.GOOD, 1), (t + timedelta(minutes=12), Rating.GOOD, 2),
-               (t + timedelta(days=3), Rating.HARD, 3), (t + timedelta(days=9), Rating.AGAIN, 4)]
+    history = [
+        (t, Rating.GOOD, 1),
+        (t + timedelta(minutes=12), Rating.GOOD, 2),
+        (t + timedelta(days=3), Rating.HARD, 3),
+        (t + timedelta(days=9), Rating.AGAIN, 4),
+    ]
     state, entries = sched.replay("c", list(reversed(history)))
     s = CardState("c")
     for (when, rating, ms), entry in zip(history, entries, strict=True):
@@ -163,9 +210,17 @@ def test_naive_datetime_rejected() -> None:
 
 
 def test_from_settings() -> None:
-    cfg = SchedulerConfig.from_settings(Settings(learning_steps=["30s", "5m"], relearning_steps=["1h"],
-                                                 timezone="Asia/Tokyo", day_starts_at=2, fuzz=False,
-                                                 desired_retention=0.85, maximum_interval=365))
+    cfg = SchedulerConfig.from_settings(
+        Settings(
+            learning_steps=["30s", "5m"],
+            relearning_steps=["1h"],
+            timezone="Asia/Tokyo",
+            day_starts_at=2,
+            fuzz=False,
+            desired_retention=0.85,
+            maximum_interval=365,
+        )
+    )
     assert cfg.learning_steps == (30.0, 300.0) and cfg.relearning_steps == (3600.0,)
     assert cfg.tz == ZoneInfo("Asia/Tokyo") and cfg.day_starts_at == 2
     assert cfg.desired_retention == 0.85 and cfg.maximum_interval == 365 and not cfg.fuzz
@@ -191,6 +246,7 @@ def test_lower_retention_gives_longer_intervals() -> None:
 
 # ---- study days -----------------------------------------------------------------------------
 
+
 def two_reviews(sched: Scheduler, t1: datetime, t2: datetime) -> CardState:
     first = sched.review(CardState("c"), Rating.GOOD, t1).after
     return sched.review(first, Rating.GOOD, t2).after
@@ -205,7 +261,9 @@ def test_midnight_2359_to_0001_is_one_day_with_rollover_0() -> None:
     assert after.stability == pytest.approx(recall_s(init_d(3), W[2], recall_r(1, W[2]), 3))
     # with the default 04:00 rollover the same two reviews are one study day
     assert make(tz="Europe/Berlin", rollover=4).elapsed_days(t1, t2) == 0
-    assert two_reviews(make(tz="Europe/Berlin"), t1, t2).stability == pytest.approx(short_term_s(W[2], 3))
+    assert two_reviews(make(tz="Europe/Berlin"), t1, t2).stability == pytest.approx(
+        short_term_s(W[2], 3)
+    )
 
 
 def test_the_0400_rollover() -> None:
@@ -228,7 +286,9 @@ def test_dst_fall_back_25_hours_can_be_the_same_study_day() -> None:
     t1 = datetime(2026, 10, 31, 4, 30, tzinfo=tz)
     t2 = datetime(2026, 11, 1, 3, 50, tzinfo=tz)
     # (aware datetimes in one zone subtract as wall time; compare in UTC)
-    assert t2.astimezone(UTC) - t1.astimezone(UTC) > timedelta(hours=24)  # py-fsrs would count a day
+    assert t2.astimezone(UTC) - t1.astimezone(UTC) > timedelta(
+        hours=24
+    )  # py-fsrs would count a day
     assert sched.elapsed_days(t1, t2) == 0
     assert two_reviews(sched, t1, t2).stability == pytest.approx(short_term_s(W[2], 3))
 
@@ -248,6 +308,7 @@ def test_dst_spring_forward_due_time_stays_at_local_rollover() -> None:
 
 # ---- retrievability ---------------------------------------------------------------------
 
+
 def test_retrievability_uses_fractional_days() -> None:
     sched = make()
     t = at("2026-01-05T09:00:00+00:00")
@@ -264,16 +325,32 @@ def test_retrievability_uses_fractional_days() -> None:
 
 review_states = st.builds(
     lambda s, d, days_ago, reps, cid: CardState(
-        cid, phase="review", stability=s, difficulty=d, reps=reps, interval_days=max(1, round(days_ago)),
+        cid,
+        phase="review",
+        stability=s,
+        difficulty=d,
+        reps=reps,
+        interval_days=max(1, round(days_ago)),
         last_review=at("2026-06-01T12:00:00+00:00") - timedelta(days=days_ago),
-        due=at("2026-06-01T04:00:00+00:00")),
-    st.floats(0.1, 5000), st.floats(1, 10), st.floats(0, 400), st.integers(1, 200),
-    st.text("abcdefgh0123456789", min_size=4, max_size=10))
+        due=at("2026-06-01T04:00:00+00:00"),
+    ),
+    st.floats(0.1, 5000),
+    st.floats(1, 10),
+    st.floats(0, 400),
+    st.integers(1, 200),
+    st.text("abcdefgh0123456789", min_size=4, max_size=10),
+)
 
 
 @settings(max_examples=300, deadline=None)
-@given(state=review_states, maximum=st.sampled_from([36500, 365, 30, 3]), retention=st.floats(0.7, 0.97))
-def test_fuzzed_buttons_are_ordered_and_deterministic(state: CardState, maximum: int, retention: float) -> None:
+@given(
+    state=review_states,
+    maximum=st.sampled_from([36500, 365, 30, 3]),
+    retention=st.floats(0.7, 0.97),
+)
+def test_fuzzed_buttons_are_ordered_and_deterministic(
+    state: CardState, maximum: int, retention: float
+) -> None:
     sched = make(fuzz=True, maximum=maximum, retention=retention)
     now = at("2026-06-01T12:00:00+00:00")
     p = sched.preview(state, now)
@@ -285,7 +362,9 @@ def test_fuzzed_buttons_are_ordered_and_deterministic(state: CardState, maximum:
     if easy < maximum:
         assert hard < good < easy
     for r in (Rating.HARD, Rating.GOOD, Rating.EASY):
-        assert p[r].due == day_start(date(2026, 6, 1) + timedelta(days=p[r].interval_days), UTC_TZ, 4)
+        assert p[r].due == day_start(
+            date(2026, 6, 1) + timedelta(days=p[r].interval_days), UTC_TZ, 4
+        )
 
 
 def test_fuzz_spreads_intervals_within_bounds_and_depends_on_card_and_reps() -> None:
@@ -294,17 +373,35 @@ def test_fuzz_spreads_intervals_within_bounds_and_depends_on_card_and_reps() -> 
     now = at("2026-06-01T12:00:00+00:00")
     seen = set()
     for i in range(200):
-        state = CardState(f"card{i}", phase="review", stability=30.0, difficulty=5.0, reps=5,
-                          last_review=now - timedelta(days=30), due=now, interval_days=30)
+        state = CardState(
+            f"card{i}",
+            phase="review",
+            stability=30.0,
+            difficulty=5.0,
+            reps=5,
+            last_review=now - timedelta(days=30),
+            due=now,
+            interval_days=30,
+        )
         good = sched.preview(state, now)[Rating.GOOD].interval_days
         base = plain.preview(state, now)[Rating.GOOD].interval_days
         lo, hi = fuzz_bounds(base, 1, 36500)
         assert lo <= good <= hi
         seen.add(good)
     assert len(seen) >= 4  # spread
-    state = CardState("x", phase="review", stability=30.0, difficulty=5.0, reps=5,
-                      last_review=now - timedelta(days=30), due=now, interval_days=30)
-    by_reps = {sched.preview(state.with_(reps=r), now)[Rating.GOOD].interval_days for r in range(40)}
+    state = CardState(
+        "x",
+        phase="review",
+        stability=30.0,
+        difficulty=5.0,
+        reps=5,
+        last_review=now - timedelta(days=30),
+        due=now,
+        interval_days=30,
+    )
+    by_reps = {
+        sched.preview(state.with_(reps=r), now)[Rating.GOOD].interval_days for r in range(40)
+    }
     assert len(by_reps) > 1
 
 
@@ -317,10 +414,23 @@ def test_short_intervals_are_not_fuzzed() -> None:
 
 # ---- format_interval --------------------------------------------------------------------
 
-@pytest.mark.parametrize(("seconds", "text"), [
-    (0, "<1m"), (59, "<1m"), (60, "1m"), (600, "10m"), (3599, "1h"), (3 * 3600, "3h"),
-    (86400, "1d"), (4 * 86400, "4d"), (45 * 86400, "1.5mo"), (90 * 86400, "3mo"),
-    (2.1 * 365 * 86400, "2.1y"), (365 * 86400, "1y"),
-])
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0, "<1m"),
+        (59, "<1m"),
+        (60, "1m"),
+        (600, "10m"),
+        (3599, "1h"),
+        (3 * 3600, "3h"),
+        (86400, "1d"),
+        (4 * 86400, "4d"),
+        (45 * 86400, "1.5mo"),
+        (90 * 86400, "3mo"),
+        (2.1 * 365 * 86400, "2.1y"),
+        (365 * 86400, "1y"),
+    ],
+)
 def test_format_interval(seconds: float, text: str) -> None:
     assert format_interval(seconds) == text

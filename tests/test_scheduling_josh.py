@@ -29,11 +29,18 @@ def test_replay_real_history_log_loss() -> None:
     by_card: dict[str, list[tuple[datetime, Rating, int]]] = defaultdict(list)
     with DATA.open(newline="") as fh:
         for row in csv.DictReader(fh):
-            by_card[row["card_id"]].append((parse_utc(row["review_time"]), Rating(int(row["review_rating"])),
-                                            int(row["review_duration"])))
+            by_card[row["card_id"]].append(
+                (
+                    parse_utc(row["review_time"]),
+                    Rating(int(row["review_rating"])),
+                    int(row["review_duration"]),
+                )
+            )
     assert sum(map(len, by_card.values())) == 12580
     # The reference was measured on UTC days with the day starting at midnight.
-    sched = Scheduler(SchedulerConfig(0.9, (60.0, 600.0), (600.0,), 36500, False, None, 0, ZoneInfo("UTC")))
+    sched = Scheduler(
+        SchedulerConfig(0.9, (60.0, 600.0), (600.0,), 36500, False, None, 0, ZoneInfo("UTC"))
+    )
     model = fsrs_rs.FSRS(fsrs_rs.DEFAULT_PARAMETERS)
     started = time.perf_counter()
     loss = 0.0
@@ -52,7 +59,9 @@ def test_replay_real_history_log_loss() -> None:
                 y = 1 if entry.rating > Rating.AGAIN else 0
                 loss -= y * math.log(p) + (1 - y) * math.log(1 - p)
                 predictions.append((list(reviews), delta, p))
-                items.append(fsrs_rs.FSRSItem([*reviews, fsrs_rs.FSRSReview(int(entry.rating), delta)]))
+                items.append(
+                    fsrs_rs.FSRSItem([*reviews, fsrs_rs.FSRSReview(int(entry.rating), delta)])
+                )
             reviews.append(fsrs_rs.FSRSReview(int(entry.rating), delta))
     elapsed = time.perf_counter() - started
     log_loss = loss / len(predictions)
@@ -63,8 +72,14 @@ def test_replay_real_history_log_loss() -> None:
         worst = max(worst, abs(sched.forgetting_curve(delta, state.stability) - p))
     assert worst < 1e-4
     reference = model.evaluate(items)
-    print(f"\nreplayed 12,580 reviews in {elapsed:.2f}s; {len(predictions)} predictions; "
-          f"log loss {log_loss:.4f}; fsrs-rs evaluate on the same items {reference.log_loss:.4f} "
-          f"(reference {REFERENCE_LOG_LOSS}); max |dR| vs fsrs-rs {worst:.1e}")
-    assert reference.log_loss == pytest.approx(REFERENCE_LOG_LOSS, abs=5e-4)  # same items as the reference
-    assert log_loss == pytest.approx(REFERENCE_LOG_LOSS, abs=5e-3)  # unweighted mean over the same items
+    print(
+        f"\nreplayed 12,580 reviews in {elapsed:.2f}s; {len(predictions)} predictions; "
+        f"log loss {log_loss:.4f}; fsrs-rs evaluate on the same items {reference.log_loss:.4f} "
+        f"(reference {REFERENCE_LOG_LOSS}); max |dR| vs fsrs-rs {worst:.1e}"
+    )
+    assert reference.log_loss == pytest.approx(
+        REFERENCE_LOG_LOSS, abs=5e-4
+    )  # same items as the reference
+    assert log_loss == pytest.approx(
+        REFERENCE_LOG_LOSS, abs=5e-3
+    )  # unweighted mean over the same items

@@ -8,7 +8,9 @@ from conftest import ROOT
 
 
 def test_deck_schema_matches_the_model() -> None:
-    spec = importlib.util.spec_from_file_location("write_schema", ROOT / "scripts" / "write_schema.py")
+    spec = importlib.util.spec_from_file_location(
+        "write_schema", ROOT / "scripts" / "write_schema.py"
+    )
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -32,26 +32,62 @@ def sched() -> Scheduler:
     return Scheduler(SchedulerConfig.from_settings(SETTINGS))
 
 
-def card(cid: str, week: int | None = 1, topic: str | None = "t", *, note: str | None = None,
-         requires: tuple[str, ...] = (), index: int = 0, path: str = "decks/a.md", ordinal: int = 1,
-         tags: tuple[str, ...] = (), deck: str = "DL") -> SessionCard:
-    return SessionCard(id=cid, note_id=note or cid, order=(week or 10**6, 0, path, index, ordinal),
-                       topic=topic, requires=requires, week=week, deck=deck, tags=tags, path=path)
+def card(
+    cid: str,
+    week: int | None = 1,
+    topic: str | None = "t",
+    *,
+    note: str | None = None,
+    requires: tuple[str, ...] = (),
+    index: int = 0,
+    path: str = "decks/a.md",
+    ordinal: int = 1,
+    tags: tuple[str, ...] = (),
+    deck: str = "DL",
+) -> SessionCard:
+    return SessionCard(
+        id=cid,
+        note_id=note or cid,
+        order=(week or 10**6, 0, path, index, ordinal),
+        topic=topic,
+        requires=requires,
+        week=week,
+        deck=deck,
+        tags=tags,
+        path=path,
+    )
 
 
 def review_state(cid: str, due: datetime, lapses: int = 0) -> CardState:
-    return CardState(cid, phase="review", stability=10.0, difficulty=5.0, due=due,
-                     last_review=due - timedelta(days=10), reps=5, lapses=lapses, interval_days=10)
+    return CardState(
+        cid,
+        phase="review",
+        stability=10.0,
+        difficulty=5.0,
+        due=due,
+        last_review=due - timedelta(days=10),
+        reps=5,
+        lapses=lapses,
+        interval_days=10,
+    )
 
 
-def make(cards: list[SessionCard], states: dict[str, CardState] | None = None,
-         flags: dict[str, CardFlags] | None = None, log: list[ReviewEntry] | None = None,
-         now: datetime = NOW, filters: Filters | None = None, **policy: object) -> Session:
+def make(
+    cards: list[SessionCard],
+    states: dict[str, CardState] | None = None,
+    flags: dict[str, CardFlags] | None = None,
+    log: list[ReviewEntry] | None = None,
+    now: datetime = NOW,
+    filters: Filters | None = None,
+    **policy: object,
+) -> Session:
     pol = Policy(**{"day_starts_at": 4, **policy})  # type: ignore[arg-type]
     return Session(cards, states or {}, flags or {}, log or [], sched(), pol, now, filters=filters)
 
 
-def drain(session: Session, now: datetime, rating: Rating = Rating.GOOD, limit: int = 50) -> list[str]:
+def drain(
+    session: Session, now: datetime, rating: Rating = Rating.GOOD, limit: int = 50
+) -> list[str]:
     shown = []
     for _ in range(limit):
         cid = session.next_card(now)
@@ -63,12 +99,26 @@ def drain(session: Session, now: datetime, rating: Rating = Rating.GOOD, limit: 
 
 
 def test_reviews_first_then_learning_then_new_in_curriculum_order() -> None:
-    cards = [card("n-w2", week=2, index=0), card("n-w1b", week=1, index=1), card("n-w1a", week=1, index=0),
-             card("rev"), card("lrn"), card("n-nowk", week=None)]
+    cards = [
+        card("n-w2", week=2, index=0),
+        card("n-w1b", week=1, index=1),
+        card("n-w1a", week=1, index=0),
+        card("rev"),
+        card("lrn"),
+        card("n-nowk", week=None),
+    ]
     states = {
         "rev": review_state("rev", NOW - timedelta(hours=1)),
-        "lrn": CardState("lrn", phase="learning", step=0, stability=1.0, difficulty=5.0,
-                         due=NOW - timedelta(minutes=1), last_review=NOW - timedelta(minutes=10), reps=1),
+        "lrn": CardState(
+            "lrn",
+            phase="learning",
+            step=0,
+            stability=1.0,
+            difficulty=5.0,
+            due=NOW - timedelta(minutes=1),
+            last_review=NOW - timedelta(minutes=10),
+            reps=1,
+        ),
     }
     s = make(cards, states)
     assert s.counts(NOW).review == 1 and s.counts(NOW).learning == 1 and s.counts(NOW).new == 4
@@ -90,11 +140,19 @@ def test_file_order_breaks_week_ties() -> None:
 def test_new_limit_counts_todays_log_and_study_more_raises_it() -> None:
     cards = [card(f"n{i}", index=i) for i in range(6)]
     earlier = NOW - timedelta(hours=2)
-    log = [ReviewEntry("old", earlier, Rating.GOOD, 0, CardState("old"), CardState("old", phase="learning"))]
+    log = [
+        ReviewEntry(
+            "old", earlier, Rating.GOOD, 0, CardState("old"), CardState("old", phase="learning")
+        )
+    ]
     yesterday = NOW - timedelta(days=1)
-    log.append(ReviewEntry("older", yesterday, Rating.GOOD, 0, CardState("older"), CardState("older")))
+    log.append(
+        ReviewEntry("older", yesterday, Rating.GOOD, 0, CardState("older"), CardState("older"))
+    )
     s = make(cards, log=log, new_per_day=3)
-    assert s.counts(NOW).new == 2  # one new card already introduced today; yesterday's doesn't count
+    assert (
+        s.counts(NOW).new == 2
+    )  # one new card already introduced today; yesterday's doesn't count
     assert drain(s, NOW, Rating.EASY) == ["n0", "n1"]
     assert s.limits_reached()
     out = s.study_more()
@@ -117,17 +175,21 @@ def test_review_limit() -> None:
 
 def test_review_due_later_today_counts_but_tomorrow_does_not() -> None:
     cards = [card("today"), card("tomorrow")]
-    states = {"today": review_state("today", NOW + timedelta(hours=5)),
-              "tomorrow": review_state("tomorrow", datetime(2026, 1, 6, 4, 0, tzinfo=UTC))}
+    states = {
+        "today": review_state("today", NOW + timedelta(hours=5)),
+        "tomorrow": review_state("tomorrow", datetime(2026, 1, 6, 4, 0, tzinfo=UTC)),
+    }
     s = make(cards, states)
     assert s.counts(NOW).review == 1
     assert drain(s, NOW) == ["today"]
 
 
 def test_requires_waits_until_topic_started() -> None:
-    cards = [card("soft", week=1, topic="softmax", requires=("gradients",)),
-             card("grad", week=2, topic="gradients"),
-             card("ghost", week=1, index=1, topic="x", requires=("no-such-topic",))]
+    cards = [
+        card("soft", week=1, topic="softmax", requires=("gradients",)),
+        card("grad", week=2, topic="gradients"),
+        card("ghost", week=1, index=1, topic="x", requires=("no-such-topic",)),
+    ]
     s = make(cards)
     assert s.waiting_for() == ["gradients"]
     # softmax is week 1 but waits for gradients; an unknown required topic does not block
@@ -140,7 +202,10 @@ def test_requires_waits_until_topic_started() -> None:
 
 
 def test_requires_satisfied_by_history() -> None:
-    cards = [card("soft", topic="softmax", requires=("gradients",)), card("grad", week=2, topic="gradients")]
+    cards = [
+        card("soft", topic="softmax", requires=("gradients",)),
+        card("grad", week=2, topic="gradients"),
+    ]
     states = {"grad": review_state("grad", NOW + timedelta(days=3))}
     assert make(cards, states).next_card(NOW) == "soft"
 
@@ -160,8 +225,18 @@ def test_learning_steps_and_learn_ahead() -> None:
 
 
 def test_learning_beyond_learn_ahead_waits() -> None:
-    states = {"a": CardState("a", phase="learning", step=1, stability=1.0, difficulty=5.0,
-                             due=NOW + timedelta(hours=1), last_review=NOW, reps=2)}
+    states = {
+        "a": CardState(
+            "a",
+            phase="learning",
+            step=1,
+            stability=1.0,
+            difficulty=5.0,
+            due=NOW + timedelta(hours=1),
+            last_review=NOW,
+            reps=2,
+        )
+    }
     s = make([card("a")], states)
     assert s.counts(NOW).learning == 1
     assert s.next_card(NOW) is None
@@ -170,7 +245,11 @@ def test_learning_beyond_learn_ahead_waits() -> None:
 
 
 def test_cloze_siblings_are_buried_until_next_day() -> None:
-    cards = [card("n/c1", note="n", ordinal=1), card("n/c2", note="n", ordinal=2), card("other", index=1)]
+    cards = [
+        card("n/c1", note="n", ordinal=1),
+        card("n/c2", note="n", ordinal=2),
+        card("other", index=1),
+    ]
     s = make(cards)
     assert s.next_card(NOW) == "n/c1"
     out = s.answer(Rating.GOOD, NOW)
@@ -267,7 +346,9 @@ def test_day_rollover_resets_limits_and_undo() -> None:
 def test_answer_given_after_rollover_counts_for_the_new_day() -> None:
     s = make([card(f"n{i}", index=i) for i in range(3)], new_per_day=1)
     assert s.next_card(NOW) == "n0"
-    s.answer(Rating.EASY, datetime(2026, 1, 6, 4, 30, tzinfo=UTC))  # shown before 04:00, answered after
+    s.answer(
+        Rating.EASY, datetime(2026, 1, 6, 4, 30, tzinfo=UTC)
+    )  # shown before 04:00, answered after
     assert s.today == date(2026, 1, 6)
     assert s.counts(datetime(2026, 1, 6, 4, 31, tzinfo=UTC)).new == 0
 
@@ -278,17 +359,27 @@ def test_day_starts_at_in_local_time_zone() -> None:
     tz = ZoneInfo("America/New_York")
     # 2026-01-05 08:30 UTC = 03:30 New York: still the study day of Jan 4
     t = datetime(2026, 1, 5, 8, 30, tzinfo=UTC)
-    log = [ReviewEntry("n0", datetime(2026, 1, 4, 20, 0, tzinfo=UTC), Rating.GOOD, 0,
-                       CardState("n0"), CardState("n0", phase="review", due=t + timedelta(days=3)))]
+    log = [
+        ReviewEntry(
+            "n0",
+            datetime(2026, 1, 4, 20, 0, tzinfo=UTC),
+            Rating.GOOD,
+            0,
+            CardState("n0"),
+            CardState("n0", phase="review", due=t + timedelta(days=3)),
+        )
+    ]
     s = make([card("n1"), card("n2", index=1)], log=log, now=t, new_per_day=1, tz=tz)
     assert s.counts(t).new == 0
     assert s.counts(t + timedelta(hours=1)).new == 1  # 04:30 New York: a new study day
 
 
 def test_filters() -> None:
-    cards = [card("a", week=1, topic="x", tags=("math",), deck="DL"),
-             card("b", week=2, topic="y", deck="DL::Extra"),
-             card("c", week=2, topic="y", deck="Other")]
+    cards = [
+        card("a", week=1, topic="x", tags=("math",), deck="DL"),
+        card("b", week=2, topic="y", deck="DL::Extra"),
+        card("c", week=2, topic="y", deck="Other"),
+    ]
     assert drain(make(cards, filters=Filters(week=2)), NOW, Rating.EASY) == ["b", "c"]
     assert drain(make(cards, filters=Filters(tag="math")), NOW, Rating.EASY) == ["a"]
     assert drain(make(cards, filters=Filters(deck="DL")), NOW, Rating.EASY) == ["a", "b"]
@@ -341,12 +432,22 @@ def test_study_more_lasts_for_the_rest_of_the_study_day() -> None:
         saved = parse_study_more(store.get_setting(study_more_key(s.today)))
         assert saved == (2, 0)
         later = NOW + timedelta(hours=1)
-        log = [ReviewEntry(f"n{i}", NOW, Rating.EASY, 0, CardState(f"n{i}"), CardState(f"n{i}", phase="review"))
-               for i in range(2)]
-        states = {f"n{i}": CardState(f"n{i}", phase="review", due=NOW + timedelta(days=5)) for i in range(2)}
+        log = [
+            ReviewEntry(
+                f"n{i}", NOW, Rating.EASY, 0, CardState(f"n{i}"), CardState(f"n{i}", phase="review")
+            )
+            for i in range(2)
+        ]
+        states = {
+            f"n{i}": CardState(f"n{i}", phase="review", due=NOW + timedelta(days=5))
+            for i in range(2)
+        }
         again = Session(cards, states, {}, log, sched(), s.policy, later, study_more=saved)
         assert again.counts(later).new == 2
         # the next study day starts from the plain limit
         tomorrow = NOW + timedelta(days=1)
-        assert parse_study_more(store.get_setting(study_more_key(again.policy.day(tomorrow)))) == (0, 0)
+        assert parse_study_more(store.get_setting(study_more_key(again.policy.day(tomorrow)))) == (
+            0,
+            0,
+        )
     assert parse_study_more("garbage") == (0, 0) and parse_study_more(None) == (0, 0)

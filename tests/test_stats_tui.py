@@ -49,6 +49,7 @@ Q: What is a partial derivative? <!-- id: gr-part -->
 A: The derivative with respect to one variable, the others held fixed.
 """
 
+
 def run_async(fn):  # type: ignore[no-untyped-def]
     """Run an async test body in its own event loop (no asyncio plugin needed)."""
 
@@ -112,7 +113,13 @@ async def test_stats_screen_tabs_and_close(stats_root: Path) -> None:
         await pilot.pause()
         tabs = app.screen.query_one(TabbedContent)
         assert tabs.active == "overview"
-        for key, name in (("2", "forecast"), ("3", "calendar"), ("4", "memory"), ("5", "topics"), ("6", "weeks")):
+        for key, name in (
+            ("2", "forecast"),
+            ("3", "calendar"),
+            ("4", "memory"),
+            ("5", "topics"),
+            ("6", "weeks"),
+        ):
             await pilot.press(key)
             await pilot.pause()
             assert tabs.active == name
@@ -140,8 +147,9 @@ def test_stats_snapshot_forecast(stats_root: Path, snap_compare) -> None:  # typ
     async def no_animation(pilot) -> None:  # type: ignore[no-untyped-def]
         pilot.app.animation_level = "none"  # the tab underline would otherwise slide
 
-    assert snap_compare(build_stats_app(stats_root), terminal_size=(80, 24), press=["2"],
-                        run_before=no_animation)
+    assert snap_compare(
+        build_stats_app(stats_root), terminal_size=(80, 24), press=["2"], run_before=no_animation
+    )
 
 
 def test_card_info_snapshot(stats_root: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
@@ -154,7 +162,9 @@ def test_card_info_snapshot(stats_root: Path, snap_compare) -> None:  # type: ig
 
 
 @run_async
-async def test_review_app_opens_stats_and_card_info(collection: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_review_app_opens_stats_and_card_info(
+    collection: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The contract with the review app: `S` pushes StatsScreen, `i` CardInfoScreen(card_id)."""
     from dlcards.core.state import parse_utc
     from dlcards.tui.app import build_review_app
@@ -173,14 +183,20 @@ async def test_review_app_opens_stats_and_card_info(collection: Path, monkeypatc
             await pilot.press("S")
             await pilot.pause()
             assert isinstance(app.screen, StatsScreen)
-            assert app.screen.report["counts"]["cards"] == 5 and app.screen.report["now"] == now.isoformat()
+            assert (
+                app.screen.report["counts"]["cards"] == 5
+                and app.screen.report["now"] == now.isoformat()
+            )
             await pilot.press("q")
             await pilot.pause()
             assert app.screen is review_screen
             await pilot.press("i")
             await pilot.pause()
             assert isinstance(app.screen, CardInfoScreen)
-            assert app.screen.info["card_id"] == review_screen.card_id and app.screen.info["reviews"] == 0
+            assert (
+                app.screen.info["card_id"] == review_screen.card_id
+                and app.screen.info["reviews"] == 0
+            )
             await pilot.press("escape")
             await pilot.pause()
             assert app.screen is review_screen

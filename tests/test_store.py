@@ -37,8 +37,9 @@ def store(tmp_path: Path) -> Store:
     s.close()
 
 
-def answer(store: Store, scheduler: Scheduler, card_id: str, ratings: list[Rating],
-           start: datetime = T0) -> tuple[CardState, list[int]]:
+def answer(
+    store: Store, scheduler: Scheduler, card_id: str, ratings: list[Rating], start: datetime = T0
+) -> tuple[CardState, list[int]]:
     state = store.states([card_id]).get(card_id, CardState(card_id))
     t = start
     ids = []
@@ -72,7 +73,9 @@ def test_pragmas_wal_foreign_keys_strict(store: Store) -> None:
 
 def test_record_review_round_trip_and_states(store: Store) -> None:
     store.sync_cards([info("a"), info("b"), info("n/c1")], T0)
-    state, ids = answer(store, sched(), "a", [Rating.GOOD, Rating.GOOD, Rating.HARD, Rating.AGAIN, Rating.GOOD])
+    state, ids = answer(
+        store, sched(), "a", [Rating.GOOD, Rating.GOOD, Rating.HARD, Rating.AGAIN, Rating.GOOD]
+    )
     assert ids == sorted(ids) and len(set(ids)) == 5
     assert store.states() == {"a": state}
     assert store.states(["b", "a", "zzz"]) == {"a": state}  # missing ids are simply absent
@@ -93,8 +96,18 @@ def test_many_ids_are_chunked(store: Store) -> None:
     ids = [f"card{i:05d}" for i in range(1800)]
     store.sync_cards([info(i) for i in ids], T0)
     for cid in ids[::3]:
-        store.set_state(CardState(cid, phase="review", stability=3.0, difficulty=5.0, due=T0,
-                                  last_review=T0 - timedelta(days=3), reps=2, interval_days=3))
+        store.set_state(
+            CardState(
+                cid,
+                phase="review",
+                stability=3.0,
+                difficulty=5.0,
+                due=T0,
+                last_review=T0 - timedelta(days=3),
+                reps=2,
+                interval_days=3,
+            )
+        )
     got = store.states(ids)
     assert set(got) == set(ids[::3])
 
@@ -149,7 +162,9 @@ def test_sync_orphans_and_first_seen(store: Store) -> None:
     assert store.gone_since("a") == later
     assert {c.card_id for c in store.cards(present=True)} == {"b", "c", "d"}
     assert [c.line for c in store.cards() if c.card_id == "b"] == [7]
-    first_seen = store.conn.execute("SELECT first_seen FROM cards WHERE card_id = 'b'").fetchone()[0]
+    first_seen = store.conn.execute("SELECT first_seen FROM cards WHERE card_id = 'b'").fetchone()[
+        0
+    ]
     assert first_seen.startswith("2026-01-05")
     # the orphan keeps its history
     assert len(store.reviews(["a"])) == 1 and "a" in store.states()
@@ -179,8 +194,20 @@ def test_import_reviews_dedupes_by_anki_revlog_id(store: Store) -> None:
     s = sched(fuzz=False)
     history = [(T0 + timedelta(days=d), Rating.GOOD, 2000) for d in (0, 1, 4, 12)]
     _, entries = s.replay("a", history)
-    imported = [ReviewEntry(e.card_id, e.time, e.rating, e.duration_ms, e.before, e.after, kind="import",
-                            source="anki", anki_revlog_id=int(e.time.timestamp() * 1000)) for e in entries]
+    imported = [
+        ReviewEntry(
+            e.card_id,
+            e.time,
+            e.rating,
+            e.duration_ms,
+            e.before,
+            e.after,
+            kind="import",
+            source="anki",
+            anki_revlog_id=int(e.time.timestamp() * 1000),
+        )
+        for e in entries
+    ]
     assert store.import_reviews(imported[:3]) == (3, 0)
     assert store.import_reviews(imported) == (1, 3)
     assert store.import_reviews(imported + imported) == (0, 8)
@@ -198,8 +225,19 @@ def test_import_reviews_with_states_in_one_transaction(store: Store) -> None:
     finals = []
     for card in ("a", "b", "c"):
         final, es = s.replay(card, [(T0 + timedelta(days=d), Rating.GOOD, 0) for d in (0, 2, 7)])
-        entries += [ReviewEntry(e.card_id, e.time, e.rating, 0, e.before, e.after, source="anki",
-                                anki_revlog_id=1000 * "abc".index(card) + i + 1) for i, e in enumerate(es)]
+        entries += [
+            ReviewEntry(
+                e.card_id,
+                e.time,
+                e.rating,
+                0,
+                e.before,
+                e.after,
+                source="anki",
+                anki_revlog_id=1000 * "abc".index(card) + i + 1,
+            )
+            for i, e in enumerate(es)
+        ]
         finals.append(final)
     assert store.import_reviews(entries, states=finals) == (9, 0)
     assert store.states() == {f.card_id: f for f in finals}
@@ -209,7 +247,13 @@ def test_import_reviews_with_states_in_one_transaction(store: Store) -> None:
 
 def test_reviews_on_day(store: Store) -> None:
     # 03:58 Again, 03:59 Good (step 1), 04:09 Good: the first two belong to the previous study day
-    answer(store, sched(), "a", [Rating.AGAIN, Rating.GOOD, Rating.GOOD], start=datetime(2026, 1, 5, 3, 58, tzinfo=UTC))
+    answer(
+        store,
+        sched(),
+        "a",
+        [Rating.AGAIN, Rating.GOOD, Rating.GOOD],
+        start=datetime(2026, 1, 5, 3, 58, tzinfo=UTC),
+    )
     day = datetime(2026, 1, 5, 4, tzinfo=UTC)
     today = store.reviews_on_day(day, day + timedelta(days=1))
     yesterday = store.reviews_on_day(day - timedelta(days=1), day)

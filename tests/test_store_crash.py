@@ -44,8 +44,12 @@ def test_kill_9_loses_no_committed_answer(tmp_path: Path) -> None:
     rng = random.Random(7)
     confirmed: list[int] = []
     for round_ in range(4):
-        proc = subprocess.Popen([sys.executable, str(script), str(path), str(round_)],
-                                stdout=subprocess.PIPE, text=True, env=dict(os.environ))
+        proc = subprocess.Popen(
+            [sys.executable, str(script), str(path), str(round_)],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=dict(os.environ),
+        )
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "ready"
         wanted = rng.randrange(5, 150)
@@ -57,7 +61,9 @@ def test_kill_9_loses_no_committed_answer(tmp_path: Path) -> None:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         # anything printed after our last read was committed as well; collect it too
-        confirmed.extend(int(line.split()[0]) for line in proc.stdout.read().splitlines() if line.strip())
+        confirmed.extend(
+            int(line.split()[0]) for line in proc.stdout.read().splitlines() if line.strip()
+        )
         proc.stdout.close()
 
         with Store.open(path) as store:

@@ -20,7 +20,9 @@ V1 = FIXTURES / "store" / "v1.sql"
 def schema(path: Path) -> list[tuple[str, str, str]]:
     conn = sqlite3.connect(path)
     try:
-        return sorted(conn.execute("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"))
+        return sorted(
+            conn.execute("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")
+        )
     finally:
         conn.close()
 
@@ -34,7 +36,9 @@ def test_from_empty_database(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite3"
     with Store.open(path) as store:
         assert store.schema_version == LATEST
-        assert [(v, n) for v, n, _ in store.applied_migrations()] == [(m.version, m.name) for m in MIGRATIONS]
+        assert [(v, n) for v, n, _ in store.applied_migrations()] == [
+            (m.version, m.name) for m in MIGRATIONS
+        ]
         assert store.migrated_from == 0
         assert store.integrity_check() == []
     with Store.open(path) as store:  # a second open applies nothing
@@ -48,7 +52,9 @@ def test_from_every_earlier_version_gives_the_fresh_schema(tmp_path: Path, versi
     conn = sqlite3.connect(old)
     for m in MIGRATIONS[:version]:
         conn.executescript(m.sql)
-        conn.execute("INSERT INTO migrations VALUES (?, ?, '2026-01-01T00:00:00+00:00')", (m.version, m.name))
+        conn.execute(
+            "INSERT INTO migrations VALUES (?, ?, '2026-01-01T00:00:00+00:00')", (m.version, m.name)
+        )
     conn.execute(f"PRAGMA user_version = {version}")
     conn.commit()
     conn.close()
@@ -80,9 +86,21 @@ def test_v1_fixture_migrates_with_data_intact(tmp_path: Path) -> None:
         # new in v2: flags and deduplicated imports
         store.set_suspended(["abcd1234"], True)
         assert store.flags()["abcd1234"].suspended
-        assert store.import_reviews([ReviewEntry("abcd1234", log[0].time, Rating.GOOD, 0, log[0].before,
-                                                 log[0].after, kind="import", source="anki",
-                                                 anki_revlog_id=1733047200000)]) == (0, 1)
+        assert store.import_reviews(
+            [
+                ReviewEntry(
+                    "abcd1234",
+                    log[0].time,
+                    Rating.GOOD,
+                    0,
+                    log[0].before,
+                    log[0].after,
+                    kind="import",
+                    source="anki",
+                    anki_revlog_id=1733047200000,
+                )
+            ]
+        ) == (0, 1)
     # the v1 database was saved before migrating
     saved = tmp_path / "backups" / f"dlcards-before-v{LATEST}.sqlite3"
     conn = sqlite3.connect(saved)
@@ -99,8 +117,12 @@ def test_failed_migration_rolls_back(tmp_path: Path, monkeypatch: pytest.MonkeyP
     conn = sqlite3.connect(path)
     conn.executescript(V1.read_text())
     conn.close()
-    broken = (*migrations.MIGRATIONS[:1],
-              migrations.Migration(2, "broken", "CREATE TABLE half (x INTEGER) STRICT; SELECT nope FROM nowhere;"))
+    broken = (
+        *migrations.MIGRATIONS[:1],
+        migrations.Migration(
+            2, "broken", "CREATE TABLE half (x INTEGER) STRICT; SELECT nope FROM nowhere;"
+        ),
+    )
     monkeypatch.setattr(db, "MIGRATIONS", broken)
     with pytest.raises(StoreError):
         Store.open(path)

@@ -42,7 +42,9 @@ def test_editor_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert editor_command(P, 3) == ["vi", "+3", str(P)]
 
 
-@pytest.mark.parametrize(("value", "light"), [("15;0", False), ("0;15", True), ("0;7", True),
-                                             ("0;default;15", True), ("", False)])
+@pytest.mark.parametrize(
+    ("value", "light"),
+    [("15;0", False), ("0;15", True), ("0;7", True), ("0;default;15", True), ("", False)],
+)
 def test_light_terminal_detection(value: str, light: bool) -> None:
     assert terminal_is_light({"COLORFGBG": value}) is light

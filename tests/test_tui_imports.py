@@ -44,8 +44,13 @@ def test_review_session_imports_no_sympy_or_torch(tmp_path: Path) -> None:
         pytest.skip("no shipped decks to review")
     col = tmp_path / "col"
     shutil.copytree(source, col / "decks")
-    proc = subprocess.run([sys.executable, "-c", SCRIPT, str(col)], capture_output=True, text=True,
-                          timeout=120, env={**os.environ, "DLCARDS_NOW": "2026-01-05T09:00:00Z"})
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(col)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "DLCARDS_NOW": "2026-01-05T09:00:00Z"},
+    )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["shown"] is not None and out["reviews"] == 1

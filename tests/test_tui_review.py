@@ -188,8 +188,18 @@ async def test_nothing_due_after_everything_is_scheduled(col: Path, store: Store
 
     now = parse_utc(NOW)
     for cid in ("grad1", "soft1/c1", "soft1/c2", "code1", "attn1"):
-        store.set_state(CardState(cid, phase="review", stability=5, difficulty=5, due=now + timedelta(days=2),
-                                  last_review=now - timedelta(days=3), reps=3, interval_days=5))
+        store.set_state(
+            CardState(
+                cid,
+                phase="review",
+                stability=5,
+                difficulty=5,
+                due=now + timedelta(days=2),
+                last_review=now - timedelta(days=3),
+                reps=3,
+                interval_days=5,
+            )
+        )
     app = app_for(col, store)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
@@ -218,7 +228,9 @@ async def test_help_and_checks_toggle(col: Path, store: Store) -> None:
         assert "bury the card until tomorrow" in text_of(app.screen.query("Static")[1])
         await pilot.press("escape")
         await pilot.pause()
-        assert app.screen is scr and scr.revealed and scr.card_id == "grad1"  # same card, still revealed
+        assert (
+            app.screen is scr and scr.revealed and scr.card_id == "grad1"
+        )  # same card, still revealed
 
 
 @run_async
@@ -237,8 +249,9 @@ async def test_filters_and_limits(col: Path, store: Store) -> None:
 
 
 @run_async
-async def test_edit_reopens_card_after_editor(col: Path, store: Store, tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_edit_reopens_card_after_editor(
+    col: Path, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     script = tmp_path / "fake-editor"
     log = tmp_path / "editor-args"
     script.write_text(
@@ -247,7 +260,8 @@ async def test_edit_reopens_card_after_editor(col: Path, store: Store, tmp_path:
         f"pathlib.Path({str(log)!r}).write_text(' '.join(sys.argv[1:]))\n"
         "p = pathlib.Path(sys.argv[-1])\n"
         "p.write_text(p.read_text().replace('it points uphill', 'it points up the steepest slope'))\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("EDITOR", str(script))
     monkeypatch.delenv("VISUAL", raising=False)
@@ -287,7 +301,9 @@ async def test_run_code_without_runner_or_trust_notifies(col: Path, store: Store
         assert scr.run_output is None  # nothing ran
 
 
-def test_review_command_refuses_without_a_terminal(col: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_review_command_refuses_without_a_terminal(
+    col: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from dlcards.cli.main import main
 
     monkeypatch.chdir(col)
@@ -324,8 +340,9 @@ async def test_run_torch_snippet_live(col: Path, store: Store) -> None:
         assert "torch.Size([2, 3])" in out
 
 
-def test_review_command_rejects_a_filter_matching_nothing(col: Path, monkeypatch: pytest.MonkeyPatch,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_review_command_rejects_a_filter_matching_nothing(
+    col: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from dlcards.cli.main import main
 
     monkeypatch.chdir(col)

@@ -56,8 +56,9 @@ def test_cloze_front(snap_compare: Any, app_factory: Any) -> None:
 
 
 def test_code_card_revealed(snap_compare: Any, app_factory: Any) -> None:
-    assert snap_compare(app_factory(light=False), press=["space", "4", "space", "4", "space"],
-                        terminal_size=SIZE)
+    assert snap_compare(
+        app_factory(light=False), press=["space", "4", "space", "4", "space"], terminal_size=SIZE
+    )
 
 
 def test_help(snap_compare: Any, app_factory: Any) -> None:

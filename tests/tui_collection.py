@@ -50,5 +50,7 @@ def make_collection(root: Path) -> Path:
     (root / "decks").mkdir(parents=True, exist_ok=True)
     (root / "decks" / "week-01.md").write_text(WEEK1, encoding="utf-8")
     (root / "decks" / "week-02.md").write_text(WEEK2, encoding="utf-8")
-    (root / "dlcards.toml").write_text('[dlcards]\ntimezone = "UTC"\nfuzz = false\n', encoding="utf-8")
+    (root / "dlcards.toml").write_text(
+        '[dlcards]\ntimezone = "UTC"\nfuzz = false\n', encoding="utf-8"
+    )
     return root

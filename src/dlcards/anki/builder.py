@@ -75,7 +75,9 @@ def curriculum_key(note: Note) -> tuple[int, int, str, int]:
     return (week is None, week or 0, note.path, note.index)
 
 
-def split_valid(col: Collection, problems: list[Problem]) -> tuple[list[Note], list[Note], list[Problem]]:
+def split_valid(
+    col: Collection, problems: list[Problem]
+) -> tuple[list[Note], list[Note], list[Problem]]:
     """(valid notes, invalid notes, the errors that make them so)."""
     rel_of = {f.display: f.rel for f in col.files}
     rel_of.update({f.rel: f.rel for f in col.files})
@@ -96,8 +98,12 @@ def split_valid(col: Collection, problems: list[Problem]) -> tuple[list[Note], l
     return valid, invalid, errors
 
 
-def render_all(col: Collection, notes: list[Note], cache: RenderCache,
-               progress: Callable[[int], None] | None = None) -> tuple[dict[str, RenderedNote], list[Problem]]:
+def render_all(
+    col: Collection,
+    notes: list[Note],
+    cache: RenderCache,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[dict[str, RenderedNote], list[Problem]]:
     """Rendered HTML per note id, and the problems rendering found (missing media)."""
     out: dict[str, RenderedNote] = {}
     problems: list[Problem] = []
@@ -115,8 +121,15 @@ def render_all(col: Collection, notes: list[Note], cache: RenderCache,
             cache.put(key, rendered)
         out[note.id] = rendered
         for line, message, hint in rendered.problems:
-            problems.append(Problem(SourceLocation(col.display_path(note.path), line), "error",
-                                    "export-media", message, hint))
+            problems.append(
+                Problem(
+                    SourceLocation(col.display_path(note.path), line),
+                    "error",
+                    "export-media",
+                    message,
+                    hint,
+                )
+            )
         if progress is not None:
             progress(1)
     return out, problems
@@ -135,8 +148,9 @@ class PlannedPackage:
         return sum(len(n.ords) for n in self.notes)
 
 
-def plan_packages(valid: list[Note], rendered: dict[str, RenderedNote], *, stamp: str,
-                  single: bool) -> list[PlannedPackage]:
+def plan_packages(
+    valid: list[Note], rendered: dict[str, RenderedNote], *, stamp: str, single: bool
+) -> list[PlannedPackage]:
     """Group the valid notes into packages, in curriculum order, with their Anki fields."""
     valid = sorted(valid, key=curriculum_key)
     groups: dict[str, list[Note]] = {}
@@ -152,15 +166,24 @@ def plan_packages(valid: list[Note], rendered: dict[str, RenderedNote], *, stamp
             for ref in r.media:
                 media.setdefault(ref.name, ref)
             ords = (0,) if note.kind == "basic" else tuple(n - 1 for n in note.numbers)
-            anki_notes.append(AnkiNote(
-                note_id=note.id, kind=note.kind,
-                fields=anki_fields(note, r.fields, source_text(note.path, note.line)),
-                tags=note_tags(note, stamp), deck=deck_name(note), due=position[note.id], ords=ords))
+            anki_notes.append(
+                AnkiNote(
+                    note_id=note.id,
+                    kind=note.kind,
+                    fields=anki_fields(note, r.fields, source_text(note.path, note.line)),
+                    tags=note_tags(note, stamp),
+                    deck=deck_name(note),
+                    due=position[note.id],
+                    ords=ords,
+                )
+            )
         planned.append(PlannedPackage(root, anki_notes, list(media.values())))
     return planned
 
 
-def write_packages(planned: list[PlannedPackage], out_dir: Path, when: datetime) -> list[PackageInfo]:
+def write_packages(
+    planned: list[PlannedPackage], out_dir: Path, when: datetime
+) -> list[PackageInfo]:
     from dlcards.anki.notetypes import write_package
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -174,9 +197,17 @@ def write_packages(planned: list[PlannedPackage], out_dir: Path, when: datetime)
     return infos
 
 
-def build(col: Collection, problems: list[Problem], out_dir: Path, *, when: datetime,
-          single: bool = False, skip_invalid: bool = False, cache_path: Path | None = None,
-          progress: Callable[[int], None] | None = None) -> BuildResult:
+def build(
+    col: Collection,
+    problems: list[Problem],
+    out_dir: Path,
+    *,
+    when: datetime,
+    single: bool = False,
+    skip_invalid: bool = False,
+    cache_path: Path | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> BuildResult:
     """Build the packages. Writes nothing when a note has errors, unless `skip_invalid`.
 
     With a `cache_path`, rendered HTML is reused per note, and a clean build (no errors)
@@ -193,16 +224,25 @@ def build(col: Collection, problems: list[Problem], out_dir: Path, *, when: date
         invalid += [n for n in valid if n.id in bad_ids]
         valid = [n for n in valid if n.id not in bad_ids]
         errors = errors + render_problems
-    result = BuildResult(problems=sort_problems(errors), skipped=invalid,
-                         rendered=cache.misses, cached=cache.hits, stamp=build_tag(when))
+    result = BuildResult(
+        problems=sort_problems(errors),
+        skipped=invalid,
+        rendered=cache.misses,
+        cached=cache.hits,
+        stamp=build_tag(when),
+    )
     if errors and not skip_invalid:
         return result
     planned = plan_packages(valid, rendered, stamp=result.stamp, single=single)
     result.packages = write_packages(planned, out_dir, when)
     result.written = True
     if cache_path is not None and not errors:
-        key = inputs_key(col.root, [(f.rel, f.snapshot.digest) for f in col.files],
-                         col.settings.model_dump_json(), single)
+        key = inputs_key(
+            col.root,
+            [(f.rel, f.snapshot.digest) for f in col.files],
+            col.settings.model_dump_json(),
+            single,
+        )
         _save_manifest(manifest_file(cache_path), Manifest(key, result.stamp, planned))
     return result
 
@@ -233,7 +273,14 @@ def inputs_key(root: Path, files: list[tuple[str, str]], settings_json: str, sin
     from dlcards.core import parse
 
     h = hashlib.sha256()
-    for part in (__version__, parse.PARSER_VERSION, RENDER_VERSION, str(root), settings_json, str(single)):
+    for part in (
+        __version__,
+        parse.PARSER_VERSION,
+        RENDER_VERSION,
+        str(root),
+        settings_json,
+        str(single),
+    ):
         h.update(part.encode("utf-8") + b"\0")
     for rel, digest in sorted(files):
         h.update(f"{rel}\0{digest}\0".encode())
@@ -254,8 +301,15 @@ def _save_manifest(path: Path, manifest: Manifest) -> None:
     write_cache(_key_file(path), manifest.key.encode("ascii"))
 
 
-def quick_build(root: Path, deck_files: list[Path], out_dir: Path, *, when: datetime, single: bool,
-                cache_path: Path) -> BuildResult | None:
+def quick_build(
+    root: Path,
+    deck_files: list[Path],
+    out_dir: Path,
+    *,
+    when: datetime,
+    single: bool,
+    cache_path: Path,
+) -> BuildResult | None:
     """Rewrite the previous build when nothing changed; None when anything did (or may have)."""
     import hashlib
     import pickle
@@ -267,8 +321,10 @@ def quick_build(root: Path, deck_files: list[Path], out_dir: Path, *, when: date
     if not path.is_file():
         return None
     try:
-        files = [(p.relative_to(root).as_posix(), hashlib.sha256(p.read_bytes()).hexdigest())
-                 for p in deck_files]
+        files = [
+            (p.relative_to(root).as_posix(), hashlib.sha256(p.read_bytes()).hexdigest())
+            for p in deck_files
+        ]
         key = inputs_key(root, files, load_settings(root).model_dump_json(), single)
         if _key_file(path).read_bytes() != key.encode("ascii"):
             return None
@@ -282,8 +338,14 @@ def quick_build(root: Path, deck_files: list[Path], out_dir: Path, *, when: date
         return None
     stamp = build_tag(when)
     packages = [
-        PlannedPackage(pkg.root, [replace(n, tags=tuple(stamp if t == manifest.stamp else t for t in n.tags))
-                                  for n in pkg.notes], pkg.media)
+        PlannedPackage(
+            pkg.root,
+            [
+                replace(n, tags=tuple(stamp if t == manifest.stamp else t for t in n.tags))
+                for n in pkg.notes
+            ],
+            pkg.media,
+        )
         for pkg in manifest.packages
     ]
     result = BuildResult(stamp=stamp, cached=sum(len(p.notes) for p in packages))

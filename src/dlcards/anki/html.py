@@ -38,7 +38,18 @@ CODE_CLASS = "dlc-code"
 PLACEHOLDER = "QZdlcZ{}ZQ"
 PLACEHOLDER_RE = re.compile(r"QZdlcZ(\d+)ZQ")
 IMG_SRC_RE = re.compile(r"""(<img\b[^>]*?\bsrc\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
-SOUND_EXTENSIONS = {".mp3", ".ogg", ".oga", ".wav", ".flac", ".m4a", ".opus", ".mp4", ".webm", ".mkv"}
+SOUND_EXTENSIONS = {
+    ".mp3",
+    ".ogg",
+    ".oga",
+    ".wav",
+    ".flac",
+    ".m4a",
+    ".opus",
+    ".mp4",
+    ".webm",
+    ".mkv",
+}
 BLOCK_LABELS = {
     "check": "formula",
     "shapes": "shapes",
@@ -62,13 +73,17 @@ class _Env:
     extras: list[str] = field(default_factory=list)
     media: dict[str, MediaRef] = field(default_factory=dict)
     problems: list[tuple[int, str, str]] = field(default_factory=list)
-    deletions: list[tuple[int, str, str | None]] = field(default_factory=list)  # (number, inner, hint)
+    deletions: list[tuple[int, str, str | None]] = field(
+        default_factory=list
+    )  # (number, inner, hint)
     in_deletion: bool = False  # rendering the inside of a cloze deletion
     links: list[bool] = field(default_factory=list)  # open links: True when rendered as [sound:]
 
 
 def escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    )
 
 
 def cloze_safe_math(text: str) -> str:
@@ -155,8 +170,13 @@ def _add_media(src: str, env: _Env) -> str | None:
 
     path = (env.base / unquote(src.split("#", 1)[0].split("?", 1)[0])).resolve()
     if not path.is_file():
-        env.problems.append((env.line, f"media file not found: {src}",
-                             "paths are relative to the deck file; check the name and that the file exists"))
+        env.problems.append(
+            (
+                env.line,
+                f"media file not found: {src}",
+                "paths are relative to the deck file; check the name and that the file exists",
+            )
+        )
         return None
     key = str(path)
     ref = env.media.get(key)
@@ -180,8 +200,10 @@ def _verified_note(kind: str, content: str) -> str:
     count = len(claims) or 1
     plural = "" if count == 1 else "s"
     title = escape("\n".join(claims))
-    return (f'<div class="dlc-verified" title="{title}">✓ {count} {what} claim{plural} '
-            f"verified by dlcards</div>")
+    return (
+        f'<div class="dlc-verified" title="{title}">✓ {count} {what} claim{plural} '
+        f"verified by dlcards</div>"
+    )
 
 
 def _install_rules(md: MarkdownIt) -> None:
@@ -305,7 +327,7 @@ def _render_cloze(note: Note, env: _Env) -> str:
     for d in sorted(note.deletions, key=lambda d: d.start):
         if d.start < pos:
             continue
-        pieces.append(text[pos:d.start])
+        pieces.append(text[pos : d.start])
         pieces.append(PLACEHOLDER.format(len(env.deletions)))
         env.deletions.append((d.number, d.text, d.hint))
         pos = d.end

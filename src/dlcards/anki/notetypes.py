@@ -130,7 +130,9 @@ def note_tags(note: Note, stamp: str) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=1024)
-def _tags_for(tags: tuple[str, ...], week: int | None, topic: str | None, stamp: str) -> tuple[str, ...]:
+def _tags_for(
+    tags: tuple[str, ...], week: int | None, topic: str | None, stamp: str
+) -> tuple[str, ...]:
     # tags depend only on the file's front matter (as `Note.tags`), so they are computed per file
     own = list(tags)
     if week is not None:
@@ -179,16 +181,22 @@ def models() -> dict[str, Any]:
 
     style = css()
     basic = genanki.Model(
-        BASIC_MODEL_ID, BASIC_MODEL_NAME,
+        BASIC_MODEL_ID,
+        BASIC_MODEL_NAME,
         fields=[{"name": name} for name in BASIC_FIELDS],
         templates=[{"name": "Card 1", "qfmt": BASIC_QFMT, "afmt": BASIC_AFMT}],
-        css=style, model_type=genanki.Model.FRONT_BACK, sort_field_index=0,
+        css=style,
+        model_type=genanki.Model.FRONT_BACK,
+        sort_field_index=0,
     )
     cloze = genanki.Model(
-        CLOZE_MODEL_ID, CLOZE_MODEL_NAME,
+        CLOZE_MODEL_ID,
+        CLOZE_MODEL_NAME,
         fields=[{"name": name} for name in CLOZE_FIELDS],
         templates=[{"name": "Cloze", "qfmt": CLOZE_QFMT, "afmt": CLOZE_AFMT}],
-        css=style, model_type=genanki.Model.CLOZE, sort_field_index=0,
+        css=style,
+        model_type=genanki.Model.CLOZE,
+        sort_field_index=0,
     )
     return {"basic": basic, "cloze": cloze}
 
@@ -203,8 +211,15 @@ def _note_class() -> Any:
     import genanki
 
     class DlcardsNote(genanki.Note):
-        def __init__(self, model: Any, fields: list[str], tags: list[str], guid: str, due: int,
-                     ords: list[int]):
+        def __init__(
+            self,
+            model: Any,
+            fields: list[str],
+            tags: list[str],
+            guid: str,
+            due: int,
+            ords: list[int],
+        ):
             self.model = model
             self.fields = fields
             self._sort_field = fields[0]
@@ -227,8 +242,9 @@ def _note_class() -> Any:
     return DlcardsNote
 
 
-def write_package(notes: list[AnkiNote], media_files: list[str], out_path: str,
-                  when: datetime) -> None:
+def write_package(
+    notes: list[AnkiNote], media_files: list[str], out_path: str, when: datetime
+) -> None:
     """Write one .apkg with these notes (grouped into their decks) and media files.
 
     `media_files` are paths whose basenames are the names the fields use. The file is written
@@ -248,8 +264,16 @@ def write_package(notes: list[AnkiNote], media_files: list[str], out_path: str,
         deck = decks.get(n.deck)
         if deck is None:
             deck = decks[n.deck] = genanki.Deck(deck_id(n.deck), n.deck)
-        deck.add_note(note_class(kinds[n.kind], list(n.fields), list(n.tags),
-                                 genanki.guid_for(GUID_NAMESPACE, n.note_id), n.due, list(n.ords)))
+        deck.add_note(
+            note_class(
+                kinds[n.kind],
+                list(n.fields),
+                list(n.tags),
+                genanki.guid_for(GUID_NAMESPACE, n.note_id),
+                n.due,
+                list(n.ords),
+            )
+        )
     folder = os.path.dirname(os.path.abspath(out_path))
     fd, tmp = tempfile.mkstemp(prefix=".dlcards-", suffix=".apkg.tmp", dir=folder)
     os.close(fd)
@@ -257,9 +281,12 @@ def write_package(notes: list[AnkiNote], media_files: list[str], out_path: str,
         with warnings.catch_warnings():
             # our fields are HTML we produced; genanki's heuristic flags MathJax like `\(a<b\)`
             warnings.filterwarnings("ignore", module="genanki")
-            warnings.filterwarnings("ignore", message="^Field contained the following invalid HTML tags")
-            genanki.Package([decks[name] for name in sorted(decks)], media_files=media_files).write_to_file(
-                tmp, timestamp=when.timestamp())
+            warnings.filterwarnings(
+                "ignore", message="^Field contained the following invalid HTML tags"
+            )
+            genanki.Package(
+                [decks[name] for name in sorted(decks)], media_files=media_files
+            ).write_to_file(tmp, timestamp=when.timestamp())
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)

@@ -79,7 +79,8 @@ def _revlog_rows(col: Any) -> list[AnkiReview]:
     rows = col.db.all(
         "select r.id, coalesce(n.guid, ''), coalesce(c.ord, 0), r.ease, r.time, r.type, "
         "coalesce(n.mid, 0), coalesce(n.flds, '') from revlog r left join cards c on c.id = r.cid "
-        "left join notes n on n.id = c.nid order by r.id")
+        "left join notes n on n.id = c.nid order by r.id"
+    )
     out = []
     for rid, guid, ord_, ease, taken, rtype, mid, flds in rows:
         index = dlc_field.get(int(mid))
@@ -87,10 +88,18 @@ def _revlog_rows(col: Any) -> list[AnkiReview]:
         if index is not None:
             values = str(flds).split("\x1f")
             dlc_id = values[index].strip() if index < len(values) else None
-        out.append(AnkiReview(
-            revlog_id=int(rid), guid=str(guid), ord=int(ord_),
-            time=datetime.fromtimestamp(int(rid) / 1000, UTC), ease=int(ease),
-            duration_ms=max(0, int(taken)), type=int(rtype), dlc_id=dlc_id or None))
+        out.append(
+            AnkiReview(
+                revlog_id=int(rid),
+                guid=str(guid),
+                ord=int(ord_),
+                time=datetime.fromtimestamp(int(rid) / 1000, UTC),
+                ease=int(ease),
+                duration_ms=max(0, int(taken)),
+                type=int(rtype),
+                dlc_id=dlc_id or None,
+            )
+        )
     return out
 
 
@@ -102,12 +111,16 @@ def read_anki_reviews(path: Path) -> list[AnkiReview]:
     try:
         from anki.collection import Collection
     except ImportError:
-        raise UsageError("reading Anki files needs the `anki` package",
-                         hint="pip install anki (it runs headless; no Anki installation needed)") from None
+        raise UsageError(
+            "reading Anki files needs the `anki` package",
+            hint="pip install anki (it runs headless; no Anki installation needed)",
+        ) from None
     if not path.is_file():
-        raise UsageError(f"{path}: no such file",
-                         hint="pass collection.anki2 (from Anki's profile folder, with Anki closed), "
-                              "a .colpkg backup, or an .apkg exported with scheduling")
+        raise UsageError(
+            f"{path}: no such file",
+            hint="pass collection.anki2 (from Anki's profile folder, with Anki closed), "
+            "a .colpkg backup, or an .apkg exported with scheduling",
+        )
     suffix = path.suffix.lower()
     with tempfile.TemporaryDirectory(prefix="dlcards-anki-") as tmp:
         work = Path(tmp) / "collection.anki2"
@@ -117,9 +130,12 @@ def read_anki_reviews(path: Path) -> list[AnkiReview]:
                 from anki._backend import RustBackend
 
                 backend = RustBackend()
-                backend.import_collection_package(col_path=str(work), backup_path=str(path),
-                                                  media_folder=str(Path(tmp) / "media"),
-                                                  media_db=str(Path(tmp) / "media.db"))
+                backend.import_collection_package(
+                    col_path=str(work),
+                    backup_path=str(path),
+                    media_folder=str(Path(tmp) / "media"),
+                    media_db=str(Path(tmp) / "media.db"),
+                )
                 col = Collection(str(work))
             elif suffix == ".apkg":
                 from anki.import_export_pb2 import (
@@ -128,8 +144,12 @@ def read_anki_reviews(path: Path) -> list[AnkiReview]:
                 )
 
                 col = Collection(str(work))
-                col.import_anki_package(ImportAnkiPackageRequest(
-                    package_path=str(path), options=ImportAnkiPackageOptions(with_scheduling=True)))
+                col.import_anki_package(
+                    ImportAnkiPackageRequest(
+                        package_path=str(path),
+                        options=ImportAnkiPackageOptions(with_scheduling=True),
+                    )
+                )
                 col.models._clear_cache()
             else:
                 _copy_collection(path, work)
@@ -140,7 +160,8 @@ def read_anki_reviews(path: Path) -> list[AnkiReview]:
         except Exception as exc:
             raise AnkiReadError(
                 f"{path}: cannot read it as an Anki collection or package: {exc}",
-                hint="close Anki first (or use File > Export > Anki Collection Package, .colpkg)") from None
+                hint="close Anki first (or use File > Export > Anki Collection Package, .colpkg)",
+            ) from None
         finally:
             if col is not None:
                 with contextlib.suppress(Exception):
@@ -151,8 +172,9 @@ def _copy_collection(path: Path, target: Path) -> None:
     """Copy the collection (and a leftover write-ahead log) so the original is never touched."""
     with path.open("rb") as fh:
         if fh.read(16) != b"SQLite format 3\x00":
-            raise AnkiReadError(f"{path}: not an Anki collection (expected collection.anki2, "
-                                ".colpkg or .apkg)")
+            raise AnkiReadError(
+                f"{path}: not an Anki collection (expected collection.anki2, .colpkg or .apkg)"
+            )
     shutil.copyfile(path, target)
     for extra in ("-wal",):
         side = path.with_name(path.name + extra)
@@ -202,8 +224,9 @@ class MergeResult:
     cards: list[str] = field(default_factory=list)  # cards whose state was recomputed
 
 
-def merge_into_store(store: Store, scheduler: Scheduler, plan: ImportPlan, *,
-                     dry_run: bool = False) -> MergeResult:
+def merge_into_store(
+    store: Store, scheduler: Scheduler, plan: ImportPlan, *, dry_run: bool = False
+) -> MergeResult:
     """Append the new Anki reviews to the dlcards log and recompute the affected cards' states.
 
     Rows already in the log (same Anki revlog id) are duplicates and change nothing. For every
@@ -223,7 +246,8 @@ def merge_into_store(store: Store, scheduler: Scheduler, plan: ImportPlan, *,
         if not fresh:
             continue
         merged: list[tuple[datetime, Rating, int, AnkiReview | None]] = [
-            (e.time, e.rating, e.duration_ms, None) for e in existing]
+            (e.time, e.rating, e.duration_ms, None) for e in existing
+        ]
         merged += [(r.time, Rating(r.ease), r.duration_ms, r) for r in fresh]
         merged.sort(key=lambda m: m[0])
         state, entries = scheduler.replay(card_id, [(t, rating, ms) for t, rating, ms, _ in merged])

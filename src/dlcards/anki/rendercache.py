@@ -60,5 +60,9 @@ class RenderCache:
     def save(self) -> None:
         if self.path is None or (self._new.keys() == self._old.keys() and self.misses == 0):
             return
-        write_cache(self.path, pickle.dumps({"version": RENDER_VERSION, "entries": self._new},
-                                            protocol=pickle.HIGHEST_PROTOCOL))
+        write_cache(
+            self.path,
+            pickle.dumps(
+                {"version": RENDER_VERSION, "entries": self._new}, protocol=pickle.HIGHEST_PROTOCOL
+            ),
+        )

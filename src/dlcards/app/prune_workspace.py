@@ -80,7 +80,11 @@ class Journal:
 
     def append(self, entry: dict[str, Any], now: datetime) -> dict[str, Any]:
         entries = self.entries()
-        entry = {"id": max((e.get("id", 0) for e in entries), default=0) + 1, "time": now.isoformat(), **entry}
+        entry = {
+            "id": max((e.get("id", 0) for e in entries), default=0) + 1,
+            "time": now.isoformat(),
+            **entry,
+        }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
@@ -93,7 +97,9 @@ class Journal:
 
     def active(self) -> list[dict[str, Any]]:
         undone = self.undone()
-        return [e for e in self.entries() if e.get("action") != "undo" and e.get("id") not in undone]
+        return [
+            e for e in self.entries() if e.get("action") != "undo" and e.get("id") not in undone
+        ]
 
     def last_undoable(self) -> dict[str, Any] | None:
         active = self.active()
@@ -127,8 +133,14 @@ def describe(entry: dict[str, Any]) -> str:
 class PruneWorkspace:
     """The collection, the store and the journal of one prune run."""
 
-    def __init__(self, root: Path | None, now_fn: Callable[[], datetime], *, store_path: Path | None = None,
-                 backup: bool = True):
+    def __init__(
+        self,
+        root: Path | None,
+        now_fn: Callable[[], datetime],
+        *,
+        store_path: Path | None = None,
+        backup: bool = True,
+    ):
         from dlcards.core.calendar import zone
         from dlcards.store import Store
         from dlcards.system.decks import open_collection
@@ -137,8 +149,13 @@ class PruneWorkspace:
         self.collection = open_collection(root, lint=False, use_cache=False)
         self.root = self.collection.root
         s = self.collection.settings
-        self.store = Store.open(store_path, now=now_fn() if backup else None, tz=zone(s.timezone),
-                                day_starts_at=s.day_starts_at, backups_keep=s.backups_keep)
+        self.store = Store.open(
+            store_path,
+            now=now_fn() if backup else None,
+            tz=zone(s.timezone),
+            day_starts_at=s.day_starts_at,
+            backups_keep=s.backups_keep,
+        )
         self.journal = Journal(journal_path(self.root))
         self.items: list[Any] = []
         self._rank()
@@ -176,12 +193,19 @@ class PruneWorkspace:
         self.store.sync_cards(card_infos(self.collection.notes), now)
         scheduler = Scheduler(SchedulerConfig.from_settings(s))
         self.items = prune_report(
-            self.collection.notes, self.store.reviews(), self.store.states(), self.store.flags(),
-            now=now, calendar=Calendar(zone(s.timezone), s.day_starts_at),
-            answer_word_limit=s.answer_word_limit, leech_threshold=s.leech_threshold,
-            orphans=self.store.orphans(), orphan_texts=remember_texts(self.root, self.collection.notes),
+            self.collection.notes,
+            self.store.reviews(),
+            self.store.states(),
+            self.store.flags(),
+            now=now,
+            calendar=Calendar(zone(s.timezone), s.day_starts_at),
+            answer_word_limit=s.answer_word_limit,
+            leech_threshold=s.leech_threshold,
+            orphans=self.store.orphans(),
+            orphan_texts=remember_texts(self.root, self.collection.notes),
             kept=self.journal.kept(),
-            retrievability=scheduler.retrievability)
+            retrievability=scheduler.retrievability,
+        )
 
     def note_of(self, card_id: str) -> Any:
         for note in self.collection.notes:
@@ -204,8 +228,12 @@ class PruneWorkspace:
         for it in self.items:
             for code in it.codes:
                 counts[code] = counts.get(code, 0) + 1
-        return {"now": self.now_fn().isoformat(), "count": len(self.items), "reasons": counts,
-                "items": [it.to_dict() for it in self.items]}
+        return {
+            "now": self.now_fn().isoformat(),
+            "count": len(self.items),
+            "reasons": counts,
+            "items": [it.to_dict() for it in self.items],
+        }
 
     # -- actions ----------------------------------------------------------------------------
     def _record(self, entry: dict[str, Any]) -> dict[str, Any]:
@@ -218,20 +246,31 @@ class PruneWorkspace:
 
         note = self.note_of(card_id)
         if note is None:
-            raise PruneError(f"card {card_id} is in no deck file", hint="orphans can be relinked or kept")
+            raise PruneError(
+                f"card {card_id} is in no deck file", hint="orphans can be relinked or kept"
+            )
         deck = self.collection.file(note.path)
         fresh = read_snapshot(deck.path)
         if fresh.data != deck.snapshot.data:
-            raise FileChangedError(f"{deck.display} changed on disk since it was read; nothing deleted",
-                                   hint="the list was reloaded; try again")
+            raise FileChangedError(
+                f"{deck.display} changed on disk since it was read; nothing deleted",
+                hint="the list was reloaded; try again",
+            )
         text = decode(fresh.data)
         edit = plan_delete(text, note.line, note.end_line)
         new = edit.apply(text)
         write_atomic(fresh, encode(new))
-        entry = self._record({
-            "action": "delete", "card_id": card_id, "card_ids": note.card_ids(), "path": note.path,
-            "line": note.line, "edit": AnchoredEdit.of(text, edit).to_dict(), "digest_after": digest(new),
-        })
+        entry = self._record(
+            {
+                "action": "delete",
+                "card_id": card_id,
+                "card_ids": note.card_ids(),
+                "path": note.path,
+                "line": note.line,
+                "edit": AnchoredEdit.of(text, edit).to_dict(),
+                "digest_after": digest(new),
+            }
+        )
         self.reload()
         return entry
 
@@ -243,10 +282,20 @@ class PruneWorkspace:
         entry = None
         if after != before:
             b, a = decode(before), decode(after)
-            rel = path.relative_to(self.root).as_posix() if path.is_relative_to(self.root) else str(path)
-            entry = self._record({"action": "edit", "card_id": card_id, "path": rel,
-                                  "edit": AnchoredEdit.of(b, diff_edit(b, a)).to_dict(),
-                                  "digest_after": digest(a)})
+            rel = (
+                path.relative_to(self.root).as_posix()
+                if path.is_relative_to(self.root)
+                else str(path)
+            )
+            entry = self._record(
+                {
+                    "action": "edit",
+                    "card_id": card_id,
+                    "path": rel,
+                    "edit": AnchoredEdit.of(b, diff_edit(b, a)).to_dict(),
+                    "digest_after": digest(a),
+                }
+            )
         self.reload()
         return entry
 
@@ -255,8 +304,9 @@ class PruneWorkspace:
         flags = self.store.flags([card_id]).get(card_id)
         before = bool(flags and flags.suspended)
         self.store.set_suspended([card_id], not before)
-        entry = self._record({"action": "suspend", "card_id": card_id, "suspended": not before,
-                              "before": before})
+        entry = self._record(
+            {"action": "suspend", "card_id": card_id, "suspended": not before, "before": before}
+        )
         self._rank()
         return entry
 
@@ -269,8 +319,15 @@ class PruneWorkspace:
         if self.note_of(target) is None:
             raise PruneError(f"card {target} is in no deck file")
         moved = self.store.relink(card_id, target)
-        entry = self._record({"action": "relink", "card_id": card_id, "old_id": card_id,
-                              "new_id": target, "moved": moved})
+        entry = self._record(
+            {
+                "action": "relink",
+                "card_id": card_id,
+                "old_id": card_id,
+                "new_id": target,
+                "moved": moved,
+            }
+        )
         self._rank()
         return entry
 
@@ -299,13 +356,17 @@ class PruneWorkspace:
             try:
                 snap = read_snapshot(path)
             except FileNotFoundError:
-                raise PruneError(f"{entry['path']} no longer exists; cannot undo: {describe(entry)}",
-                                 hint=f"the removed text is in {self.journal.path}") from None
+                raise PruneError(
+                    f"{entry['path']} no longer exists; cannot undo: {describe(entry)}",
+                    hint=f"the removed text is in {self.journal.path}",
+                ) from None
             try:
                 new = AnchoredEdit.from_dict(entry["edit"]).undo_in(decode(snap.data))
             except EditError as exc:
-                raise PruneError(f"{entry['path']}: {exc.message}; cannot undo: {describe(entry)}",
-                                 hint=f"the removed text is in {self.journal.path}") from None
+                raise PruneError(
+                    f"{entry['path']}: {exc.message}; cannot undo: {describe(entry)}",
+                    hint=f"the removed text is in {self.journal.path}",
+                ) from None
             write_atomic(snap, encode(new))
         elif action == "suspend":
             self.store.set_suspended([entry["card_id"]], bool(entry["before"]))

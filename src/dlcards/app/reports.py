@@ -31,15 +31,18 @@ class StatsData:
         return zone(self.settings.timezone)
 
 
-def load_data(root: Path | None, now: datetime, *, settings: Any = None,
-              store_path: Path | None = None) -> StatsData:
+def load_data(
+    root: Path | None, now: datetime, *, settings: Any = None, store_path: Path | None = None
+) -> StatsData:
     from dlcards.core.calendar import zone
     from dlcards.store import Store
     from dlcards.system.decks import open_collection
 
     col = open_collection(root, lint=False)
     settings = settings if settings is not None else col.settings
-    with Store.open(store_path, tz=zone(settings.timezone), day_starts_at=settings.day_starts_at) as store:
+    with Store.open(
+        store_path, tz=zone(settings.timezone), day_starts_at=settings.day_starts_at
+    ) as store:
         reviews = store.reviews()
         states = store.states()
         flags = store.flags()
@@ -52,13 +55,23 @@ def report_of(data: StatsData) -> dict[str, Any]:
 
     s = data.settings
     scheduler = Scheduler(SchedulerConfig.from_settings(s))
-    return compute_stats(data.notes, data.reviews, data.states, data.flags, now=data.now, tz=data.tz,
-                         day_starts_at=s.day_starts_at, weekly_hours=s.weekly_hours,
-                         new_per_day=s.new_per_day, retrievability=scheduler.retrievability)
+    return compute_stats(
+        data.notes,
+        data.reviews,
+        data.states,
+        data.flags,
+        now=data.now,
+        tz=data.tz,
+        day_starts_at=s.day_starts_at,
+        weekly_hours=s.weekly_hours,
+        new_per_day=s.new_per_day,
+        retrievability=scheduler.retrievability,
+    )
 
 
-def load_report(root: Path | None, now: datetime, *, settings: Any = None,
-                store_path: Path | None = None) -> dict[str, Any]:
+def load_report(
+    root: Path | None, now: datetime, *, settings: Any = None, store_path: Path | None = None
+) -> dict[str, Any]:
     """The full `dlcards stats --json` report of a collection at `now`."""
     return report_of(load_data(root, now, settings=settings, store_path=store_path))
 
@@ -76,20 +89,35 @@ def history_rows(reviews: list[Any]) -> list[dict[str, Any]]:
         elapsed = None if prev is None else round((e.time - prev).total_seconds() / 86400, 2)
         prev = e.time
         a = e.after
-        rows.append({
-            "time": e.time.isoformat(), "rating": int(e.rating), "rating_name": e.rating.name.title(),
-            "kind": e.kind, "source": e.source, "duration_s": round(e.duration_ms / 1000, 1),
-            "elapsed_days": elapsed, "interval_days": a.interval_days,
-            "due": a.due.isoformat() if a.due else None,
-            "stability": None if a.stability is None else round(a.stability, 3),
-            "difficulty": None if a.difficulty is None else round(a.difficulty, 3),
-            "phase": a.phase,
-        })
+        rows.append(
+            {
+                "time": e.time.isoformat(),
+                "rating": int(e.rating),
+                "rating_name": e.rating.name.title(),
+                "kind": e.kind,
+                "source": e.source,
+                "duration_s": round(e.duration_ms / 1000, 1),
+                "elapsed_days": elapsed,
+                "interval_days": a.interval_days,
+                "due": a.due.isoformat() if a.due else None,
+                "stability": None if a.stability is None else round(a.stability, 3),
+                "difficulty": None if a.difficulty is None else round(a.difficulty, 3),
+                "phase": a.phase,
+            }
+        )
     return rows
 
 
-def card_info_of(card_id: str, note: Any, state: Any, flags: Any, reviews: list[Any], now: datetime,
-                 retrievability: Any, orphan: Any = None) -> dict[str, Any]:
+def card_info_of(
+    card_id: str,
+    note: Any,
+    state: Any,
+    flags: Any,
+    reviews: list[Any],
+    now: datetime,
+    retrievability: Any,
+    orphan: Any = None,
+) -> dict[str, Any]:
     """The info dict from already-read parts (pure)."""
     r = retrievability(state, now) if state is not None else None
     where = None
@@ -118,8 +146,15 @@ def card_info_of(card_id: str, note: Any, state: Any, flags: Any, reviews: list[
     }
 
 
-def card_info(root: Path | None, card_id: str, now: datetime, *, store_path: Path | None = None,
-              collection: Any = None, store: Any = None) -> dict[str, Any]:
+def card_info(
+    root: Path | None,
+    card_id: str,
+    now: datetime,
+    *,
+    store_path: Path | None = None,
+    collection: Any = None,
+    store: Any = None,
+) -> dict[str, Any]:
     """Read the card from the decks and the store. Raises UnknownCardError."""
     from dlcards.review.scheduling import Scheduler, SchedulerConfig
 
@@ -139,12 +174,18 @@ def card_info(root: Path | None, card_id: str, now: datetime, *, store_path: Pat
         state = store.states([card_id]).get(card_id)
         flags = store.flags([card_id]).get(card_id)
         reviews = store.reviews([card_id])
-        orphan = None if note is not None else next((o for o in store.orphans() if o.card_id == card_id), None)
+        orphan = (
+            None
+            if note is not None
+            else next((o for o in store.orphans() if o.card_id == card_id), None)
+        )
     finally:
         if own_store:
             store.close()
     if note is None and orphan is None and not reviews and state is None:
-        raise UnknownCardError(f"no card with id {card_id!r}",
-                               hint="`dlcards list` shows the ids; a cloze card's id ends in /c1, /c2, ...")
+        raise UnknownCardError(
+            f"no card with id {card_id!r}",
+            hint="`dlcards list` shows the ids; a cloze card's id ends in /c1, /c2, ...",
+        )
     scheduler = Scheduler(SchedulerConfig.from_settings(collection.settings))
     return card_info_of(card_id, note, state, flags, reviews, now, scheduler.retrievability, orphan)

@@ -81,7 +81,9 @@ class LazyScheduler:
                     self._scheduler = Scheduler(SchedulerConfig.from_settings(self.settings))
         return self._scheduler
 
-    def review(self, state: CardState, rating: Rating, now: datetime, duration_ms: int = 0) -> ReviewEntry:
+    def review(
+        self, state: CardState, rating: Rating, now: datetime, duration_ms: int = 0
+    ) -> ReviewEntry:
         return self.get().review(state, rating, now, duration_ms=duration_ms)
 
     def preview(self, state: CardState, now: datetime) -> dict[Rating, CardState]:
@@ -89,9 +91,16 @@ class LazyScheduler:
 
 
 class ReviewContext:
-    def __init__(self, root: Path | None, settings: Settings | None, store: Store, now_fn: NowFn,
-                 filters: Filters | None = None, limits: Limits | None = None,
-                 collection: Collection | None = None):
+    def __init__(
+        self,
+        root: Path | None,
+        settings: Settings | None,
+        store: Store,
+        now_fn: NowFn,
+        filters: Filters | None = None,
+        limits: Limits | None = None,
+        collection: Collection | None = None,
+    ):
         self.store = store
         self.write_errors: list[Exception] = []
         self.on_write_error: Callable[[Exception], None] | None = None
@@ -102,17 +111,28 @@ class ReviewContext:
         self.root = self.collection.root
         self.settings = settings if settings is not None else self.collection.settings
         self.scheduler = LazyScheduler(self.settings)
-        self.policy = Policy.from_settings(self.settings, new_limit=self.limits.new,
-                                           review_limit=self.limits.review)
+        self.policy = Policy.from_settings(
+            self.settings, new_limit=self.limits.new, review_limit=self.limits.review
+        )
         now = now_fn()
         scards = self._index_cards()
         self._sync(now)
         today = self.policy.day(now)
-        log = store.reviews_on_day(day_start(today, self.policy.tz, self.policy.day_starts_at),
-                                   self.policy.day_end(now))
+        log = store.reviews_on_day(
+            day_start(today, self.policy.tz, self.policy.day_starts_at), self.policy.day_end(now)
+        )
         more = parse_study_more(store.get_setting(study_more_key(today)))
-        self.session = Session(scards, store.states(), store.flags(), log, self.scheduler, self.policy,
-                               now, filters=self.filters, study_more=more)
+        self.session = Session(
+            scards,
+            store.states(),
+            store.flags(),
+            log,
+            self.scheduler,
+            self.policy,
+            now,
+            filters=self.filters,
+            study_more=more,
+        )
 
     @staticmethod
     def _open(root: Path | None) -> Collection:
@@ -123,7 +143,9 @@ class ReviewContext:
     def _index_cards(self) -> list[Any]:
         order = {f.rel: i for i, f in enumerate(self.collection.files)}
         triples = note_session_cards(self.collection.notes, order)
-        self._where: dict[str, tuple[Note, int]] = {sc.id: (note, ordinal) for sc, note, ordinal in triples}
+        self._where: dict[str, tuple[Note, int]] = {
+            sc.id: (note, ordinal) for sc, note, ordinal in triples
+        }
         self._cards: dict[str, Card] = {}
         return [sc for sc, _, _ in triples]
 

@@ -132,7 +132,9 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-def run_pure(items: list[tuple[str, str]], *, parallel_min: int = PARALLEL_MIN) -> list[list[dict[str, Any]]]:
+def run_pure(
+    items: list[tuple[str, str]], *, parallel_min: int = PARALLEL_MIN
+) -> list[list[dict[str, Any]]]:
     """Check `check`/`shapes` blocks, in worker processes when there are enough of them."""
     cores = _cores()
     if len(items) < parallel_min or cores < 2:
@@ -174,13 +176,22 @@ def _locate(col: Collection, note: Note, block: Block, d: dict[str, Any], strict
     if strict and code == "claim-unproved":
         severity = "error"
     line = block.first_line + int(d.get("offset", 0))
-    return Problem(SourceLocation(col.display_path(note.path), line), severity, code, message, d.get("hint"))
+    return Problem(
+        SourceLocation(col.display_path(note.path), line), severity, code, message, d.get("hint")
+    )
 
 
-def run_checks(col: Collection, problems: list[Problem], *, strict: bool = False,
-               no_exec: bool = False, no_cache: bool = False, quiet: bool = False,
-               report: CheckReport | None = None,
-               runner_factory: Callable[[], Any] | None = None) -> list[Problem]:
+def run_checks(
+    col: Collection,
+    problems: list[Problem],
+    *,
+    strict: bool = False,
+    no_exec: bool = False,
+    no_cache: bool = False,
+    quiet: bool = False,
+    report: CheckReport | None = None,
+    runner_factory: Callable[[], Any] | None = None,
+) -> list[Problem]:
     """Return the structural problems plus those of every checked block, sorted."""
     report = report if report is not None else CheckReport()
     cache = ResultCache(col.root)  # the checker fingerprint is read once per run
@@ -192,7 +203,11 @@ def run_checks(col: Collection, problems: list[Problem], *, strict: bool = False
         for block in note.blocks:
             report.blocks += 1
             if block.kind in ("check", "shapes"):
-                sv = sv if sv is not None else f"{sympy_version()}/{mpmath_version()}/{sys.version_info[:2]}"
+                sv = (
+                    sv
+                    if sv is not None
+                    else f"{sympy_version()}/{mpmath_version()}/{sys.version_info[:2]}"
+                )
                 pure.append(Task(note, block, cache.key(block.kind, block.text, sv)))
             elif block.kind == "torch" and not no_exec:
                 # the key holds the whole answer text: finding its first code span needs the
@@ -200,7 +215,9 @@ def run_checks(col: Collection, problems: list[Problem], *, strict: bool = False
                 mode = "question" if block.side == "question" and note.kind == "basic" else "answer"
                 answer = note.answer if mode == "question" else ""
                 tv = tv if tv is not None else torch_version()
-                code.append(Task(note, block, cache.key("torch", block.text, mode, answer, tv, "cpu"), mode))
+                code.append(
+                    Task(note, block, cache.key("torch", block.text, mode, answer, tv, "cpu"), mode)
+                )
     for task in pure + code:
         if not no_cache:
             task.result = cache.get(task.key)
@@ -261,20 +278,34 @@ def _code_gate(col: Collection, misses: list[Task], out: list[Problem]) -> bool:
     n = len(misses)
     cards = f"{n} code card{'s' if n != 1 else ''}"
     if not is_trusted(col.root):
-        out.append(Problem(where, "warning", "needs-trust",
-                           f"{cards} not run: this collection has no consent to run code here",
-                           "run `dlcards trust` to allow it (see docs/checks.md), or pass --no-exec "
-                           "to skip code cards"))
+        out.append(
+            Problem(
+                where,
+                "warning",
+                "needs-trust",
+                f"{cards} not run: this collection has no consent to run code here",
+                "run `dlcards trust` to allow it (see docs/checks.md), or pass --no-exec "
+                "to skip code cards",
+            )
+        )
         return False
     if not torch_available():
-        out.append(Problem(where, "warning", "no-torch",
-                           f"{cards} not run: PyTorch is not installed",
-                           "install torch (e.g. `pip install torch`), or pass --no-exec"))
+        out.append(
+            Problem(
+                where,
+                "warning",
+                "no-torch",
+                f"{cards} not run: PyTorch is not installed",
+                "install torch (e.g. `pip install torch`), or pass --no-exec",
+            )
+        )
         return False
     return True
 
 
-def _run_code(runners: list[Any], tasks: list[Task], report: CheckReport, cache: ResultCache) -> None:
+def _run_code(
+    runners: list[Any], tasks: list[Task], report: CheckReport, cache: ResultCache
+) -> None:
     """Run the snippets, one thread per runner server (each forks its own children)."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -292,10 +323,19 @@ def _run_code(runners: list[Any], tasks: list[Task], report: CheckReport, cache:
                 task = queue.pop()
             result = runner.run(task.block.text, CODE_TIMEOUT_S, expect=task.expect, mode="check")
             if result.kind in ("no-torch", "runner"):
-                task.result = [{"offset": 0, "severity": "warning", "code": "code-not-run",
-                                "message": f"code card not run: {result.error}", "hint": None}]
+                task.result = [
+                    {
+                        "offset": 0,
+                        "severity": "warning",
+                        "code": "code-not-run",
+                        "message": f"code card not run: {result.error}",
+                        "hint": None,
+                    }
+                ]
                 continue  # not cached: it says nothing about the snippet
-            task.result = [p.to_dict() for p in problems_of(result.to_dict(), task.block.text, task.mode)]
+            task.result = [
+                p.to_dict() for p in problems_of(result.to_dict(), task.block.text, task.mode)
+            ]
             cache.put(task.key, task.result)
             with lock:
                 isolated.append(bool(result.net_isolated))
@@ -309,8 +349,12 @@ def _run_code(runners: list[Any], tasks: list[Task], report: CheckReport, cache:
         info = runners[0].ready_info
         device = info.get("device", "cpu")
         shown = f" ({device} available for review)" if device != "cpu" else ""
-        report.notes.append(f"ran {report.snippets} code snippet{'s' if report.snippets != 1 else ''} "
-                            f"on cpu{shown}, torch {info.get('torch', '?')}")
+        report.notes.append(
+            f"ran {report.snippets} code snippet{'s' if report.snippets != 1 else ''} "
+            f"on cpu{shown}, torch {info.get('torch', '?')}"
+        )
         if not all(isolated):
-            report.notes.append("note: this kernel does not allow a private network namespace; code "
-                                "cards ran with only a Python-level network guard")
+            report.notes.append(
+                "note: this kernel does not allow a private network namespace; code "
+                "cards ran with only a Python-level network guard"
+            )

@@ -27,7 +27,13 @@ def check_block(kind: str, text: str) -> list[BlockProblem]:
 
             return check_shapes(text)
     except Exception as exc:  # a checker bug must not hide the other problems
-        return [BlockProblem(0, "error", "internal",
-                             f"internal error while checking this block: {type(exc).__name__}: {exc}",
-                             "please report this with the block attached")]
+        return [
+            BlockProblem(
+                0,
+                "error",
+                "internal",
+                f"internal error while checking this block: {type(exc).__name__}: {exc}",
+                "please report this with the block attached",
+            )
+        ]
     raise ValueError(f"not a pure block kind: {kind}")

@@ -38,10 +38,14 @@ def plan(note: Note, block: Block) -> tuple[str, str | None] | BlockProblem:
     if block.side == "question" and note.kind == "basic":
         expect = answer_value(note)
         if expect is None:
-            return BlockProblem(0, "error", "code-answer-missing",
-                                "the answer states no value for this snippet",
-                                "put the value of the snippet's last expression in the answer's first "
-                                "code span, e.g. `torch.Size([2, 3])`")
+            return BlockProblem(
+                0,
+                "error",
+                "code-answer-missing",
+                "the answer states no value for this snippet",
+                "put the value of the snippet's last expression in the answer's first "
+                "code span, e.g. `torch.Size([2, 3])`",
+            )
         return "question", expect
     return "answer", None
 
@@ -62,15 +66,32 @@ def problems_of(result: dict[str, Any], text: str, mode: str) -> list[BlockProbl
     error = str(result.get("error") or "the snippet failed")
     offset = _offset(result, text)
     if kind == "mismatch":
-        return [BlockProblem(offset, "error", "code-answer-mismatch", error,
-                             "fix the answer's first code span (or the snippet)")]
+        return [
+            BlockProblem(
+                offset,
+                "error",
+                "code-answer-mismatch",
+                error,
+                "fix the answer's first code span (or the snippet)",
+            )
+        ]
     if kind == "answer":
-        return [BlockProblem(offset, "error", "code-answer-unreadable", error,
-                             "write the answer as a Python/PyTorch value, e.g. `torch.Size([2, 3])`, "
-                             "`(2, 3)`, `True`, `tensor([0.5, 1.5])`")]
+        return [
+            BlockProblem(
+                offset,
+                "error",
+                "code-answer-unreadable",
+                error,
+                "write the answer as a Python/PyTorch value, e.g. `torch.Size([2, 3])`, "
+                "`(2, 3)`, `True`, `tensor([0.5, 1.5])`",
+            )
+        ]
     if kind == "timeout":
-        return [BlockProblem(offset, "error", "code-timeout", error,
-                             "make the snippet smaller or faster")]
+        return [
+            BlockProblem(
+                offset, "error", "code-timeout", error, "make the snippet smaller or faster"
+            )
+        ]
     where = f"line {result['line']}: " if isinstance(result.get("line"), int) else ""
     hint = None
     if kind == "assert":

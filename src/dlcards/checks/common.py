@@ -25,12 +25,19 @@ class BlockProblem:
     hint: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"offset": self.offset, "severity": self.severity, "code": self.code,
-                "message": self.message, "hint": self.hint}
+        return {
+            "offset": self.offset,
+            "severity": self.severity,
+            "code": self.code,
+            "message": self.message,
+            "hint": self.hint,
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> BlockProblem:
-        return cls(int(d["offset"]), d["severity"], str(d["code"]), str(d["message"]), d.get("hint"))
+        return cls(
+            int(d["offset"]), d["severity"], str(d["code"]), str(d["message"]), d.get("hint")
+        )
 
 
 @dataclass(frozen=True)

@@ -74,10 +74,14 @@ class Arr:
         if self.ndim == 1:
             return [list(self.items)]
         m, n = self.shape
-        return [list(self.items[i * n:(i + 1) * n]) for i in range(m)]
+        return [list(self.items[i * n : (i + 1) * n]) for i in range(m)]
 
     def describe(self) -> str:
-        return f"vector of size {self.shape[0]}" if self.ndim == 1 else f"{self.shape[0]}×{self.shape[1]} matrix"
+        return (
+            f"vector of size {self.shape[0]}"
+            if self.ndim == 1
+            else f"{self.shape[0]}×{self.shape[1]} matrix"
+        )
 
 
 def _vec(items: list[Any]) -> Arr:
@@ -164,9 +168,20 @@ def _elu(x: Any, a: Any = 1) -> Any:
 
 
 SCALAR_FUNCS: dict[str, Callable[..., Any]] = {
-    "exp": sp.exp, "sqrt": sp.sqrt, "abs": sp.Abs, "sign": sp.sign,
-    "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "asin": sp.asin, "acos": sp.acos,
-    "atan": sp.atan, "sinh": sp.sinh, "cosh": sp.cosh, "tanh": sp.tanh, "erf": sp.erf,
+    "exp": sp.exp,
+    "sqrt": sp.sqrt,
+    "abs": sp.Abs,
+    "sign": sp.sign,
+    "sin": sp.sin,
+    "cos": sp.cos,
+    "tan": sp.tan,
+    "asin": sp.asin,
+    "acos": sp.acos,
+    "atan": sp.atan,
+    "sinh": sp.sinh,
+    "cosh": sp.cosh,
+    "tanh": sp.tanh,
+    "erf": sp.erf,
     "ln": sp.log,
     "sigmoid": _sigmoid,
     "logit": lambda p: sp.log(p / (1 - p)),
@@ -283,6 +298,7 @@ def _filled(value: int) -> Callable[..., Arr]:
             m, n = _size(dims[0], "rows", MAX_MAT), _size(dims[1], "columns", MAX_MAT)
             return _mat([[value] * n for _ in range(m)])
         raise CheckError("zeros/ones take one or two sizes")
+
     return make
 
 
@@ -307,7 +323,9 @@ def _diff(f: Any, *args: Any) -> Any:
     spec: list[Any] = []
     for a in args:
         if isinstance(a, Arr):
-            raise CheckError("diff: differentiate with respect to a symbol; use grad(f, v) for a vector")
+            raise CheckError(
+                "diff: differentiate with respect to a symbol; use grad(f, v) for a vector"
+            )
         spec.append(a)
     if not spec:
         raise CheckError("diff needs a variable: diff(f, x)")
@@ -321,7 +339,9 @@ def _grad(f: Any, v: Any) -> Any:
     if isinstance(v, Arr):
         for s in v.items:
             if not isinstance(s, sp.Symbol):
-                raise CheckError("grad: differentiate with respect to a vec(...) or mat(...) of symbols")
+                raise CheckError(
+                    "grad: differentiate with respect to a vec(...) or mat(...) of symbols"
+                )
         return v.map(lambda s: sp.diff(f, s))
     if isinstance(v, list | tuple):
         return _vec([sp.diff(f, s) for s in v])
@@ -377,27 +397,54 @@ def _len(v: Any) -> Any:
 
 
 def _sum_sq(v: Any) -> Any:
-    return _sum(_elementwise(v, 2, lambda a, b: a ** b, "sum_sq"))
+    return _sum(_elementwise(v, 2, lambda a, b: a**b, "sum_sq"))
 
 
 VECTOR_FUNCS: dict[str, Callable[..., Any]] = {
-    "log": _log, "sum": _sum, "mean": _mean, "prod": _prod, "sum_sq": _sum_sq,
-    "norm": lambda v: sp.sqrt(_sum_sq(v)), "var": _var, "len": _len,
-    "softmax": _softmax, "log_softmax": _log_softmax, "logsumexp": _logsumexp,
-    "cross_entropy": _cross_entropy, "nll": _nll, "mse": _mse, "sse": _sse, "bce": _bce,
-    "bce_logits": lambda z, y: _bce(SCALAR_FUNCS["sigmoid"](z) if not isinstance(z, Arr) else z.map(_sigmoid), y),
-    "onehot": _onehot, "zeros": _filled(0), "ones": _filled(1), "eye": _eye,
-    "max": _max, "min": _min, "dot": _dot, "outer": _outer, "diag": _diag,
+    "log": _log,
+    "sum": _sum,
+    "mean": _mean,
+    "prod": _prod,
+    "sum_sq": _sum_sq,
+    "norm": lambda v: sp.sqrt(_sum_sq(v)),
+    "var": _var,
+    "len": _len,
+    "softmax": _softmax,
+    "log_softmax": _log_softmax,
+    "logsumexp": _logsumexp,
+    "cross_entropy": _cross_entropy,
+    "nll": _nll,
+    "mse": _mse,
+    "sse": _sse,
+    "bce": _bce,
+    "bce_logits": lambda z, y: _bce(
+        SCALAR_FUNCS["sigmoid"](z) if not isinstance(z, Arr) else z.map(_sigmoid), y
+    ),
+    "onehot": _onehot,
+    "zeros": _filled(0),
+    "ones": _filled(1),
+    "eye": _eye,
+    "max": _max,
+    "min": _min,
+    "dot": _dot,
+    "outer": _outer,
+    "diag": _diag,
     "transpose": _transpose,
     "trace": lambda w: _to_matrix(w).trace(),
     "det": lambda w: _to_matrix(w).det(),
     "inv": lambda w: _mat(_to_matrix(w).inv().tolist()),
-    "diff": _diff, "grad": _grad, "jacobian": _jacobian, "hessian": _hessian, "subs": _subs,
+    "diff": _diff,
+    "grad": _grad,
+    "jacobian": _jacobian,
+    "hessian": _hessian,
+    "subs": _subs,
 }
 
 CONSTANTS: dict[str, Any] = {"pi": sp.pi, "e": sp.E, "E": sp.E}
 SPECIAL = ("vec", "mat")
-VOCABULARY = frozenset(SCALAR_FUNCS) | frozenset(VECTOR_FUNCS) | frozenset(CONSTANTS) | frozenset(SPECIAL)
+VOCABULARY = (
+    frozenset(SCALAR_FUNCS) | frozenset(VECTOR_FUNCS) | frozenset(CONSTANTS) | frozenset(SPECIAL)
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -449,8 +496,10 @@ class Evaluator:
     def eval(self, node: ast.expr) -> Any:
         method = getattr(self, f"_{type(node).__name__}", None)
         if method is None:
-            raise CheckError(f"`{ast.unparse(node)}` is not allowed in a check block",
-                             "use names, numbers, + - * / ** @, calls of the vocabulary, v[i] and .T")
+            raise CheckError(
+                f"`{ast.unparse(node)}` is not allowed in a check block",
+                "use names, numbers, + - * / ** @, calls of the vocabulary, v[i] and .T",
+            )
         return method(node)
 
     def _Constant(self, node: ast.Constant) -> Any:
@@ -471,7 +520,12 @@ class Evaluator:
             return self.scope.names[name]
         if name in CONSTANTS:
             return CONSTANTS[name]
-        if name in SCALAR_FUNCS or name in VECTOR_FUNCS or name in SPECIAL or name in self.scope.functions:
+        if (
+            name in SCALAR_FUNCS
+            or name in VECTOR_FUNCS
+            or name in SPECIAL
+            or name in self.scope.functions
+        ):
             raise CheckError(f"`{name}` is a function: call it, e.g. {name}(x)")
         return self.scope.symbol(name)
 
@@ -491,9 +545,11 @@ class Evaluator:
             if isinstance(v, str | list | tuple):
                 raise CheckError(f"`{ast.unparse(node)}`: operands must be expressions")
         ops: dict[type, tuple[str, Callable[[Any, Any], Any]]] = {
-            ast.Add: ("+", lambda x, y: x + y), ast.Sub: ("-", lambda x, y: x - y),
-            ast.Mult: ("*", lambda x, y: x * y), ast.Div: ("/", lambda x, y: x / y),
-            ast.Pow: ("**", lambda x, y: x ** y),
+            ast.Add: ("+", lambda x, y: x + y),
+            ast.Sub: ("-", lambda x, y: x - y),
+            ast.Mult: ("*", lambda x, y: x * y),
+            ast.Div: ("/", lambda x, y: x / y),
+            ast.Pow: ("**", lambda x, y: x**y),
         }
         if isinstance(node.op, ast.MatMult):
             return _matmul(a, b)
@@ -532,7 +588,9 @@ class Evaluator:
             raise CheckError(f"`{ast.unparse(node)}`: too many indices for a {v.describe()}")
         for i, n in zip(ints, v.shape, strict=False):
             if not -n <= i < n:
-                raise CheckError(f"`{ast.unparse(node)}`: index {i} out of range for a {v.describe()}")
+                raise CheckError(
+                    f"`{ast.unparse(node)}`: index {i} out of range for a {v.describe()}"
+                )
         if v.ndim == 1:
             return v.items[ints[0]]
         rows = v.rows()
@@ -545,7 +603,9 @@ class Evaluator:
             raise CheckError(f"`{ast.unparse(node.func)}`: only vocabulary functions can be called")
         name = node.func.id
         if node.keywords:
-            raise CheckError(f"`{name}`: keyword arguments are not supported; pass them by position")
+            raise CheckError(
+                f"`{name}`: keyword arguments are not supported; pass them by position"
+            )
         if name in ("vec", "mat"):
             return self._make(name, node.args)
         args = [self.eval(a) for a in node.args]
@@ -568,12 +628,17 @@ class Evaluator:
                     return args[0].map(lambda x: f(x, *rest))
                 return f(*[_scalar(a, name) for a in args])
         except TypeError:
-            raise CheckError(f"`{ast.unparse(node)}`: wrong number of arguments for `{name}`") from None
+            raise CheckError(
+                f"`{ast.unparse(node)}`: wrong number of arguments for `{name}`"
+            ) from None
         except CheckError:
             raise
         except (ValueError, ArithmeticError, sp.SympifyError) as exc:
             raise CheckError(f"`{ast.unparse(node)}`: {exc}") from None
-        raise CheckError(f"unknown function `{name}`", "see docs/checks.md for the vocabulary, or define it: f(x) = ...")
+        raise CheckError(
+            f"unknown function `{name}`",
+            "see docs/checks.md for the vocabulary, or define it: f(x) = ...",
+        )
 
     def _make(self, kind: str, args: list[ast.expr]) -> Arr:
         if not args:
@@ -591,7 +656,9 @@ class Evaluator:
             if len(sizes) != 2:
                 raise CheckError("mat takes a name and two sizes: mat('W', 2, 3)")
             m, n = _size(sizes[0], "rows", MAX_MAT), _size(sizes[1], "columns", MAX_MAT)
-            arr = _mat([[self.scope.symbol(f"{base}_{i}_{j}", base) for j in range(n)] for i in range(m)])
+            arr = _mat(
+                [[self.scope.symbol(f"{base}_{i}_{j}", base) for j in range(n)] for i in range(m)]
+            )
         old = self.scope.groups.get(base)
         if old is not None and old.shape != arr.shape:
             raise CheckError(f"{kind}: `{base}` was already made with another size")
@@ -616,7 +683,9 @@ def _fmt_value(v: Any) -> str:
     return f"{f:.4g}"
 
 
-def _sample(rng: random.Random, bounds: tuple[float | None, bool, float | None, bool] | None) -> float:
+def _sample(
+    rng: random.Random, bounds: tuple[float | None, bool, float | None, bool] | None
+) -> float:
     lo, lo_strict, hi, hi_strict = bounds or (None, False, None, False)
     for _ in range(100):
         if lo is None and hi is None:
@@ -651,7 +720,9 @@ def _size_note(scope: Scope, syms: set[sp.Symbol]) -> str:
         return ""
     if all(a.ndim == 1 for _, a in used) and len({a.shape for _, a in used}) == 1:
         return f" (checked with vectors of size {used[0][1].shape[0]})"
-    parts = [f"{n}: {a.shape[0]}" if a.ndim == 1 else f"{n}: {a.shape[0]}×{a.shape[1]}" for n, a in used]
+    parts = [
+        f"{n}: {a.shape[0]}" if a.ndim == 1 else f"{n}: {a.shape[0]}×{a.shape[1]}" for n, a in used
+    ]
     return f" (checked with sizes {', '.join(parts)})"
 
 
@@ -666,8 +737,13 @@ def _point_text(scope: Scope, syms: list[sp.Symbol], point: dict[sp.Symbol, floa
             parts.append(f"{name}=[{', '.join(_fmt_point(point.get(s, 0.0)) for s in arr.items)}]")
         else:
             rows = arr.rows()
-            parts.append(f"{name}=[" + ", ".join(
-                "[" + ", ".join(_fmt_point(point.get(s, 0.0)) for s in r) + "]" for r in rows) + "]")
+            parts.append(
+                f"{name}=["
+                + ", ".join(
+                    "[" + ", ".join(_fmt_point(point.get(s, 0.0)) for s in r) + "]" for r in rows
+                )
+                + "]"
+            )
     for s in sorted(syms, key=lambda s: s.name):
         if s not in grouped:
             parts.append(f"{s.name}={_fmt_point(point[s])}")
@@ -679,7 +755,10 @@ def decide(lhs: Any, rhs: Any, scope: Scope, *, budget: float = PROOF_BUDGET_S) 
     import mpmath
 
     if isinstance(lhs, Arr) and isinstance(rhs, Arr) and lhs.shape != rhs.shape:
-        return Verdict("false", f"the sides have different sizes: lhs is a {lhs.describe()}, rhs is a {rhs.describe()}")
+        return Verdict(
+            "false",
+            f"the sides have different sizes: lhs is a {lhs.describe()}, rhs is a {rhs.describe()}",
+        )
     shape = lhs.shape if isinstance(lhs, Arr) else rhs.shape if isinstance(rhs, Arr) else None
     n = len(lhs.items) if isinstance(lhs, Arr) else len(rhs.items) if isinstance(rhs, Arr) else 1
     left = [sp.sympify(v) for v in (_items(lhs) if isinstance(lhs, Arr) else [lhs] * n)]
@@ -717,17 +796,29 @@ def decide(lhs: Any, rhs: Any, scope: Scope, *, budget: float = PROOF_BUDGET_S) 
                     idx = ""
                     if shape is not None:
                         idx = f"[{i}]" if len(shape) == 1 else f"[{i // shape[1]}, {i % shape[1]}]"
-                    return Verdict("false", f"claim is false{at}{size_note}: "
-                                   f"lhs{idx}={_fmt_value(a)}, rhs{idx}={_fmt_value(b)}")
+                    return Verdict(
+                        "false",
+                        f"claim is false{at}{size_note}: "
+                        f"lhs{idx}={_fmt_value(a)}, rhs{idx}={_fmt_value(b)}",
+                    )
     if good == 0 and syms:
-        return Verdict("undecided", f"could not evaluate the claim at any point of its domain{size_note}")
+        return Verdict(
+            "undecided", f"could not evaluate the claim at any point of its domain{size_note}"
+        )
     timed_out = False
     try:
         if all(_proves(a - b) for a, b in zip(left, right, strict=True)):
             return Verdict("proved")
     except _Timeout:
         timed_out = True
-    except (RecursionError, ValueError, TypeError, AttributeError, NotImplementedError, ArithmeticError):
+    except (
+        RecursionError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        NotImplementedError,
+        ArithmeticError,
+    ):
         pass
     within = f" within {budget:g} s" if timed_out else ""
     points = f"{good} random point{'s' if good != 1 else ''}"
@@ -813,9 +904,11 @@ def check_math(text: str, *, budget: float = PROOF_BUDGET_S) -> list[BlockProble
     for st in stmts:
         if st.text.startswith("where:"):
             try:
-                _parse_where(st.text[len("where:"):], scope)
+                _parse_where(st.text[len("where:") :], scope)
             except CheckError as exc:
-                problems.append(BlockProblem(st.offset, "error", "check-syntax", exc.message, exc.hint))
+                problems.append(
+                    BlockProblem(st.offset, "error", "check-syntax", exc.message, exc.hint)
+                )
         else:
             body.append(st)
     ev = Evaluator(scope)
@@ -826,21 +919,37 @@ def check_math(text: str, *, budget: float = PROOF_BUDGET_S) -> list[BlockProble
                 claims += _statement(st.text, scope, ev, problems, st.offset, budget)
         except _Timeout:
             claims += 1
-            problems.append(BlockProblem(st.offset, "warning", "claim-undecided",
-                                         f"the claim could not be evaluated within {budget:g} s",
-                                         "split it into smaller claims or use smaller vectors"))
+            problems.append(
+                BlockProblem(
+                    st.offset,
+                    "warning",
+                    "claim-undecided",
+                    f"the claim could not be evaluated within {budget:g} s",
+                    "split it into smaller claims or use smaller vectors",
+                )
+            )
         except CheckError as exc:
             problems.append(BlockProblem(st.offset, "error", "check-syntax", exc.message, exc.hint))
         except RecursionError:
-            problems.append(BlockProblem(st.offset, "error", "check-syntax", "expression too deeply nested"))
+            problems.append(
+                BlockProblem(st.offset, "error", "check-syntax", "expression too deeply nested")
+            )
     if claims == 0 and not problems:
-        problems.append(BlockProblem(0, "warning", "check-syntax", "check block makes no claim",
-                                     "write a claim as `lhs == rhs`"))
+        problems.append(
+            BlockProblem(
+                0,
+                "warning",
+                "check-syntax",
+                "check block makes no claim",
+                "write a claim as `lhs == rhs`",
+            )
+        )
     return problems
 
 
-def _statement(text: str, scope: Scope, ev: Evaluator, problems: list[BlockProblem], offset: int,
-               budget: float) -> int:
+def _statement(
+    text: str, scope: Scope, ev: Evaluator, problems: list[BlockProblem], offset: int, budget: float
+) -> int:
     node = _parse_statement(text)
     if isinstance(node, ast.Assign):
         target = node.targets[0]
@@ -861,7 +970,9 @@ def _statement(text: str, scope: Scope, ev: Evaluator, problems: list[BlockProbl
             _whitelist(node.value)
             scope.functions[name] = (params, node.value)
             return 0
-        raise CheckError(f"`{ast.unparse(target)}`: define a name (`a = ...`) or a function (`f(x) = ...`)")
+        raise CheckError(
+            f"`{ast.unparse(target)}`: define a name (`a = ...`) or a function (`f(x) = ...`)"
+        )
     assert isinstance(node, ast.Compare)
     lhs, rhs = ev.eval(node.left), ev.eval(node.comparators[0])
     for side in (lhs, rhs):
@@ -869,15 +980,35 @@ def _statement(text: str, scope: Scope, ev: Evaluator, problems: list[BlockProbl
             raise CheckError("each side of a claim must be an expression")
     verdict = decide(lhs, rhs, scope, budget=budget)
     if verdict.status == "false":
-        problems.append(BlockProblem(offset, "error", "claim-false", verdict.message,
-                                     "fix the formula on the card and in the check block"))
+        problems.append(
+            BlockProblem(
+                offset,
+                "error",
+                "claim-false",
+                verdict.message,
+                "fix the formula on the card and in the check block",
+            )
+        )
     elif verdict.status == "unproved":
-        problems.append(BlockProblem(offset, "warning", "claim-unproved", verdict.message,
-                                     "add `where:` bounds if it holds only on a domain; "
-                                     "--strict makes this an error"))
+        problems.append(
+            BlockProblem(
+                offset,
+                "warning",
+                "claim-unproved",
+                verdict.message,
+                "add `where:` bounds if it holds only on a domain; --strict makes this an error",
+            )
+        )
     elif verdict.status == "undecided":
-        problems.append(BlockProblem(offset, "warning", "claim-undecided", verdict.message,
-                                     "check the `where:` bounds and the functions' domains"))
+        problems.append(
+            BlockProblem(
+                offset,
+                "warning",
+                "claim-undecided",
+                verdict.message,
+                "check the `where:` bounds and the functions' domains",
+            )
+        )
     return 1
 
 
@@ -888,16 +1019,38 @@ def _check_new_name(name: str) -> None:
         raise CheckError(f"`{name}` is a vocabulary name and cannot be redefined")
 
 
-_ALLOWED = (ast.Expression, ast.Constant, ast.Name, ast.Load, ast.UnaryOp, ast.USub, ast.UAdd,
-            ast.BinOp, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.MatMult, ast.BitXor,
-            ast.Call, ast.List, ast.Tuple, ast.Subscript, ast.Attribute, ast.Slice)
+_ALLOWED = (
+    ast.Expression,
+    ast.Constant,
+    ast.Name,
+    ast.Load,
+    ast.UnaryOp,
+    ast.USub,
+    ast.UAdd,
+    ast.BinOp,
+    ast.Add,
+    ast.Sub,
+    ast.Mult,
+    ast.Div,
+    ast.Pow,
+    ast.MatMult,
+    ast.BitXor,
+    ast.Call,
+    ast.List,
+    ast.Tuple,
+    ast.Subscript,
+    ast.Attribute,
+    ast.Slice,
+)
 
 
 def _whitelist(node: ast.AST) -> None:
     for sub in ast.walk(node):
         if not isinstance(sub, _ALLOWED):
-            raise CheckError(f"`{ast.unparse(sub) if isinstance(sub, ast.expr) else type(sub).__name__}` "
-                             "is not allowed in a check block")
+            raise CheckError(
+                f"`{ast.unparse(sub) if isinstance(sub, ast.expr) else type(sub).__name__}` "
+                "is not allowed in a check block"
+            )
         if isinstance(sub, ast.Attribute) and sub.attr != "T":
             raise CheckError(f"`{ast.unparse(sub)}`: only the `.T` attribute is allowed")
         if isinstance(sub, ast.Name) and sub.id.startswith("_"):
@@ -919,16 +1072,20 @@ def _parse_statement(text: str) -> ast.Assign | ast.Compare:
             if nxt == "=" or prev in "=!<>":
                 continue
             target = parse_expression(stripped[:i])
-            value = parse_expression(stripped[i + 1:])
+            value = parse_expression(stripped[i + 1 :])
             _whitelist(value)
             assign = ast.Assign(targets=[target], value=value, lineno=1)
             return assign
     node = parse_expression(stripped)
     if isinstance(node, ast.Compare):
         if len(node.ops) != 1 or not isinstance(node.ops[0], ast.Eq):
-            raise CheckError(f"`{stripped}`: a claim is `lhs == rhs` (one `==`)",
-                             "inequalities are not checked; bounds on symbols go in `where:`")
+            raise CheckError(
+                f"`{stripped}`: a claim is `lhs == rhs` (one `==`)",
+                "inequalities are not checked; bounds on symbols go in `where:`",
+            )
         _whitelist(node.left)
         _whitelist(node.comparators[0])
         return node
-    raise CheckError(f"`{stripped}` is neither a claim (`lhs == rhs`) nor a definition (`name = expr`)")
+    raise CheckError(
+        f"`{stripped}` is neither a claim (`lhs == rhs`) nor a definition (`name = expr`)"
+    )

@@ -114,15 +114,19 @@ class Dims:
             return False, ""
         free = sorted(d.free_symbols, key=lambda s: s.name)
         rng = random.Random(0)
-        originals = [s for s in self.symbols.values()
-                     if s in sp.sympify(a).free_symbols | sp.sympify(b).free_symbols]
+        originals = [
+            s
+            for s in self.symbols.values()
+            if s in sp.sympify(a).free_symbols | sp.sympify(b).free_symbols
+        ]
         for k in range(SAMPLES):
             point = {s: sp.Integer(rng.randint(1, 6 if k < SAMPLES // 2 else 64)) for s in free}
             if not self._allowed(point):
                 continue
             if d.xreplace(point) != 0:
-                shown = ", ".join(f"{s.name}={self.canon(s).xreplace(point)}" for s in originals) or \
-                    ", ".join(f"{s.name}={v}" for s, v in point.items())
+                shown = ", ".join(
+                    f"{s.name}={self.canon(s).xreplace(point)}" for s in originals
+                ) or ", ".join(f"{s.name}={v}" for s, v in point.items())
                 return False, shown
         return True, ""
 
@@ -167,8 +171,10 @@ def _bcast(dims: Dims, shapes: list[tuple[Any, ...]], what: str = "broadcast") -
                 cur, cur_shape = d, s
                 continue
             if not dims.equal(cur, d)[0]:
-                raise ShapeError(f"{what}: dims {fmt_dim(cur)} vs {fmt_dim(d)} are not compatible "
-                                 f"(dim {i} of {fmt_shape(cur_shape)} and {fmt_shape(s)})")
+                raise ShapeError(
+                    f"{what}: dims {fmt_dim(cur)} vs {fmt_dim(d)} are not compatible "
+                    f"(dim {i} of {fmt_shape(cur_shape)} and {fmt_shape(s)})"
+                )
         out.append(cur)
     return tuple(out)
 
@@ -284,7 +290,9 @@ class Ops:
         for term, op in zip(terms, ops, strict=True):
             t = _tensor(op, "einsum")
             if len(term) != t.ndim:
-                raise ShapeError(f"einsum: subscript '{term}' has {len(term)} letters for a {t.ndim}-D tensor")
+                raise ShapeError(
+                    f"einsum: subscript '{term}' has {len(term)} letters for a {t.ndim}-D tensor"
+                )
             for ch, d in zip(term, t.shape, strict=True):
                 if ch in sizes and not self.eq(sizes[ch], d):
                     if self.dims.is_one(sizes[ch]):
@@ -305,7 +313,9 @@ class Ops:
     def T(self, x: Any) -> Tensor:
         t = _tensor(x, ".T")
         if t.ndim > 2:
-            raise ShapeError(f".T on a {t.ndim}-D tensor is deprecated in PyTorch; use .mT or .permute(...)")
+            raise ShapeError(
+                f".T on a {t.ndim}-D tensor is deprecated in PyTorch; use .mT or .permute(...)"
+            )
         return Tensor(tuple(reversed(t.shape)))
 
     def mT(self, x: Any) -> Tensor:
@@ -332,7 +342,9 @@ class Ops:
         t = _tensor(x, "permute")
         idx = [_norm_dim(d, t.ndim, "permute") for d in _sizes(order)]
         if sorted(idx) != list(range(t.ndim)):
-            raise ShapeError(f"permute: ({', '.join(map(str, _sizes(order)))}) is not a permutation of the {t.ndim} dims")
+            raise ShapeError(
+                f"permute: ({', '.join(map(str, _sizes(order)))}) is not a permutation of the {t.ndim} dims"
+            )
         return Tensor(tuple(t.shape[i] for i in idx))
 
     def reshape(self, x: Any, *size: Any, what: str = "reshape") -> Tensor:
@@ -346,8 +358,10 @@ class Ops:
             known = _prod([d for i, d in enumerate(new) if i != holes[0]])
             inferred = sp.simplify(numel / known)
             if not self.dims.integral(inferred):
-                raise ShapeError(f"{what}: cannot infer -1: {fmt_dim(numel)} elements are not "
-                                 f"divisible by {fmt_dim(known)}")
+                raise ShapeError(
+                    f"{what}: cannot infer -1: {fmt_dim(numel)} elements are not "
+                    f"divisible by {fmt_dim(known)}"
+                )
             if sp.fraction(sp.together(inferred))[1] != 1:
                 inferred = sp.simplify(self.dims.canon(inferred))
             new[holes[0]] = inferred
@@ -356,8 +370,10 @@ class Ops:
             if iv is not None and iv < 0:
                 raise ShapeError(f"{what}: invalid size {iv}")
         if not self.eq(_prod(new), numel):
-            raise ShapeError(f"{what}: cannot reshape {fmt_shape(t.shape)} ({fmt_dim(numel)} elements) "
-                             f"into {fmt_shape(tuple(new))} ({fmt_dim(_prod(new))} elements)")
+            raise ShapeError(
+                f"{what}: cannot reshape {fmt_shape(t.shape)} ({fmt_dim(numel)} elements) "
+                f"into {fmt_shape(tuple(new))} ({fmt_dim(_prod(new))} elements)"
+            )
         return Tensor(tuple(new))
 
     def view(self, x: Any, *size: Any) -> Tensor:
@@ -375,20 +391,25 @@ class Ops:
         a, b = _norm_dim(start_dim, t.ndim, "flatten"), _norm_dim(end_dim, t.ndim, "flatten")
         if a > b:
             raise ShapeError("flatten: start_dim comes after end_dim")
-        return Tensor((*t.shape[:a], _prod(t.shape[a:b + 1]), *t.shape[b + 1:]))
+        return Tensor((*t.shape[:a], _prod(t.shape[a : b + 1]), *t.shape[b + 1 :]))
 
     def unflatten(self, x: Any, dim: Any, sizes: Any) -> Tensor:
         t = _tensor(x, "unflatten")
         i = _norm_dim(dim, t.ndim, "unflatten")
         part = self.reshape(Tensor((t.shape[i],)), tuple(_sizes((sizes,))), what="unflatten")
-        return Tensor(t.shape[:i] + part.shape + t.shape[i + 1:])
+        return Tensor(t.shape[:i] + part.shape + t.shape[i + 1 :])
 
     def squeeze(self, x: Any, dim: Any = None) -> Tensor:
         t = _tensor(x, "squeeze")
         if dim is None:
             return Tensor(tuple(d for d in t.shape if not self.dims.is_one(d)))
-        ds = {_norm_dim(d, t.ndim, "squeeze") for d in (dim if isinstance(dim, tuple | list) else [dim])}
-        return Tensor(tuple(d for i, d in enumerate(t.shape) if not (i in ds and self.dims.is_one(d))))
+        ds = {
+            _norm_dim(d, t.ndim, "squeeze")
+            for d in (dim if isinstance(dim, tuple | list) else [dim])
+        }
+        return Tensor(
+            tuple(d for i, d in enumerate(t.shape) if not (i in ds and self.dims.is_one(d)))
+        )
 
     def unsqueeze(self, x: Any, dim: Any) -> Tensor:
         t = _tensor(x, "unsqueeze")
@@ -407,7 +428,9 @@ class Ops:
             if _int(want) == -1:
                 out[off + i] = d
             elif not (self.eq(want, d) or self.dims.is_one(d)):
-                raise ShapeError(f"expand: dim {i} has size {fmt_dim(d)}, cannot expand to {fmt_dim(want)}")
+                raise ShapeError(
+                    f"expand: dim {i} has size {fmt_dim(d)}, cannot expand to {fmt_dim(want)}"
+                )
         return Tensor(tuple(out))
 
     def expand_as(self, x: Any, y: Any) -> Tensor:
@@ -453,7 +476,9 @@ class Ops:
         t = _tensor(x, "masked_fill")
         out = _bcast(self.dims, [t.shape, _tensor(mask, "masked_fill").shape], "masked_fill")
         if len(out) != t.ndim or not all(self.eq(a, b) for a, b in zip(out, t.shape, strict=True)):
-            raise ShapeError(f"masked_fill: mask {fmt_shape(mask.shape)} does not broadcast to {fmt_shape(t.shape)}")
+            raise ShapeError(
+                f"masked_fill: mask {fmt_shape(mask.shape)} does not broadcast to {fmt_shape(t.shape)}"
+            )
         return t
 
     def where(self, cond: Any, a: Any, b: Any) -> Tensor:
@@ -461,7 +486,9 @@ class Ops:
 
     # -- joining ----------------------------------------------------------------------------------
     def cat(self, tensors: Any, dim: Any = 0) -> Tensor:
-        ts = [_tensor(v, "cat") for v in (tensors if isinstance(tensors, list | tuple) else [tensors])]
+        ts = [
+            _tensor(v, "cat") for v in (tensors if isinstance(tensors, list | tuple) else [tensors])
+        ]
         if not ts:
             raise ShapeError("cat needs a list of tensors")
         n = ts[0].ndim
@@ -472,8 +499,10 @@ class Ops:
         for t in ts[1:]:
             for j in range(n):
                 if j != i and not self.eq(t.shape[j], ts[0].shape[j]):
-                    raise ShapeError(f"cat: sizes must match except in dim {i}: "
-                                     f"{fmt_shape(ts[0].shape)} vs {fmt_shape(t.shape)}")
+                    raise ShapeError(
+                        f"cat: sizes must match except in dim {i}: "
+                        f"{fmt_shape(ts[0].shape)} vs {fmt_shape(t.shape)}"
+                    )
         shape = list(ts[0].shape)
         shape[i] = sp.Add(*[t.shape[i] for t in ts])
         return Tensor(tuple(shape))
@@ -482,13 +511,20 @@ class Ops:
     concatenate = cat
 
     def stack(self, tensors: Any, dim: Any = 0) -> Tensor:
-        ts = [_tensor(v, "stack") for v in (tensors if isinstance(tensors, list | tuple) else [tensors])]
+        ts = [
+            _tensor(v, "stack")
+            for v in (tensors if isinstance(tensors, list | tuple) else [tensors])
+        ]
         if not ts:
             raise ShapeError("stack needs a list of tensors")
         for t in ts[1:]:
-            if t.ndim != ts[0].ndim or not all(self.eq(a, b) for a, b in zip(t.shape, ts[0].shape, strict=True)):
-                raise ShapeError(f"stack: all tensors must have the same shape: "
-                                 f"{fmt_shape(ts[0].shape)} vs {fmt_shape(t.shape)}")
+            if t.ndim != ts[0].ndim or not all(
+                self.eq(a, b) for a, b in zip(t.shape, ts[0].shape, strict=True)
+            ):
+                raise ShapeError(
+                    f"stack: all tensors must have the same shape: "
+                    f"{fmt_shape(ts[0].shape)} vs {fmt_shape(t.shape)}"
+                )
         i = _norm_dim(dim, ts[0].ndim, "stack", extra=1)
         return Tensor((*ts[0].shape[:i], sp.Integer(len(ts)), *ts[0].shape[i:]))
 
@@ -500,7 +536,7 @@ class Ops:
         i = _norm_dim(dim, t.ndim, "chunk")
         size = t.shape[i] / n
         size = size if self.dims.integral(size) else sp.ceiling(size)
-        piece = Tensor((*t.shape[:i], size, *t.shape[i + 1:]))
+        piece = Tensor((*t.shape[:i], size, *t.shape[i + 1 :]))
         return Pieces((piece,) * n)
 
     def split(self, x: Any, size: Any, dim: Any = 0) -> Pieces:
@@ -508,12 +544,14 @@ class Ops:
         i = _norm_dim(dim, t.ndim, "split")
         if isinstance(size, list | tuple):
             if not self.eq(sp.Add(*size), t.shape[i]):
-                raise ShapeError(f"split: sizes add up to {fmt_dim(sp.Add(*size))}, dim {i} is {fmt_dim(t.shape[i])}")
-            return Pieces(tuple(Tensor((*t.shape[:i], s, *t.shape[i + 1:])) for s in size))
+                raise ShapeError(
+                    f"split: sizes add up to {fmt_dim(sp.Add(*size))}, dim {i} is {fmt_dim(t.shape[i])}"
+                )
+            return Pieces(tuple(Tensor((*t.shape[:i], s, *t.shape[i + 1 :])) for s in size))
         count = t.shape[i] / size
         k = _int(sp.ceiling(self.dims.canon(count)))
         n = k if k is not None else 2
-        return Pieces((Tensor((*t.shape[:i], size, *t.shape[i + 1:])),) * n)
+        return Pieces((Tensor((*t.shape[:i], size, *t.shape[i + 1 :])),) * n)
 
     # -- layers ----------------------------------------------------------------------------------
     def linear(self, x: Any, w: Any, b: Any = None) -> Tensor:
@@ -522,9 +560,13 @@ class Ops:
             raise ShapeError("linear needs an input with at least 1 dim")
         if isinstance(w, Tensor):
             if w.ndim != 2:
-                raise ShapeError(f"linear: the weight must be 2-D (out, in), got {fmt_shape(w.shape)}")
+                raise ShapeError(
+                    f"linear: the weight must be 2-D (out, in), got {fmt_shape(w.shape)}"
+                )
             if not self.eq(t.shape[-1], w.shape[1]):
-                raise ShapeError(f"linear: input features {fmt_dim(t.shape[-1])} vs weight in_features {fmt_dim(w.shape[1])}")
+                raise ShapeError(
+                    f"linear: input features {fmt_dim(t.shape[-1])} vs weight in_features {fmt_dim(w.shape[1])}"
+                )
             return Tensor((*t.shape[:-1], w.shape[0]))
         return Tensor((*t.shape[:-1], w))
 
@@ -539,21 +581,39 @@ class Ops:
     def _spatial(self, x: Any, nd: int, what: str) -> tuple[tuple[Any, ...], list[Any]]:
         t = _tensor(x, what)
         if t.ndim not in (nd + 1, nd + 2):
-            names = {1: "(N, C, L) or (C, L)", 2: "(N, C, H, W) or (C, H, W)", 3: "(N, C, D, H, W) or (C, D, H, W)"}[nd]
+            names = {
+                1: "(N, C, L) or (C, L)",
+                2: "(N, C, H, W) or (C, H, W)",
+                3: "(N, C, D, H, W) or (C, D, H, W)",
+            }[nd]
             raise ShapeError(f"{what} needs {names}, got {fmt_shape(t.shape)}")
         return t.shape[:-nd], list(t.shape[-nd:])
 
-    def conv(self, nd: int, x: Any, out: Any, kernel_size: Any = None, stride: Any = 1,
-             padding: Any = 0, dilation: Any = 1, groups: Any = 1, bias: Any = None,
-             what: str = "conv") -> Tensor:
+    def conv(
+        self,
+        nd: int,
+        x: Any,
+        out: Any,
+        kernel_size: Any = None,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: Any = 1,
+        bias: Any = None,
+        what: str = "conv",
+    ) -> Tensor:
         lead, sizes = self._spatial(x, nd, what)
         if isinstance(out, Tensor):
             w = out
             if w.ndim != nd + 2:
-                raise ShapeError(f"{what}: the weight must be {nd + 2}-D (C_out, C_in/groups, k...)")
+                raise ShapeError(
+                    f"{what}: the weight must be {nd + 2}-D (C_out, C_in/groups, k...)"
+                )
             c_in = lead[-1]
             if not self.eq(c_in, w.shape[1] * groups):
-                raise ShapeError(f"{what}: input channels {fmt_dim(c_in)} vs weight {fmt_dim(w.shape[1] * groups)}")
+                raise ShapeError(
+                    f"{what}: input channels {fmt_dim(c_in)} vs weight {fmt_dim(w.shape[1] * groups)}"
+                )
             out, kernel_size = w.shape[0], tuple(w.shape[2:])
         if kernel_size is None:
             raise ShapeError(f"{what} needs the kernel size: {what}(X, C_out, k)")
@@ -571,56 +631,107 @@ class Ops:
                 raise ShapeError(f"{what}: padding must be a size, 'same' or 'valid'")
         else:
             ps = _pair(padding, nd, f"{what} padding")
-        new = [sp.floor((n + 2 * p - d * (k - 1) - 1) / s) + 1 for n, k, s, p, d in zip(sizes, ks, ss, ps, ds, strict=True)]
+        new = [
+            sp.floor((n + 2 * p - d * (k - 1) - 1) / s) + 1
+            for n, k, s, p, d in zip(sizes, ks, ss, ps, ds, strict=True)
+        ]
         return Tensor((*tuple(lead[:-1]), out, *tuple(new)))
 
-    def conv_transpose(self, nd: int, x: Any, out: Any, kernel_size: Any, stride: Any = 1,
-                       padding: Any = 0, output_padding: Any = 0, groups: Any = 1, bias: Any = None,
-                       dilation: Any = 1, what: str = "conv_transpose") -> Tensor:
+    def conv_transpose(
+        self,
+        nd: int,
+        x: Any,
+        out: Any,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        output_padding: Any = 0,
+        groups: Any = 1,
+        bias: Any = None,
+        dilation: Any = 1,
+        what: str = "conv_transpose",
+    ) -> Tensor:
         lead, sizes = self._spatial(x, nd, what)
         ks, ss = _pair(kernel_size, nd, what), _pair(stride, nd, what)
-        ps, ops_, ds = _pair(padding, nd, what), _pair(output_padding, nd, what), _pair(dilation, nd, what)
-        new = [(n - 1) * s - 2 * p + d * (k - 1) + op + 1
-               for n, k, s, p, op, d in zip(sizes, ks, ss, ps, ops_, ds, strict=True)]
+        ps, ops_, ds = (
+            _pair(padding, nd, what),
+            _pair(output_padding, nd, what),
+            _pair(dilation, nd, what),
+        )
+        new = [
+            (n - 1) * s - 2 * p + d * (k - 1) + op + 1
+            for n, k, s, p, op, d in zip(sizes, ks, ss, ps, ops_, ds, strict=True)
+        ]
         return Tensor((*tuple(lead[:-1]), out, *tuple(new)))
 
-    def pool(self, nd: int, x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
-             dilation: Any = 1, ceil_mode: Any = False, what: str = "pool", **_: Any) -> Tensor:
+    def pool(
+        self,
+        nd: int,
+        x: Any,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        dilation: Any = 1,
+        ceil_mode: Any = False,
+        what: str = "pool",
+        **_: Any,
+    ) -> Tensor:
         lead, sizes = self._spatial(x, nd, what)
         ks = _pair(kernel_size, nd, f"{what} kernel_size")
         ss = ks if stride is None else _pair(stride, nd, f"{what} stride")
         ps, ds = _pair(padding, nd, f"{what} padding"), _pair(dilation, nd, f"{what} dilation")
         rnd = sp.ceiling if ceil_mode is True else sp.floor
-        new = [rnd((n + 2 * p - d * (k - 1) - 1) / s) + 1 for n, k, s, p, d in zip(sizes, ks, ss, ps, ds, strict=True)]
+        new = [
+            rnd((n + 2 * p - d * (k - 1) - 1) / s) + 1
+            for n, k, s, p, d in zip(sizes, ks, ss, ps, ds, strict=True)
+        ]
         return Tensor(tuple(lead) + tuple(new))
 
-    def adaptive_pool(self, nd: int, x: Any, output_size: Any, what: str = "adaptive_pool") -> Tensor:
+    def adaptive_pool(
+        self, nd: int, x: Any, output_size: Any, what: str = "adaptive_pool"
+    ) -> Tensor:
         lead, sizes = self._spatial(x, nd, what)
         outs = _pair(output_size, nd, f"{what} output_size")
-        return Tensor(tuple(lead) + tuple(s if o is None else o for s, o in zip(sizes, outs, strict=True)))
+        return Tensor(
+            tuple(lead) + tuple(s if o is None else o for s, o in zip(sizes, outs, strict=True))
+        )
 
-    def attention(self, q: Any, k: Any, v: Any, attn_mask: Any = None, *args: Any, **kwargs: Any) -> Tensor:
+    def attention(
+        self, q: Any, k: Any, v: Any, attn_mask: Any = None, *args: Any, **kwargs: Any
+    ) -> Tensor:
         Q, K, V = (_tensor(a, "attention") for a in (q, k, v))
         for name, t in (("query", Q), ("key", K), ("value", V)):
             if t.ndim < 2:
                 raise ShapeError(f"attention: the {name} needs at least 2 dims (..., T, E)")
         if not self.eq(Q.shape[-1], K.shape[-1]):
-            raise ShapeError(f"attention: query and key feature dims: {fmt_dim(Q.shape[-1])} vs {fmt_dim(K.shape[-1])}")
+            raise ShapeError(
+                f"attention: query and key feature dims: {fmt_dim(Q.shape[-1])} vs {fmt_dim(K.shape[-1])}"
+            )
         if not self.eq(K.shape[-2], V.shape[-2]):
-            raise ShapeError(f"attention: key and value lengths: {fmt_dim(K.shape[-2])} vs {fmt_dim(V.shape[-2])}")
+            raise ShapeError(
+                f"attention: key and value lengths: {fmt_dim(K.shape[-2])} vs {fmt_dim(V.shape[-2])}"
+            )
         batch = _bcast(self.dims, [Q.shape[:-2], K.shape[:-2], V.shape[:-2]], "attention batch")
         if isinstance(attn_mask, Tensor):
-            _bcast(self.dims, [attn_mask.shape, (*batch, Q.shape[-2], K.shape[-2])], "attention mask")
+            _bcast(
+                self.dims, [attn_mask.shape, (*batch, Q.shape[-2], K.shape[-2])], "attention mask"
+            )
         return Tensor((*batch, Q.shape[-2], V.shape[-1]))
 
     def layer_norm(self, x: Any, normalized_shape: Any = None, *args: Any, **kwargs: Any) -> Tensor:
         t = _tensor(x, "layer_norm")
         if normalized_shape is not None:
-            ns = list(normalized_shape) if isinstance(normalized_shape, list | tuple) else [normalized_shape]
-            tail = t.shape[len(t.shape) - len(ns):] if len(ns) <= t.ndim else None
+            ns = (
+                list(normalized_shape)
+                if isinstance(normalized_shape, list | tuple)
+                else [normalized_shape]
+            )
+            tail = t.shape[len(t.shape) - len(ns) :] if len(ns) <= t.ndim else None
             if tail is None or not all(self.eq(a, b) for a, b in zip(tail, ns, strict=True)):
-                raise ShapeError(f"layer_norm: normalized shape {fmt_shape(tuple(ns))} does not match "
-                                 f"the last dims of {fmt_shape(t.shape)}")
+                raise ShapeError(
+                    f"layer_norm: normalized shape {fmt_shape(tuple(ns))} does not match "
+                    f"the last dims of {fmt_shape(t.shape)}"
+                )
         return t
 
     # -- creation --------------------------------------------------------------------------------
@@ -641,35 +752,177 @@ class Ops:
         return Tensor((n, n if m is None else m))
 
 
-SAME = ["relu", "gelu", "silu", "sigmoid", "tanh", "exp", "log", "abs", "sqrt", "rsqrt", "neg", "softplus", "dropout", "batch_norm", "contiguous", "clone", "detach", "float", "double", "half", "long", "int", "bool", "to", "cpu", "cuda", "type_as", "relu_", "exp_", "sin", "cos", "square", "sign", "elu", "leaky_relu", "mish", "hardtanh", "clamp", "clip", "erf", "log1p", "expm1", "requires_grad_", "zero_", "normal_", "uniform_", "fill_", "instance_norm", "group_norm", "tril", "triu", "dropout1d", "dropout2d", "log_sigmoid", "logsigmoid", "floor", "ceil", "round", "reciprocal", "pow", "nan_to_num", "sigmoid_", "tanh_", "abs_"]
-REDUCE = ["sum", "mean", "prod", "amax", "amin", "std", "var", "logsumexp", "all", "any", "argmax", "argmin", "nansum", "nanmean", "median", "mode", "count_nonzero"]
+SAME = [
+    "relu",
+    "gelu",
+    "silu",
+    "sigmoid",
+    "tanh",
+    "exp",
+    "log",
+    "abs",
+    "sqrt",
+    "rsqrt",
+    "neg",
+    "softplus",
+    "dropout",
+    "batch_norm",
+    "contiguous",
+    "clone",
+    "detach",
+    "float",
+    "double",
+    "half",
+    "long",
+    "int",
+    "bool",
+    "to",
+    "cpu",
+    "cuda",
+    "type_as",
+    "relu_",
+    "exp_",
+    "sin",
+    "cos",
+    "square",
+    "sign",
+    "elu",
+    "leaky_relu",
+    "mish",
+    "hardtanh",
+    "clamp",
+    "clip",
+    "erf",
+    "log1p",
+    "expm1",
+    "requires_grad_",
+    "zero_",
+    "normal_",
+    "uniform_",
+    "fill_",
+    "instance_norm",
+    "group_norm",
+    "tril",
+    "triu",
+    "dropout1d",
+    "dropout2d",
+    "log_sigmoid",
+    "logsigmoid",
+    "floor",
+    "ceil",
+    "round",
+    "reciprocal",
+    "pow",
+    "nan_to_num",
+    "sigmoid_",
+    "tanh_",
+    "abs_",
+]
+REDUCE = [
+    "sum",
+    "mean",
+    "prod",
+    "amax",
+    "amin",
+    "std",
+    "var",
+    "logsumexp",
+    "all",
+    "any",
+    "argmax",
+    "argmin",
+    "nansum",
+    "nanmean",
+    "median",
+    "mode",
+    "count_nonzero",
+]
 
 
 def _named(op: Callable[..., Any], nd: int, what: str) -> Callable[..., Any]:
     """`op` for `nd` spatial dims, naming itself `what` in messages."""
+
     def call(*args: Any, **kwargs: Any) -> Any:
         kwargs["what"] = what
         return op(nd, *args, **kwargs)
+
     return call
 
 
 def _functions(ops: Ops) -> dict[str, Callable[..., Any]]:
     f: dict[str, Callable[..., Any]] = {name: ops.same for name in SAME}
     for name in REDUCE:
-        f[name] = (lambda n: lambda x, dim=None, keepdim=False, **kw: ops.reduce(x, dim, keepdim, n))(name)
+        f[name] = (
+            lambda n: lambda x, dim=None, keepdim=False, **kw: ops.reduce(x, dim, keepdim, n)
+        )(name)
     f["max"] = lambda x, dim=None, keepdim=False: ops.maxmin(x, dim, keepdim, "max")
     f["min"] = lambda x, dim=None, keepdim=False: ops.maxmin(x, dim, keepdim, "min")
-    for name in ("add", "sub", "mul", "div", "maximum", "minimum", "pow", "atan2", "fmod", "remainder",
-                 "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or"):
-        f[name] = (lambda a, b, **kw: ops.broadcast(a, b))
+    for name in (
+        "add",
+        "sub",
+        "mul",
+        "div",
+        "maximum",
+        "minimum",
+        "pow",
+        "atan2",
+        "fmod",
+        "remainder",
+        "eq",
+        "ne",
+        "lt",
+        "le",
+        "gt",
+        "ge",
+        "logical_and",
+        "logical_or",
+    ):
+        f[name] = lambda a, b, **kw: ops.broadcast(a, b)
     f["pow"] = lambda a, b=None, **kw: ops.broadcast(a, b) if b is not None else ops.same(a)
     f["softmax"] = ops.softmax
     f["log_softmax"] = ops.softmax
-    for name in ("matmul", "mm", "bmm", "mv", "dot", "outer", "einsum", "T", "mT", "transpose",
-                 "swapaxes", "swapdims", "permute", "reshape", "view", "view_as", "reshape_as",
-                 "flatten", "unflatten", "squeeze", "unsqueeze", "expand", "expand_as", "repeat",
-                 "norm", "masked_fill", "where", "cat", "concat", "concatenate", "stack", "chunk",
-                 "split", "linear", "embedding", "attention", "layer_norm", "full", "arange", "eye"):
+    for name in (
+        "matmul",
+        "mm",
+        "bmm",
+        "mv",
+        "dot",
+        "outer",
+        "einsum",
+        "T",
+        "mT",
+        "transpose",
+        "swapaxes",
+        "swapdims",
+        "permute",
+        "reshape",
+        "view",
+        "view_as",
+        "reshape_as",
+        "flatten",
+        "unflatten",
+        "squeeze",
+        "unsqueeze",
+        "expand",
+        "expand_as",
+        "repeat",
+        "norm",
+        "masked_fill",
+        "where",
+        "cat",
+        "concat",
+        "concatenate",
+        "stack",
+        "chunk",
+        "split",
+        "linear",
+        "embedding",
+        "attention",
+        "layer_norm",
+        "full",
+        "arange",
+        "eye",
+    ):
         f[name] = getattr(ops, name)
     f["scaled_dot_product_attention"] = ops.attention
     f["ger"] = ops.outer
@@ -682,7 +935,9 @@ def _functions(ops: Ops) -> dict[str, Callable[..., Any]]:
         f[f"conv_transpose{nd}d"] = _named(ops.conv_transpose, nd, f"conv_transpose{nd}d")
         for kind in ("max", "avg"):
             f[f"{kind}_pool{nd}d"] = _named(ops.pool, nd, f"{kind}_pool{nd}d")
-            f[f"adaptive_{kind}_pool{nd}d"] = _named(ops.adaptive_pool, nd, f"adaptive_{kind}_pool{nd}d")
+            f[f"adaptive_{kind}_pool{nd}d"] = _named(
+                ops.adaptive_pool, nd, f"adaptive_{kind}_pool{nd}d"
+            )
     return f
 
 
@@ -749,8 +1004,18 @@ class ShapeEvaluator:
         if isinstance(node.op, ast.MatMult):
             return self.ops.matmul(a, b)
         if isinstance(a, Tensor) or isinstance(b, Tensor):
-            if not isinstance(node.op, ast.Add | ast.Sub | ast.Mult | ast.Div | ast.FloorDiv | ast.Pow
-                              | ast.Mod | ast.BitAnd | ast.BitOr):
+            if not isinstance(
+                node.op,
+                ast.Add
+                | ast.Sub
+                | ast.Mult
+                | ast.Div
+                | ast.FloorDiv
+                | ast.Pow
+                | ast.Mod
+                | ast.BitAnd
+                | ast.BitOr,
+            ):
                 raise CheckError(f"`{ast.unparse(node)}`: operator not supported")
             return self.ops.broadcast(a, b)
         if not (isinstance(a, sp.Basic) and isinstance(b, sp.Basic)):
@@ -766,7 +1031,7 @@ class ShapeEvaluator:
         if isinstance(node.op, ast.Div):
             return a / b
         if isinstance(node.op, ast.Pow):
-            return a ** b
+            return a**b
         if isinstance(node.op, ast.Mod):
             return sp.Mod(a, b)
         raise CheckError(f"`{ast.unparse(node)}`: operator not supported for sizes")
@@ -792,14 +1057,16 @@ class ShapeEvaluator:
                 return base
             if node.attr == "H" or node.attr == "mH":
                 return self.ops.mT(base) if node.attr == "mH" else self.ops.T(base)
-        raise CheckError(f"`{ast.unparse(node)}`: attribute `{node.attr}` is not supported",
-                         "supported: .T .mT .shape .ndim .values .indices and the methods in docs/checks.md")
+        raise CheckError(
+            f"`{ast.unparse(node)}`: attribute `{node.attr}` is not supported",
+            "supported: .T .mT .shape .ndim .values .indices and the methods in docs/checks.md",
+        )
 
     def _func_name(self, func: ast.expr) -> str | None:
         text = ast.unparse(func)
         for p in PREFIXES:
-            if text.startswith(p) and text[len(p):].isidentifier():
-                return text[len(p):]
+            if text.startswith(p) and text[len(p) :].isidentifier():
+                return text[len(p) :]
         if isinstance(func, ast.Name):
             return func.id
         return None
@@ -816,7 +1083,9 @@ class ShapeEvaluator:
         name = self._func_name(node.func)
         if name is not None and not (isinstance(node.func, ast.Name) and node.func.id in self.env):
             if name not in self.funcs:
-                raise CheckError(f"unknown function `{name}`", "see docs/checks.md for the supported operations")
+                raise CheckError(
+                    f"unknown function `{name}`", "see docs/checks.md for the supported operations"
+                )
             return self._apply(name, args, kwargs, ast.unparse(node))
         if isinstance(node.func, ast.Attribute):
             base = self.eval(node.func.value)
@@ -833,7 +1102,9 @@ class ShapeEvaluator:
                     return _prod(base.shape)
                 if m in self.funcs:
                     return self._apply(m, [base, *args], kwargs, ast.unparse(node))
-                raise CheckError(f"unknown method `.{m}`", "see docs/checks.md for the supported operations")
+                raise CheckError(
+                    f"unknown method `.{m}`", "see docs/checks.md for the supported operations"
+                )
         raise CheckError(f"`{ast.unparse(node.func)}` cannot be called here")
 
     def _apply(self, name: str, args: list[Any], kwargs: dict[str, Any], text: str) -> Any:
@@ -841,8 +1112,9 @@ class ShapeEvaluator:
             return self.funcs[name](*args, **kwargs)
         except TypeError as exc:
             if "argument" in str(exc):
-                raise CheckError(f"`{text}`: wrong arguments for `{name}`",
-                                 "see docs/checks.md for its spelling") from None
+                raise CheckError(
+                    f"`{text}`: wrong arguments for `{name}`", "see docs/checks.md for its spelling"
+                ) from None
             raise ShapeError(f"`{text}`: invalid arguments") from None
 
     def _Subscript(self, node: ast.Subscript) -> Any:
@@ -859,7 +1131,9 @@ class ShapeEvaluator:
         return self._index(base, parts, ast.unparse(node))
 
     def _index(self, t: Tensor, parts: list[ast.expr], text: str) -> Tensor:
-        used = sum(1 for p in parts if not (isinstance(p, ast.Constant) and p.value in (None, Ellipsis)))
+        used = sum(
+            1 for p in parts if not (isinstance(p, ast.Constant) and p.value in (None, Ellipsis))
+        )
         if used > t.ndim:
             raise ShapeError(f"`{text}`: too many indices for a {t.ndim}-D tensor")
         out: list[Any] = []
@@ -867,7 +1141,7 @@ class ShapeEvaluator:
         for p in parts:
             if isinstance(p, ast.Constant) and p.value is Ellipsis:
                 skip = t.ndim - used
-                out.extend(t.shape[dim:dim + skip])
+                out.extend(t.shape[dim : dim + skip])
                 dim += skip
                 continue
             if isinstance(p, ast.Constant) and p.value is None:
@@ -892,11 +1166,13 @@ class ShapeEvaluator:
     def _slice_len(self, s: ast.Slice, size: Any) -> Any:
         def val(e: ast.expr | None) -> Any:
             return None if e is None else self.eval(e)
+
         lo, hi, step = val(s.lower), val(s.upper), val(s.step)
 
         def pos(v: Any) -> Any:
             iv = _int(v)
             return size + v if iv is not None and iv < 0 else v
+
         a = sp.Integer(0) if lo is None else pos(lo)
         b = size if hi is None else pos(hi)
         n = b - a
@@ -923,11 +1199,11 @@ def _split_arrow(text: str) -> tuple[str, str] | None:
             depth += 1
         elif ch in ")]}":
             depth -= 1
-        elif ch == "-" and depth == 0 and text[i + 1:i + 2] == ">":
+        elif ch == "-" and depth == 0 and text[i + 1 : i + 2] == ">":
             found = i
     if found is None:
         return None
-    return text[:found].strip(), text[found + 2:].strip()
+    return text[:found].strip(), text[found + 2 :].strip()
 
 
 @dataclass
@@ -946,7 +1222,9 @@ def _parse_where(text: str, dims: Dims, ev: ShapeEvaluator) -> None:
     for part in _split_commas(text):
         node = parse_expression(part)
         if not isinstance(node, ast.Compare) or len(node.ops) != 1:
-            raise CheckError(f"`{part.strip()}`: a constraint looks like `D == h * d_k`, `H % 2 == 0` or `k <= H`")
+            raise CheckError(
+                f"`{part.strip()}`: a constraint looks like `D == h * d_k`, `H % 2 == 0` or `k <= H`"
+            )
         op = node.ops[0]
         left, right = node.left, node.comparators[0]
         if isinstance(op, ast.Eq) and isinstance(left, ast.BinOp) and isinstance(left.op, ast.Mod):
@@ -983,9 +1261,11 @@ def evaluate_shapes(text: str) -> tuple[list[BlockProblem], list[ShapeResult]]:
     for st in stmts:
         if st.text.startswith("where:"):
             try:
-                _parse_where(st.text[len("where:"):], dims, ev)
+                _parse_where(st.text[len("where:") :], dims, ev)
             except CheckError as exc:
-                problems.append(BlockProblem(st.offset, "error", "shape-syntax", exc.message, exc.hint))
+                problems.append(
+                    BlockProblem(st.offset, "error", "shape-syntax", exc.message, exc.hint)
+                )
     for st in stmts:
         if st.text.startswith("where:"):
             continue
@@ -996,10 +1276,19 @@ def evaluate_shapes(text: str) -> tuple[list[BlockProblem], list[ShapeResult]]:
         except CheckError as exc:
             problems.append(BlockProblem(st.offset, "error", "shape-syntax", exc.message, exc.hint))
         except RecursionError:
-            problems.append(BlockProblem(st.offset, "error", "shape-syntax", "expression too deeply nested"))
+            problems.append(
+                BlockProblem(st.offset, "error", "shape-syntax", "expression too deeply nested")
+            )
     if claims == 0 and not problems:
-        problems.append(BlockProblem(0, "warning", "shape-syntax", "shapes block makes no claim",
-                                     "write a claim as `expr -> (d1, d2)`"))
+        problems.append(
+            BlockProblem(
+                0,
+                "warning",
+                "shape-syntax",
+                "shapes block makes no claim",
+                "write a claim as `expr -> (d1, d2)`",
+            )
+        )
     return problems, results
 
 
@@ -1007,8 +1296,14 @@ def check_shapes(text: str) -> list[BlockProblem]:
     return evaluate_shapes(text)[0]
 
 
-def _shape_statement(text: str, offset: int, ev: ShapeEvaluator, env: dict[str, Any],
-                     problems: list[BlockProblem], results: list[ShapeResult]) -> int:
+def _shape_statement(
+    text: str,
+    offset: int,
+    ev: ShapeEvaluator,
+    env: dict[str, Any],
+    problems: list[BlockProblem],
+    results: list[ShapeResult],
+) -> int:
     arrow = _split_arrow(text)
     if arrow is not None:
         expr_text, claim_text = arrow
@@ -1021,12 +1316,20 @@ def _shape_statement(text: str, offset: int, ev: ShapeEvaluator, env: dict[str, 
                 return 1
             shape = value.shape if isinstance(value, Tensor) else ()
             results.append(ShapeResult(offset, expr_text, shape, None))
-            problems.append(BlockProblem(offset, "error", "shape-mismatch",
-                                         f"expected an error, but {expr_text} is valid with shape {fmt_shape(shape)}"))
+            problems.append(
+                BlockProblem(
+                    offset,
+                    "error",
+                    "shape-mismatch",
+                    f"expected an error, but {expr_text} is valid with shape {fmt_shape(shape)}",
+                )
+            )
             return 1
         claim_node = parse_expression(claim_text)
         if not isinstance(claim_node, ast.Tuple | ast.List):
-            raise CheckError(f"`{claim_text}`: a claimed shape is a tuple like (N, C) or (N,), or `error`")
+            raise CheckError(
+                f"`{claim_text}`: a claimed shape is a tuple like (N, C) or (N,), or `error`"
+            )
         claimed = tuple(ev.eval(e) for e in claim_node.elts)
         for d in claimed:
             if not isinstance(d, sp.Basic):
@@ -1048,7 +1351,9 @@ def _shape_statement(text: str, offset: int, ev: ShapeEvaluator, env: dict[str, 
             raise CheckError(f"`{name}`: names starting with `_` are not allowed")
         node = parse_expression(rest)
         if not isinstance(node, ast.Tuple | ast.List):
-            raise CheckError(f"`{text}`: declare a tensor as `{name}: (d1, d2)`; a 1-D tensor is `{name}: (n,)`")
+            raise CheckError(
+                f"`{text}`: declare a tensor as `{name}: (d1, d2)`; a 1-D tensor is `{name}: (n,)`"
+            )
         shape = tuple(ev.eval(e) for e in node.elts)
         for d in shape:
             if not isinstance(d, sp.Basic) or isinstance(d, sp.Float):
@@ -1062,21 +1367,41 @@ def _shape_statement(text: str, offset: int, ev: ShapeEvaluator, env: dict[str, 
     if m:
         env[m.group(1)] = ev.eval(parse_expression(m.group(2)))
         return 0
-    raise CheckError(f"`{text}` is not a declaration (`X: (N, D)`), a claim (`expr -> (N, D)`) "
-                     "or a definition (`Y = expr`)")
+    raise CheckError(
+        f"`{text}` is not a declaration (`X: (N, D)`), a claim (`expr -> (N, D)`) "
+        "or a definition (`Y = expr`)"
+    )
 
 
-def _compare(expr: str, actual: tuple[Any, ...], claimed: tuple[Any, ...], dims: Dims, offset: int,
-             problems: list[BlockProblem]) -> None:
+def _compare(
+    expr: str,
+    actual: tuple[Any, ...],
+    claimed: tuple[Any, ...],
+    dims: Dims,
+    offset: int,
+    problems: list[BlockProblem],
+) -> None:
     if len(actual) != len(claimed):
-        problems.append(BlockProblem(offset, "error", "shape-mismatch",
-                                     f"shape mismatch: {expr} is {fmt_shape(actual)}, claimed {fmt_shape(claimed)}"))
+        problems.append(
+            BlockProblem(
+                offset,
+                "error",
+                "shape-mismatch",
+                f"shape mismatch: {expr} is {fmt_shape(actual)}, claimed {fmt_shape(claimed)}",
+            )
+        )
         return
     for i, (a, c) in enumerate(zip(actual, claimed, strict=True)):
         same, example = dims.equal(a, c)
         if not same:
             where = f"; dim {i} differs at {example}" if example else ""
-            problems.append(BlockProblem(offset, "error", "shape-mismatch",
-                                         f"shape mismatch: {expr} is {fmt_shape(actual)}, "
-                                         f"claimed {fmt_shape(claimed)}{where}"))
+            problems.append(
+                BlockProblem(
+                    offset,
+                    "error",
+                    "shape-mismatch",
+                    f"shape mismatch: {expr} is {fmt_shape(actual)}, "
+                    f"claimed {fmt_shape(claimed)}{where}",
+                )
+            )
             return

@@ -32,5 +32,8 @@ def print_problems(problems: list[Problem], as_json: bool) -> None:
 def summary(problems: list[Problem], files: int, cards: int) -> str:
     errors = sum(p.severity == "error" for p in problems)
     warnings = len(problems) - errors
-    parts = [f"{errors} error{'s' if errors != 1 else ''}", f"{warnings} warning{'s' if warnings != 1 else ''}"]
+    parts = [
+        f"{errors} error{'s' if errors != 1 else ''}",
+        f"{warnings} warning{'s' if warnings != 1 else ''}",
+    ]
     return f"{', '.join(parts)} in {files} file{'s' if files != 1 else ''} ({cards} cards)"

@@ -22,16 +22,34 @@ PROGRESS_MIN_NOTES = 300
 
 @click.command("build")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the .apkg files (default: build/ in the collection).", metavar="DIR")
-@click.option("--single", is_flag=True,
-              help="One dlcards.apkg for all deck roots instead of one file per root.")
-@click.option("--skip-invalid", is_flag=True,
-              help="Build the valid cards and leave out those with errors (exit 0).")
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the .apkg files (default: build/ in the collection).",
+    metavar="DIR",
+)
+@click.option(
+    "--single",
+    is_flag=True,
+    help="One dlcards.apkg for all deck roots instead of one file per root.",
+)
+@click.option(
+    "--skip-invalid",
+    is_flag=True,
+    help="Build the valid cards and leave out those with errors (exit 0).",
+)
 @click.option("--no-cache", is_flag=True, help="Render every card again, ignoring cached HTML.")
 @click.pass_context
-def command(ctx: click.Context, paths: tuple[Path, ...], out_dir: Path | None, single: bool,
-            skip_invalid: bool, no_cache: bool) -> None:
+def command(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    out_dir: Path | None,
+    single: bool,
+    skip_invalid: bool,
+    no_cache: bool,
+) -> None:
     """Build Anki packages: one .apkg per deck root, sub-decks by week and topic.
 
     Import the files in Anki or AnkiDroid with the default options. Building again and
@@ -55,18 +73,39 @@ def command(ctx: click.Context, paths: tuple[Path, ...], out_dir: Path | None, s
         result = None if no_cache else _reuse_previous(ctx, paths, out_dir, single, when)
         if result is None:
             # lint only warns (see `dlcards check`); skipping it keeps large builds fast
-            col = open_collection(root_of(ctx), list(paths) or None, use_cache=not no_cache, lint=False)
-            problems = run_checks(col, list(col.problems), no_exec=True, no_cache=no_cache, quiet=True)
+            col = open_collection(
+                root_of(ctx), list(paths) or None, use_cache=not no_cache, lint=False
+            )
+            problems = run_checks(
+                col, list(col.problems), no_exec=True, no_cache=no_cache, quiet=True
+            )
             target = out_dir if out_dir is not None else col.root / "build"
             cache_path = None if no_cache else cache_file(state_dir(), col.root)
             n_notes = len(col.notes)
             if n_notes >= PROGRESS_MIN_NOTES and sys.stderr.isatty():
-                with click.progressbar(length=n_notes, label="Rendering cards", file=sys.stderr) as bar:
-                    result = build(col, problems, target, when=when, single=single,
-                                   skip_invalid=skip_invalid, cache_path=cache_path, progress=bar.update)
+                with click.progressbar(
+                    length=n_notes, label="Rendering cards", file=sys.stderr
+                ) as bar:
+                    result = build(
+                        col,
+                        problems,
+                        target,
+                        when=when,
+                        single=single,
+                        skip_invalid=skip_invalid,
+                        cache_path=cache_path,
+                        progress=bar.update,
+                    )
             else:
-                result = build(col, problems, target, when=when, single=single,
-                               skip_invalid=skip_invalid, cache_path=cache_path)
+                result = build(
+                    col,
+                    problems,
+                    target,
+                    when=when,
+                    single=single,
+                    skip_invalid=skip_invalid,
+                    cache_path=cache_path,
+                )
     finally:
         gc.enable()
 
@@ -79,8 +118,11 @@ def command(ctx: click.Context, paths: tuple[Path, ...], out_dir: Path | None, s
             + f" {skipped_cards} card{'s' if skipped_cards != 1 else ''} with errors; nothing written",
             err=True,
         )
-        click.echo(click.style("  hint: ", fg="cyan")
-                   + "fix them (see above), or pass --skip-invalid to build the rest", err=True)
+        click.echo(
+            click.style("  hint: ", fg="cyan")
+            + "fix them (see above), or pass --skip-invalid to build the rest",
+            err=True,
+        )
         ctx.exit(1)
     for pkg in result.packages:
         media = f", {pkg.media} media file{'s' if pkg.media != 1 else ''}" if pkg.media else ""
@@ -89,15 +131,22 @@ def command(ctx: click.Context, paths: tuple[Path, ...], out_dir: Path | None, s
         click.echo("No cards to build.", err=True)
     elapsed = time.perf_counter() - started
     if skipped_cards:
-        click.echo(f"skipped {skipped_cards} card{'s' if skipped_cards != 1 else ''} with errors",
-                   err=True)
-    how = ("nothing changed since the last build" if result.reused else
-           f"{result.rendered} rendered, {result.cached} from cache")
-    click.echo(f"{result.cards} cards in {elapsed:.2f} s ({how}); build tag {result.stamp}", err=True)
+        click.echo(
+            f"skipped {skipped_cards} card{'s' if skipped_cards != 1 else ''} with errors", err=True
+        )
+    how = (
+        "nothing changed since the last build"
+        if result.reused
+        else f"{result.rendered} rendered, {result.cached} from cache"
+    )
+    click.echo(
+        f"{result.cards} cards in {elapsed:.2f} s ({how}); build tag {result.stamp}", err=True
+    )
 
 
-def _reuse_previous(ctx: click.Context, paths: tuple[Path, ...], out_dir: Path | None, single: bool,
-                    when: datetime) -> BuildResult | None:
+def _reuse_previous(
+    ctx: click.Context, paths: tuple[Path, ...], out_dir: Path | None, single: bool, when: datetime
+) -> BuildResult | None:
     """The previous build written again, if no input changed at all; else None (full build)."""
     from dlcards.anki.builder import quick_build
     from dlcards.anki.rendercache import cache_file
@@ -113,8 +162,9 @@ def _reuse_previous(ctx: click.Context, paths: tuple[Path, ...], out_dir: Path |
     except Exception:  # the full path reports it properly
         return None
     target = out_dir if out_dir is not None else root / "build"
-    return quick_build(root, files, target, when=when, single=single,
-                       cache_path=cache_file(state_dir(), root))
+    return quick_build(
+        root, files, target, when=when, single=single, cache_path=cache_file(state_dir(), root)
+    )
 
 
 def _shown(path: Path) -> str:

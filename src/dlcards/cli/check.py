@@ -16,8 +16,14 @@ from dlcards.cli._common import print_problems, root_of, summary
 @click.option("--no-exec", is_flag=True, help="Do not run code cards.")
 @click.option("--no-cache", is_flag=True, help="Re-run every check, ignoring cached results.")
 @click.pass_context
-def command(ctx: click.Context, paths: tuple[Path, ...], as_json: bool, strict: bool,
-            no_exec: bool, no_cache: bool) -> None:
+def command(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    as_json: bool,
+    strict: bool,
+    no_exec: bool,
+    no_cache: bool,
+) -> None:
     """Validate deck files: structure, stable ids, formulas, shapes and code cards.
 
     Exit status: 0 no errors, 1 errors found, 2 usage or configuration error.
@@ -25,12 +31,23 @@ def command(ctx: click.Context, paths: tuple[Path, ...], as_json: bool, strict: 
     from dlcards.core.errors import Problem, SourceLocation
     from dlcards.system import runcache
 
-    key = None if no_cache else runcache.check_key(root_of(ctx), list(paths),
-                                                   {"strict": strict, "no_exec": no_exec})
+    key = (
+        None
+        if no_cache
+        else runcache.check_key(root_of(ctx), list(paths), {"strict": strict, "no_exec": no_exec})
+    )
     hit = runcache.load(key) if key else None
     if hit is not None:
-        problems = [Problem(SourceLocation(d["path"], d["line"]), d["severity"], d["code"],
-                            d["message"], d["hint"]) for d in hit["problems"]]
+        problems = [
+            Problem(
+                SourceLocation(d["path"], d["line"]),
+                d["severity"],
+                d["code"],
+                d["message"],
+                d["hint"],
+            )
+            for d in hit["problems"]
+        ]
         notes = ["nothing changed since the last check: its result is shown again"]
         files, cards = hit["files"], hit["cards"]
     else:
@@ -39,12 +56,26 @@ def command(ctx: click.Context, paths: tuple[Path, ...], as_json: bool, strict: 
 
         col = open_collection(root_of(ctx), list(paths) or None, use_cache=not no_cache)
         report = CheckReport()
-        problems = run_checks(col, list(col.problems), strict=strict, no_exec=no_exec,
-                              no_cache=no_cache, quiet=as_json, report=report)
+        problems = run_checks(
+            col,
+            list(col.problems),
+            strict=strict,
+            no_exec=no_exec,
+            no_cache=no_cache,
+            quiet=as_json,
+            report=report,
+        )
         notes, files, cards = report.notes, len(col.files), len(col.cards)
         if key and not any(p.code in ("internal", "code-not-run") for p in problems):
-            runcache.save(key, {"problems": [p.to_dict() for p in problems], "notes": notes,
-                                "files": files, "cards": cards})
+            runcache.save(
+                key,
+                {
+                    "problems": [p.to_dict() for p in problems],
+                    "notes": notes,
+                    "files": files,
+                    "cards": cards,
+                },
+            )
     print_problems(problems, as_json)
     if not as_json:
         for note in notes:

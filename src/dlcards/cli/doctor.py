@@ -25,8 +25,10 @@ def _size(n: int) -> str:
 
 
 def restore_hint(db: Path, backup: Path | str) -> str:
-    return (f"close every dlcards window, then:\n"
-            f"    cp '{backup}' '{db}' && rm -f '{db}-wal' '{db}-shm'")
+    return (
+        f"close every dlcards window, then:\n"
+        f"    cp '{backup}' '{db}' && rm -f '{db}-wal' '{db}-shm'"
+    )
 
 
 def diagnose(db: Path, markdown_ids: set[str] | None) -> dict[str, Any]:
@@ -35,10 +37,18 @@ def diagnose(db: Path, markdown_ids: set[str] | None) -> dict[str, Any]:
     from dlcards.store import Store, list_backups
     from dlcards.store.migrations import LATEST
 
-    report: dict[str, Any] = {"database": str(db), "exists": db.is_file(), "latest_schema_version": LATEST,
-                              "problems": [], "orphans": [], "counts": {}, "migrations": []}
-    report["backups"] = [{"path": str(b.path), "day": b.day.isoformat(), "size": b.size}
-                         for b in list_backups(db)]
+    report: dict[str, Any] = {
+        "database": str(db),
+        "exists": db.is_file(),
+        "latest_schema_version": LATEST,
+        "problems": [],
+        "orphans": [],
+        "counts": {},
+        "migrations": [],
+    }
+    report["backups"] = [
+        {"path": str(b.path), "day": b.day.isoformat(), "size": b.size} for b in list_backups(db)
+    ]
     if not db.is_file():
         report["schema_version"] = None
         return report
@@ -52,7 +62,9 @@ def diagnose(db: Path, markdown_ids: set[str] | None) -> dict[str, Any]:
     with store:
         report["schema_version"] = store.schema_version
         report["migrated_from"] = store.migrated_from
-        report["migrations"] = [{"version": v, "name": n, "applied_at": a} for v, n, a in store.applied_migrations()]
+        report["migrations"] = [
+            {"version": v, "name": n, "applied_at": a} for v, n, a in store.applied_migrations()
+        ]
         report["problems"].extend(store.integrity_check())
         if report["problems"]:
             return report  # counting a damaged database only adds confusing errors
@@ -64,7 +76,9 @@ def diagnose(db: Path, markdown_ids: set[str] | None) -> dict[str, Any]:
         if markdown_ids is not None:
             # Compare with the Markdown as it is now (nothing is written).
             known = {c.card_id: c for c in store.cards()}
-            orphan_ids = sorted(cid for cid in set(states) | set(reviews_per_card) if cid not in markdown_ids)
+            orphan_ids = sorted(
+                cid for cid in set(states) | set(reviews_per_card) if cid not in markdown_ids
+            )
             orphans = [known[cid] for cid in orphan_ids if cid in known]
             counts["present"] = len(markdown_ids)
             counts["orphans"] = len(orphans)
@@ -74,18 +88,26 @@ def diagnose(db: Path, markdown_ids: set[str] | None) -> dict[str, Any]:
         report["counts"] = counts
         for card in orphans:
             gone = store.gone_since(card.card_id)
-            report["orphans"].append({
-                "id": card.card_id, "path": card.path, "line": card.line,
-                "reviews": reviews_per_card.get(card.card_id, 0),
-                "gone_since": gone.isoformat() if gone else None,
-            })
+            report["orphans"].append(
+                {
+                    "id": card.card_id,
+                    "path": card.path,
+                    "line": card.line,
+                    "reviews": reviews_per_card.get(card.card_id, 0),
+                    "gone_since": gone.isoformat() if gone else None,
+                }
+            )
     return report
 
 
 @click.command("doctor")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Check this database instead of the default one.")
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Check this database instead of the default one.",
+)
 @click.pass_context
 def command(ctx: click.Context, as_json: bool, db_path: Path | None) -> None:
     """Check the review database: integrity, schema, counts, orphans, backups.
@@ -127,7 +149,9 @@ def _print(report: dict[str, Any], with_markdown: bool) -> None:
     db = Path(report["database"])
     click.echo(f"database: {db}")
     if not report["exists"]:
-        click.echo("  no review database yet: it is created by the first review (nothing to check).")
+        click.echo(
+            "  no review database yet: it is created by the first review (nothing to check)."
+        )
     else:
         version = report["schema_version"]
         latest = report["latest_schema_version"]
@@ -139,45 +163,61 @@ def _print(report: dict[str, Any], with_markdown: bool) -> None:
             for m in report["migrations"]:
                 click.echo(f"    migration {m['version']} {m['name']}, applied {m['applied_at']}")
             if report.get("migrated_from") is not None:
-                click.echo(f"  migrated just now from version {report['migrated_from']}; the old database "
-                           f"was saved in {db.parent / 'backups'}")
+                click.echo(
+                    f"  migrated just now from version {report['migrated_from']}; the old database "
+                    f"was saved in {db.parent / 'backups'}"
+                )
     if report["problems"]:
         click.echo(f"integrity: {bad}")
         for p in report["problems"]:
             click.echo(f"  - {p}")
         if report["backups"]:
-            click.echo("  The database is damaged. Your reviews up to the newest backup "
-                       f"({report['backups'][0]['day']}) are safe there; restore it as shown below.")
+            click.echo(
+                "  The database is damaged. Your reviews up to the newest backup "
+                f"({report['backups'][0]['day']}) are safe there; restore it as shown below."
+            )
         else:
-            click.echo("  The database is damaged and there is no backup. Keep a copy of the file; the sqlite3 "
-                       f"shell can often salvage it: sqlite3 '{db}' .recover | sqlite3 recovered.sqlite3")
+            click.echo(
+                "  The database is damaged and there is no backup. Keep a copy of the file; the sqlite3 "
+                f"shell can often salvage it: sqlite3 '{db}' .recover | sqlite3 recovered.sqlite3"
+            )
     elif report["exists"]:
         click.echo(f"integrity: {ok} (integrity_check, foreign_key_check, state consistency)")
     c = report["counts"]
     if c:
-        click.echo(f"cards: {c['cards']} known to the database, {c['present']} in the Markdown"
-                   + ("" if with_markdown else " (as of the last review session)")
-                   + f"; {c['states']} scheduled; {c['reviews']} reviews"
-                   + (f" ({c['imported_reviews']} imported from Anki)" if c["imported_reviews"] else "")
-                   + f"; {c['suspended']} suspended; {c['leeches']} leeches")
+        click.echo(
+            f"cards: {c['cards']} known to the database, {c['present']} in the Markdown"
+            + ("" if with_markdown else " (as of the last review session)")
+            + f"; {c['states']} scheduled; {c['reviews']} reviews"
+            + (f" ({c['imported_reviews']} imported from Anki)" if c["imported_reviews"] else "")
+            + f"; {c['suspended']} suspended; {c['leeches']} leeches"
+        )
     orphans = report["orphans"]
     if orphans:
-        click.echo(f"orphans: {len(orphans)} card(s) have history but their id is no longer in the Markdown:")
+        click.echo(
+            f"orphans: {len(orphans)} card(s) have history but their id is no longer in the Markdown:"
+        )
         for o in orphans[:20]:
             where = f"{o['path']}:{o['line']}" if o["path"] else "unknown file"
             since = f", gone since {o['gone_since'][:10]}" if o["gone_since"] else ""
             click.echo(f"  {o['id']}  (was {where}; {o['reviews']} reviews{since})")
         if len(orphans) > 20:
             click.echo(f"  ... and {len(orphans) - 20} more (see --json)")
-        click.echo("  Their history is kept until you decide. If you edited a card and its id changed, move the "
-                   "history to the new id (relink); if you deleted the card on purpose, prune it. Nothing is "
-                   "lost by leaving them.")
+        click.echo(
+            "  Their history is kept until you decide. If you edited a card and its id changed, move the "
+            "history to the new id (relink); if you deleted the card on purpose, prune it. Nothing is "
+            "lost by leaving them."
+        )
     elif report["exists"] and report["schema_version"] is not None:
         click.echo("orphans: none")
     backups = report["backups"]
     if backups:
-        click.echo(f"backups: {len(backups)} in {db.parent / 'backups'} (one per study day, made when you "
-                   f"review; newest {backups[0]['day']}, oldest {backups[-1]['day']})")
+        click.echo(
+            f"backups: {len(backups)} in {db.parent / 'backups'} (one per study day, made when you "
+            f"review; newest {backups[0]['day']}, oldest {backups[-1]['day']})"
+        )
         click.echo("  to restore one, " + restore_hint(db, backups[0]["path"]))
     else:
-        click.echo("backups: none yet (one is made each study day you review; setting `backups_keep`)")
+        click.echo(
+            "backups: none yet (one is made each study day you review; setting `backups_keep`)"
+        )

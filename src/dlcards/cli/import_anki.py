@@ -47,7 +47,9 @@ def command(ctx: click.Context, path: Path, dry_run: bool) -> None:
     settings = col.settings
     if dry_run:
         if default_path().is_file():
-            with Store.open(tz=zone(settings.timezone), day_starts_at=settings.day_starts_at) as store:
+            with Store.open(
+                tz=zone(settings.timezone), day_starts_at=settings.day_starts_at
+            ) as store:
                 result = merge_into_store(store, scheduler, plan, dry_run=True)
         else:
             result = MergeResult(imported=plan.matched_rows, cards=sorted(plan.matched))
@@ -56,8 +58,12 @@ def command(ctx: click.Context, path: Path, dry_run: bool) -> None:
         return
 
     now = clock.now()
-    with Store.open(now=now, tz=zone(settings.timezone), day_starts_at=settings.day_starts_at,
-                    backups_keep=settings.backups_keep) as store:
+    with Store.open(
+        now=now,
+        tz=zone(settings.timezone),
+        day_starts_at=settings.day_starts_at,
+        backups_keep=settings.backups_keep,
+    ) as store:
         # the store learns the cards as the review does (so imported ones are not orphans)
         store.sync_cards(card_infos(col.notes), now)
         result = merge_into_store(store, scheduler, plan)
@@ -66,9 +72,13 @@ def command(ctx: click.Context, path: Path, dry_run: bool) -> None:
 
 def _report(result: MergeResult, plan: ImportPlan, verb: str) -> None:
     n, cards = result.imported, len(result.cards)
-    click.echo(f"{verb} {n} review{'s' if n != 1 else ''} of {cards} card{'s' if cards != 1 else ''}"
-               + (f"; {result.duplicates} already imported" if result.duplicates else ""))
+    click.echo(
+        f"{verb} {n} review{'s' if n != 1 else ''} of {cards} card{'s' if cards != 1 else ''}"
+        + (f"; {result.duplicates} already imported" if result.duplicates else "")
+    )
     skipped = len(plan.skipped)
     click.echo(f"skipped {skipped} manual or reschedule entr{'y' if skipped == 1 else 'ies'}")
-    click.echo(f"unmatched {plan.unmatched}: {len(plan.not_dlcards)} from cards not made by dlcards, "
-               f"{len(plan.gone)} from dlcards cards no longer in your decks")
+    click.echo(
+        f"unmatched {plan.unmatched}: {len(plan.not_dlcards)} from cards not made by dlcards, "
+        f"{len(plan.gone)} from dlcards cards no longer in your decks"
+    )

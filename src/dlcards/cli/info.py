@@ -22,27 +22,39 @@ def text_info(info: dict[str, Any]) -> str:
     from dlcards.review.scheduling import format_interval
 
     w = info["where"]
-    lines = [f"Card {info['card_id']}" + (f"  {w['path']}:{w['line']}" if w else "")
-             + ("" if info["in_decks"] else "  (orphaned: no longer in any deck file)")]
+    lines = [
+        f"Card {info['card_id']}"
+        + (f"  {w['path']}:{w['line']}" if w else "")
+        + ("" if info["in_decks"] else "  (orphaned: no longer in any deck file)")
+    ]
     if info["question"]:
         lines.append(f"Q: {info['question'].splitlines()[0]}")
     st = info["state"]
     r = info["retrievability"]
     if st:
-        lines.append(f"Phase {st['phase']}, interval {st['interval_days']} d, stability "
-                     f"{_num(st['stability'])} d, difficulty {_num(st['difficulty'])}, "
-                     f"retrievability {'–' if r is None else f'{r * 100:.1f}%'}, due {st['due'] or '–'}")
-        lines.append(f"Reps {st['reps']}, lapses {st['lapses']}"
-                     + (", suspended" if info["suspended"] else "") + (", leech" if info["leech"] else ""))
+        lines.append(
+            f"Phase {st['phase']}, interval {st['interval_days']} d, stability "
+            f"{_num(st['stability'])} d, difficulty {_num(st['difficulty'])}, "
+            f"retrievability {'–' if r is None else f'{r * 100:.1f}%'}, due {st['due'] or '–'}"
+        )
+        lines.append(
+            f"Reps {st['reps']}, lapses {st['lapses']}"
+            + (", suspended" if info["suspended"] else "")
+            + (", leech" if info["leech"] else "")
+        )
     else:
         lines.append("New: never reviewed.")
     if info["history"]:
         lines.append("")
-        lines.append(f"{'time (UTC)':<17} {'rating':<6} {'kind':<8} {'time':>6} {'ivl':>6} {'stab':>7} {'diff':>5}")
+        lines.append(
+            f"{'time (UTC)':<17} {'rating':<6} {'kind':<8} {'time':>6} {'ivl':>6} {'stab':>7} {'diff':>5}"
+        )
         for h in info["history"]:
             ivl = format_interval(h["interval_days"] * 86400) if h["interval_days"] else "–"
-            lines.append(f"{h['time'][:16].replace('T', ' '):<17} {h['rating_name']:<6} {h['kind']:<8} "
-                         f"{h['duration_s']:>5.0f}s {ivl:>6} {_num(h['stability']):>7} {_num(h['difficulty']):>5}")
+            lines.append(
+                f"{h['time'][:16].replace('T', ' '):<17} {h['rating_name']:<6} {h['kind']:<8} "
+                f"{h['duration_s']:>5.0f}s {ivl:>6} {_num(h['stability']):>7} {_num(h['difficulty']):>5}"
+            )
     return "\n".join(lines)
 
 

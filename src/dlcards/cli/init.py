@@ -39,8 +39,10 @@ def command(directory: Path | None) -> None:
 
     target = (directory or Path.cwd()).resolve()
     if (target / CONFIG_FILE).exists() or (target / "decks").exists():
-        raise UsageError(f"{target} already holds a collection (dlcards.toml or decks/)",
-                         hint="edit it as it is, or choose another folder")
+        raise UsageError(
+            f"{target} already holds a collection (dlcards.toml or decks/)",
+            hint="edit it as it is, or choose another folder",
+        )
     (target / "decks").mkdir(parents=True, exist_ok=True)
     (target / CONFIG_FILE).write_text(default_toml(), encoding="utf-8")
     deck = target / "decks" / "week-01-gradients.md"

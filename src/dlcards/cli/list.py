@@ -13,8 +13,15 @@ import click
 from dlcards.cli._common import root_of
 
 
-def card_rows(col: Any, week: int | None, topic: str | None, tag: str | None, kind: str | None,
-              file: str | None, text: str | None) -> list[dict[str, Any]]:
+def card_rows(
+    col: Any,
+    week: int | None,
+    topic: str | None,
+    tag: str | None,
+    kind: str | None,
+    file: str | None,
+    text: str | None,
+) -> list[dict[str, Any]]:
     rows = []
     for note in col.notes:
         if week is not None and note.meta.week != week:
@@ -30,20 +37,22 @@ def card_rows(col: Any, week: int | None, topic: str | None, tag: str | None, ki
         if text and text.lower() not in (note.question + "\n" + note.answer).lower():
             continue
         for card in note.cards():
-            rows.append({
-                "id": card.id,
-                "note_id": note.id,
-                "kind": note.kind,
-                "ordinal": card.ordinal,
-                "path": col.display_path(note.path),
-                "line": note.line,
-                "deck": note.deck,
-                "week": note.meta.week,
-                "topic": note.meta.topic,
-                "tags": note.tags,
-                "question": note.first_question_line,
-                "blocks": [b.kind for b in note.blocks],
-            })
+            rows.append(
+                {
+                    "id": card.id,
+                    "note_id": note.id,
+                    "kind": note.kind,
+                    "ordinal": card.ordinal,
+                    "path": col.display_path(note.path),
+                    "line": note.line,
+                    "deck": note.deck,
+                    "week": note.meta.week,
+                    "topic": note.meta.topic,
+                    "tags": note.tags,
+                    "question": note.first_question_line,
+                    "blocks": [b.kind for b in note.blocks],
+                }
+            )
     return rows
 
 
@@ -76,7 +85,9 @@ def add_schedule(rows: list[dict[str, Any]], settings: Any, now: datetime) -> No
         row["due"] = state.due.isoformat() if state and state.due else None
         row["stability"] = state.stability if state else None
         row["difficulty"] = state.difficulty if state else None
-        row["retrievability"] = scheduler.retrievability(state, now) if scheduler and state else None
+        row["retrievability"] = (
+            scheduler.retrievability(state, now) if scheduler and state else None
+        )
         row["reps"] = state.reps if state else 0
         row["lapses"] = state.lapses if state else 0
         row["suspended"] = bool(flag and flag.suspended)
@@ -114,15 +125,30 @@ def _when(due: datetime | None, now: datetime) -> str:
 @click.option("--tag", help="Only cards with this tag.")
 @click.option("--kind", type=click.Choice(["basic", "cloze"]), help="Only this kind of card.")
 @click.option("--file", "file", help="Only cards whose file path contains this text.")
-@click.option("-s", "--search", "text", help="Only cards whose text contains this (case-insensitive).")
-@click.option("--due", "due_only", is_flag=True, help="Only cards due in this study day (not suspended).")
+@click.option(
+    "-s", "--search", "text", help="Only cards whose text contains this (case-insensitive)."
+)
+@click.option(
+    "--due", "due_only", is_flag=True, help="Only cards due in this study day (not suspended)."
+)
 @click.option("--leech", "leech_only", is_flag=True, help="Only leeches.")
 @click.option("--suspended", "suspended_only", is_flag=True, help="Only suspended cards.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array, one object per card.")
 @click.pass_context
-def command(ctx: click.Context, paths: tuple[Path, ...], week: int | None, topic: str | None,
-            tag: str | None, kind: str | None, file: str | None, text: str | None, due_only: bool,
-            leech_only: bool, suspended_only: bool, as_json: bool) -> None:
+def command(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    week: int | None,
+    topic: str | None,
+    tag: str | None,
+    kind: str | None,
+    file: str | None,
+    text: str | None,
+    due_only: bool,
+    leech_only: bool,
+    suspended_only: bool,
+    as_json: bool,
+) -> None:
     """List cards: id, kind, week, schedule (state, due in), topic, file:line, question.
 
     JSON keys include state, due (ISO 8601 UTC), stability, difficulty, retrievability, reps,
@@ -144,8 +170,13 @@ def command(ctx: click.Context, paths: tuple[Path, ...], week: int | None, topic
     if suspended_only:
         rows = [r for r in rows if r["suspended"]]
     if as_json:
-        click.echo(json.dumps([{k: v for k, v in r.items() if not k.startswith("_")} for r in rows],
-                              indent=2, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows],
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
         return
     if not rows:
         click.echo("No cards match.", err=True)
@@ -158,10 +189,20 @@ def command(ctx: click.Context, paths: tuple[Path, ...], week: int | None, topic
         mark += "L" if r["leech"] else ""
         return r["state"] + (f" [{mark}]" if mark else "")
 
-    table = [[r["id"], r["kind"], "" if r["week"] is None else str(r["week"]), state_cell(r),
-              _when(r["_due"], now),
-              "" if r["retrievability"] is None else f"{100 * r['retrievability']:.0f}%",
-              r["topic"] or "", f"{r['path']}:{r['line']}", r["question"]] for r in rows]
+    table = [
+        [
+            r["id"],
+            r["kind"],
+            "" if r["week"] is None else str(r["week"]),
+            state_cell(r),
+            _when(r["_due"], now),
+            "" if r["retrievability"] is None else f"{100 * r['retrievability']:.0f}%",
+            r["topic"] or "",
+            f"{r['path']}:{r['line']}",
+            r["question"],
+        ]
+        for r in rows
+    ]
     widths = [max(len(h), *(len(row[i]) for row in table)) for i, h in enumerate(headers[:-1])]
     used = sum(widths) + 2 * len(widths)
     qwidth = max(20, width - used)

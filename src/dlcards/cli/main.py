@@ -19,20 +19,47 @@ from dlcards import __version__
 # name -> (module:attribute, one-line help shown by `dlcards --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("dlcards.cli.init:command", "Create a collection with a first deck to edit."),
-    "check": ("dlcards.cli.check:command", "Validate deck files: structure, ids, formulas, shapes, code."),
+    "check": (
+        "dlcards.cli.check:command",
+        "Validate deck files: structure, ids, formulas, shapes, code.",
+    ),
     "fix": ("dlcards.cli.fix:command", "Pin derived card ids into the Markdown files."),
     "list": ("dlcards.cli.list:command", "List the cards of the collection."),
     "trust": ("dlcards.cli.trust:trust_command", "Allow this collection's code cards to run here."),
-    "untrust": ("dlcards.cli.trust:untrust_command", "Withdraw consent to run this collection's code cards."),
-    "review": ("dlcards.cli.review:command", "Review the cards due today in the terminal (the default)."),
-    "doctor": ("dlcards.cli.doctor:command", "Check the review database and its backups; explain how to restore."),
+    "untrust": (
+        "dlcards.cli.trust:untrust_command",
+        "Withdraw consent to run this collection's code cards.",
+    ),
+    "review": (
+        "dlcards.cli.review:command",
+        "Review the cards due today in the terminal (the default).",
+    ),
+    "doctor": (
+        "dlcards.cli.doctor:command",
+        "Check the review database and its backups; explain how to restore.",
+    ),
     "build": ("dlcards.cli.build:command", "Write Anki packages (.apkg) that update in place."),
-    "import-anki": ("dlcards.cli.import_anki:command", "Bring reviews done in Anki/AnkiDroid back into dlcards."),
-    "stats": ("dlcards.cli.stats:command", "Progress: retention, forecast vs. study budget, weak topics."),
-    "prune": ("dlcards.cli.prune:command", "Rank cards worth fixing, deleting or relinking (week-8 prune)."),
-    "info": ("dlcards.cli.info:command", "A card's full review history and current retrievability."),
+    "import-anki": (
+        "dlcards.cli.import_anki:command",
+        "Bring reviews done in Anki/AnkiDroid back into dlcards.",
+    ),
+    "stats": (
+        "dlcards.cli.stats:command",
+        "Progress: retention, forecast vs. study budget, weak topics.",
+    ),
+    "prune": (
+        "dlcards.cli.prune:command",
+        "Rank cards worth fixing, deleting or relinking (week-8 prune).",
+    ),
+    "info": (
+        "dlcards.cli.info:command",
+        "A card's full review history and current retrievability.",
+    ),
     "suspend": ("dlcards.cli.suspend:suspend", "Suspend cards (by card or note id)."),
-    "unsuspend": ("dlcards.cli.suspend:unsuspend", "Bring suspended cards (and leeches) back into review."),
+    "unsuspend": (
+        "dlcards.cli.suspend:unsuspend",
+        "Bring suspended cards (and leeches) back into review.",
+    ),
 }
 
 
@@ -56,10 +83,18 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
 
-@click.group(cls=LazyGroup, invoke_without_command=True,
-             context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-C", "collection", type=click.Path(file_okay=False, path_type=Path),
-              help="Run as if started in PATH (the collection folder).", metavar="PATH")
+@click.group(
+    cls=LazyGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.option(
+    "-C",
+    "collection",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Run as if started in PATH (the collection folder).",
+    metavar="PATH",
+)
 @click.version_option(__version__, "-V", "--version", prog_name="dlcards")
 @click.pass_context
 def app(ctx: click.Context, collection: Path | None) -> None:
@@ -107,7 +142,10 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("DLCARDS_DEBUG"):
             raise
         click.echo(f"dlcards: internal error: {type(exc).__name__}: {exc}", err=True)
-        click.echo("  hint: this is a bug in dlcards; rerun with DLCARDS_DEBUG=1 for the traceback", err=True)
+        click.echo(
+            "  hint: this is a bug in dlcards; rerun with DLCARDS_DEBUG=1 for the traceback",
+            err=True,
+        )
         return 3
     return result if isinstance(result, int) else 0
 

@@ -27,12 +27,20 @@ def text_report(items: list[Any], limit: int | None, width: int) -> str:
 
 
 @click.command("prune")
-@click.option("--json", "as_json", is_flag=True, help="Print the ranked list as JSON; change nothing.")
-@click.option("--undo-last", is_flag=True, help="Undo the most recent prune action (delete, edit, suspend, relink, keep).")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the ranked list as JSON; change nothing."
+)
+@click.option(
+    "--undo-last",
+    is_flag=True,
+    help="Undo the most recent prune action (delete, edit, suspend, relink, keep).",
+)
 @click.option("--text", "as_text", is_flag=True, help="Print the list instead of opening the TUI.")
 @click.option("--limit", type=int, help="Show at most this many cards (text output).")
 @click.pass_context
-def command(ctx: click.Context, as_json: bool, undo_last: bool, as_text: bool, limit: int | None) -> None:
+def command(
+    ctx: click.Context, as_json: bool, undo_last: bool, as_text: bool, limit: int | None
+) -> None:
     """Cards worth attention for a lean deck, ranked, with the reasons and numbers behind them:
     leeches, high difficulty or low retention, long answers or several facts, near-duplicates,
     cards never reviewed or long suspended, and orphaned history (with a card to relink it to).
@@ -58,7 +66,9 @@ def command(ctx: click.Context, as_json: bool, undo_last: bool, as_text: bool, l
             if as_json:
                 click.echo(json.dumps(ws.report(), indent=2, ensure_ascii=False))
             else:
-                click.echo(text_report(ws.items, limit, shutil.get_terminal_size((100, 24)).columns))
+                click.echo(
+                    text_report(ws.items, limit, shutil.get_terminal_size((100, 24)).columns)
+                )
         return
     from dlcards.tui.prune_app import PruneApp
 

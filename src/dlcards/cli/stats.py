@@ -35,32 +35,53 @@ def text_summary(report: dict[str, Any]) -> str:
     for p in report["true_retention"]:
         yn = p["young_passed"] + p["young_failed"]
         mn = p["mature_passed"] + p["mature_failed"]
-        lines.append(f"  {p['period']:<14} {_pct(p['young_retention']):>6} of {yn:<6} "
-                     f"{_pct(p['mature_retention']):>6} of {mn:<6} {_pct(p['retention']):>6}")
+        lines.append(
+            f"  {p['period']:<14} {_pct(p['young_retention']):>6} of {yn:<6} "
+            f"{_pct(p['mature_retention']):>6} of {mn:<6} {_pct(p['retention']):>6}"
+        )
     f = report["forecast"]
     new = sum(d["new"] for d in f["days"])
-    lines += ["", f"Forecast (next {len(f['days'])} days): {f['total_due']} reviews and {new} new cards, "
-              f"{f['total_minutes']:.0f} min; {f['days_over_budget']} days over the "
-              f"{f['daily_budget_minutes']:.0f}-min daily budget"]
+    lines += [
+        "",
+        f"Forecast (next {len(f['days'])} days): {f['total_due']} reviews and {new} new cards, "
+        f"{f['total_minutes']:.0f} min; {f['days_over_budget']} days over the "
+        f"{f['daily_budget_minutes']:.0f}-min daily budget",
+    ]
     studied = [row for row in report["topics"] if row["reviews"]]
     if studied:
         lines += ["", "Weakest topics:"]
         for row in studied[:5]:
-            lines.append(f"  {row['group'] or '(no topic)'}: retention {_pct(row['retention'])}, "
-                         f"{row['lapses']} lapses, {row['reviews']} reviews")
+            lines.append(
+                f"  {row['group'] or '(no topic)'}: retention {_pct(row['retention'])}, "
+                f"{row['lapses']} lapses, {row['reviews']} reviews"
+            )
     return "\n".join(lines)
 
 
 @click.command("stats")
 @click.option("--json", "as_json", is_flag=True, help="Print every figure as JSON.")
 @click.option("--week", type=int, help="A study week (with --markdown): the week's summary.")
-@click.option("--markdown", is_flag=True, help="Print a Markdown summary of --week N for a blog post.")
-@click.option("--start", "start", type=click.DateTime(formats=["%Y-%m-%d"]),
-              help="First study day of --week N (default: first review of a card of that week).")
-@click.option("--text", "as_text", is_flag=True, help="Print a plain-text overview instead of the TUI.")
+@click.option(
+    "--markdown", is_flag=True, help="Print a Markdown summary of --week N for a blog post."
+)
+@click.option(
+    "--start",
+    "start",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="First study day of --week N (default: first review of a card of that week).",
+)
+@click.option(
+    "--text", "as_text", is_flag=True, help="Print a plain-text overview instead of the TUI."
+)
 @click.pass_context
-def command(ctx: click.Context, as_json: bool, week: int | None, markdown: bool,
-            start: datetime | None, as_text: bool) -> None:
+def command(
+    ctx: click.Context,
+    as_json: bool,
+    week: int | None,
+    markdown: bool,
+    start: datetime | None,
+    as_text: bool,
+) -> None:
     """Progress: today's counts, streak, study time, true retention (young/mature), the 30-day
     forecast against the weekly study budget, a review calendar, memory distributions and the
     weakest topics. Opens a terminal screen; --json prints the figures instead.
@@ -83,9 +104,16 @@ def command(ctx: click.Context, as_json: bool, week: int | None, markdown: bool,
         from dlcards.insights.stats import week_markdown, week_summary
 
         s = data.settings
-        summary = week_summary(data.notes, data.reviews, data.states, week=week, now=now, tz=data.tz,
-                               day_starts_at=s.day_starts_at,
-                               start=start.date() if start is not None else None)
+        summary = week_summary(
+            data.notes,
+            data.reviews,
+            data.states,
+            week=week,
+            now=now,
+            tz=data.tz,
+            day_starts_at=s.day_starts_at,
+            start=start.date() if start is not None else None,
+        )
         if as_json or not markdown:
             click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
         else:
@@ -101,4 +129,3 @@ def command(ctx: click.Context, as_json: bool, week: int | None, markdown: bool,
     from dlcards.tui.stats_app import StatsApp
 
     StatsApp(report).run()
-

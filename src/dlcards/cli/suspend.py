@@ -30,8 +30,10 @@ def _resolve(col: object, ids: tuple[str, ...]) -> list[str]:
         else:
             unknown.append(given)
     if unknown:
-        raise UsageError(f"no card with id {', '.join(repr(u) for u in unknown)} in the decks",
-                         hint="`dlcards list` shows card ids (a cloze card's id ends in /c1, /c2, ...)")
+        raise UsageError(
+            f"no card with id {', '.join(repr(u) for u in unknown)} in the decks",
+            hint="`dlcards list` shows card ids (a cloze card's id ends in /c1, /c2, ...)",
+        )
     return list(dict.fromkeys(out))
 
 
@@ -50,9 +52,15 @@ def _set(ctx: click.Context, ids: tuple[str, ...], suspended: bool) -> None:
         store.set_suspended(cards, suspended)
     changed = [c for c in cards if bool(before.get(c) and before[c].suspended) != suspended]
     verb = "Suspended" if suspended else "Unsuspended"
-    click.echo(f"{verb} {len(changed)} card{'s' if len(changed) != 1 else ''}"
-               + (f" ({len(cards) - len(changed)} already {'suspended' if suspended else 'active'})"
-                  if len(changed) != len(cards) else "") + ".")
+    click.echo(
+        f"{verb} {len(changed)} card{'s' if len(changed) != 1 else ''}"
+        + (
+            f" ({len(cards) - len(changed)} already {'suspended' if suspended else 'active'})"
+            if len(changed) != len(cards)
+            else ""
+        )
+        + "."
+    )
 
 
 @click.command("suspend")

@@ -20,13 +20,17 @@ def _collection_root(ctx: click.Context) -> Path:
     if given is not None:
         root = given.resolve()
         if not ((root / DECKS_DIR).is_dir() or (root / CONFIG_FILE).is_file()):
-            raise CollectionError(f"{root} is not a dlcards collection (no decks/ folder)",
-                                  hint="pass a collection with -C PATH")
+            raise CollectionError(
+                f"{root} is not a dlcards collection (no decks/ folder)",
+                hint="pass a collection with -C PATH",
+            )
         return root
     found = find_root(Path.cwd())
     if found is None:
-        raise CollectionError(f"no dlcards collection in {Path.cwd()} or its parents",
-                              hint="run this inside a collection, or pass -C PATH")
+        raise CollectionError(
+            f"no dlcards collection in {Path.cwd()} or its parents",
+            hint="run this inside a collection, or pass -C PATH",
+        )
     return found
 
 

@@ -63,8 +63,10 @@ class TextEdit:
 
     def apply(self, text: str) -> str:
         if text[self.offset : self.offset + len(self.removed)] != self.removed:
-            raise EditError("the file's text at the edit does not match what was planned",
-                            hint="the file changed since it was read; read it again")
+            raise EditError(
+                "the file's text at the edit does not match what was planned",
+                hint="the file changed since it was read; read it again",
+            )
         return text[: self.offset] + self.inserted + text[self.offset + len(self.removed) :]
 
     def inverse(self) -> TextEdit:
@@ -82,8 +84,10 @@ def plan_delete(text: str, line: int, end_line: int) -> TextEdit:
     """Delete lines `line`..`end_line` (1-based, inclusive) and at most one adjoining blank line."""
     lines = split_lines(text)
     if not 1 <= line <= end_line <= len(lines):
-        raise EditError(f"lines {line}-{end_line} are not in the file ({len(lines)} lines)",
-                        hint="the file changed since it was read; read it again")
+        raise EditError(
+            f"lines {line}-{end_line} are not in the file ({len(lines)} lines)",
+            hint="the file changed since it was read; read it again",
+        )
     first, last = line - 1, end_line - 1
     before_blank = first == 0 or lines[first - 1].blank
     after_exists = last + 1 < len(lines)
@@ -134,16 +138,22 @@ class AnchoredEdit:
     def of(cls, text: str, edit: TextEdit) -> AnchoredEdit:
         """Anchor `edit` as applied to `text` (the text before the edit)."""
         end = edit.offset + len(edit.removed)
-        return cls(edit, text[max(0, edit.offset - CONTEXT_CHARS) : edit.offset], text[end : end + CONTEXT_CHARS])
+        return cls(
+            edit,
+            text[max(0, edit.offset - CONTEXT_CHARS) : edit.offset],
+            text[end : end + CONTEXT_CHARS],
+        )
 
     def undo_in(self, text: str) -> str:
         """Undo the edit in `text` (the file now): at the same offset when it still fits there,
         else at the one place where the surrounding text is found again."""
         inv = self.edit.inverse()
         at = inv.offset
-        here = text[max(0, at - len(self.before)) : at] == self.before and \
-            text[at : at + len(inv.removed)] == inv.removed and \
-            text[at + len(inv.removed) : at + len(inv.removed) + len(self.after)] == self.after
+        here = (
+            text[max(0, at - len(self.before)) : at] == self.before
+            and text[at : at + len(inv.removed)] == inv.removed
+            and text[at + len(inv.removed) : at + len(inv.removed) + len(self.after)] == self.after
+        )
         if here:
             return inv.apply(text)
         for n in (CONTEXT_CHARS, 40, 24, 12, 6):
@@ -152,15 +162,19 @@ class AnchoredEdit:
             if needle and text.count(needle) == 1:
                 at = text.index(needle) + len(before)
                 return TextEdit(at, inv.removed, inv.inserted).apply(text)
-        raise EditError("cannot find the place of this edit in the file any more",
-                        hint="the text around it changed; restore it by hand from the journal")
+        raise EditError(
+            "cannot find the place of this edit in the file any more",
+            hint="the text around it changed; restore it by hand from the journal",
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.edit.to_dict(), "context_before": self.before, "context_after": self.after}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> AnchoredEdit:
-        return cls(TextEdit.from_dict(d), str(d.get("context_before", "")), str(d.get("context_after", "")))
+        return cls(
+            TextEdit.from_dict(d), str(d.get("context_before", "")), str(d.get("context_after", ""))
+        )
 
 
 def decode(data: bytes) -> str:

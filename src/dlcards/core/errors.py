@@ -35,7 +35,12 @@ class Problem:
 
     @property
     def sort_key(self) -> tuple[str, int, int, str]:
-        return (self.location.path, self.location.line, 0 if self.severity == "error" else 1, self.code)
+        return (
+            self.location.path,
+            self.location.line,
+            0 if self.severity == "error" else 1,
+            self.code,
+        )
 
     def render(self) -> str:
         text = f"{self.location}: {self.severity}: {self.message}"
@@ -63,7 +68,9 @@ class DlcardsError(Exception):
 
     exit_code = 1
 
-    def __init__(self, message: str, hint: str | None = None, location: SourceLocation | None = None):
+    def __init__(
+        self, message: str, hint: str | None = None, location: SourceLocation | None = None
+    ):
         super().__init__(message)
         self.message = message
         self.hint = hint

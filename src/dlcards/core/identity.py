@@ -77,11 +77,15 @@ def assign_ids(notes: list[Note]) -> IdentityResult:
             taken[note.id] = note
             effective[i] = note.id
             continue
-        problems.append(Problem(
-            SourceLocation(note.path, note.line), "error", "duplicate-id",
-            f"duplicate id `{note.id}`: also used by the card at {first.path}:{first.line}",
-            "run `dlcards fix` to give this card a new id (the review history stays with the first card)",
-        ))
+        problems.append(
+            Problem(
+                SourceLocation(note.path, note.line),
+                "error",
+                "duplicate-id",
+                f"duplicate id `{note.id}`: also used by the card at {first.path}:{first.line}",
+                "run `dlcards fix` to give this card a new id (the review history stays with the first card)",
+            )
+        )
         pending.append(i)
     for i in pending:
         note = notes[i]
@@ -91,17 +95,27 @@ def assign_ids(notes: list[Note]) -> IdentityResult:
         while new_id in taken:
             salt += 1
             new_id = derive_id(note.kind, note.question, salt)
-        if clash is not None and not note.id_explicit and _normalize(clash.question) == _normalize(note.question):
-            problems.append(Problem(
-                SourceLocation(note.path, note.line), "warning", "duplicate-question",
-                f"same question as the card at {clash.path}:{clash.line}",
-                "delete one of them, or reword one so each card asks one distinct thing",
-            ))
+        if (
+            clash is not None
+            and not note.id_explicit
+            and _normalize(clash.question) == _normalize(note.question)
+        ):
+            problems.append(
+                Problem(
+                    SourceLocation(note.path, note.line),
+                    "warning",
+                    "duplicate-question",
+                    f"same question as the card at {clash.path}:{clash.line}",
+                    "delete one of them, or reword one so each card asks one distinct thing",
+                )
+            )
         taken[new_id] = note
         effective[i] = new_id
         writes.append(IdWrite(note.path, note.line, new_id, replace=note.id_explicit))
     out = [
-        notes[i] if effective[i] == notes[i].id else notes[i].model_copy(update={"id": effective[i]})
+        notes[i]
+        if effective[i] == notes[i].id
+        else notes[i].model_copy(update={"id": effective[i]})
         for i in range(len(notes))
     ]
     writes.sort(key=lambda w: (w.path, w.line))
@@ -123,7 +137,7 @@ def apply_id_writes(text: str, writes: list[IdWrite]) -> str:
         if w.replace:
             m = ID_COMMENT_RE.search(line)
             if m:
-                parts[idx] = line[: m.start()] + f" <!-- id: {w.new_id} -->" + line[m.end():]
+                parts[idx] = line[: m.start()] + f" <!-- id: {w.new_id} -->" + line[m.end() :]
                 continue
         parts[idx] = line + f" <!-- id: {w.new_id} -->"
     return "".join(parts)

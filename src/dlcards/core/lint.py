@@ -36,27 +36,41 @@ def lint_note(note: Note, answer_word_limit: int) -> list[Problem]:
     if note.kind == "basic" and note.answer:
         words = prose_words(note.answer)
         if words > answer_word_limit:
-            out.append(Problem(
-                SourceLocation(note.path, note.answer_line or note.line), "warning", "long-answer",
-                f"answer has {words} words (limit {answer_word_limit}): hard to recall as one fact",
-                "split it into several cards, or move detail into a separate card",
-            ))
+            out.append(
+                Problem(
+                    SourceLocation(note.path, note.answer_line or note.line),
+                    "warning",
+                    "long-answer",
+                    f"answer has {words} words (limit {answer_word_limit}): hard to recall as one fact",
+                    "split it into several cards, or move detail into a separate card",
+                )
+            )
         answer = _plain(note.answer)
         question = _plain(note.question)
         if len(answer) >= 4 and answer in question:
-            out.append(Problem(
-                SourceLocation(note.path, note.line), "warning", "answer-in-question",
-                "the question contains its own answer",
-                "reword the question so that it does not give the answer away",
-            ))
-    for side, text, line in (("question", note.question, note.line),
-                             ("answer", note.answer, note.answer_line or note.line)):
+            out.append(
+                Problem(
+                    SourceLocation(note.path, note.line),
+                    "warning",
+                    "answer-in-question",
+                    "the question contains its own answer",
+                    "reword the question so that it does not give the answer away",
+                )
+            )
+    for side, text, line in (
+        ("question", note.question, note.line),
+        ("answer", note.answer, note.answer_line or note.line),
+    ):
         if _odd_dollars(text):
-            out.append(Problem(
-                SourceLocation(note.path, line), "warning", "unclosed-math",
-                f"the {side if note.kind == 'basic' else 'text'} has an unmatched `$`: its math is shown as raw LaTeX",
-                "close inline math with `$` and display math with `$$` (write `\\$` for a dollar sign)",
-            ))
+            out.append(
+                Problem(
+                    SourceLocation(note.path, line),
+                    "warning",
+                    "unclosed-math",
+                    f"the {side if note.kind == 'basic' else 'text'} has an unmatched `$`: its math is shown as raw LaTeX",
+                    "close inline math with `$` and display math with `$$` (write `\\$` for a dollar sign)",
+                )
+            )
     if note.kind == "cloze":
         by_number: dict[int, list[int]] = defaultdict(list)
         for d in note.deletions:
@@ -68,20 +82,28 @@ def lint_note(note: Note, answer_word_limit: int) -> list[Problem]:
             between = note.question[first:last]
             if len(starts) >= 3 or SENTENCE_END_RE.search(_strip_deletions(between)):
                 line = min(d.line for d in note.deletions if d.number == number)
-                out.append(Problem(
-                    SourceLocation(note.path, line), "warning", "cloze-same-number",
-                    f"c{number} hides {len(starts)} separate pieces: one card asks several facts at once",
-                    "number unrelated deletions c1, c2, ... unless they only make sense together",
-                ))
+                out.append(
+                    Problem(
+                        SourceLocation(note.path, line),
+                        "warning",
+                        "cloze-same-number",
+                        f"c{number} hides {len(starts)} separate pieces: one card asks several facts at once",
+                        "number unrelated deletions c1, c2, ... unless they only make sense together",
+                    )
+                )
         for d in note.deletions:
             hidden = _plain(d.text)
             rest = _plain(note.question[: d.start] + note.question[d.end :])
             if len(hidden) >= 4 and re.search(rf"\b{re.escape(hidden)}\b", rest):
-                out.append(Problem(
-                    SourceLocation(note.path, d.line), "warning", "answer-in-question",
-                    f"the text hidden by c{d.number} also appears unhidden in the card",
-                    "reword so the visible text does not give the deletion away",
-                ))
+                out.append(
+                    Problem(
+                        SourceLocation(note.path, d.line),
+                        "warning",
+                        "answer-in-question",
+                        f"the text hidden by c{d.number} also appears unhidden in the card",
+                        "reword so the visible text does not give the deletion away",
+                    )
+                )
     return out
 
 

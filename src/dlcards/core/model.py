@@ -25,7 +25,9 @@ ID_RE = re.compile(rf"^{ID_PATTERN}$")
 class DeckMeta(BaseModel):
     """Front matter of a deck file: the YAML block between `---` lines at the top."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True, title="dlcards deck front matter")
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, defer_build=True, title="dlcards deck front matter"
+    )
 
     deck: str | None = Field(
         default=None,

@@ -75,7 +75,9 @@ class _Builder:
         self.problems: list[Problem] = []
         self.meta = DeckMeta()
 
-    def problem(self, line: int, severity: str, code: str, message: str, hint: str | None = None) -> None:
+    def problem(
+        self, line: int, severity: str, code: str, message: str, hint: str | None = None
+    ) -> None:
         self.problems.append(
             Problem(SourceLocation(self.path, line), severity, code, message, hint)  # type: ignore[arg-type]
         )
@@ -89,7 +91,10 @@ class _Builder:
         closed = end - 1 > start and self.lines[end - 1].rstrip() in ("---", "...")
         if not closed:
             self.problem(
-                1, "error", "front-matter-unclosed", "front matter is not closed",
+                1,
+                "error",
+                "front-matter-unclosed",
+                "front matter is not closed",
                 "end the YAML block with a line holding only `---`",
             )
             return
@@ -99,14 +104,24 @@ class _Builder:
             mark = getattr(exc, "problem_mark", None)
             line = start + 2 + (mark.line if mark is not None else 0)
             reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            self.problem(line, "error", "front-matter-yaml", f"malformed front matter: {reason}",
-                         "front matter is YAML: `key: value` lines, lists as [a, b]; indent with spaces, not tabs")
+            self.problem(
+                line,
+                "error",
+                "front-matter-yaml",
+                f"malformed front matter: {reason}",
+                "front matter is YAML: `key: value` lines, lists as [a, b]; indent with spaces, not tabs",
+            )
             return
         if data is None:
             return
         if not isinstance(data, dict):
-            self.problem(start + 2, "error", "front-matter-yaml", "front matter must be a mapping of keys to values",
-                         "write `week: 3`, `topic: softmax`, ... one per line")
+            self.problem(
+                start + 2,
+                "error",
+                "front-matter-yaml",
+                "front matter must be a mapping of keys to values",
+                "write `week: 3`, `topic: softmax`, ... one per line",
+            )
             return
         from pydantic import ValidationError
 
@@ -117,12 +132,21 @@ class _Builder:
                 key = str(err["loc"][0]) if err["loc"] else ""
                 line = self._front_matter_key_line(start, end, key)
                 if err["type"] == "extra_forbidden":
-                    self.problem(line, "error", "front-matter-unknown-key", f"unknown front matter key `{key}`",
-                                 "allowed keys: " + ", ".join(DeckMeta.model_fields))
+                    self.problem(
+                        line,
+                        "error",
+                        "front-matter-unknown-key",
+                        f"unknown front matter key `{key}`",
+                        "allowed keys: " + ", ".join(DeckMeta.model_fields),
+                    )
                 else:
-                    self.problem(line, "error", "front-matter-invalid",
-                                 f"front matter `{key}`: {_describe_pydantic_error(key, err)}",
-                                 _front_matter_hint(key))
+                    self.problem(
+                        line,
+                        "error",
+                        "front-matter-invalid",
+                        f"front matter `{key}`: {_describe_pydantic_error(key, err)}",
+                        _front_matter_hint(key),
+                    )
             # keep what is valid so the rest of the file is still checked
             valid = {k: v for k, v in data.items() if k in DeckMeta.model_fields}
             for k in list(valid):
@@ -161,9 +185,13 @@ class _Builder:
                     current["tokens"].append(tok)
                     current["end"] = end
                 elif tok.type == "fence" and _fence_kind(tok) in BLOCK_KINDS:
-                    self.problem(start + 1, "warning", "block-outside-card",
-                                 f"`{_fence_kind(tok)}` block outside any card is never checked",
-                                 "put it after the card's `Q:`/`A:` or `C:` paragraph")
+                    self.problem(
+                        start + 1,
+                        "warning",
+                        "block-outside-card",
+                        f"`{_fence_kind(tok)}` block outside any card is never checked",
+                        "put it after the card's `Q:`/`A:` or `C:` paragraph",
+                    )
             elif tok.type in ENDS_CARD:
                 current = None
                 if tok.type == "heading_open":
@@ -171,8 +199,12 @@ class _Builder:
                     title = tokens[i + 1].content.strip() if i + 1 < len(tokens) else ""
                     headings = [h for h in headings if h[0] < level] + [(level, title)]
             elif tok.type == "paragraph_open" and CARD_PREFIX_RE.match(tokens[i + 1].content):
-                current = {"start": start, "end": end, "tokens": [tok],
-                           "context": tuple(h[1] for h in headings)}
+                current = {
+                    "start": start,
+                    "end": end,
+                    "tokens": [tok],
+                    "context": tuple(h[1] for h in headings),
+                }
                 cards.append(current)
             elif current is not None:
                 current["tokens"].append(tok)
@@ -187,9 +219,13 @@ class _Builder:
         last = self.lines[end - 1].strip() if end - 1 > start else ""
         marker = tok.markup
         if not (last.startswith(marker[0] * len(marker)) and set(last) <= {marker[0]}):
-            self.problem(start + 1, "error", "unterminated-fence",
-                         "code fence opened here is never closed (it swallows the rest of the file)",
-                         f"close it with a line holding only {marker}")
+            self.problem(
+                start + 1,
+                "error",
+                "unterminated-fence",
+                "code fence opened here is never closed (it swallows the rest of the file)",
+                f"close it with a line holding only {marker}",
+            )
 
     def _note(self, index: int, card: dict[str, Any]) -> Note | None:
         start: int = card["start"]
@@ -205,9 +241,14 @@ class _Builder:
             if ID_RE.match(raw_id):
                 explicit_id = raw_id
             else:
-                self.problem(start + 1, "error", "bad-id", f"invalid card id {raw_id!r}",
-                             "ids are 1-64 letters, digits, '-' or '_'; delete the comment and run `dlcards fix`")
-            first = first[: m.start()] + first[m.end():]
+                self.problem(
+                    start + 1,
+                    "error",
+                    "bad-id",
+                    f"invalid card id {raw_id!r}",
+                    "ids are 1-64 letters, digits, '-' or '_'; delete the comment and run `dlcards fix`",
+                )
+            first = first[: m.start()] + first[m.end() :]
         first = CARD_PREFIX_RE.sub("", first.lstrip(), count=1)
         if first.startswith(" "):
             first = first[1:]
@@ -241,34 +282,65 @@ class _Builder:
         raw_text = "\n".join(self.lines[start:end])
         chash = content_hash(ID_COMMENT_RE.sub("", raw_text))
         common: dict[str, Any] = dict(
-            id=explicit_id or "", id_explicit=explicit_id is not None, path=self.path,
-            line=loc_line, end_line=end, blocks=tuple(blocks), context=card["context"],
-            meta=self.meta, deck=self.meta.deck or self.default_deck, index=index,
+            id=explicit_id or "",
+            id_explicit=explicit_id is not None,
+            path=self.path,
+            line=loc_line,
+            end_line=end,
+            blocks=tuple(blocks),
+            context=card["context"],
+            meta=self.meta,
+            deck=self.meta.deck or self.default_deck,
+            index=index,
             content_hash=chash,
         )
         if kind == "basic":
             if answer_at is None:
-                self.problem(loc_line, "error", "missing-answer", "card has a question but no answer",
-                             "start the answer on its own line with `A:`")
+                self.problem(
+                    loc_line,
+                    "error",
+                    "missing-answer",
+                    "card has a question but no answer",
+                    "start the answer on its own line with `A:`",
+                )
                 question = "\n".join(body).strip()
-                return Note(kind="basic", question=question, answer="", **common) if question else None
+                return (
+                    Note(kind="basic", question=question, answer="", **common) if question else None
+                )
             split = answer_at - start
             question = "\n".join(body[:split]).strip()
             answer_first = ANSWER_RE.sub("", body[split], count=1)
             answer = "\n".join([answer_first.strip(), *body[split + 1 :]]).strip()
             if not _visible(question):
-                self.problem(loc_line, "error", "empty-question", "the question is empty",
-                             "write the question after `Q:`")
+                self.problem(
+                    loc_line,
+                    "error",
+                    "empty-question",
+                    "the question is empty",
+                    "write the question after `Q:`",
+                )
             if not _visible(answer):
-                self.problem(answer_at + 1, "error", "empty-answer", "the answer is empty",
-                             "write the answer after `A:`")
-            return Note(kind="basic", question=question, answer=answer, answer_line=answer_at + 1, **common)
+                self.problem(
+                    answer_at + 1,
+                    "error",
+                    "empty-answer",
+                    "the answer is empty",
+                    "write the answer after `A:`",
+                )
+            return Note(
+                kind="basic", question=question, answer=answer, answer_line=answer_at + 1, **common
+            )
         text = "\n".join(body).strip("\n")
         before = len(self.problems)
         deletions = self._deletions(text, start, body)
         if not deletions and len(self.problems) == before:
-            self.problem(loc_line, "error", "cloze-without-deletion", "cloze card has no deletions",
-                         "hide text with {{c1::text}} (or {{c1::text::hint}})")
+            self.problem(
+                loc_line,
+                "error",
+                "cloze-without-deletion",
+                "cloze card has no deletions",
+                "hide text with {{c1::text}} (or {{c1::text::hint}})",
+            )
         return Note(kind="cloze", question=text, deletions=tuple(deletions), **common)
 
     def _deletions(self, text: str, start: int, body: list[str]) -> list[Deletion]:
@@ -281,8 +353,13 @@ class _Builder:
         out: list[Deletion] = []
         pos = 0
         for typo in CLOZE_TYPO_RE.finditer(text):
-            self.problem(line_of(typo.start()), "error", "cloze-syntax", f"malformed cloze deletion `{typo.group(0)}`",
-                         "write deletions as {{c1::text}} or {{c1::text::hint}}")
+            self.problem(
+                line_of(typo.start()),
+                "error",
+                "cloze-syntax",
+                f"malformed cloze deletion `{typo.group(0)}`",
+                "write deletions as {{c1::text}} or {{c1::text::hint}}",
+            )
         while True:
             m = CLOZE_OPEN_RE.search(text, pos)
             if not m:
@@ -312,23 +389,45 @@ class _Builder:
                     continue
                 j += 1
             if close is None:
-                self.problem(line_of(m.start()), "error", "cloze-unbalanced",
-                             f"cloze deletion c{number} is never closed (unbalanced braces)",
-                             "every `{` inside a deletion needs its `}`, and the deletion ends with `}}`")
+                self.problem(
+                    line_of(m.start()),
+                    "error",
+                    "cloze-unbalanced",
+                    f"cloze deletion c{number} is never closed (unbalanced braces)",
+                    "every `{` inside a deletion needs its `}`, and the deletion ends with `}}`",
+                )
                 pos = m.end()
                 continue
             inner_end = hint_at if hint_at is not None else close
-            body_text = text[m.end():inner_end]
+            body_text = text[m.end() : inner_end]
             hint = text[hint_at + 2 : close] if hint_at is not None else None
             if number < 1:
-                self.problem(line_of(m.start()), "error", "cloze-number", "cloze numbers start at c1",
-                             "renumber the deletion c1, c2, ...")
+                self.problem(
+                    line_of(m.start()),
+                    "error",
+                    "cloze-number",
+                    "cloze numbers start at c1",
+                    "renumber the deletion c1, c2, ...",
+                )
             elif not body_text.strip():
-                self.problem(line_of(m.start()), "error", "cloze-empty", f"cloze deletion c{number} is empty",
-                             "put the hidden text after `::`")
+                self.problem(
+                    line_of(m.start()),
+                    "error",
+                    "cloze-empty",
+                    f"cloze deletion c{number} is empty",
+                    "put the hidden text after `::`",
+                )
             else:
-                out.append(Deletion(number=number, text=body_text, hint=hint, line=line_of(m.start()),
-                                    start=m.start(), end=close + 2))
+                out.append(
+                    Deletion(
+                        number=number,
+                        text=body_text,
+                        hint=hint,
+                        line=line_of(m.start()),
+                        start=m.start(),
+                        end=close + 2,
+                    )
+                )
             pos = close + 2
         return out
 

@@ -22,17 +22,21 @@ if TYPE_CHECKING:
 HL_OPEN = "\ue000"
 HL_CLOSE = "\ue001"
 
-_SUP = dict(zip(
-    "0123456789+-=()abcdefghijklmnoprstuvwxyzABDEGHIJKLMNOPRTUVWαβγδεθιφχ⊤*′×in",
-    "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻᴬᴮᴰᴱᴳᴴᴵᴶᴷᴸᴹᴺᴼᴾᴿᵀᵁⱽᵂᵅᵝᵞᵟᵋᶿᶥᵠᵡᵀ*′ˣⁱⁿ",
-    strict=True,
-))
+_SUP = dict(
+    zip(
+        "0123456789+-=()abcdefghijklmnoprstuvwxyzABDEGHIJKLMNOPRTUVWαβγδεθιφχ⊤*′×in",
+        "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻᴬᴮᴰᴱᴳᴴᴵᴶᴷᴸᴹᴺᴼᴾᴿᵀᵁⱽᵂᵅᵝᵞᵟᵋᶿᶥᵠᵡᵀ*′ˣⁱⁿ",
+        strict=True,
+    )
+)
 _SUP["−"] = "⁻"
-_SUB = dict(zip(
-    "0123456789+-=()aehijklmnoprstuvxβγρφχ",
-    "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓᵦᵧᵨᵩᵪ",
-    strict=True,
-))
+_SUB = dict(
+    zip(
+        "0123456789+-=()aehijklmnoprstuvxβγρφχ",
+        "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓᵦᵧᵨᵩᵪ",
+        strict=True,
+    )
+)
 _SUB["−"] = "₋"
 
 _FRAC = {"frac", "dfrac", "tfrac", "cfrac"}
@@ -40,24 +44,98 @@ _TEXT = {"text", "textrm", "textit", "textbf", "texttt", "textsf", "emph", "mbox
 _FONT = {"mathrm", "mathit", "operatorname", "mathsf", "mathtt", "mathnormal"}
 _STYLED = {"mathbf", "boldsymbol", "bm", "mathbb", "mathcal", "mathfrak", "mathscr"}
 _ACCENT = {
-    "hat": "\u0302", "widehat": "\u0302", "bar": "\u0304", "overline": "\u0305",
-    "tilde": "\u0303", "widetilde": "\u0303", "vec": "\u20d7", "dot": "\u0307",
-    "ddot": "\u0308", "check": "\u030c", "breve": "\u0306", "underline": "\u0332",
+    "hat": "\u0302",
+    "widehat": "\u0302",
+    "bar": "\u0304",
+    "overline": "\u0305",
+    "tilde": "\u0303",
+    "widetilde": "\u0303",
+    "vec": "\u20d7",
+    "dot": "\u0307",
+    "ddot": "\u0308",
+    "check": "\u030c",
+    "breve": "\u0306",
+    "underline": "\u0332",
 }
-_SIZING = {"left", "right", "middle", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl",
-           "Bigr", "biggl", "biggr", "Biggl", "Biggr", "displaystyle", "textstyle",
-           "scriptstyle", "limits", "nolimits"}
-_SPACES = {",": " ", ";": " ", ":": " ", " ": " ", "!": "", "quad": "  ", "qquad": "    ",
-           "enspace": " ", "thinspace": " "}
-_SYMBOLS = {"|": "‖", "{": "{", "}": "}", "%": "%", "$": "$", "#": "#", "&": "&", "_": "_",
-            "lVert": "‖", "rVert": "‖", "Vert": "‖", "lvert": "|", "rvert": "|", "vert": "|",
-            "top": "ᵀ", "intercal": "ᵀ", "transpose": "ᵀ", "prime": "′", "argmax": "argmax",
-            "argmin": "argmin", "coloneqq": "≔", "eqqcolon": "≕", "R": "ℝ", "N": "ℕ", "Z": "ℤ",
-            "mid": "|", "lbrace": "{", "rbrace": "}", "implies": "⟹", "iff": "⟺",
-            "odot": "⊙", "oplus": "⊕", "otimes": "⊗", "varnothing": "∅", "emptyset": "∅"}
+_SIZING = {
+    "left",
+    "right",
+    "middle",
+    "big",
+    "Big",
+    "bigg",
+    "Bigg",
+    "bigl",
+    "bigr",
+    "Bigl",
+    "Bigr",
+    "biggl",
+    "biggr",
+    "Biggl",
+    "Biggr",
+    "displaystyle",
+    "textstyle",
+    "scriptstyle",
+    "limits",
+    "nolimits",
+}
+_SPACES = {
+    ",": " ",
+    ";": " ",
+    ":": " ",
+    " ": " ",
+    "!": "",
+    "quad": "  ",
+    "qquad": "    ",
+    "enspace": " ",
+    "thinspace": " ",
+}
+_SYMBOLS = {
+    "|": "‖",
+    "{": "{",
+    "}": "}",
+    "%": "%",
+    "$": "$",
+    "#": "#",
+    "&": "&",
+    "_": "_",
+    "lVert": "‖",
+    "rVert": "‖",
+    "Vert": "‖",
+    "lvert": "|",
+    "rvert": "|",
+    "vert": "|",
+    "top": "ᵀ",
+    "intercal": "ᵀ",
+    "transpose": "ᵀ",
+    "prime": "′",
+    "argmax": "argmax",
+    "argmin": "argmin",
+    "coloneqq": "≔",
+    "eqqcolon": "≕",
+    "R": "ℝ",
+    "N": "ℕ",
+    "Z": "ℤ",
+    "mid": "|",
+    "lbrace": "{",
+    "rbrace": "}",
+    "implies": "⟹",
+    "iff": "⟺",
+    "odot": "⊙",
+    "oplus": "⊕",
+    "otimes": "⊗",
+    "varnothing": "∅",
+    "emptyset": "∅",
+}
 _TIGHT_AFTER = {"nabla", "partial"}
-_ENV_DELIMS = {"pmatrix": ("(", ")"), "bmatrix": ("[", "]"), "Bmatrix": ("{", "}"),
-               "vmatrix": ("|", "|"), "Vmatrix": ("‖", "‖"), "cases": ("{ ", "")}
+_ENV_DELIMS = {
+    "pmatrix": ("(", ")"),
+    "bmatrix": ("[", "]"),
+    "Bmatrix": ("{", "}"),
+    "vmatrix": ("|", "|"),
+    "Vmatrix": ("‖", "‖"),
+    "cases": ("{ ", ""),
+}
 
 
 class _Parser:
@@ -92,14 +170,14 @@ class _Parser:
                     depth -= 1
                     if depth == 0:
                         self.i += 1
-                        return self.s[start:self.i - 1]
+                        return self.s[start : self.i - 1]
                 self.i += 1
             return self.s[start:]  # unbalanced: take the rest
         if c == "\\":
             start = self.i
             self.i += 1
             self.read_name()
-            return self.s[start:self.i]
+            return self.s[start : self.i]
         self.i += 1
         return c
 
@@ -110,7 +188,7 @@ class _Parser:
         end = self.s.find("]", self.i)
         if end < 0:
             return None
-        value = self.s[self.i + 1:end]
+        value = self.s[self.i + 1 : end]
         self.i = end + 1
         return value
 
@@ -120,7 +198,7 @@ class _Parser:
             self.i += 1
         if self.i == start and self.i < len(self.s):
             self.i += 1
-        return self.s[start:self.i]
+        return self.s[start : self.i]
 
     def convert(self) -> str:
         out: list[str] = []
@@ -299,7 +377,7 @@ def fenced_blocks(lines: list[str]) -> list[FencedBlock]:
     i = 0
     while i < len(lines):
         m = _FENCE_OPEN.match(lines[i])
-        if not m or (m.group(1)[0] == "`" and "`" in lines[i].strip()[len(m.group(1)):]):
+        if not m or (m.group(1)[0] == "`" and "`" in lines[i].strip()[len(m.group(1)) :]):
             i += 1
             continue
         marker = m.group(1)
@@ -326,16 +404,16 @@ def terminal_markdown(markdown: str, *, show_checks: bool = False) -> str:
     pieces: list[str] = []
     pos = 0
     for block in fenced_blocks(lines):
-        pieces.append(_math_in_prose("\n".join(lines[pos:block.start])))
+        pieces.append(_math_in_prose("\n".join(lines[pos : block.start])))
         if block.info in HIDDEN_BLOCKS:
             if show_checks:
-                body = lines[block.start + 1:block.end - 1]
+                body = lines[block.start + 1 : block.end - 1]
                 pieces.append("\n".join([f"```text  {block.info}", *body, "```"]))
         else:
             first = lines[block.start]
             if block.info in LEXERS:
                 first = first.replace(block.info, LEXERS[block.info], 1)
-            pieces.append("\n".join([first, *lines[block.start + 1:block.end]]))
+            pieces.append("\n".join([first, *lines[block.start + 1 : block.end]]))
         pos = block.end
     pieces.append(_math_in_prose("\n".join(lines[pos:])))
     text = "\n".join(p for p in pieces if p is not None)
@@ -356,8 +434,9 @@ class CardText:
     has_torch: bool
 
 
-def cloze_text(text: str, deletions: list[tuple[int, int, int, str, str | None]], ordinal: int,
-               revealed: bool) -> str:
+def cloze_text(
+    text: str, deletions: list[tuple[int, int, int, str, str | None]], ordinal: int, revealed: bool
+) -> str:
     """Cloze note text for card `ordinal`: its deletions as [...]/[hint] (or highlighted
     when revealed), the others as plain text. `deletions`: (number, start, end, text, hint)."""
     out: list[str] = []

@@ -79,8 +79,12 @@ class Reason:
     numbers: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message, "weight": round(self.weight, 3),
-                "numbers": self.numbers}
+        return {
+            "code": self.code,
+            "message": self.message,
+            "weight": round(self.weight, 3),
+            "numbers": self.numbers,
+        }
 
 
 @dataclass(frozen=True)
@@ -106,9 +110,16 @@ class PruneItem:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "card_id": self.card_id, "note_id": self.note_id, "path": self.path, "line": self.line,
-            "end_line": self.end_line, "question": self.question, "score": self.score,
-            "orphan": self.orphan, "relink_to": self.relink_to, "reviews": self.reviews,
+            "card_id": self.card_id,
+            "note_id": self.note_id,
+            "path": self.path,
+            "line": self.line,
+            "end_line": self.end_line,
+            "question": self.question,
+            "score": self.score,
+            "orphan": self.orphan,
+            "relink_to": self.relink_to,
+            "reviews": self.reviews,
             "reasons": [r.to_dict() for r in self.reasons],
         }
 
@@ -117,8 +128,28 @@ class PruneItem:
 LIST_ITEM_RE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+\S", re.M)
 SENTENCE_RE = re.compile(r"[.!?](?:\s|$)")
 ABBREV_RE = re.compile(r"\b(?:e\.g|i\.e|etc|vs|cf|approx|resp|w\.r\.t|Fig|Eq)\.", re.I)
-NUMBER_WORDS = {"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-                "first", "second", "third", "fourth", "fifth", "half", "twice", "double", "triple"}
+NUMBER_WORDS = {
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "first",
+    "second",
+    "third",
+    "fourth",
+    "fifth",
+    "half",
+    "twice",
+    "double",
+    "triple",
+}
 MATH_RE = re.compile(r"\$\$.*?\$\$|\$[^$\n]+\$", re.S)
 
 
@@ -191,8 +222,13 @@ def find_duplicates(notes: list[Note]) -> list[tuple[Note, Note, float, float]]:
     for members in groups.values():
         for pos, i in enumerate(members[:-1]):
             rest = members[pos + 1 :]
-            hits = process.extract(qs[i], [qs[j] for j in rest], scorer=fuzz.ratio,
-                                   score_cutoff=DUPLICATE_QUESTION, limit=None)
+            hits = process.extract(
+                qs[i],
+                [qs[j] for j in rest],
+                scorer=fuzz.ratio,
+                score_cutoff=DUPLICATE_QUESTION,
+                limit=None,
+            )
             for _, score, k in hits:
                 j = rest[k]
                 a = similarity(ans[i], ans[j])
@@ -202,8 +238,9 @@ def find_duplicates(notes: list[Note]) -> list[tuple[Note, Note, float, float]]:
     return out
 
 
-def relink_candidate(orphan: OrphanLike, notes: list[Note], has_history: set[str],
-                     orphan_text: str | None = None) -> tuple[str | None, float]:
+def relink_candidate(
+    orphan: OrphanLike, notes: list[Note], has_history: set[str], orphan_text: str | None = None
+) -> tuple[str | None, float]:
     """The card with no history most likely to be `orphan` under a new id, and its score."""
     from rapidfuzz import fuzz
 
@@ -266,39 +303,80 @@ def prune_report(
         st = states.get(cid)
         fl = flags.get(cid)
         lapses = st.lapses if st is not None else 0
-        lapses = max(lapses, sum(1 for e in reviews_of.get(cid, []) if e.rating == Rating.AGAIN and e.before.phase == "review"))
+        lapses = max(
+            lapses,
+            sum(
+                1
+                for e in reviews_of.get(cid, [])
+                if e.rating == Rating.AGAIN and e.before.phase == "review"
+            ),
+        )
         if lapses >= leech_at or (fl is not None and fl.leech):
-            reasons[cid].append(Reason(
-                "leech", f"{lapses} lapse{'s' if lapses != 1 else ''} (leech threshold {leech_threshold})",
-                2 + lapses / leech_threshold * 4, {"lapses": lapses, "threshold": leech_threshold,
-                                                   "flagged": bool(fl and fl.leech)}))
-        if st is not None and st.difficulty is not None and st.difficulty >= DIFFICULT_AT and st.phase != "new":
-            r_now = (retrievability(st, now) if retrievability else None)
-            reasons[cid].append(Reason(
-                "difficult", f"FSRS difficulty {st.difficulty:.1f} of 10",
-                (st.difficulty - 7) * 1.5,
-                {"difficulty": round(st.difficulty, 3), "stability": None if st.stability is None else round(st.stability, 3),
-                 "retrievability": None if r_now is None else round(r_now, 4)}))
+            reasons[cid].append(
+                Reason(
+                    "leech",
+                    f"{lapses} lapse{'s' if lapses != 1 else ''} (leech threshold {leech_threshold})",
+                    2 + lapses / leech_threshold * 4,
+                    {
+                        "lapses": lapses,
+                        "threshold": leech_threshold,
+                        "flagged": bool(fl and fl.leech),
+                    },
+                )
+            )
+        if (
+            st is not None
+            and st.difficulty is not None
+            and st.difficulty >= DIFFICULT_AT
+            and st.phase != "new"
+        ):
+            r_now = retrievability(st, now) if retrievability else None
+            reasons[cid].append(
+                Reason(
+                    "difficult",
+                    f"FSRS difficulty {st.difficulty:.1f} of 10",
+                    (st.difficulty - 7) * 1.5,
+                    {
+                        "difficulty": round(st.difficulty, 3),
+                        "stability": None if st.stability is None else round(st.stability, 3),
+                        "retrievability": None if r_now is None else round(r_now, 4),
+                    },
+                )
+            )
         got = retained_of.get(cid, [])
         if len(got) >= LOW_RETENTION_MIN_REVIEWS:
             passed = sum(1 for e in got if e.rating != Rating.AGAIN)
             rate = ratio(passed, len(got) - passed)
             assert rate is not None
             if rate < LOW_RETENTION_BELOW:
-                reasons[cid].append(Reason(
-                    "low-retention", f"recalled {passed} of {len(got)} times ({rate * 100:.0f}%)",
-                    1 + (LOW_RETENTION_BELOW - rate) * 10,
-                    {"passed": passed, "failed": len(got) - passed, "retention": rate}))
+                reasons[cid].append(
+                    Reason(
+                        "low-retention",
+                        f"recalled {passed} of {len(got)} times ({rate * 100:.0f}%)",
+                        1 + (LOW_RETENTION_BELOW - rate) * 10,
+                        {"passed": passed, "failed": len(got) - passed, "retention": rate},
+                    )
+                )
         if fl is not None and fl.suspended:
             last = st.last_review if st is not None else None
             days = None if last is None else (now - last).days
             if days is None or days >= LONG_SUSPENDED_DAYS:
-                text = "suspended and never reviewed" if days is None else f"suspended, last review {days} days ago"
+                text = (
+                    "suspended and never reviewed"
+                    if days is None
+                    else f"suspended, last review {days} days ago"
+                )
                 weight = 1 + min(3.0, (days if days is not None else 90) / 60)
-                reasons[cid].append(Reason("long-suspended", text, weight, {"days_since_review": days}))
+                reasons[cid].append(
+                    Reason("long-suspended", text, weight, {"days_since_review": days})
+                )
 
     # never reviewed although later weeks were studied
-    studied_weeks = [card_note[c].meta.week for c, es in reviews_of.items() if es and c in card_note and card_note[c].meta.week]
+    studied_weeks = [
+        card_note[c].meta.week
+        for c, es in reviews_of.items()
+        if es and c in card_note and card_note[c].meta.week
+    ]
     latest = max((w for w in studied_weeks if w is not None), default=None)
     for cid, note in card_note.items():
         if reviews_of.get(cid) or (flags.get(cid) and flags[cid].suspended):
@@ -307,9 +385,14 @@ def prune_report(
         if st is not None and st.phase != "new":
             continue
         if latest is not None and note.meta.week is not None and note.meta.week < latest:
-            reasons[cid].append(Reason(
-                "never-reviewed", f"never reviewed, though week {latest} cards have been",
-                1.0, {"week": note.meta.week, "latest_studied_week": latest}))
+            reasons[cid].append(
+                Reason(
+                    "never-reviewed",
+                    f"never reviewed, though week {latest} cards have been",
+                    1.0,
+                    {"week": note.meta.week, "latest_studied_week": latest},
+                )
+            )
 
     # note-level reasons, on the note's first card
     for note in notes:
@@ -318,19 +401,31 @@ def prune_report(
             words = prose_words(note.answer)
             if words > answer_word_limit:
                 excess = words - answer_word_limit
-                reasons[first].append(Reason(
-                    "long-answer", f"answer has {words} words (limit {answer_word_limit})",
-                    min(5.0, 1 + 2 * excess / answer_word_limit), {"words": words, "limit": answer_word_limit}))
+                reasons[first].append(
+                    Reason(
+                        "long-answer",
+                        f"answer has {words} words (limit {answer_word_limit})",
+                        min(5.0, 1 + 2 * excess / answer_word_limit),
+                        {"words": words, "limit": answer_word_limit},
+                    )
+                )
             n_items, sentences = fact_counts(note.answer)
             if n_items >= 3 or sentences >= 3:
                 what = f"{n_items} list items" if n_items >= 3 else f"{sentences} sentences"
-                reasons[first].append(Reason(
-                    "several-facts", f"answer holds several facts ({what})", 1.5,
-                    {"list_items": n_items, "sentences": sentences}))
+                reasons[first].append(
+                    Reason(
+                        "several-facts",
+                        f"answer holds several facts ({what})",
+                        1.5,
+                        {"list_items": n_items, "sentences": sentences},
+                    )
+                )
         if note.kind == "cloze":
             for p in lint_note(note, answer_word_limit):
                 if p.code == "cloze-same-number":
-                    reasons[first].append(Reason("several-facts", p.message, 1.5, {"line": p.location.line}))
+                    reasons[first].append(
+                        Reason("several-facts", p.message, 1.5, {"line": p.location.line})
+                    )
     dups: dict[str, list[tuple[float, float, Note]]] = defaultdict(list)
     for a, b, q, ans in find_duplicates(notes):
         for this, other in ((a, b), (b, a)):
@@ -339,13 +434,20 @@ def prune_report(
         matches.sort(key=lambda m: (-m[0], -m[1], m[2].path, m[2].line))
         q, ans, other = matches[0]
         more = f" and {len(matches) - 1} more" if len(matches) > 1 else ""
-        reasons[cid].append(Reason(
-            "duplicate", f"near-duplicate of {other.path}:{other.line}{more} ({q:.0f}% question, {ans:.0f}% answer)",
-            2 + (q - DUPLICATE_QUESTION) / 5 + 0.5 * min(4, len(matches) - 1),
-            {"other": other.card_ids()[0] if other.card_ids() else other.id,
-             "other_where": f"{other.path}:{other.line}",
-             "question_similarity": q, "answer_similarity": ans,
-             "others": [m[2].card_ids()[0] if m[2].card_ids() else m[2].id for m in matches]}))
+        reasons[cid].append(
+            Reason(
+                "duplicate",
+                f"near-duplicate of {other.path}:{other.line}{more} ({q:.0f}% question, {ans:.0f}% answer)",
+                2 + (q - DUPLICATE_QUESTION) / 5 + 0.5 * min(4, len(matches) - 1),
+                {
+                    "other": other.card_ids()[0] if other.card_ids() else other.id,
+                    "other_where": f"{other.path}:{other.line}",
+                    "question_similarity": q,
+                    "answer_similarity": ans,
+                    "others": [m[2].card_ids()[0] if m[2].card_ids() else m[2].id for m in matches],
+                },
+            )
+        )
 
     items: list[PruneItem] = []
     for cid, rs in reasons.items():
@@ -353,11 +455,23 @@ def prune_report(
         if not rs:
             continue
         note = card_note[cid]
-        items.append(PruneItem(cid, note.id, note.path, note.line, note.end_line, note.first_question_line,
-                               tuple(sorted(rs, key=lambda r: -r.weight)), reviews=len(reviews_of.get(cid, []))))
+        items.append(
+            PruneItem(
+                cid,
+                note.id,
+                note.path,
+                note.line,
+                note.end_line,
+                note.first_question_line,
+                tuple(sorted(rs, key=lambda r: -r.weight)),
+                reviews=len(reviews_of.get(cid, [])),
+            )
+        )
 
     # orphans
-    has_history = {c for c, es in reviews_of.items() if es} | {c for c, s in states.items() if s.phase != "new"}
+    has_history = {c for c, es in reviews_of.items() if es} | {
+        c for c, s in states.items() if s.phase != "new"
+    }
     for orphan in orphans:
         if (orphan.card_id, "orphan") in kept_set or orphan.card_id in card_note:
             continue
@@ -367,13 +481,32 @@ def prune_report(
         msg = f"{n} review{'s' if n != 1 else ''} under an id no deck file has any more"
         if target:
             msg += f"; relink to {target}?"
-        items.append(PruneItem(
-            orphan.card_id, orphan.note_id, orphan.path, orphan.line, None,
-            _first_line(old_text) if old_text else f"(was at {orphan.path}:{orphan.line})",
-            (Reason("orphan", msg, 2 + min(4.0, n / 5),
-                    {"reviews": n, "was_at": f"{orphan.path}:{orphan.line}", "relink_to": target,
-                     "match_score": score}),),
-            orphan=True, relink_to=target, reviews=n))
+        items.append(
+            PruneItem(
+                orphan.card_id,
+                orphan.note_id,
+                orphan.path,
+                orphan.line,
+                None,
+                _first_line(old_text) if old_text else f"(was at {orphan.path}:{orphan.line})",
+                (
+                    Reason(
+                        "orphan",
+                        msg,
+                        2 + min(4.0, n / 5),
+                        {
+                            "reviews": n,
+                            "was_at": f"{orphan.path}:{orphan.line}",
+                            "relink_to": target,
+                            "match_score": score,
+                        },
+                    ),
+                ),
+                orphan=True,
+                relink_to=target,
+                reviews=n,
+            )
+        )
 
     items.sort(key=lambda it: (-it.score, it.path or "", it.line or 0, it.card_id))
     return items

@@ -58,7 +58,9 @@ Retrievability = Callable[[CardState, datetime], "float | None"]
 
 
 # -- small helpers ----------------------------------------------------------------------------
-def fsrs6_retrievability(state: CardState, now: datetime, decay: float = FSRS6_DEFAULT_DECAY) -> float | None:
+def fsrs6_retrievability(
+    state: CardState, now: datetime, decay: float = FSRS6_DEFAULT_DECAY
+) -> float | None:
     """FSRS-6 forgetting curve with the default decay (used when no scheduler is given)."""
     if state.stability is None or state.last_review is None or state.stability <= 0:
         return None
@@ -139,7 +141,9 @@ class Calendar:
         return day_start(d, self.tz, self.day_starts_at)
 
 
-def first_retention_reviews(reviews: Iterable[ReviewEntry], cal: Calendar) -> list[tuple[date, ReviewEntry]]:
+def first_retention_reviews(
+    reviews: Iterable[ReviewEntry], cal: Calendar
+) -> list[tuple[date, ReviewEntry]]:
     """The first retention review of each (card, study day), in time order."""
     seen: set[tuple[str, date]] = set()
     out: list[tuple[date, ReviewEntry]] = []
@@ -169,8 +173,9 @@ def card_meta(notes: Iterable[Note]) -> dict[str, CardMeta]:
     out: dict[str, CardMeta] = {}
     for note in notes:
         for cid in note.card_ids():
-            out[cid] = CardMeta(cid, note.path, note.line, note.meta.topic, note.meta.week,
-                                note.first_question_line)
+            out[cid] = CardMeta(
+                cid, note.path, note.line, note.meta.topic, note.meta.week, note.first_question_line
+            )
     return out
 
 
@@ -246,7 +251,9 @@ def compute_stats(
         "cards": len({e.card_id for e in todays}),
         "new_cards": new_today,
         "again": sum(1 for e in todays if e.rating == Rating.AGAIN),
-        "by_kind": {k: sum(1 for e in todays if e.kind == k) for k in ("learn", "review", "relearn")},
+        "by_kind": {
+            k: sum(1 for e in todays if e.kind == k) for k in ("learn", "review", "relearn")
+        },
         "minutes": round(sum(e.duration_ms for e in todays) / 60000, 2),
     }
 
@@ -264,12 +271,20 @@ def compute_stats(
         run = run + 1 if prev is not None and (d - prev).days == 1 else 1
         longest = max(longest, run)
         prev = d
-    streak = {"current": current, "longest": longest, "studied_days": len(studied),
-              "studied_today": today in studied_set}
+    streak = {
+        "current": current,
+        "longest": longest,
+        "studied_days": len(studied),
+        "studied_today": today in studied_set,
+    }
 
     # time
     def minutes_between(first: date, last: date) -> float:
-        return round(sum(e.duration_ms for day, es in by_day.items() if first <= day <= last for e in es) / 60000, 2)
+        return round(
+            sum(e.duration_ms for day, es in by_day.items() if first <= day <= last for e in es)
+            / 60000,
+            2,
+        )
 
     budget_day = weekly_hours * 60 / 7
     time_block = {
@@ -290,18 +305,33 @@ def compute_stats(
         for day, e in retained:
             if lo <= day <= hi:
                 pf.add(e)
-        periods.append({"period": name, "from": lo.isoformat(), "to": hi.isoformat(), **pf.to_dict()})
+        periods.append(
+            {"period": name, "from": lo.isoformat(), "to": hi.isoformat(), **pf.to_dict()}
+        )
     pf_all = PassFail()
     for _, e in retained:
         pf_all.add(e)
-    periods.append({"period": "all_time", "from": studied[0].isoformat() if studied else None,
-                    "to": today.isoformat(), **pf_all.to_dict()})
+    periods.append(
+        {
+            "period": "all_time",
+            "from": studied[0].isoformat() if studied else None,
+            "to": today.isoformat(),
+            **pf_all.to_dict(),
+        }
+    )
 
     # card counts
     known = set(card_ids)
     suspended = {cid for cid, f in flags.items() if f.suspended and cid in known}
-    counts = {"cards": len(card_ids), "new": 0, "learning": 0, "young": 0, "mature": 0,
-              "suspended": len(suspended), "leeches": sum(1 for cid, f in flags.items() if f.leech and cid in known)}
+    counts = {
+        "cards": len(card_ids),
+        "new": 0,
+        "learning": 0,
+        "young": 0,
+        "mature": 0,
+        "suspended": len(suspended),
+        "leeches": sum(1 for cid, f in flags.items() if f.leech and cid in known),
+    }
     for cid in card_ids:
         st = states.get(cid)
         if st is None or st.phase == "new":
@@ -322,8 +352,11 @@ def compute_stats(
         offset = max(0, (cal.day(st.due) - today).days)
         if offset < forecast_days:
             due_per_day[offset] += 1
-    new_left = sum(1 for cid in card_ids if cid not in suspended
-                   and (states.get(cid) is None or states[cid].phase == "new"))
+    new_left = sum(
+        1
+        for cid in card_ids
+        if cid not in suspended and (states.get(cid) is None or states[cid].phase == "new")
+    )
     forecast_rows: list[dict[str, Any]] = []
     for offset in range(forecast_days):
         quota = max(0, new_per_day - new_today) if offset == 0 else new_per_day
@@ -332,12 +365,18 @@ def compute_stats(
         review_min = due_per_day[offset] * avg_review_s / 60
         new_min = new_n * avg_new_s / 60
         total = review_min + new_min
-        forecast_rows.append({
-            "day": (today + timedelta(days=offset)).isoformat(), "offset": offset,
-            "due": due_per_day[offset], "review_minutes": round(review_min, 2),
-            "new": new_n, "new_minutes": round(new_min, 2), "minutes": round(total, 2),
-            "over_budget": total > budget_day + 1e-9,
-        })
+        forecast_rows.append(
+            {
+                "day": (today + timedelta(days=offset)).isoformat(),
+                "offset": offset,
+                "due": due_per_day[offset],
+                "review_minutes": round(review_min, 2),
+                "new": new_n,
+                "new_minutes": round(new_min, 2),
+                "minutes": round(total, 2),
+                "over_budget": total > budget_day + 1e-9,
+            }
+        )
     forecast = {
         "daily_budget_minutes": round(budget_day, 2),
         "days": forecast_rows,
@@ -349,11 +388,16 @@ def compute_stats(
     # heatmap
     first_heat = today - timedelta(days=heatmap_days - 1)
     heatmap = {
-        "from": first_heat.isoformat(), "to": today.isoformat(),
+        "from": first_heat.isoformat(),
+        "to": today.isoformat(),
         "days": [
-            {"day": d.isoformat(), "reviews": len(by_day[d]),
-             "minutes": round(sum(e.duration_ms for e in by_day[d]) / 60000, 2)}
-            for d in studied if first_heat <= d <= today
+            {
+                "day": d.isoformat(),
+                "reviews": len(by_day[d]),
+                "minutes": round(sum(e.duration_ms for e in by_day[d]) / 60000, 2),
+            }
+            for d in studied
+            if first_heat <= d <= today
         ],
     }
 
@@ -390,9 +434,17 @@ def compute_stats(
             if lo <= day <= hi:
                 pf.add(e)
         in_week = [e for d2, es in by_day.items() if lo <= d2 <= hi for e in es]
-        weeks.append({"from": lo.isoformat(), "to": hi.isoformat(), "reviews": len(in_week),
-                      "lapses": sum(1 for e in in_week if is_lapse(e)),
-                      "passed": pf.passed, "failed": pf.failed, "retention": ratio(pf.passed, pf.failed)})
+        weeks.append(
+            {
+                "from": lo.isoformat(),
+                "to": hi.isoformat(),
+                "reviews": len(in_week),
+                "lapses": sum(1 for e in in_week if is_lapse(e)),
+                "passed": pf.passed,
+                "failed": pf.failed,
+                "retention": ratio(pf.passed, pf.failed),
+            }
+        )
 
     topics = group_retention(meta, reviews, retained, states, lambda m: m.topic)
     study_weeks = group_retention(meta, reviews, retained, states, lambda m: m.week)
@@ -434,7 +486,14 @@ def group_retention(
             return None
         g = key(m)
         if g not in groups:
-            groups[g] = {"group": g, "cards": 0, "reviews": 0, "lapses": 0, "pf": PassFail(), "diff": []}
+            groups[g] = {
+                "group": g,
+                "cards": 0,
+                "reviews": 0,
+                "lapses": 0,
+                "pf": PassFail(),
+                "diff": [],
+            }
         return groups[g]
 
     for cid in meta:
@@ -457,8 +516,12 @@ def group_retention(
     for g in groups.values():
         pf: PassFail = g.pop("pf")
         diffs: list[float] = g.pop("diff")
-        g.update(passed=pf.passed, failed=pf.failed, retention=ratio(pf.passed, pf.failed),
-                 mean_difficulty=round(sum(diffs) / len(diffs), 2) if diffs else None)
+        g.update(
+            passed=pf.passed,
+            failed=pf.failed,
+            retention=ratio(pf.passed, pf.failed),
+            mean_difficulty=round(sum(diffs) / len(diffs), 2) if diffs else None,
+        )
         out.append(g)
     return out
 
@@ -512,13 +575,17 @@ def week_summary(
     for cid, row in per_card.items():
         st = states.get(cid)
         m = meta.get(cid)
-        hardest.append({
-            **row,
-            "difficulty": None if st is None or st.difficulty is None else round(st.difficulty, 2),
-            "question": m.question if m else "(card no longer in the decks)",
-            "where": f"{m.path}:{m.line}" if m else None,
-            "topic": m.topic if m else None,
-        })
+        hardest.append(
+            {
+                **row,
+                "difficulty": None
+                if st is None or st.difficulty is None
+                else round(st.difficulty, 2),
+                "question": m.question if m else "(card no longer in the decks)",
+                "where": f"{m.path}:{m.line}" if m else None,
+                "topic": m.topic if m else None,
+            }
+        )
     hardest = [h for h in hardest if h["again"] > 0 or (h["difficulty"] or 0) >= 7]
     hardest.sort(key=lambda h: (-h["again"], -(h["difficulty"] or 0), h["card_id"]))
 
@@ -565,14 +632,18 @@ def week_markdown(summary: dict[str, Any]) -> str:
         lines += ["", "### Hardest cards", ""]
         for h in summary["hardest_cards"]:
             diff = "" if h["difficulty"] is None else f", difficulty {h['difficulty']:.1f}"
-            lines.append(f"- {h['question']} — {h['again']} × Again in {h['reviews']} "
-                         f"review{'s' if h['reviews'] != 1 else ''}{diff}")
+            lines.append(
+                f"- {h['question']} — {h['again']} × Again in {h['reviews']} "
+                f"review{'s' if h['reviews'] != 1 else ''}{diff}"
+            )
     if summary["weakest_topics"]:
         lines += ["", "### Weakest topics", ""]
         for t in summary["weakest_topics"]:
             name = t["group"] or "(no topic)"
-            lines.append(f"- {name}: retention {_pct(t['retention'])}, {t['lapses']} "
-                         f"lapse{'s' if t['lapses'] != 1 else ''}, {t['reviews']} reviews")
+            lines.append(
+                f"- {name}: retention {_pct(t['retention'])}, {t['lapses']} "
+                f"lapse{'s' if t['lapses'] != 1 else ''}, {t['reviews']} reviews"
+            )
     return "\n".join(lines) + "\n"
 
 

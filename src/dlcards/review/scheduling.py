@@ -66,7 +66,9 @@ class SchedulerConfig:
             relearning_steps=tuple(parse_step(s) for s in settings.relearning_steps),
             maximum_interval=settings.maximum_interval,
             fuzz=settings.fuzz,
-            parameters=tuple(settings.fsrs_parameters) if settings.fsrs_parameters is not None else None,
+            parameters=tuple(settings.fsrs_parameters)
+            if settings.fsrs_parameters is not None
+            else None,
             day_starts_at=settings.day_starts_at,
             tz=zone(settings.timezone),
         )
@@ -90,7 +92,9 @@ def fuzz_bounds(interval: float, minimum: int, maximum: int) -> tuple[int, int]:
     if interval < 2.5:
         delta = 0.0
     else:
-        delta = 1.0 + sum(f * max(min(interval, end) - start, 0.0) for start, end, f in _FUZZ_RANGES)
+        delta = 1.0 + sum(
+            f * max(min(interval, end) - start, 0.0) for start, end, f in _FUZZ_RANGES
+        )
     lower = min(max(_round_half_up(interval - delta), minimum), maximum)
     upper = min(max(_round_half_up(interval + delta), minimum), maximum)
     if upper == lower and 2 < upper < maximum:
@@ -105,15 +109,25 @@ class Scheduler:
         import fsrs  # deferred: only scheduling imports fsrs
 
         self.config = config
-        params = config.parameters if config.parameters is not None else fsrs.scheduler.DEFAULT_PARAMETERS
+        params = (
+            config.parameters
+            if config.parameters is not None
+            else fsrs.scheduler.DEFAULT_PARAMETERS
+        )
         try:
-            self._fsrs = fsrs.Scheduler(parameters=params, desired_retention=config.desired_retention,
-                                        maximum_interval=config.maximum_interval, enable_fuzzing=False)
+            self._fsrs = fsrs.Scheduler(
+                parameters=params,
+                desired_retention=config.desired_retention,
+                maximum_interval=config.maximum_interval,
+                enable_fuzzing=False,
+            )
         except ValueError as exc:
             from dlcards.core.errors import ConfigError
 
-            raise ConfigError(f"setting `fsrs_parameters`: {exc}",
-                              hint="give the 21 FSRS-6 parameters from Anki or the optimizer, or remove the setting") from None
+            raise ConfigError(
+                f"setting `fsrs_parameters`: {exc}",
+                hint="give the 21 FSRS-6 parameters from Anki or the optimizer, or remove the setting",
+            ) from None
         self._Rating = fsrs.Rating
         self.parameters: tuple[float, ...] = tuple(params)
         self._decay = -self.parameters[20]
@@ -124,7 +138,9 @@ class Scheduler:
     def elapsed_days(self, earlier: datetime, later: datetime) -> int:
         """Whole study days between two times (Anki's delta_t)."""
         c = self.config
-        return (study_day(later, c.tz, c.day_starts_at) - study_day(earlier, c.tz, c.day_starts_at)).days
+        return (
+            study_day(later, c.tz, c.day_starts_at) - study_day(earlier, c.tz, c.day_starts_at)
+        ).days
 
     def forgetting_curve(self, elapsed_days: float, stability: float) -> float:
         """FSRS-6 power forgetting curve R(t, S)."""
@@ -143,8 +159,12 @@ class Scheduler:
             s = f._short_term_stability(stability=state.stability, rating=r)
         else:
             retr = self.forgetting_curve(delta, state.stability)
-            s = f._next_stability(difficulty=state.difficulty, stability=state.stability,
-                                  retrievability=retr, rating=r)
+            s = f._next_stability(
+                difficulty=state.difficulty,
+                stability=state.stability,
+                retrievability=retr,
+                rating=r,
+            )
         d = f._next_difficulty(difficulty=state.difficulty, rating=r)
         return float(min(max(s, S_MIN), S_MAX)), float(d)
 
@@ -179,17 +199,33 @@ class Scheduler:
 
         def graduated(rating: Rating, days: int, *, lapse: bool = False) -> CardState:
             s, d = memory[rating]
-            return state.with_(phase="review", step=None, stability=s, difficulty=d,
-                               due=day_start(today + timedelta(days=days), c.tz, c.day_starts_at),
-                               last_review=now, reps=state.reps + 1,
-                               lapses=state.lapses + (1 if lapse else 0), interval_days=days)
+            return state.with_(
+                phase="review",
+                step=None,
+                stability=s,
+                difficulty=d,
+                due=day_start(today + timedelta(days=days), c.tz, c.day_starts_at),
+                last_review=now,
+                reps=state.reps + 1,
+                lapses=state.lapses + (1 if lapse else 0),
+                interval_days=days,
+            )
 
-        def stepped(rating: Rating, phase: Phase, step: int, seconds: float, *, lapse: bool = False) -> CardState:
+        def stepped(
+            rating: Rating, phase: Phase, step: int, seconds: float, *, lapse: bool = False
+        ) -> CardState:
             s, d = memory[rating]
-            return state.with_(phase=phase, step=step, stability=s, difficulty=d,
-                               due=now + timedelta(seconds=seconds), last_review=now,
-                               reps=state.reps + 1, lapses=state.lapses + (1 if lapse else 0),
-                               interval_days=0)
+            return state.with_(
+                phase=phase,
+                step=step,
+                stability=s,
+                difficulty=d,
+                due=now + timedelta(seconds=seconds),
+                last_review=now,
+                reps=state.reps + 1,
+                lapses=state.lapses + (1 if lapse else 0),
+                interval_days=0,
+            )
 
         raw = {rating: self.interval_for(memory[rating][0]) for rating in Rating}
         out: dict[Rating, CardState] = {}
@@ -202,9 +238,13 @@ class Scheduler:
             out[Rating.GOOD] = graduated(Rating.GOOD, good)
             out[Rating.EASY] = graduated(Rating.EASY, easy)
             if c.relearning_steps:
-                out[Rating.AGAIN] = stepped(Rating.AGAIN, "relearning", 0, c.relearning_steps[0], lapse=True)
+                out[Rating.AGAIN] = stepped(
+                    Rating.AGAIN, "relearning", 0, c.relearning_steps[0], lapse=True
+                )
             else:
-                out[Rating.AGAIN] = graduated(Rating.AGAIN, fuzzed(raw[Rating.AGAIN], 1), lapse=True)
+                out[Rating.AGAIN] = graduated(
+                    Rating.AGAIN, fuzzed(raw[Rating.AGAIN], 1), lapse=True
+                )
             return out
 
         # new, learning, relearning: step through the (re)learning steps
@@ -242,17 +282,32 @@ class Scheduler:
         out[Rating.EASY] = graduated(Rating.EASY, fuzzed(raw[Rating.EASY], easy_min))
         return out
 
-    def review(self, state: CardState, rating: Rating, now: datetime, duration_ms: int = 0) -> ReviewEntry:
+    def review(
+        self, state: CardState, rating: Rating, now: datetime, duration_ms: int = 0
+    ) -> ReviewEntry:
         """Answer a card at `now` (aware): the log entry with the state before and after."""
         now = require_utc(now)
         rating = Rating(int(rating))
         after = self.preview(state, now)[rating]
-        kind: ReviewKind = {"new": "learn", "learning": "learn", "review": "review",
-                            "relearning": "relearn"}[state.phase]  # type: ignore[assignment]
-        return ReviewEntry(card_id=state.card_id, time=now, rating=rating, duration_ms=int(duration_ms),
-                           before=state, after=after, kind=kind)
+        kind: ReviewKind = {
+            "new": "learn",
+            "learning": "learn",
+            "review": "review",
+            "relearning": "relearn",
+        }[state.phase]  # type: ignore[assignment]
+        return ReviewEntry(
+            card_id=state.card_id,
+            time=now,
+            rating=rating,
+            duration_ms=int(duration_ms),
+            before=state,
+            after=after,
+            kind=kind,
+        )
 
-    def replay(self, card_id: str, reviews: Iterable[tuple[datetime, Rating, int]]) -> tuple[CardState, list[ReviewEntry]]:
+    def replay(
+        self, card_id: str, reviews: Iterable[tuple[datetime, Rating, int]]
+    ) -> tuple[CardState, list[ReviewEntry]]:
         """Recompute a card's state from its (time, rating, duration_ms) history, in time order."""
         state = CardState(card_id=card_id)
         entries: list[ReviewEntry] = []

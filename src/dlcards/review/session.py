@@ -39,7 +39,9 @@ QueueName = Literal["review", "learning", "new"]
 
 
 class SchedulerLike(Protocol):
-    def review(self, state: CardState, rating: Rating, now: datetime, duration_ms: int = 0) -> ReviewEntry: ...
+    def review(
+        self, state: CardState, rating: Rating, now: datetime, duration_ms: int = 0
+    ) -> ReviewEntry: ...
 
     def preview(self, state: CardState, now: datetime) -> dict[Rating, CardState]: ...
 
@@ -68,7 +70,13 @@ class SessionCard:
         return cls(
             id=card.id,
             note_id=note.id,
-            order=(NO_WEEK if week is None else week, file_order, note.path, note.index, card.ordinal),
+            order=(
+                NO_WEEK if week is None else week,
+                file_order,
+                note.path,
+                note.index,
+                card.ordinal,
+            ),
             topic=note.meta.topic,
             requires=tuple(note.meta.requires),
             week=week,
@@ -123,8 +131,9 @@ class Policy:
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, new_limit: int | None = None,
-                      review_limit: int | None = None) -> Policy:
+    def from_settings(
+        cls, settings: Settings, *, new_limit: int | None = None, review_limit: int | None = None
+    ) -> Policy:
         from dlcards.core.calendar import zone
 
         return cls(
@@ -236,7 +245,9 @@ def apply_effects(store: StoreLike, effects: Iterable[Effect]) -> None:
         elif isinstance(effect, SetFlag):
             store.set_flag(effect.card_id, effect.flag)
         elif isinstance(effect, SetStudyMore):
-            store.set_setting(study_more_key(effect.day), f"{effect.extra_new},{effect.extra_reviews}")
+            store.set_setting(
+                study_more_key(effect.day), f"{effect.extra_new},{effect.extra_reviews}"
+            )
 
 
 # -- results ---------------------------------------------------------------------------------
@@ -311,8 +322,12 @@ class Session:
         self.filters = filters or Filters()
         self.all_cards = {c.id: c for c in cards}
         self.cards = {c.id: c for c in cards if self.filters.matches(c)}
-        self.states: dict[str, CardState] = {cid: states.get(cid) or CardState(cid) for cid in self.all_cards}
-        self.flags: dict[str, CardFlags] = {cid: flags.get(cid) or CardFlags(cid) for cid in self.all_cards}
+        self.states: dict[str, CardState] = {
+            cid: states.get(cid) or CardState(cid) for cid in self.all_cards
+        }
+        self.flags: dict[str, CardFlags] = {
+            cid: flags.get(cid) or CardFlags(cid) for cid in self.all_cards
+        }
         self.siblings: dict[str, list[str]] = {}
         for c in cards:
             self.siblings.setdefault(c.note_id, []).append(c.id)
@@ -462,7 +477,10 @@ class Session:
             return due_learning
         if self.new_ready and self.new_limit_left > 0:
             return self.new_ready[0][1]
-        if due_learning is not None and self.learning[due_learning] <= now + self.policy.learn_ahead:
+        if (
+            due_learning is not None
+            and self.learning[due_learning] <= now + self.policy.learn_ahead
+        ):
             return due_learning
         return None
 
@@ -497,7 +515,8 @@ class Session:
                 best = due
         new_left = self.new_ready or any(
             self.states[c].phase == "new" and not self.flags[c].suspended and self._buried(c)
-            for c in self.cards)
+            for c in self.cards
+        )
         if new_left and (best is None or self.day_end < best):
             best = self.day_end
         return best
@@ -510,13 +529,19 @@ class Session:
         """Topics not yet started that new cards of this session wait for (`requires`)."""
         missing: set[str] = set()
         for cid in self.new_waiting:
-            missing.update(t for t in self.cards[cid].requires if t in self.known_topics and t not in self.started)
+            missing.update(
+                t
+                for t in self.cards[cid].requires
+                if t in self.known_topics and t not in self.started
+            )
         return sorted(missing)
 
     def limits_reached(self) -> bool:
         """True when cards are held back only by today's limits (study more would help)."""
-        return bool((self.new_ready and self.new_limit_left == 0)
-                    or (self.review_q and self.review_limit_left == 0))
+        return bool(
+            (self.new_ready and self.new_limit_left == 0)
+            or (self.review_q and self.review_limit_left == 0)
+        )
 
     # -- actions -----------------------------------------------------------------------------
     def preview(self, now: datetime) -> dict[Rating, CardState]:
@@ -532,10 +557,18 @@ class Session:
             self._maybe_roll(now)
             self.current = cid
         before = self.states[cid]
-        entry = self.scheduler.review(before, Rating(rating), now, duration_ms=max(0, int(duration_ms)))
+        entry = self.scheduler.review(
+            before, Rating(rating), now, duration_ms=max(0, int(duration_ms))
+        )
         record = RecordReview(entry)
-        undo = _Undo("answer", cid, before, {}, record,
-                     stats=(self.stats.answered, self.stats.again, self.stats.duration_ms))
+        undo = _Undo(
+            "answer",
+            cid,
+            before,
+            {},
+            record,
+            stats=(self.stats.answered, self.stats.again, self.stats.duration_ms),
+        )
         effects: list[Effect] = [record]
         notice = None
         self._dequeue(cid)
@@ -551,8 +584,11 @@ class Session:
         self.stats.duration_ms += entry.duration_ms
         # siblings: other cards of the note wait until the next study day
         if self.policy.bury_siblings:
-            sibs = [s for s in self.siblings.get(self.all_cards[cid].note_id, []) if s != cid
-                    and self.states[s].phase in ("new", "review") and self._available(s)]
+            sibs = [
+                s
+                for s in self.siblings.get(self.all_cards[cid].note_id, [])
+                if s != cid and self.states[s].phase in ("new", "review") and self._available(s)
+            ]
             if sibs:
                 until = self.today + timedelta(days=1)
                 for s in sibs:
@@ -563,8 +599,11 @@ class Session:
         # leeches
         lapsed = entry.after.lapses > before.lapses
         threshold = self.policy.leech_threshold
-        if lapsed and entry.after.lapses >= threshold and \
-                (entry.after.lapses - threshold) % max(1, threshold // 2) == 0:
+        if (
+            lapsed
+            and entry.after.lapses >= threshold
+            and (entry.after.lapses - threshold) % max(1, threshold // 2) == 0
+        ):
             undo.flags[cid] = self.flags[cid]
             self.flags[cid] = replace(self.flags[cid], leech=True)
             effects.append(SetLeech(cid, True))
@@ -582,20 +621,27 @@ class Session:
 
     def suspend(self, now: datetime, card_id: str | None = None, value: bool = True) -> Outcome:
         cid = card_id or self._require_current()
-        return self._flag_action("suspend" if value else "unsuspend", cid,
-                                 replace(self.flags[cid], suspended=value), [SetSuspended((cid,), value)])
+        return self._flag_action(
+            "suspend" if value else "unsuspend",
+            cid,
+            replace(self.flags[cid], suspended=value),
+            [SetSuspended((cid,), value)],
+        )
 
     def bury(self, now: datetime, card_id: str | None = None) -> Outcome:
         cid = card_id or self._require_current()
         until = self.policy.day(require_utc(now)) + timedelta(days=1)
-        return self._flag_action("bury", cid, replace(self.flags[cid], buried_until=until),
-                                 [SetBuried((cid,), until)])
+        return self._flag_action(
+            "bury", cid, replace(self.flags[cid], buried_until=until), [SetBuried((cid,), until)]
+        )
 
     def set_flag(self, flag: int, card_id: str | None = None) -> Outcome:
         if not 0 <= flag <= 7:
             raise ValueError("flags are 0 (none) to 7")
         cid = card_id or self._require_current()
-        return self._flag_action("flag", cid, replace(self.flags[cid], flag=flag), [SetFlag(cid, flag)])
+        return self._flag_action(
+            "flag", cid, replace(self.flags[cid], flag=flag), [SetFlag(cid, flag)]
+        )
 
     def _flag_action(self, label: str, cid: str, new: CardFlags, effects: list[Effect]) -> Outcome:
         undo = _Undo(label, cid, None, {cid: self.flags[cid]})
@@ -613,8 +659,10 @@ class Session:
         self.extra_new += max(1, self.policy.new_per_day)
         if self.review_q and self.review_limit_left == 0:
             self.extra_reviews += max(1, self.policy.reviews_per_day)
-        return Outcome([SetStudyMore(self.today, self.extra_new, self.extra_reviews)],
-                       f"Today's new-card limit raised by {max(1, self.policy.new_per_day)}.")
+        return Outcome(
+            [SetStudyMore(self.today, self.extra_new, self.extra_reviews)],
+            f"Today's new-card limit raised by {max(1, self.policy.new_per_day)}.",
+        )
 
     @property
     def can_undo(self) -> bool:
@@ -663,8 +711,13 @@ class Session:
             raise RuntimeError("no current card")
         return self.current
 
-    def replace_cards(self, cards: Sequence[SessionCard], states: Mapping[str, CardState],
-                      flags: Mapping[str, CardFlags], now: datetime) -> None:
+    def replace_cards(
+        self,
+        cards: Sequence[SessionCard],
+        states: Mapping[str, CardState],
+        flags: Mapping[str, CardFlags],
+        now: datetime,
+    ) -> None:
         """After the collection was edited: new card set, same day counters and undo stack."""
         for c in cards:
             if c.id not in self.states:
@@ -681,13 +734,16 @@ class Session:
         self._build()
 
 
-def session_cards(cards: Iterable[Card], file_order: Mapping[str, int] | None = None) -> list[SessionCard]:
+def session_cards(
+    cards: Iterable[Card], file_order: Mapping[str, int] | None = None
+) -> list[SessionCard]:
     order = file_order or {}
     return [SessionCard.from_card(c, order.get(c.note.path, 0)) for c in cards]
 
 
-def note_session_cards(notes: Iterable[Note], file_order: Mapping[str, int] | None = None
-                       ) -> list[tuple[SessionCard, Note, int]]:
+def note_session_cards(
+    notes: Iterable[Note], file_order: Mapping[str, int] | None = None
+) -> list[tuple[SessionCard, Note, int]]:
     """(session card, note, ordinal) for every card of `notes`, without building `Card`
     models (10,000 cards: a few milliseconds)."""
     from dlcards.core.model import cloze_card_id
@@ -706,6 +762,21 @@ def note_session_cards(notes: Iterable[Note], file_order: Mapping[str, int] | No
         else:
             pairs = [(cloze_card_id(note.id, n), n) for n in note.numbers]
         for cid, ordinal in pairs:
-            out.append((SessionCard(cid, note.id, (wk, fo, note.path, note.index, ordinal), meta.topic,
-                                    requires, week, note.deck, tags, note.path), note, ordinal))
+            out.append(
+                (
+                    SessionCard(
+                        cid,
+                        note.id,
+                        (wk, fo, note.path, note.index, ordinal),
+                        meta.topic,
+                        requires,
+                        week,
+                        note.deck,
+                        tags,
+                        note.path,
+                    ),
+                    note,
+                    ordinal,
+                )
+            )
     return out

@@ -10,4 +10,12 @@ from dlcards.store.db import (
     list_backups,
 )
 
-__all__ = ["DB_NAME", "BackupInfo", "CardInfo", "Store", "card_infos", "default_path", "list_backups"]
+__all__ = [
+    "DB_NAME",
+    "BackupInfo",
+    "CardInfo",
+    "Store",
+    "card_infos",
+    "default_path",
+    "list_backups",
+]

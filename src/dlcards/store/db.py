@@ -31,8 +31,17 @@ from dlcards.store.migrations import LATEST, MIGRATIONS
 DB_NAME = "dlcards.sqlite3"
 BACKUP_DIR = "backups"
 BACKUP_PREFIX = "dlcards-"
-_STATE_FIELDS = ("phase", "step", "stability", "difficulty", "due", "last_review", "reps", "lapses",
-                 "interval_days")
+_STATE_FIELDS = (
+    "phase",
+    "step",
+    "stability",
+    "difficulty",
+    "due",
+    "last_review",
+    "reps",
+    "lapses",
+    "interval_days",
+)
 _CLOZE_ID = re.compile(r"(.+)/c[0-9]+")
 _CHUNK = 500
 _RATINGS = {int(r): r for r in Rating}  # ids per IN (...) query, well under SQLite's variable limit
@@ -67,8 +76,17 @@ def _note_of(card_id: str) -> str:
 
 
 def _state_values(state: CardState) -> tuple[Any, ...]:
-    return (state.phase, state.step, state.stability, state.difficulty, _ts(state.due),
-            _ts(state.last_review), state.reps, state.lapses, state.interval_days)
+    return (
+        state.phase,
+        state.step,
+        state.stability,
+        state.difficulty,
+        _ts(state.due),
+        _ts(state.last_review),
+        state.reps,
+        state.lapses,
+        state.interval_days,
+    )
 
 
 def _fast(cls: type[Any], fields: dict[str, Any]) -> Any:
@@ -81,41 +99,81 @@ def _fast(cls: type[Any], fields: dict[str, Any]) -> Any:
 
 def _state_from(card_id: str, row: Sequence[Any]) -> CardState:
     phase, step, stability, difficulty, due, last_review, reps, lapses, interval = row
-    return _fast(CardState, {
-        "card_id": card_id, "phase": phase, "step": step, "stability": stability, "difficulty": difficulty,
-        "due": _dt(due), "last_review": _dt(last_review), "reps": reps, "lapses": lapses,
-        "interval_days": interval})
+    return _fast(
+        CardState,
+        {
+            "card_id": card_id,
+            "phase": phase,
+            "step": step,
+            "stability": stability,
+            "difficulty": difficulty,
+            "due": _dt(due),
+            "last_review": _dt(last_review),
+            "reps": reps,
+            "lapses": lapses,
+            "interval_days": interval,
+        },
+    )
 
 
-_REVIEW_COLUMNS = ("id, card_id, time, rating, duration_ms, kind, source, anki_revlog_id, "
-                   + ", ".join(f"before_{f}" for f in _STATE_FIELDS) + ", "
-                   + ", ".join(f"after_{f}" for f in _STATE_FIELDS))
+_REVIEW_COLUMNS = (
+    "id, card_id, time, rating, duration_ms, kind, source, anki_revlog_id, "
+    + ", ".join(f"before_{f}" for f in _STATE_FIELDS)
+    + ", "
+    + ", ".join(f"after_{f}" for f in _STATE_FIELDS)
+)
 _INSERT_REVIEW = (
     "INSERT INTO reviews (card_id, time, rating, duration_ms, kind, source, anki_revlog_id, "
-    + ", ".join(f"before_{f}" for f in _STATE_FIELDS) + ", "
-    + ", ".join(f"after_{f}" for f in _STATE_FIELDS) + ") VALUES ("
-    + ", ".join("?" * (7 + 2 * len(_STATE_FIELDS))) + ")"
+    + ", ".join(f"before_{f}" for f in _STATE_FIELDS)
+    + ", "
+    + ", ".join(f"after_{f}" for f in _STATE_FIELDS)
+    + ") VALUES ("
+    + ", ".join("?" * (7 + 2 * len(_STATE_FIELDS)))
+    + ")"
 )
 _UPSERT_STATE = (
-    "INSERT INTO card_state (card_id, " + ", ".join(_STATE_FIELDS) + ") VALUES ("
-    + ", ".join("?" * (1 + len(_STATE_FIELDS))) + ") ON CONFLICT (card_id) DO UPDATE SET "
+    "INSERT INTO card_state (card_id, "
+    + ", ".join(_STATE_FIELDS)
+    + ") VALUES ("
+    + ", ".join("?" * (1 + len(_STATE_FIELDS)))
+    + ") ON CONFLICT (card_id) DO UPDATE SET "
     + ", ".join(f"{f} = excluded.{f}" for f in _STATE_FIELDS)
 )
 
 
 def _review_values(entry: ReviewEntry) -> tuple[Any, ...]:
-    return (entry.card_id, _ts(entry.time), int(entry.rating), int(entry.duration_ms), entry.kind,
-            entry.source, entry.anki_revlog_id, *_state_values(entry.before), *_state_values(entry.after))
+    return (
+        entry.card_id,
+        _ts(entry.time),
+        int(entry.rating),
+        int(entry.duration_ms),
+        entry.kind,
+        entry.source,
+        entry.anki_revlog_id,
+        *_state_values(entry.before),
+        *_state_values(entry.after),
+    )
 
 
 def _review_from(row: Sequence[Any]) -> tuple[int, ReviewEntry]:
     n = len(_STATE_FIELDS)
     rid, card_id, time, rating, duration, kind, source, anki_id = row[:8]
-    before = _state_from(card_id, row[8:8 + n])
-    after = _state_from(card_id, row[8 + n:8 + 2 * n])
-    entry: ReviewEntry = _fast(ReviewEntry, {
-        "card_id": card_id, "time": _dt(time), "rating": _RATINGS[rating], "duration_ms": duration,
-        "before": before, "after": after, "kind": kind, "source": source, "anki_revlog_id": anki_id})
+    before = _state_from(card_id, row[8 : 8 + n])
+    after = _state_from(card_id, row[8 + n : 8 + 2 * n])
+    entry: ReviewEntry = _fast(
+        ReviewEntry,
+        {
+            "card_id": card_id,
+            "time": _dt(time),
+            "rating": _RATINGS[rating],
+            "duration_ms": duration,
+            "before": before,
+            "after": after,
+            "kind": kind,
+            "source": source,
+            "anki_revlog_id": anki_id,
+        },
+    )
     return rid, entry
 
 
@@ -134,7 +192,7 @@ def list_backups(db_path: Path) -> list[BackupInfo]:
     if folder.is_dir():
         for p in folder.glob(f"{BACKUP_PREFIX}????-??-??.sqlite3"):
             try:
-                day = date.fromisoformat(p.stem[len(BACKUP_PREFIX):])
+                day = date.fromisoformat(p.stem[len(BACKUP_PREFIX) :])
             except ValueError:
                 continue
             out.append(BackupInfo(p, day, p.stat().st_size))
@@ -155,15 +213,25 @@ class CardInfo:
 
 def card_infos(notes: Iterable[Note]) -> list[CardInfo]:
     """The store's view of every card of these notes (what `Store.sync_cards` takes)."""
-    return [CardInfo(cid, note.id, note.kind, note.path, note.line, note.content_hash)
-            for note in notes for cid in note.card_ids()]
+    return [
+        CardInfo(cid, note.id, note.kind, note.path, note.line, note.content_hash)
+        for note in notes
+        for cid in note.card_ids()
+    ]
 
 
 class Store:
     """The review database of one user. Every answer is committed in its own transaction."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path, *, tz: ZoneInfo | None = None,
-                 day_starts_at: int = 4, backups_keep: int = 7):
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        path: Path,
+        *,
+        tz: ZoneInfo | None = None,
+        day_starts_at: int = 4,
+        backups_keep: int = 7,
+    ):
         self._conn = conn
         self.path = path
         self.tz = tz
@@ -174,8 +242,15 @@ class Store:
     # ---- opening ----------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: Path | None = None, *, now: datetime | None = None, tz: ZoneInfo | None = None,
-             day_starts_at: int = 4, backups_keep: int = 7) -> Store:
+    def open(
+        cls,
+        path: Path | None = None,
+        *,
+        now: datetime | None = None,
+        tz: ZoneInfo | None = None,
+        day_starts_at: int = 4,
+        backups_keep: int = 7,
+    ) -> Store:
         """Open (creating and migrating) the database; default state_dir()/"dlcards.sqlite3".
 
         With `now`, a daily backup is made (at most one per study day, keeping `backups_keep`);
@@ -185,10 +260,14 @@ class Store:
         path = Path(path) if path is not None else default_path()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(path, isolation_level=None, timeout=10.0, check_same_thread=False)
+            conn = sqlite3.connect(
+                path, isolation_level=None, timeout=10.0, check_same_thread=False
+            )
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"{path}: cannot open the review database: {exc}",
-                             hint="check the folder's permissions, or set DLCARDS_HOME") from None
+            raise StoreError(
+                f"{path}: cannot open the review database: {exc}",
+                hint="check the folder's permissions, or set DLCARDS_HOME",
+            ) from None
         store = cls(conn, path, tz=tz, day_starts_at=day_starts_at, backups_keep=backups_keep)
         try:
             conn.execute("PRAGMA foreign_keys = ON")
@@ -202,8 +281,10 @@ class Store:
                 store.backup(now, backups_keep)
         except sqlite3.DatabaseError as exc:
             conn.close()
-            raise StoreError(f"{path}: the review database is damaged or not a dlcards database: {exc}",
-                             hint="run `dlcards doctor` to see the backups, and restore the newest good one") from None
+            raise StoreError(
+                f"{path}: the review database is damaged or not a dlcards database: {exc}",
+                hint="run `dlcards doctor` to see the backups, and restore the newest good one",
+            ) from None
         except BaseException:
             conn.close()
             raise
@@ -220,8 +301,12 @@ class Store:
     def __enter__(self) -> Store:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
     @property
@@ -252,19 +337,27 @@ class Store:
 
     def applied_migrations(self) -> list[tuple[int, str, str]]:
         """(version, name, applied_at) of every applied migration."""
-        return [tuple(r) for r in self.conn.execute(
-            "SELECT version, name, applied_at FROM migrations ORDER BY version")]
+        return [
+            tuple(r)
+            for r in self.conn.execute(
+                "SELECT version, name, applied_at FROM migrations ORDER BY version"
+            )
+        ]
 
     def _migrate(self) -> None:
         version = self.schema_version
         if version > LATEST:
             raise StoreError(
                 f"{self.path}: the database has schema version {version}, newer than this dlcards "
-                f"knows ({LATEST})", hint="upgrade dlcards; do not open this database with an older version")
+                f"knows ({LATEST})",
+                hint="upgrade dlcards; do not open this database with an older version",
+            )
         if version == LATEST:
             return
         if version > 0:
-            self._backup_to(self.path.parent / BACKUP_DIR / f"{BACKUP_PREFIX}before-v{LATEST}.sqlite3")
+            self._backup_to(
+                self.path.parent / BACKUP_DIR / f"{BACKUP_PREFIX}before-v{LATEST}.sqlite3"
+            )
         self.migrated_from = version
         from dlcards.system.clock import now as clock_now
 
@@ -290,7 +383,9 @@ class Store:
 
     # ---- cards ------------------------------------------------------------------------------
 
-    def _ensure_cards(self, conn: sqlite3.Connection, card_ids: Iterable[str], now: datetime | None = None) -> None:
+    def _ensure_cards(
+        self, conn: sqlite3.Connection, card_ids: Iterable[str], now: datetime | None = None
+    ) -> None:
         """Create placeholder rows (not present in the Markdown) for unknown card ids."""
         if now is None:
             from dlcards.system.clock import now as clock_now
@@ -300,16 +395,21 @@ class Store:
         conn.executemany(
             "INSERT INTO cards (card_id, note_id, kind, path, line, content_hash, first_seen, present, gone_since) "
             "VALUES (?, ?, 'unknown', '', 0, '', ?, 0, ?) ON CONFLICT (card_id) DO NOTHING",
-            [(cid, _note_of(cid), stamp, stamp) for cid in dict.fromkeys(card_ids)])
+            [(cid, _note_of(cid), stamp, stamp) for cid in dict.fromkeys(card_ids)],
+        )
 
     def sync_cards(self, cards: Iterable[CardInfo], now: datetime) -> None:
         """Upsert the cards found in the Markdown (first_seen kept); all others are marked absent."""
         stamp = _ts(now)
-        rows = [(c.card_id, c.note_id, c.kind, c.path, c.line, c.content_hash, stamp) for c in cards]
+        rows = [
+            (c.card_id, c.note_id, c.kind, c.path, c.line, c.content_hash, stamp) for c in cards
+        ]
         with self._tx() as conn:
             conn.execute("CREATE TEMP TABLE IF NOT EXISTS seen (card_id TEXT PRIMARY KEY)")
             conn.execute("DELETE FROM temp.seen")
-            conn.executemany("INSERT OR IGNORE INTO temp.seen (card_id) VALUES (?)", [(r[0],) for r in rows])
+            conn.executemany(
+                "INSERT OR IGNORE INTO temp.seen (card_id) VALUES (?)", [(r[0],) for r in rows]
+            )
             conn.executemany(
                 "INSERT INTO cards (card_id, note_id, kind, path, line, content_hash, first_seen, present) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT (card_id) DO UPDATE SET "
@@ -318,9 +418,13 @@ class Store:
                 "WHERE cards.present = 0 OR cards.note_id IS NOT excluded.note_id OR cards.kind IS NOT excluded.kind "
                 "OR cards.path IS NOT excluded.path OR cards.line IS NOT excluded.line "
                 "OR cards.content_hash IS NOT excluded.content_hash",
-                rows)
-            conn.execute("UPDATE cards SET present = 0, gone_since = ? WHERE present = 1 "
-                         "AND card_id NOT IN (SELECT card_id FROM temp.seen)", (stamp,))
+                rows,
+            )
+            conn.execute(
+                "UPDATE cards SET present = 0, gone_since = ? WHERE present = 1 "
+                "AND card_id NOT IN (SELECT card_id FROM temp.seen)",
+                (stamp,),
+            )
             conn.execute("DELETE FROM temp.seen")
 
     def cards(self, present: bool | None = None) -> list[CardInfo]:
@@ -335,11 +439,14 @@ class Store:
         rows = self.conn.execute(
             "SELECT card_id, note_id, kind, path, line, content_hash FROM cards c WHERE present = 0 AND "
             "(EXISTS (SELECT 1 FROM reviews r WHERE r.card_id = c.card_id) "
-            " OR EXISTS (SELECT 1 FROM card_state s WHERE s.card_id = c.card_id)) ORDER BY card_id")
+            " OR EXISTS (SELECT 1 FROM card_state s WHERE s.card_id = c.card_id)) ORDER BY card_id"
+        )
         return [CardInfo(*row) for row in rows]
 
     def gone_since(self, card_id: str) -> datetime | None:
-        row = self.conn.execute("SELECT gone_since FROM cards WHERE card_id = ?", (card_id,)).fetchone()
+        row = self.conn.execute(
+            "SELECT gone_since FROM cards WHERE card_id = ?", (card_id,)
+        ).fetchone()
         return _dt(row[0]) if row else None
 
     def delete_card(self, card_id: str) -> int:
@@ -357,8 +464,10 @@ class Store:
             return
         ids = list(dict.fromkeys(card_ids))
         for i in range(0, len(ids), _CHUNK):
-            chunk = ids[i:i + _CHUNK]
-            yield from self.conn.execute(f"{sql} WHERE card_id IN ({', '.join('?' * len(chunk))})", chunk)
+            chunk = ids[i : i + _CHUNK]
+            yield from self.conn.execute(
+                f"{sql} WHERE card_id IN ({', '.join('?' * len(chunk))})", chunk
+            )
 
     def states(self, card_ids: Iterable[str] | None = None) -> dict[str, CardState]:
         """Stored states; ids without a state are absent from the dict (caller treats as new)."""
@@ -370,9 +479,13 @@ class Store:
         sql = "SELECT card_id, suspended, buried_until, flag, leech FROM card_flags"
         out = {}
         for cid, suspended, buried, flag, leech in self._select_by_ids(sql, card_ids):
-            out[cid] = CardFlags(card_id=cid, suspended=bool(suspended),
-                                 buried_until=date.fromisoformat(buried) if buried else None,
-                                 flag=flag, leech=bool(leech))
+            out[cid] = CardFlags(
+                card_id=cid,
+                suspended=bool(suspended),
+                buried_until=date.fromisoformat(buried) if buried else None,
+                flag=flag,
+                leech=bool(leech),
+            )
         return out
 
     def set_state(self, state: CardState) -> None:
@@ -403,9 +516,12 @@ class Store:
             conn.executemany(
                 f"INSERT INTO card_flags (card_id, {column}) VALUES (?, ?) "
                 f"ON CONFLICT (card_id) DO UPDATE SET {column} = excluded.{column}",
-                [(cid, value) for cid in ids])
-            conn.execute("DELETE FROM card_flags WHERE suspended = 0 AND buried_until IS NULL "
-                         "AND flag = 0 AND leech = 0")
+                [(cid, value) for cid in ids],
+            )
+            conn.execute(
+                "DELETE FROM card_flags WHERE suspended = 0 AND buried_until IS NULL "
+                "AND flag = 0 AND leech = 0"
+            )
 
     def set_suspended(self, card_ids: Iterable[str], suspended: bool) -> None:
         self._set_flag_column(card_ids, "suspended", 1 if suspended else 0)
@@ -432,7 +548,9 @@ class Store:
         return int(cur.lastrowid)  # type: ignore[arg-type]
 
     def review(self, review_id: int) -> ReviewEntry | None:
-        row = self.conn.execute(f"SELECT {_REVIEW_COLUMNS} FROM reviews WHERE id = ?", (review_id,)).fetchone()
+        row = self.conn.execute(
+            f"SELECT {_REVIEW_COLUMNS} FROM reviews WHERE id = ?", (review_id,)
+        ).fetchone()
         return _review_from(row)[1] if row else None
 
     def undo_review(self, review_id: int) -> ReviewEntry:
@@ -440,25 +558,33 @@ class Store:
 
         Only a card's latest review can be undone (an older one would clobber later answers)."""
         with self._tx() as conn:
-            row = conn.execute(f"SELECT {_REVIEW_COLUMNS} FROM reviews WHERE id = ?", (review_id,)).fetchone()
+            row = conn.execute(
+                f"SELECT {_REVIEW_COLUMNS} FROM reviews WHERE id = ?", (review_id,)
+            ).fetchone()
             if row is None:
                 raise StoreError(f"review {review_id} is not in the log (already undone?)")
             _, entry = _review_from(row)
             later = conn.execute(
                 "SELECT 1 FROM reviews WHERE card_id = ? AND (time > ? OR (time = ? AND id > ?)) LIMIT 1",
-                (entry.card_id, row[2], row[2], review_id)).fetchone()
+                (entry.card_id, row[2], row[2], review_id),
+            ).fetchone()
             if later:
-                raise StoreError(f"review {review_id} of {entry.card_id} is not its latest; only the latest can be undone")
+                raise StoreError(
+                    f"review {review_id} of {entry.card_id} is not its latest; only the latest can be undone"
+                )
             conn.execute("DELETE FROM reviews WHERE id = ?", (review_id,))
             self._write_state(conn, entry.before)
         return entry
 
-    def reviews(self, card_ids: Iterable[str] | None = None, since: datetime | None = None) -> list[ReviewEntry]:
+    def reviews(
+        self, card_ids: Iterable[str] | None = None, since: datetime | None = None
+    ) -> list[ReviewEntry]:
         """Review log entries in time order."""
         return [entry for _, entry in self.reviews_with_ids(card_ids, since)]
 
-    def reviews_with_ids(self, card_ids: Iterable[str] | None = None,
-                         since: datetime | None = None) -> list[tuple[int, ReviewEntry]]:
+    def reviews_with_ids(
+        self, card_ids: Iterable[str] | None = None, since: datetime | None = None
+    ) -> list[tuple[int, ReviewEntry]]:
         """(review id, entry) pairs in time order."""
         sql = f"SELECT {_REVIEW_COLUMNS} FROM reviews"
         where, params = [], []
@@ -466,26 +592,33 @@ class Store:
             where.append("time >= ?")
             params.append(_ts(since))
         if card_ids is None:
-            rows = self.conn.execute(sql + (" WHERE " + " AND ".join(where) if where else "")
-                                     + " ORDER BY time, id", params).fetchall()
+            rows = self.conn.execute(
+                sql + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY time, id",
+                params,
+            ).fetchall()
         else:
             ids = list(dict.fromkeys(card_ids))
             rows = []
             for i in range(0, len(ids), _CHUNK):
-                chunk = ids[i:i + _CHUNK]
+                chunk = ids[i : i + _CHUNK]
                 cond = [*where, f"card_id IN ({', '.join('?' * len(chunk))})"]
-                rows.extend(self.conn.execute(sql + " WHERE " + " AND ".join(cond), [*params, *chunk]))
+                rows.extend(
+                    self.conn.execute(sql + " WHERE " + " AND ".join(cond), [*params, *chunk])
+                )
             rows.sort(key=lambda r: (r[2], r[0]))
         return [_review_from(r) for r in rows]
 
     def reviews_on_day(self, day_start: datetime, day_end: datetime) -> list[ReviewEntry]:
         """Reviews with day_start <= time < day_end, in time order."""
-        rows = self.conn.execute(f"SELECT {_REVIEW_COLUMNS} FROM reviews WHERE time >= ? AND time < ? "
-                                 "ORDER BY time, id", (_ts(day_start), _ts(day_end)))
+        rows = self.conn.execute(
+            f"SELECT {_REVIEW_COLUMNS} FROM reviews WHERE time >= ? AND time < ? ORDER BY time, id",
+            (_ts(day_start), _ts(day_end)),
+        )
         return [_review_from(r)[1] for r in rows]
 
-    def import_reviews(self, entries: Iterable[ReviewEntry],
-                       states: Iterable[CardState] = ()) -> tuple[int, int]:
+    def import_reviews(
+        self, entries: Iterable[ReviewEntry], states: Iterable[CardState] = ()
+    ) -> tuple[int, int]:
         """Append imported reviews, deduplicated by anki_revlog_id: (imported, duplicates).
 
         One transaction. States are not touched unless given: the caller recomputes them
@@ -496,8 +629,12 @@ class Store:
             for state in states:
                 self._write_state(conn, state)
             for entry in entries:
-                if entry.anki_revlog_id is not None and conn.execute(
-                        "SELECT 1 FROM reviews WHERE anki_revlog_id = ?", (entry.anki_revlog_id,)).fetchone():
+                if (
+                    entry.anki_revlog_id is not None
+                    and conn.execute(
+                        "SELECT 1 FROM reviews WHERE anki_revlog_id = ?", (entry.anki_revlog_id,)
+                    ).fetchone()
+                ):
                     duplicates += 1
                     continue
                 self._ensure_cards(conn, [entry.card_id], entry.time)
@@ -516,11 +653,15 @@ class Store:
             if not conn.execute("SELECT 1 FROM cards WHERE card_id = ?", (old_id,)).fetchone():
                 raise StoreError(f"card {old_id} is not in the review database")
             self._ensure_cards(conn, [new_id])
-            moved = conn.execute("UPDATE reviews SET card_id = ? WHERE card_id = ?", (new_id, old_id)).rowcount
+            moved = conn.execute(
+                "UPDATE reviews SET card_id = ? WHERE card_id = ?", (new_id, old_id)
+            ).rowcount
             for table in ("card_state", "card_flags"):
                 if conn.execute(f"SELECT 1 FROM {table} WHERE card_id = ?", (old_id,)).fetchone():
                     conn.execute(f"DELETE FROM {table} WHERE card_id = ?", (new_id,))
-                    conn.execute(f"UPDATE {table} SET card_id = ? WHERE card_id = ?", (new_id, old_id))
+                    conn.execute(
+                        f"UPDATE {table} SET card_id = ? WHERE card_id = ?", (new_id, old_id)
+                    )
             conn.execute("DELETE FROM cards WHERE card_id = ? AND present = 0", (old_id,))
         return int(moved)
 
@@ -532,8 +673,11 @@ class Store:
 
     def set_setting(self, key: str, value: str) -> None:
         with self._tx() as conn:
-            conn.execute("INSERT INTO settings (key, value) VALUES (?, ?) "
-                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+            conn.execute(
+                "INSERT INTO settings (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
 
     # ---- health -----------------------------------------------------------------------------
 
@@ -546,7 +690,9 @@ class Store:
             "orphans": len(self.orphans()),
             "states": q("SELECT count(*) FROM card_state").fetchone()[0],
             "reviews": q("SELECT count(*) FROM reviews").fetchone()[0],
-            "imported_reviews": q("SELECT count(*) FROM reviews WHERE anki_revlog_id IS NOT NULL").fetchone()[0],
+            "imported_reviews": q(
+                "SELECT count(*) FROM reviews WHERE anki_revlog_id IS NOT NULL"
+            ).fetchone()[0],
             "suspended": q("SELECT count(*) FROM card_flags WHERE suspended = 1").fetchone()[0],
             "leeches": q("SELECT count(*) FROM card_flags WHERE leech = 1").fetchone()[0],
         }
@@ -565,14 +711,19 @@ class Store:
             if msg != "ok":
                 problems.append(f"integrity_check: {msg}")
         for table, rowid, parent, _ in self.conn.execute("PRAGMA foreign_key_check"):
-            problems.append(f"foreign_key_check: {table} row {rowid} refers to a missing {parent} row")
+            problems.append(
+                f"foreign_key_check: {table} row {rowid} refers to a missing {parent} row"
+            )
         bad = self.conn.execute(
             "SELECT count(*) FROM card_state WHERE phase != 'new' AND (stability IS NULL OR difficulty IS NULL "
-            "OR last_review IS NULL OR due IS NULL)").fetchone()[0]
+            "OR last_review IS NULL OR due IS NULL)"
+        ).fetchone()[0]
         if bad:
             problems.append(f"{bad} card states lack stability, difficulty, last review or due")
         version = self.schema_version
-        recorded = self.conn.execute("SELECT coalesce(max(version), 0) FROM migrations").fetchone()[0]
+        recorded = self.conn.execute("SELECT coalesce(max(version), 0) FROM migrations").fetchone()[
+            0
+        ]
         if recorded != version:
             problems.append(f"schema version {version} but the migrations table records {recorded}")
         return problems

@@ -17,5 +17,7 @@ def now() -> datetime:
         try:
             return parse_utc(raw)
         except ValueError as exc:
-            raise ConfigError(f"$DLCARDS_NOW: {exc}", hint="e.g. DLCARDS_NOW=2026-01-05T09:00:00Z") from None
+            raise ConfigError(
+                f"$DLCARDS_NOW: {exc}", hint="e.g. DLCARDS_NOW=2026-01-05T09:00:00Z"
+            ) from None
     return datetime.now(UTC)

@@ -32,7 +32,9 @@ class Settings(BaseModel):
 
     deck: str = Field("dlcards", description="Anki deck root for files without a `deck:` key.")
     answer_word_limit: int = Field(
-        40, ge=1, description="Lint: warn when an answer has more words than this (code and check blocks excluded)."
+        40,
+        ge=1,
+        description="Lint: warn when an answer has more words than this (code and check blocks excluded).",
     )
     new_per_day: int = Field(20, ge=0, description="New cards introduced per study day.")
     reviews_per_day: int = Field(200, ge=0, description="Maximum review cards per study day.")
@@ -51,14 +53,19 @@ class Settings(BaseModel):
         4, ge=0, le=23, description="Hour (local time) at which a new study day starts, as in Anki."
     )
     timezone: str | None = Field(
-        None, description="IANA time zone for study days, e.g. 'Europe/Berlin'; default: the system's."
+        None,
+        description="IANA time zone for study days, e.g. 'Europe/Berlin'; default: the system's.",
     )
     leech_threshold: int = Field(8, ge=1, description="Lapses at which a card becomes a leech.")
     leech_action: Literal["suspend", "tag"] = Field(
         "suspend", description="What happens to a leech: 'suspend' (and tag) or only 'tag'."
     )
-    bury_siblings: bool = Field(True, description="Bury the other cards of a cloze note until the next day.")
-    fuzz: bool = Field(True, description="Spread review intervals a little, deterministically per card.")
+    bury_siblings: bool = Field(
+        True, description="Bury the other cards of a cloze note until the next day."
+    )
+    fuzz: bool = Field(
+        True, description="Spread review intervals a little, deterministically per card."
+    )
     fsrs_parameters: list[float] | None = Field(
         None, description="FSRS-6 parameters (21 numbers); default: the FSRS defaults."
     )
@@ -96,7 +103,9 @@ def parse_step(step: str) -> float:
     try:
         value = float(text[:-1])
     except ValueError:
-        raise ValueError(f"step {step!r} must be a number with a unit s, m, h or d, e.g. '10m'") from None
+        raise ValueError(
+            f"step {step!r} must be a number with a unit s, m, h or d, e.g. '10m'"
+        ) from None
     if value <= 0:
         raise ValueError(f"step {step!r} must be positive")
     return value * units[text[-1]]
@@ -123,7 +132,9 @@ def load_settings(root: Path | None, environ: dict[str, str] | None = None) -> S
 
     path = root / CONFIG_FILE if root is not None else None
     raw_bytes = path.read_bytes() if path is not None and path.is_file() else b""
-    relevant = sorted((k, v) for k, v in env.items() if k.startswith(ENV_PREFIX) and k != "DLCARDS_NOW")
+    relevant = sorted(
+        (k, v) for k, v in env.items() if k.startswith(ENV_PREFIX) and k != "DLCARDS_NOW"
+    )
     key = hashlib.sha256(raw_bytes + repr(relevant).encode()).hexdigest()
     cache = state_dir() / "cache" / "settings" / f"{key}.pickle"
     try:
@@ -151,7 +162,10 @@ def _load_settings(root: Path | None, env: Any) -> Settings:
             try:
                 raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
             except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-                raise ConfigError(f"{path}: invalid TOML: {exc}", hint="see `dlcards init` for a commented example") from None
+                raise ConfigError(
+                    f"{path}: invalid TOML: {exc}",
+                    hint="see `dlcards init` for a commented example",
+                ) from None
             section = raw.get("dlcards", raw)
             if not isinstance(section, dict):
                 raise ConfigError(f"{path}: [dlcards] must be a table")
@@ -162,7 +176,7 @@ def _load_settings(root: Path | None, env: Any) -> Settings:
     for name, value in env.items():
         if not name.startswith(ENV_PREFIX):
             continue
-        key = name[len(ENV_PREFIX):].lower()
+        key = name[len(ENV_PREFIX) :].lower()
         if key.upper() in ENV_RESERVED:
             continue
         if key not in fields:
@@ -185,9 +199,11 @@ def _load_settings(root: Path | None, env: Any) -> Settings:
 
 def default_toml() -> str:
     """A commented dlcards.toml listing every setting with its default."""
-    out = ["# dlcards collection settings. Every key is optional; the values shown are the defaults.",
-           "# Each can also be set with an environment variable DLCARDS_<KEY> (e.g. DLCARDS_NEW_PER_DAY=10).",
-           "[dlcards]"]
+    out = [
+        "# dlcards collection settings. Every key is optional; the values shown are the defaults.",
+        "# Each can also be set with an environment variable DLCARDS_<KEY> (e.g. DLCARDS_NEW_PER_DAY=10).",
+        "[dlcards]",
+    ]
     defaults = Settings()
     for name, info in Settings.model_fields.items():
         out.append("")

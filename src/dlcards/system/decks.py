@@ -78,7 +78,9 @@ def _cache_key(rel: str, deck: str, data: bytes) -> str:
     return h.hexdigest()
 
 
-def _parse_cached(rel: str, deck: str, snapshot: FileSnapshot, cache_dir: Path | None) -> ParsedFile:
+def _parse_cached(
+    rel: str, deck: str, snapshot: FileSnapshot, cache_dir: Path | None
+) -> ParsedFile:
     key = _cache_key(rel, deck, snapshot.data)
     entry = cache_dir / key[:2] / f"{key}.pickle" if cache_dir else None
     if entry is not None and entry.is_file():
@@ -94,9 +96,20 @@ def _parse_cached(rel: str, deck: str, snapshot: FileSnapshot, cache_dir: Path |
     except UnicodeDecodeError as exc:
         line = snapshot.data[: exc.start].count(b"\n") + 1
 
-        return ParsedFile(rel, DeckMeta(), [], [Problem(
-            SourceLocation(rel, line), "error", "not-utf8",
-            f"file is not valid UTF-8 (byte {exc.start})", "save the file as UTF-8")])
+        return ParsedFile(
+            rel,
+            DeckMeta(),
+            [],
+            [
+                Problem(
+                    SourceLocation(rel, line),
+                    "error",
+                    "not-utf8",
+                    f"file is not valid UTF-8 (byte {exc.start})",
+                    "save the file as UTF-8",
+                )
+            ],
+        )
     parsed = parse_text(text, rel, deck)
     if entry is not None:
         write_cache(entry, pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL))
@@ -120,7 +133,9 @@ def open_collection(
     if root is not None:
         root = root.resolve()
         if not root.is_dir():
-            raise CollectionError(f"{root}: no such folder", hint="pass an existing collection with -C PATH")
+            raise CollectionError(
+                f"{root}: no such folder", hint="pass an existing collection with -C PATH"
+            )
     else:
         root = find_root(cwd)
     if root is None:
@@ -130,9 +145,16 @@ def open_collection(
                 hint="run `dlcards init` to create one, pass -C PATH, or name deck files",
             )
         root = cwd
-    if explicit_root and not paths and not (root / DECKS_DIR).is_dir() and not (root / CONFIG_FILE).is_file():
-        raise CollectionError(f"{root} is not a dlcards collection (no decks/ folder)",
-                              hint="run `dlcards init` there first")
+    if (
+        explicit_root
+        and not paths
+        and not (root / DECKS_DIR).is_dir()
+        and not (root / CONFIG_FILE).is_file()
+    ):
+        raise CollectionError(
+            f"{root} is not a dlcards collection (no decks/ folder)",
+            hint="run `dlcards init` there first",
+        )
     settings = load_settings(root)
     cache_dir = state_dir() / "cache" / "parse" if use_cache else None
     files: list[DeckFile] = []
@@ -146,19 +168,40 @@ def open_collection(
         try:
             snapshot = read_snapshot(path)
         except OSError as exc:
-            problems.append(Problem(SourceLocation(display_path(path, cwd), 1), "error", "unreadable",
-                                    f"cannot read file: {exc.strerror}"))
+            problems.append(
+                Problem(
+                    SourceLocation(display_path(path, cwd), 1),
+                    "error",
+                    "unreadable",
+                    f"cannot read file: {exc.strerror}",
+                )
+            )
             continue
         display = display_path(path, cwd)
         try:
             parsed = _parse_cached(rel, settings.deck, snapshot, cache_dir)
         except Exception as exc:  # an internal failure still names the file
-            problems.append(Problem(SourceLocation(display, 1), "error", "internal",
-                                    f"internal error while reading this file: {type(exc).__name__}: {exc}",
-                                    "please report this with the file attached"))
+            problems.append(
+                Problem(
+                    SourceLocation(display, 1),
+                    "error",
+                    "internal",
+                    f"internal error while reading this file: {type(exc).__name__}: {exc}",
+                    "please report this with the file attached",
+                )
+            )
             continue
-        files.append(DeckFile(rel, path, display, snapshot, parsed.meta.week, parsed.meta.topic,
-                              list(parsed.meta.requires)))
+        files.append(
+            DeckFile(
+                rel,
+                path,
+                display,
+                snapshot,
+                parsed.meta.week,
+                parsed.meta.topic,
+                list(parsed.meta.requires),
+            )
+        )
         notes.extend(parsed.notes)
         problems.extend(parsed.problems)
     identity = assign_ids(notes)
@@ -168,8 +211,17 @@ def open_collection(
             problems.extend(lint_note(note, settings.answer_word_limit))
     shown = {f.rel: f.display for f in files}
     problems = [
-        p if p.location.path not in shown else
-        Problem(SourceLocation(shown[p.location.path], p.location.line), p.severity, p.code, p.message, p.hint)
+        p
+        if p.location.path not in shown
+        else Problem(
+            SourceLocation(shown[p.location.path], p.location.line),
+            p.severity,
+            p.code,
+            p.message,
+            p.hint,
+        )
         for p in problems
     ]
-    return Collection(root, settings, files, identity.notes, sort_problems(problems), identity.writes)
+    return Collection(
+        root, settings, files, identity.notes, sort_problems(problems), identity.writes
+    )

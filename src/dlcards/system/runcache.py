@@ -40,10 +40,14 @@ def check_key(root: Path | None, paths: list[Path], flags: dict[str, Any]) -> st
             return None
         files = deck_files(base, paths or None)
         h = hashlib.sha256()
-        h.update(f"{VERSION}\0{cwd}\0{base}\0{sys.version_info[:3]}\0{sorted(flags.items())}\0".encode())
+        h.update(
+            f"{VERSION}\0{cwd}\0{base}\0{sys.version_info[:3]}\0{sorted(flags.items())}\0".encode()
+        )
         h.update(code_fingerprint(".").encode())
         h.update(f"{sympy_version()}\0{mpmath_version()}\0{torch_version()}\0".encode())
-        env = sorted((k, v) for k, v in os.environ.items() if k.startswith("DLCARDS_") and k != "DLCARDS_NOW")
+        env = sorted(
+            (k, v) for k, v in os.environ.items() if k.startswith("DLCARDS_") and k != "DLCARDS_NOW"
+        )
         h.update(repr(env).encode())
         for extra in (base / CONFIG_FILE, state_dir() / "trust.json"):
             h.update(extra.read_bytes() if extra.is_file() else b"-")

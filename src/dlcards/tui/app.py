@@ -40,15 +40,25 @@ class ReviewApp(App[None]):
     TITLE = "dlcards"
     ENABLE_COMMAND_PALETTE = False
     # ctrl+c quits, as in every other command line program (Textual's default only explains)
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+c", "quit", "Quit", show=False, priority=True)]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True)
+    ]
 
-    def __init__(self, ctx: ReviewContext, *, light: bool | None = None,
-                 background: Callable[[], None] | None = None, ready: Callable[[], None] | None = None):
+    def __init__(
+        self,
+        ctx: ReviewContext,
+        *,
+        light: bool | None = None,
+        background: Callable[[], None] | None = None,
+        ready: Callable[[], None] | None = None,
+    ):
         super().__init__()
         self.ctx = ctx
         self.background = background
         self.ready = ready
-        self.theme = "textual-light" if (terminal_is_light() if light is None else light) else "textual-dark"
+        self.theme = (
+            "textual-light" if (terminal_is_light() if light is None else light) else "textual-dark"
+        )
         self.review_screen = ReviewScreen(ctx)
         ctx.on_write_error = self._write_failed
         self._runner: Any = None
@@ -121,11 +131,19 @@ class ReviewApp(App[None]):
                 self._runner.close()
 
 
-def build_review_app(root: Path | None, settings: Settings | None, store: Store, now_fn: NowFn,
-                     filters: Filters | None = None, *, limits: Limits | None = None,
-                     collection: Collection | None = None, light: bool | None = None,
-                     background: Callable[[], None] | None = None,
-                     ready: Callable[[], None] | None = None) -> ReviewApp:
+def build_review_app(
+    root: Path | None,
+    settings: Settings | None,
+    store: Store,
+    now_fn: NowFn,
+    filters: Filters | None = None,
+    *,
+    limits: Limits | None = None,
+    collection: Collection | None = None,
+    light: bool | None = None,
+    background: Callable[[], None] | None = None,
+    ready: Callable[[], None] | None = None,
+) -> ReviewApp:
     """The review app over the collection at `root` (None: the current folder's).
 
     Once the first card is on screen, `ready` runs (on the UI thread), then `background` in a

@@ -17,7 +17,11 @@ COLON_EDITORS = {"subl", "sublime_text", "zed", "hx", "helix", "kak"}
 def editor_command(path: Path, line: int, editor: str | None = None) -> list[str]:
     """The argv that opens `path` at `line`: `+LINE FILE` for vi/vim/nvim/nano/emacs/micro and
     most terminal editors, `--goto FILE:LINE` for VS Code style editors."""
-    raw = editor if editor is not None else (os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi")
+    raw = (
+        editor
+        if editor is not None
+        else (os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi")
+    )
     argv = shlex.split(raw) or ["vi"]
     name = Path(argv[0]).name.lower().removesuffix(".exe")
     if name in GOTO_EDITORS:

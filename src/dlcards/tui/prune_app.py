@@ -27,7 +27,9 @@ class PruneApp(App[None]):
         self.push_screen(PruneScreen(self.workspace, run_editor=self.run_editor))
 
 
-def build_prune_app(root: Path | None, *, run_editor: Callable[[Path, int], None] | None = None) -> PruneApp:
+def build_prune_app(
+    root: Path | None, *, run_editor: Callable[[Path, int], None] | None = None
+) -> PruneApp:
     """A prune app over the collection at `root`, at `dlcards.system.clock.now()` (DLCARDS_NOW in tests).
     The caller closes `app.workspace` when done."""
     from dlcards.app.prune_workspace import PruneWorkspace

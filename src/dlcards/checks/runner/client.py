@@ -49,8 +49,13 @@ def torch_available() -> bool:
 class Runner:
     """A client of one runner server process (started lazily, restarted if it dies)."""
 
-    def __init__(self, *, memory_mb: int = MEMORY_LIMIT_MB, python: str | None = None,
-                 start_timeout: float = 120.0):
+    def __init__(
+        self,
+        *,
+        memory_mb: int = MEMORY_LIMIT_MB,
+        python: str | None = None,
+        start_timeout: float = 120.0,
+    ):
         self.memory_mb = memory_mb
         self.python = python or sys.executable
         self.start_timeout = start_timeout
@@ -67,15 +72,29 @@ class Runner:
             if self._proc is not None and self._proc.poll() is None:
                 return
             env = dict(os.environ)
-            src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-            env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+            src = os.path.dirname(
+                os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+            )
+            env["PYTHONPATH"] = src + (
+                os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""
+            )
             env.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
             self._ready = None
             self._buf = b""
             self._proc = subprocess.Popen(
-                [self.python, "-m", "dlcards.checks.runner.server", "--memory-mb", str(self.memory_mb)],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                text=True, env=env, start_new_session=True,
+                [
+                    self.python,
+                    "-m",
+                    "dlcards.checks.runner.server",
+                    "--memory-mb",
+                    str(self.memory_mb),
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+                env=env,
+                start_new_session=True,
             )
 
     def _wait_ready(self) -> dict[str, Any]:
@@ -164,8 +183,14 @@ class Runner:
         self.close()
 
     # -- running ---------------------------------------------------------------------------------
-    def run(self, code: str, timeout: float = DEFAULT_TIMEOUT_S, *, expect: str | None = None,
-            mode: str = "live") -> RunResult:
+    def run(
+        self,
+        code: str,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        *,
+        expect: str | None = None,
+        mode: str = "live",
+    ) -> RunResult:
         """Run one snippet; never raises for what the snippet does."""
         with self._lock:
             hello = self._wait_ready()
@@ -174,18 +199,27 @@ class Runner:
                 kind = "no-torch" if "torch" in error else "runner"
                 return RunResult(ok=False, error=error, kind=kind)
             assert self._proc is not None and self._proc.stdin is not None
-            req = {"id": next(self._ids), "code": code, "timeout": float(timeout), "expect": expect,
-                   "mode": mode}
+            req = {
+                "id": next(self._ids),
+                "code": code,
+                "timeout": float(timeout),
+                "expect": expect,
+                "mode": mode,
+            }
             try:
                 self._proc.stdin.write(json.dumps(req) + "\n")
                 self._proc.stdin.flush()
             except OSError:
                 self._kill()
-                return RunResult(ok=False, kind="runner", error="the code runner stopped; try again")
+                return RunResult(
+                    ok=False, kind="runner", error="the code runner stopped; try again"
+                )
             line = self._readline(float(timeout) + 15.0)
             if line is None:
                 self._kill()
-                return RunResult(ok=False, kind="runner", error="the code runner stopped answering; try again")
+                return RunResult(
+                    ok=False, kind="runner", error="the code runner stopped answering; try again"
+                )
             try:
                 return RunResult.from_dict(json.loads(line))
             except (ValueError, TypeError):

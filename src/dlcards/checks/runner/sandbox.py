@@ -126,9 +126,26 @@ def install_guards() -> None:
     import socket
     import subprocess
 
-    for name in ("fork", "forkpty", "system", "popen", "execv", "execve", "execvp", "execvpe",
-                 "execl", "execle", "execlp", "execlpe", "spawnv", "spawnve", "spawnl", "spawnle",
-                 "posix_spawn", "posix_spawnp"):
+    for name in (
+        "fork",
+        "forkpty",
+        "system",
+        "popen",
+        "execv",
+        "execve",
+        "execvp",
+        "execvpe",
+        "execl",
+        "execle",
+        "execlp",
+        "execlpe",
+        "spawnv",
+        "spawnve",
+        "spawnl",
+        "spawnle",
+        "posix_spawn",
+        "posix_spawnp",
+    ):
         if hasattr(os, name):
             setattr(os, name, _blocked_process)
     subprocess.Popen = _blocked_process  # type: ignore[misc,assignment]
@@ -230,7 +247,9 @@ def same(got: Any, want: Any) -> str | None:
 
 
 def _kind(n: Any) -> str:
-    return {"seq": "shape/sequence", "num": "number", "tensor": "tensor", "bool": "boolean"}.get(n["t"], n["t"])
+    return {"seq": "shape/sequence", "num": "number", "tensor": "tensor", "bool": "boolean"}.get(
+        n["t"], n["t"]
+    )
 
 
 def _scalar_differ(g: Any, want: Any) -> str | None:
@@ -267,12 +286,37 @@ def _values_differ(a: list[Any] | None, b: list[Any] | None) -> str | None:
 def answer_namespace() -> dict[str, Any]:
     import torch
 
-    ns: dict[str, Any] = {"torch": torch, "tensor": torch.tensor, "Size": torch.Size,
-                          "nan": float("nan"), "inf": float("inf"), "True": True, "False": False,
-                          "None": None, "device": torch.device}
-    for name in ("float16", "float32", "float64", "bfloat16", "int8", "int16", "int32", "int64",
-                 "uint8", "bool", "complex64", "complex128", "float", "double", "long", "half",
-                 "int", "cfloat"):
+    ns: dict[str, Any] = {
+        "torch": torch,
+        "tensor": torch.tensor,
+        "Size": torch.Size,
+        "nan": float("nan"),
+        "inf": float("inf"),
+        "True": True,
+        "False": False,
+        "None": None,
+        "device": torch.device,
+    }
+    for name in (
+        "float16",
+        "float32",
+        "float64",
+        "bfloat16",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "uint8",
+        "bool",
+        "complex64",
+        "complex128",
+        "float",
+        "double",
+        "long",
+        "half",
+        "int",
+        "cfloat",
+    ):
         if hasattr(torch, name):
             ns.setdefault(name, getattr(torch, name))
     return ns
@@ -300,7 +344,11 @@ def _error_line(exc: BaseException) -> int | None:
 
 def _describe(exc: BaseException, memory_mb: int) -> tuple[str, str]:
     text = str(exc).strip().split("\n")[0]
-    if isinstance(exc, MemoryError) or "can't allocate memory" in text or "not enough memory" in text:
+    if (
+        isinstance(exc, MemoryError)
+        or "can't allocate memory" in text
+        or "not enough memory" in text
+    ):
         return "memory", f"the snippet ran out of memory (limit {memory_mb} MiB)"
     if isinstance(exc, NetworkBlocked) or "network access is disabled" in text:
         return "network", "the snippet tried to use the network; code cards run without network"
@@ -309,7 +357,10 @@ def _describe(exc: BaseException, memory_mb: int) -> tuple[str, str]:
     if isinstance(exc, OSError) and exc.errno == 27:  # EFBIG
         return "output", f"the snippet wrote more than {OUTPUT_LIMIT // 1024} KiB of output"
     if isinstance(exc, OSError) and exc.errno in (101, 99, -2, -3, 111):
-        return "network", f"the snippet tried to use the network ({text}); code cards run without network"
+        return (
+            "network",
+            f"the snippet tried to use the network ({text}); code cards run without network",
+        )
     if isinstance(exc, AssertionError):
         return "assert", f"assertion failed{': ' + text if text else ''}"
     return "exception", f"{type(exc).__name__}: {text}" if text else type(exc).__name__
@@ -348,8 +399,15 @@ def _read_all(fd: int) -> bytes:
         chunks.append(chunk)
 
 
-def run_child(request_fd: int, result_fd: int, workdir: str, out_path: str, err_path: str,
-              device: str, memory_mb: int = MEMORY_LIMIT_MB) -> None:
+def run_child(
+    request_fd: int,
+    result_fd: int,
+    workdir: str,
+    out_path: str,
+    err_path: str,
+    device: str,
+    memory_mb: int = MEMORY_LIMIT_MB,
+) -> None:
     """The body of a forked spare child: prepare, wait for one request, run it, report, exit."""
     result: dict[str, Any] = {"ok": False, "device": "cpu"}
     try:
@@ -363,7 +421,9 @@ def run_child(request_fd: int, result_fd: int, workdir: str, out_path: str, err_
         set_limits(float(req.get("timeout", 10)), memory_mb, run_device)
         _execute(req, result, run_device, memory_mb)
     except BaseException as exc:
-        result.update(ok=False, kind="runner", error=f"runner child failed: {type(exc).__name__}: {exc}")
+        result.update(
+            ok=False, kind="runner", error=f"runner child failed: {type(exc).__name__}: {exc}"
+        )
     finally:
         try:
             sys.stdout.flush()
@@ -387,8 +447,13 @@ def _execute(req: dict[str, Any], result: dict[str, Any], device: str, memory_mb
     if device != "cpu":
         torch.set_default_device(device)
     code = str(req["code"])
-    ns: dict[str, Any] = {"torch": torch, "nn": torch.nn, "F": torch.nn.functional,
-                          "__name__": "__main__", "__builtins__": builtins}
+    ns: dict[str, Any] = {
+        "torch": torch,
+        "nn": torch.nn,
+        "F": torch.nn.functional,
+        "__name__": "__main__",
+        "__builtins__": builtins,
+    }
     start = time.perf_counter()
     value: Any = None
     has_value = False
@@ -404,15 +469,20 @@ def _execute(req: dict[str, Any], result: dict[str, Any], device: str, memory_mb
             exec(compile(tree, "<card>", "exec"), ns)
         sys.stdout.flush()
     except SystemExit as exc:
-        result.update(elapsed_ms=(time.perf_counter() - start) * 1000, kind="exit",
-                      error=f"the snippet called sys.exit({exc.code!r}); code cards must run to the end")
+        result.update(
+            elapsed_ms=(time.perf_counter() - start) * 1000,
+            kind="exit",
+            error=f"the snippet called sys.exit({exc.code!r}); code cards must run to the end",
+        )
         return
     except BaseException as exc:
         kind, message = _describe(exc, memory_mb)
         line = _error_line(exc)
         if isinstance(exc, SyntaxError):
             kind, message = "exception", f"SyntaxError: {exc.msg}"
-        result.update(elapsed_ms=(time.perf_counter() - start) * 1000, kind=kind, error=message, line=line)
+        result.update(
+            elapsed_ms=(time.perf_counter() - start) * 1000, kind=kind, error=message, line=line
+        )
         return
     result["elapsed_ms"] = (time.perf_counter() - start) * 1000
     if has_value:
@@ -423,22 +493,35 @@ def _execute(req: dict[str, Any], result: dict[str, Any], device: str, memory_mb
         result["ok"] = True
         return
     if not has_value:
-        result.update(kind="mismatch", match=False,
-                      error="the snippet ends with a statement; its last line must be an expression whose value is the answer")
+        result.update(
+            kind="mismatch",
+            match=False,
+            error="the snippet ends with a statement; its last line must be an expression whose value is the answer",
+        )
         return
     try:
-        want = eval(compile(str(expect).strip(), "<answer>", "eval"), {"__builtins__": builtins}, answer_namespace())
+        want = eval(
+            compile(str(expect).strip(), "<answer>", "eval"),
+            {"__builtins__": builtins},
+            answer_namespace(),
+        )
     except BaseException as exc:
-        result.update(kind="answer", match=False,
-                      error=f"cannot read the answer `{str(expect).strip()}` as a value ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})")
+        result.update(
+            kind="answer",
+            match=False,
+            error=f"cannot read the answer `{str(expect).strip()}` as a value ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})",
+        )
         return
     result["expected"] = display(want)
     why = same(normalise(value), normalise(want))
     if why is None:
         result.update(ok=True, match=True)
     else:
-        result.update(kind="mismatch", match=False,
-                      error=f"the snippet gives {display(value)}, the answer says {str(expect).strip()} ({why})")
+        result.update(
+            kind="mismatch",
+            match=False,
+            error=f"the snippet gives {display(value)}, the answer says {str(expect).strip()} ({why})",
+        )
 
 
 def format_traceback(exc: BaseException) -> str:  # pragma: no cover - debugging aid

@@ -24,8 +24,10 @@ from typing import IO, Any
 from dlcards.checks.runner.protocol import MEMORY_LIMIT_MB, OUTPUT_LIMIT, OUTPUT_SHOWN
 
 SIGNAL_NAMES: dict[int, str] = {
-    signal.SIGSEGV: "a segmentation fault", signal.SIGABRT: "an abort",
-    signal.SIGBUS: "a bus error", signal.SIGFPE: "a floating-point exception",
+    signal.SIGSEGV: "a segmentation fault",
+    signal.SIGABRT: "an abort",
+    signal.SIGBUS: "a bus error",
+    signal.SIGFPE: "a floating-point exception",
     signal.SIGILL: "an illegal instruction",
 }
 
@@ -42,9 +44,11 @@ def warm_up(torch: Any) -> None:
     loss = F.cross_entropy(layer(torch.randn(3, 2)), torch.tensor([0, 1, 0])) + conv(x).sum()
     loss = loss + F.mse_loss(torch.zeros(2), torch.ones(2))
     loss.backward()
-    for opt in (torch.optim.SGD(layer.parameters(), lr=0.1, momentum=0.9),
-                torch.optim.Adam(layer.parameters(), lr=0.1),
-                torch.optim.AdamW(conv.parameters(), lr=0.1)):
+    for opt in (
+        torch.optim.SGD(layer.parameters(), lr=0.1, momentum=0.9),
+        torch.optim.Adam(layer.parameters(), lr=0.1),
+        torch.optim.AdamW(conv.parameters(), lr=0.1),
+    ):
         opt.step()
         opt.zero_grad()
     torch.nn.LSTM(2, 2, batch_first=True)(torch.randn(1, 2, 2))
@@ -137,8 +141,15 @@ def spawn_spare(device: str, memory_mb: int) -> Spare:
         try:
             os.close(req_w)
             os.close(res_r)
-            run_child(req_r, res_w, workdir, os.path.join(workdir, ".stdout"),
-                      os.path.join(workdir, ".stderr"), device, memory_mb)
+            run_child(
+                req_r,
+                res_w,
+                workdir,
+                os.path.join(workdir, ".stdout"),
+                os.path.join(workdir, ".stderr"),
+                device,
+                memory_mb,
+            )
         finally:
             os._exit(71)  # not reached
     os.close(req_r)
@@ -157,8 +168,13 @@ def discard(spare: Spare) -> None:
     shutil.rmtree(spare.workdir, ignore_errors=True)
 
 
-def run_one(req: dict[str, Any], device: str, memory_mb: int, spare: Spare | None = None,
-            on_dispatch: Any = None) -> dict[str, Any]:
+def run_one(
+    req: dict[str, Any],
+    device: str,
+    memory_mb: int,
+    spare: Spare | None = None,
+    on_dispatch: Any = None,
+) -> dict[str, Any]:
     """Give one request to a spare child and supervise it; always returns a response.
 
     `on_dispatch` is called once the child has the request (the server forks the next spare
@@ -212,12 +228,20 @@ def run_one(req: dict[str, Any], device: str, memory_mb: int, spare: Spare | Non
     resp: dict[str, Any]
     if complete and need is not None:
         try:
-            resp = json.loads(buf[8:8 + need])
+            resp = json.loads(buf[8 : 8 + need])
         except ValueError:
-            resp = {"ok": False, "kind": "runner", "error": "the snippet's result could not be read"}
+            resp = {
+                "ok": False,
+                "kind": "runner",
+                "error": "the snippet's result could not be read",
+            }
     elif timed_out:
-        resp = {"ok": False, "kind": "timeout", "elapsed_ms": elapsed,
-                "error": f"the snippet did not finish within {timeout:g} s and was stopped"}
+        resp = {
+            "ok": False,
+            "kind": "timeout",
+            "elapsed_ms": elapsed,
+            "error": f"the snippet did not finish within {timeout:g} s and was stopped",
+        }
     else:
         resp = {"ok": False, "elapsed_ms": elapsed, **_died(status, timeout, memory_mb)}
     resp.setdefault("device", run_device)
@@ -226,8 +250,11 @@ def run_one(req: dict[str, Any], device: str, memory_mb: int, spare: Spare | Non
     for path in (child.out_path, child.err_path):
         try:
             if os.path.getsize(path) >= OUTPUT_LIMIT and resp.get("ok"):
-                resp.update(ok=False, kind="output",
-                            error=f"the snippet wrote more than {OUTPUT_LIMIT // 1024} KiB of output")
+                resp.update(
+                    ok=False,
+                    kind="output",
+                    error=f"the snippet wrote more than {OUTPUT_LIMIT // 1024} KiB of output",
+                )
         except OSError:
             pass
     shutil.rmtree(child.workdir, ignore_errors=True)
@@ -240,13 +267,22 @@ def _died(status: int | None, timeout: float, memory_mb: int) -> dict[str, Any]:
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         if sig == signal.SIGXCPU:
-            return {"kind": "timeout", "error": f"the snippet used more than {int(timeout) + 1} s of CPU time and was stopped"}
+            return {
+                "kind": "timeout",
+                "error": f"the snippet used more than {int(timeout) + 1} s of CPU time and was stopped",
+            }
         if sig == signal.SIGKILL:
-            return {"kind": "memory", "error": f"the snippet was killed (out of memory? the limit is {memory_mb} MiB)"}
+            return {
+                "kind": "memory",
+                "error": f"the snippet was killed (out of memory? the limit is {memory_mb} MiB)",
+            }
         name = SIGNAL_NAMES.get(sig, f"signal {sig}")
         return {"kind": "crash", "error": f"the snippet crashed with {name} (signal {sig})"}
     code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
-    return {"kind": "exit", "error": f"the snippet ended the process (exit status {code}) before finishing"}
+    return {
+        "kind": "exit",
+        "error": f"the snippet ended the process (exit status {code}) before finishing",
+    }
 
 
 def serve(stdin: IO[str], stdout: IO[str], memory_mb: int) -> None:
@@ -254,7 +290,9 @@ def serve(stdin: IO[str], stdout: IO[str], memory_mb: int) -> None:
         stdout.write(json.dumps(obj) + "\n")
         stdout.flush()
 
-    os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")  # keep CUDA uninitialised before fork
+    os.environ.setdefault(
+        "PYTORCH_NVML_BASED_CUDA_CHECK", "1"
+    )  # keep CUDA uninitialised before fork
     try:
         import torch  # the one import of torch, shared by every forked child
 
@@ -286,7 +324,11 @@ def serve(stdin: IO[str], stdout: IO[str], memory_mb: int) -> None:
             try:
                 resp = run_one(req, device, memory_mb, child, on_dispatch=refill)
             except Exception as exc:
-                resp = {"ok": False, "kind": "runner", "error": f"runner failed: {type(exc).__name__}: {exc}"}
+                resp = {
+                    "ok": False,
+                    "kind": "runner",
+                    "error": f"runner failed: {type(exc).__name__}: {exc}",
+                }
             resp["id"] = req.get("id")
             send(resp)
             refill()

@@ -57,8 +57,10 @@ def header_text(info: dict[str, Any]) -> Text:
     text.append("–" if r is None else f"{r * 100:.1f}%", style="bold")
     text.append(f"  stability {_num(st['stability'])} d  difficulty {_num(st['difficulty'])}\n")
     due = (st["due"] or "–")[:16].replace("T", " ")
-    text.append(f"interval {st['interval_days']} d  due {due}  reps {st['reps']}  lapses {st['lapses']}  "
-                f"{info['reviews']} reviews in {info['total_minutes']:.1f} min")
+    text.append(
+        f"interval {st['interval_days']} d  due {due}  reps {st['reps']}  lapses {st['lapses']}  "
+        f"{info['reviews']} reviews in {info['total_minutes']:.1f} min"
+    )
     if info["suspended"]:
         text.append("  suspended", style="bold yellow")
     if info["leech"]:
@@ -73,9 +75,17 @@ class CardInfoScreen(Screen[None]):
     CardInfoScreen DataTable { height: 1fr; }
     """
 
-    def __init__(self, card_id: str, *, info: dict[str, Any] | None = None, store: Any = None,
-                 collection: Any = None, now: datetime | None = None, root: Path | None = None,
-                 store_path: Path | None = None):
+    def __init__(
+        self,
+        card_id: str,
+        *,
+        info: dict[str, Any] | None = None,
+        store: Any = None,
+        collection: Any = None,
+        now: datetime | None = None,
+        root: Path | None = None,
+        store_path: Path | None = None,
+    ):
         super().__init__()
         if info is None:
             from dlcards.app.reports import card_info
@@ -84,7 +94,9 @@ class CardInfoScreen(Screen[None]):
                 from dlcards.system.clock import now as clock_now
 
                 now = clock_now()
-            info = card_info(root, card_id, now, store_path=store_path, collection=collection, store=store)
+            info = card_info(
+                root, card_id, now, store_path=store_path, collection=collection, store=store
+            )
         self.card_id = card_id
         self.info = info
 
@@ -96,7 +108,9 @@ class CardInfoScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("time (UTC)", "rating", "kind", "took", "gap", "interval", "stability", "diff.")
+        table.add_columns(
+            "time (UTC)", "rating", "kind", "took", "gap", "interval", "stability", "diff."
+        )
         for h in self.info["history"]:
             table.add_row(
                 h["time"][:16].replace("T", " "),

@@ -34,7 +34,11 @@ def due_text(due: datetime, now: datetime, tz: object) -> str:
     from dlcards.review.scheduling import format_interval
 
     local = due.astimezone(tz)  # type: ignore[arg-type]
-    when = local.strftime("%H:%M") if (due - now).total_seconds() < 86400 else local.strftime("%a %d %b, %H:%M")
+    when = (
+        local.strftime("%H:%M")
+        if (due - now).total_seconds() < 86400
+        else local.strftime("%a %d %b, %H:%M")
+    )
     return f"in {format_interval((due - now).total_seconds())} ({when})"
 
 

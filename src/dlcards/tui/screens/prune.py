@@ -28,9 +28,15 @@ from textual.widgets import DataTable, Footer, Static
 from dlcards.core.errors import DlcardsError
 
 REASON_STYLE = {
-    "leech": "bold red", "low-retention": "red", "difficult": "yellow", "duplicate": "magenta",
-    "long-answer": "cyan", "several-facts": "cyan", "orphan": "bold yellow",
-    "never-reviewed": "dim", "long-suspended": "dim",
+    "leech": "bold red",
+    "low-retention": "red",
+    "difficult": "yellow",
+    "duplicate": "magenta",
+    "long-answer": "cyan",
+    "several-facts": "cyan",
+    "orphan": "bold yellow",
+    "never-reviewed": "dim",
+    "long-suspended": "dim",
 }
 
 
@@ -53,12 +59,19 @@ def detail_text(item: Any) -> Text:
     for r in item.reasons:
         text.append(f"• {r.code}: ", style=REASON_STYLE.get(r.code, "bold"))
         text.append(r.message)
-        nums = ", ".join(f"{k}={v}" for k, v in r.numbers.items() if v is not None and k not in ("other_where", "others"))
+        nums = ", ".join(
+            f"{k}={v}"
+            for k, v in r.numbers.items()
+            if v is not None and k not in ("other_where", "others")
+        )
         if nums:
             text.append(f"  [{nums}]", style="dim")
         text.append("\n")
     if item.orphan:
-        text.append("r relinks its history to " + (item.relink_to or "(no candidate)") + "\n", style="italic")
+        text.append(
+            "r relinks its history to " + (item.relink_to or "(no candidate)") + "\n",
+            style="italic",
+        )
     return text
 
 
@@ -121,8 +134,11 @@ class PruneScreen(Screen[None]):
         if self.ws.items:
             table.move_cursor(row=min(max(0, row or 0), len(self.ws.items) - 1))
         n = len(self.ws.items)
-        title = f"Prune: {n} card{'s' if n != 1 else ''} worth attention" if n else \
-            "Prune: nothing left to look at (u undoes the last action)"
+        title = (
+            f"Prune: {n} card{'s' if n != 1 else ''} worth attention"
+            if n
+            else "Prune: nothing left to look at (u undoes the last action)"
+        )
         self.query_one("#prune-title", Static).update(Text(title, style="bold"))
         self.show_detail()
 
@@ -138,7 +154,9 @@ class PruneScreen(Screen[None]):
         try:
             result = fn()
         except DlcardsError as exc:
-            self.notify(exc.message + (f"\n{exc.hint}" if exc.hint else ""), severity="error", timeout=6)
+            self.notify(
+                exc.message + (f"\n{exc.hint}" if exc.hint else ""), severity="error", timeout=6
+            )
             with contextlib.suppress(DlcardsError):
                 self.ws.reload()
             self.refresh_list(row)
@@ -156,6 +174,7 @@ class PruneScreen(Screen[None]):
         if item.orphan:
             self.notify("An orphan is in no file: relink (r) or keep (k) it.", severity="warning")
             return
+
         def done(e: dict[str, Any]) -> str:
             n = len(e.get("card_ids", []))
             what = f"note {item.note_id} ({n} cards)" if n > 1 else item.card_id
@@ -167,8 +186,12 @@ class PruneScreen(Screen[None]):
         item = self.current
         if item is None:
             return
-        self._act(lambda: self.ws.suspend(item.card_id),
-                  lambda e: f"{'Suspended' if e['suspended'] else 'Unsuspended'} {item.card_id} (u to undo)")
+        self._act(
+            lambda: self.ws.suspend(item.card_id),
+            lambda e: (
+                f"{'Suspended' if e['suspended'] else 'Unsuspended'} {item.card_id} (u to undo)"
+            ),
+        )
 
     def action_relink(self) -> None:
         item = self.current
@@ -177,8 +200,10 @@ class PruneScreen(Screen[None]):
         if not item.orphan:
             self.notify("Only orphaned history can be relinked.", severity="warning")
             return
-        self._act(lambda: self.ws.relink(item.card_id),
-                  lambda e: f"Moved {e['moved']} reviews to {e['new_id']} (u to undo)")
+        self._act(
+            lambda: self.ws.relink(item.card_id),
+            lambda e: f"Moved {e['moved']} reviews to {e['new_id']} (u to undo)",
+        )
 
     def action_keep(self) -> None:
         item = self.current
@@ -189,7 +214,10 @@ class PruneScreen(Screen[None]):
     def action_undo(self) -> None:
         from dlcards.app.prune_workspace import describe
 
-        self._act(self.ws.undo_last, lambda e: "Nothing to undo." if e is None else f"Undid: {describe(e)}")
+        self._act(
+            self.ws.undo_last,
+            lambda e: "Nothing to undo." if e is None else f"Undid: {describe(e)}",
+        )
 
     def action_reload(self) -> None:
         self._act(self.ws.reload, lambda _: "Reloaded.")
@@ -215,7 +243,10 @@ class PruneScreen(Screen[None]):
             run(path, line)
             return self.ws.record_edit(item.card_id, path, before)
 
-        self._act(edit, lambda e: "No change." if e is None else f"Re-read {e['path']} (u to undo the edit)")
+        self._act(
+            edit,
+            lambda e: "No change." if e is None else f"Re-read {e['path']} (u to undo the edit)",
+        )
 
     def action_info(self) -> None:
         item = self.current
@@ -224,8 +255,12 @@ class PruneScreen(Screen[None]):
         from dlcards.tui.screens.card_info import CardInfoScreen
 
         try:
-            screen = CardInfoScreen(item.card_id, collection=self.ws.collection, store=self.ws.store,
-                                    now=self.ws.now_fn())
+            screen = CardInfoScreen(
+                item.card_id,
+                collection=self.ws.collection,
+                store=self.ws.store,
+                now=self.ws.now_fn(),
+            )
         except DlcardsError as exc:
             self.notify(exc.message, severity="error")
             return

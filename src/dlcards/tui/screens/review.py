@@ -31,7 +31,15 @@ if TYPE_CHECKING:
     from dlcards.review.session import Outcome
 
 DURATION_CAP_MS = 60_000  # like Anki: a card left on screen counts at most a minute
-FLAG_COLOURS = {1: "red", 2: "orange", 3: "green", 4: "blue", 5: "pink", 6: "turquoise", 7: "purple"}
+FLAG_COLOURS = {
+    1: "red",
+    2: "orange",
+    3: "green",
+    4: "blue",
+    5: "pink",
+    6: "turquoise",
+    7: "purple",
+}
 HINTS = "u undo  s suspend  b bury  f flag  e edit  ? help  q quit"
 
 
@@ -164,7 +172,9 @@ class ReviewScreen(Screen[None]):
             self.w_output.display = True
         else:
             self.w_output.display = False
-        self.w_grades.update(grades_text(interval_labels(self.ctx) if self.revealed else None), layout=False)
+        self.w_grades.update(
+            grades_text(interval_labels(self.ctx) if self.revealed else None), layout=False
+        )
         if self.w_scroll.scroll_y:
             self.w_scroll.scroll_home(animate=False)
 
@@ -175,7 +185,9 @@ class ReviewScreen(Screen[None]):
 
     def notice(self, outcome: Outcome) -> None:
         if outcome.notice:
-            self.notify(outcome.notice, severity="warning" if "Leech" in outcome.notice else "information")
+            self.notify(
+                outcome.notice, severity="warning" if "Leech" in outcome.notice else "information"
+            )
 
     # -- answering -------------------------------------------------------------------------
     def action_reveal(self) -> None:
@@ -262,11 +274,17 @@ class ReviewScreen(Screen[None]):
                 with self.app.suspend():
                     subprocess.call(argv)
             except SuspendNotSupported:  # headless (tests): run it without the terminal
-                subprocess.call(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+                subprocess.call(
+                    argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
         except OSError as exc:
-            self.notify(f"Cannot start the editor {argv[0]!r}: {exc.strerror or exc}. Set $EDITOR.",
-                        severity="error")
+            self.notify(
+                f"Cannot start the editor {argv[0]!r}: {exc.strerror or exc}. Set $EDITOR.",
+                severity="error",
+            )
             return
         self.reload_after_edit()
 
@@ -282,8 +300,11 @@ class ReviewScreen(Screen[None]):
             self.render_card()
             self.notify("Card reloaded.")
         else:
-            self.notify("The edited card has a new id (its text changed and the id was not pinned "
-                        "by `dlcards fix`); it is now a new card.", severity="warning")
+            self.notify(
+                "The edited card has a new id (its text changed and the id was not pinned "
+                "by `dlcards fix`); it is now a new card.",
+                severity="warning",
+            )
             self.show_next()
 
     # -- other screens and code ------------------------------------------------------------
@@ -299,9 +320,16 @@ class ReviewScreen(Screen[None]):
         from dlcards.tui.screens.stats import StatsScreen
 
         ctx = self.ctx
-        self._push(lambda: StatsScreen(store=ctx.store, collection=ctx.collection,
-                                       settings=ctx.settings, now=ctx.now(), root=ctx.root),
-                   "Statistics")
+        self._push(
+            lambda: StatsScreen(
+                store=ctx.store,
+                collection=ctx.collection,
+                settings=ctx.settings,
+                now=ctx.now(),
+                root=ctx.root,
+            ),
+            "Statistics",
+        )
 
     def action_card_info(self) -> None:
         if self.card_id is None:
@@ -309,9 +337,12 @@ class ReviewScreen(Screen[None]):
         from dlcards.tui.screens.card_info import CardInfoScreen
 
         ctx, card_id = self.ctx, self.card_id
-        self._push(lambda: CardInfoScreen(card_id, store=ctx.store, collection=ctx.collection,
-                                          now=ctx.now(), root=ctx.root),
-                   "Card info")
+        self._push(
+            lambda: CardInfoScreen(
+                card_id, store=ctx.store, collection=ctx.collection, now=ctx.now(), root=ctx.root
+            ),
+            "Card info",
+        )
 
     def action_run_code(self) -> None:
         card = self.ctx.card(self.card_id)
@@ -332,14 +363,20 @@ class ReviewScreen(Screen[None]):
         except Exception:
             trusted = False
         if not trusted:
-            self.notify("This collection is not trusted to run code; run `dlcards trust` first.",
-                        severity="warning")
+            self.notify(
+                "This collection is not trusted to run code; run `dlcards trust` first.",
+                severity="warning",
+            )
             return
         block = next((b for b in blocks if b.side == "question"), blocks[0])
         self.run_output = Text("▶ running…", style="dim")
         self.render_card()
-        self.run_worker(lambda: self._run_block(card.id, block.text), thread=True, group="runner",
-                        exclusive=True)
+        self.run_worker(
+            lambda: self._run_block(card.id, block.text),
+            thread=True,
+            group="runner",
+            exclusive=True,
+        )
 
     def _run_block(self, card_id: str, code: str) -> None:
         runner = self.app.runner()  # type: ignore[attr-defined]
@@ -360,11 +397,17 @@ class ReviewScreen(Screen[None]):
 def run_result_text(result: Any) -> Text:
     ok = bool(getattr(result, "ok", False))
     head = Text("✓ ran" if ok else "✗ failed", style="bold green" if ok else "bold red")
-    head.append(f"  on {getattr(result, 'device', '?')} in {getattr(result, 'elapsed_ms', 0):.0f} ms",
-                style="dim")
+    head.append(
+        f"  on {getattr(result, 'device', '?')} in {getattr(result, 'elapsed_ms', 0):.0f} ms",
+        style="dim",
+    )
     parts = [head]
-    for label, value in (("value", getattr(result, "value", None)), ("stdout", getattr(result, "stdout", "")),
-                         ("stderr", getattr(result, "stderr", "")), ("error", getattr(result, "error", None))):
+    for label, value in (
+        ("value", getattr(result, "value", None)),
+        ("stdout", getattr(result, "stdout", "")),
+        ("stderr", getattr(result, "stderr", "")),
+        ("error", getattr(result, "error", None)),
+    ):
         if value not in (None, ""):
             parts.append(Text(f"{label}: ", style="bold").append(str(value).rstrip()))
     return Text("\n").join(parts)

@@ -34,9 +34,15 @@ TABS = ("overview", "forecast", "calendar", "memory", "topics", "weeks")
 HEAT_CHARS = " ░▒▓█"
 
 
-def compute_report(*, store: Any = None, collection: Any = None, settings: Any = None,
-                   now: datetime | None = None, root: Path | None = None,
-                   store_path: Path | None = None) -> dict[str, Any]:
+def compute_report(
+    *,
+    store: Any = None,
+    collection: Any = None,
+    settings: Any = None,
+    now: datetime | None = None,
+    root: Path | None = None,
+    store_path: Path | None = None,
+) -> dict[str, Any]:
     from dlcards.app.reports import StatsData, load_data, report_of
 
     if now is None:
@@ -44,11 +50,22 @@ def compute_report(*, store: Any = None, collection: Any = None, settings: Any =
 
         now = clock_now()
     if store is None or collection is None:
-        data = load_data(root if collection is None else collection.root, now, settings=settings,
-                         store_path=store_path)
+        data = load_data(
+            root if collection is None else collection.root,
+            now,
+            settings=settings,
+            store_path=store_path,
+        )
     else:
-        data = StatsData(collection.root, settings or collection.settings, collection.notes,
-                         store.reviews(), store.states(), store.flags(), now)
+        data = StatsData(
+            collection.root,
+            settings or collection.settings,
+            collection.notes,
+            store.reviews(),
+            store.states(),
+            store.flags(),
+            now,
+        )
     return report_of(data)
 
 
@@ -60,19 +77,33 @@ def overview(report: dict[str, Any]) -> Group:
     t, s, tm, c = report["today"], report["streak"], report["time"], report["counts"]
     head = Text()
     head.append(f"Today {t['day']}: ", style="bold")
-    head.append(f"{t['reviews']} reviews of {t['cards']} cards, {t['new_cards']} new, "
-                f"{t['again']} again, {t['minutes']:.1f} min\n")
+    head.append(
+        f"{t['reviews']} reviews of {t['cards']} cards, {t['new_cards']} new, "
+        f"{t['again']} again, {t['minutes']:.1f} min\n"
+    )
     head.append("Streak: ", style="bold")
-    head.append(f"{s['current']} day{'s' if s['current'] != 1 else ''} (longest {s['longest']}), "
-                f"{s['studied_days']} days studied\n")
+    head.append(
+        f"{s['current']} day{'s' if s['current'] != 1 else ''} (longest {s['longest']}), "
+        f"{s['studied_days']} days studied\n"
+    )
     head.append("Time: ", style="bold")
-    head.append(f"{tm['week_minutes']:.0f} of {tm['weekly_budget_minutes']:.0f} min budget in the last 7 days, "
-                f"{tm['total_minutes']:.0f} min in all; {tm['avg_seconds_per_review']:.1f} s per review\n")
+    head.append(
+        f"{tm['week_minutes']:.0f} of {tm['weekly_budget_minutes']:.0f} min budget in the last 7 days, "
+        f"{tm['total_minutes']:.0f} min in all; {tm['avg_seconds_per_review']:.1f} s per review\n"
+    )
     head.append("Cards: ", style="bold")
-    head.append(f"{c['cards']}: {c['new']} new, {c['learning']} learning, {c['young']} young, "
-                f"{c['mature']} mature, {c['suspended']} suspended, {c['leeches']} leeches")
-    table = Table(title="True retention (first review of a card each day)", expand=False,
-                  title_justify="left", pad_edge=False, box=None, padding=(0, 2))
+    head.append(
+        f"{c['cards']}: {c['new']} new, {c['learning']} learning, {c['young']} young, "
+        f"{c['mature']} mature, {c['suspended']} suspended, {c['leeches']} leeches"
+    )
+    table = Table(
+        title="True retention (first review of a card each day)",
+        expand=False,
+        title_justify="left",
+        pad_edge=False,
+        box=None,
+        padding=(0, 2),
+    )
     table.add_column("period")
     table.add_column("young", justify="right")
     table.add_column("mature", justify="right")
@@ -80,9 +111,12 @@ def overview(report: dict[str, Any]) -> Group:
     for p in report["true_retention"]:
         yn = p["young_passed"] + p["young_failed"]
         mn = p["mature_passed"] + p["mature_failed"]
-        table.add_row(p["period"].replace("_", " "), f"{_pct(p['young_retention'])} of {yn}",
-                      f"{_pct(p['mature_retention'])} of {mn}",
-                      f"{_pct(p['retention'])} of {p['passed'] + p['failed']}")
+        table.add_row(
+            p["period"].replace("_", " "),
+            f"{_pct(p['young_retention'])} of {yn}",
+            f"{_pct(p['mature_retention'])} of {mn}",
+            f"{_pct(p['retention'])} of {p['passed'] + p['failed']}",
+        )
     return Group(head, Text(" "), table)
 
 
@@ -118,8 +152,10 @@ def heatmap_text(report: dict[str, Any], weeks: int = 30) -> Text:
             text.append(ch + " ", style=style)
         text.append("\n")
     total = sum(counts.values())
-    text.append(f"\n{total} reviews on {len(counts)} days in the last year; most in a day: {peak}. ",
-                style="")
+    text.append(
+        f"\n{total} reviews on {len(counts)} days in the last year; most in a day: {peak}. ",
+        style="",
+    )
     text.append("Less ", style="dim")
     for ch in "·░▒▓█":
         text.append(ch, style="dim" if ch == "·" else "green")
@@ -129,20 +165,31 @@ def heatmap_text(report: dict[str, Any], weeks: int = 30) -> Text:
 
 def groups_table(rows: list[dict[str, Any]], title: str, name: str, limit: int = 12) -> Table:
     table = Table(title=title, title_justify="left", box=None, padding=(0, 2), pad_edge=False)
-    for col, just in ((name, "left"), ("cards", "right"), ("reviews", "right"), ("retention", "right"),
-                      ("lapses", "right"), ("difficulty", "right")):
+    for col, just in (
+        (name, "left"),
+        ("cards", "right"),
+        ("reviews", "right"),
+        ("retention", "right"),
+        ("lapses", "right"),
+        ("difficulty", "right"),
+    ):
         table.add_column(col, justify=just)  # type: ignore[arg-type]
     for r in rows[:limit]:
         label = "(none)" if r["group"] is None else str(r["group"])
         diff = "–" if r["mean_difficulty"] is None else f"{r['mean_difficulty']:.1f}"
-        table.add_row(label, str(r["cards"]), str(r["reviews"]), _pct(r["retention"]), str(r["lapses"]), diff)
+        table.add_row(
+            label, str(r["cards"]), str(r["reviews"]), _pct(r["retention"]), str(r["lapses"]), diff
+        )
     return table
 
 
 class StatsScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q,escape", "close", "Close"),
-        *[Binding(str(i + 1), f"tab('{name}')", name.title(), show=False) for i, name in enumerate(TABS)],
+        *[
+            Binding(str(i + 1), f"tab('{name}')", name.title(), show=False)
+            for i, name in enumerate(TABS)
+        ],
     ]
     DEFAULT_CSS = """
     StatsScreen TabPane { padding: 0 1; }
@@ -151,13 +198,27 @@ class StatsScreen(Screen[None]):
     StatsScreen .caption { height: auto; }
     """
 
-    def __init__(self, report: dict[str, Any] | None = None, *, store: Any = None, collection: Any = None,
-                 settings: Any = None, now: datetime | None = None, root: Path | None = None,
-                 store_path: Path | None = None):
+    def __init__(
+        self,
+        report: dict[str, Any] | None = None,
+        *,
+        store: Any = None,
+        collection: Any = None,
+        settings: Any = None,
+        now: datetime | None = None,
+        root: Path | None = None,
+        store_path: Path | None = None,
+    ):
         super().__init__()
         if report is None:
-            report = compute_report(store=store, collection=collection, settings=settings, now=now,
-                                    root=root, store_path=store_path)
+            report = compute_report(
+                store=store,
+                collection=collection,
+                settings=settings,
+                now=now,
+                root=root,
+                store_path=store_path,
+            )
         self.report = report
 
     def compose(self) -> ComposeResult:
@@ -167,10 +228,13 @@ class StatsScreen(Screen[None]):
             with TabPane("Overview", id="overview"), VerticalScroll():
                 yield Static(overview(r), id="overview-text")
             with TabPane("Forecast", id="forecast"):
-                yield Static(Text(
-                    f"Next {len(f['days'])} days: {f['total_due']} reviews, {f['total_minutes']:.0f} min; "
-                    f"{f['days_over_budget']} days over the {f['daily_budget_minutes']:.0f}-min daily budget"),
-                    classes="caption")
+                yield Static(
+                    Text(
+                        f"Next {len(f['days'])} days: {f['total_due']} reviews, {f['total_minutes']:.0f} min; "
+                        f"{f['days_over_budget']} days over the {f['daily_budget_minutes']:.0f}-min daily budget"
+                    ),
+                    classes="caption",
+                )
                 yield PlotextPlot(id="forecast-plot")
             with TabPane("Calendar", id="calendar"):
                 yield Static(heatmap_text(r), id="heatmap")
@@ -178,9 +242,14 @@ class StatsScreen(Screen[None]):
                 for name in ("retrievability", "stability", "difficulty"):
                     yield PlotextPlot(id=f"dist-{name}")
             with TabPane("Topics", id="topics"), VerticalScroll():
-                yield Static(Group(groups_table(r["topics"], "Topics, weakest first", "topic"), Text(" "),
-                                   groups_table(r["study_weeks"], "Study weeks, weakest first", "week")),
-                             id="topics-text")
+                yield Static(
+                    Group(
+                        groups_table(r["topics"], "Topics, weakest first", "topic"),
+                        Text(" "),
+                        groups_table(r["study_weeks"], "Study weeks, weakest first", "week"),
+                    ),
+                    id="topics-text",
+                )
             with TabPane("Weeks", id="weeks"):
                 yield PlotextPlot(id="weeks-plot")
         yield Footer()
@@ -195,21 +264,34 @@ class StatsScreen(Screen[None]):
         plt.title("Minutes per day (red: daily budget)")
         plt.xlabel("days from today")
         ticks: list[float] = list(range(0, len(f), 5))
-        plt.xticks(ticks, [str(int(t)) for t in ticks])  # explicit: plotext's own ticks vary run to run
+        plt.xticks(
+            ticks, [str(int(t)) for t in ticks]
+        )  # explicit: plotext's own ticks vary run to run
         for name in ("retrievability", "stability", "difficulty"):
             dist = r["distributions"][name]
             p = self.query_one(f"#dist-{name}", PlotextPlot).plt
             buckets = dist["buckets"]
             p.bar([b["label"] for b in buckets], [b["count"] for b in buckets])
             mean = dist["mean"]
-            p.title(f"{name.title()} of {dist['count']} cards" + ("" if mean is None else f" (mean {mean:.2f})"))
+            p.title(
+                f"{name.title()} of {dist['count']} cards"
+                + ("" if mean is None else f" (mean {mean:.2f})")
+            )
         weeks = r["weekly"]
         wp = self.query_one("#weeks-plot", PlotextPlot).plt
         xs: list[float] = list(range(1, len(weeks) + 1))
-        wp.bar(xs, [0 if w["retention"] is None else round(w["retention"] * 100, 1) for w in weeks],
-               label="retention %")
-        wp.plot(xs, [w["lapses"] for w in weeks], label="lapses (right axis)", marker="braille",
-                yside="right")
+        wp.bar(
+            xs,
+            [0 if w["retention"] is None else round(w["retention"] * 100, 1) for w in weeks],
+            label="retention %",
+        )
+        wp.plot(
+            xs,
+            [w["lapses"] for w in weeks],
+            label="lapses (right axis)",
+            marker="braille",
+            yside="right",
+        )
         wp.xticks(xs[::2], [w["to"][5:] for w in weeks][::2])
         wp.title("True retention and lapses per week (weeks ending on the date shown)")
 

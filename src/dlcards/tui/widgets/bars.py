@@ -8,16 +8,22 @@ from textual.widgets import Static
 from dlcards.core.state import Rating
 from dlcards.review.session import Counts, QueueName
 
-GRADE_STYLE = {Rating.AGAIN: "bold red", Rating.HARD: "bold yellow", Rating.GOOD: "bold green",
-               Rating.EASY: "bold blue"}
+GRADE_STYLE = {
+    Rating.AGAIN: "bold red",
+    Rating.HARD: "bold yellow",
+    Rating.GOOD: "bold green",
+    Rating.EASY: "bold blue",
+}
 GRADE_NAME = {Rating.AGAIN: "Again", Rating.HARD: "Hard", Rating.GOOD: "Good", Rating.EASY: "Easy"}
 
 
 def counts_text(counts: Counts, current: QueueName | None) -> Text:
     text = Text()
-    for name, label, value, style in (("new", "new", counts.new, "bold blue"),
-                                      ("learning", "learn", counts.learning, "bold red"),
-                                      ("review", "due", counts.review, "bold green")):
+    for name, label, value, style in (
+        ("new", "new", counts.new, "bold blue"),
+        ("learning", "learn", counts.learning, "bold red"),
+        ("review", "due", counts.review, "bold green"),
+    ):
         if text:
             text.append("  ")
         text.append(f"{label} ", style="dim")
