@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-EXAMPLES = SHARED / "format" / "examples"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# copies of ../shared/format/examples and ../shared/data: tests read only this repository
+EXAMPLES = FIXTURES / "examples"
+REVIEW_LOG = FIXTURES / "reviews" / "review_logs_josh_2024.csv"
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,4 @@
-"""Replay a real history (12,580 reviews of 1,205 cards, /work/shared/data) and score it.
+"""Replay a real history (12,580 reviews of 1,205 cards, tests/fixtures/reviews) and score it.
 
 Every long-term prediction (elapsed study days > 0) must equal fsrs-rs's, and the log loss
 must be the reference figure for FSRS-6 default parameters (0.4647, README of the data).
@@ -15,15 +15,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from conftest import SHARED
+from conftest import REVIEW_LOG
 from dlcards.core.state import Rating, parse_utc
 from dlcards.review.scheduling import Scheduler, SchedulerConfig
 
-DATA = SHARED / "data" / "review_logs_josh_2024.csv"
+DATA = REVIEW_LOG
 REFERENCE_LOG_LOSS = 0.4647  # FSRS-6 defaults, measured with fsrs-rs (the data's README)
 
 
-@pytest.mark.skipif(not DATA.is_file(), reason="shared review log not present")
 def test_replay_real_history_log_loss() -> None:
     fsrs_rs = pytest.importorskip("fsrs_rs_python", reason="fsrs-rs-python not installed")
     by_card: dict[str, list[tuple[datetime, Rating, int]]] = defaultdict(list)
