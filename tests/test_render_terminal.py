@@ -21,7 +21,7 @@ from dlcards.core.render import (
     ("latex", "text"),
     [
         (r"\frac{\partial f}{\partial x_1}", "∂f/∂x₁"),
-        (r"\frac{e^{z_i}}{\sum_j e^{z_j}}", "e^(zᵢ)/(∑ⱼ e^(zⱼ))"),
+        (r"\frac{e^{z_i}}{\sum_j e^{z_j}}", "exp(zᵢ)/(∑ⱼ exp(zⱼ))"),
         (r"\frac{1}{\sqrt{d_k}}", "1/√dₖ"),
         (r"\frac{a+b}{2}", "(a+b)/2"),
         (r"\sum_j x_j", "∑ⱼ xⱼ"),
@@ -50,7 +50,29 @@ from dlcards.core.render import (
         (r"\mathcal{L}", "ℒ"),
         (r"\left(\frac{a}{b}, \dots\right)", "(a/b, …)"),
         (r"x_{\text{max}}", "xₘₐₓ"),
-        (r"\mathbb{E}_{x \sim p}[f(x)]", "𝔼_(x ∼ p)[f(x)]"),
+        (r"\mathbb{E}_{x \sim p}[f(x)]", "𝔼[x ∼ p][f(x)]"),
+        # grouping is never lost when fractions are flattened (issue 14, item 3)
+        (
+            r"\frac{dz}{dt} = \frac{\partial f}{\partial u}\frac{du}{dt} + \frac{\partial f}{\partial v}\frac{dv}{dt}",
+            "dz/dt = (∂f/∂u)(du/dt) + (∂f/∂v)(dv/dt)",
+        ),
+        (r"\frac{1}{n}\mathbf{1}", "(1/n)𝟏"),
+        (r"\frac{d}{dx}\,(3x + 1)^5", "(d/dx) (3x + 1)⁵"),
+        (r"\frac{f(x+h) - f(x-h)}{2h}", "(f(x+h) - f(x-h))/(2h)"),
+        (r"\ln \frac{p}{1-p}", "ln (p/(1-p))"),
+        (r"\frac{a}{b}^2", "(a/b)²"),
+        (r"\left\lfloor \frac{n + 2p}{s} \right\rfloor + 1", "⌊ (n + 2p)/s ⌋ + 1"),
+        (r"\frac{QK^\top}{\sqrt{d_k}}", "QKᵀ/√dₖ"),
+        # scripts with no Unicode form still read (issue 14, item 3)
+        (r"2x\,e^{x^2}", "2x exp(x²)"),
+        (r"d_{model} / h", "d_model / h"),
+        (r"p_{data}(x)", "p_data(x)"),
+        (r"\delta_{n,:}", "δ[n,:]"),
+        (r"p(x_t \mid x_{<t})", "p(xₜ | x[<t])"),
+        (r"\prod_{i \le l} s_i", "∏[i ≤ l] sᵢ"),
+        (r"\lim_{h \to 0}", "lim[h → 0]"),
+        (r"\sum_{m,n} w_{m,n}", "∑ₘ,ₙ wₘ,ₙ"),
+        (r"\text{num\_layers}", "num_layers"),
     ],
 )
 def test_latex_to_unicode(latex: str, text: str) -> None:
@@ -65,7 +87,9 @@ def test_no_backslash_soup_for_unknown_macros() -> None:
 def test_script_fallbacks() -> None:
     assert script("q", sup=True) == "^q"  # no superscript q in Unicode
     assert script("θ", sup=False) == "_θ"
-    assert script("ab", sup=False) == "_(ab)"
+    assert script("ab", sup=False) == "_ab"  # a word, joined as in code
+    assert script("a b", sup=False) == "[a b]"
+    assert script("a+q", sup=True) == "^(a+q)"
     assert script("2", sup=True) == "²"
 
 
@@ -119,7 +143,7 @@ def test_card_text_from_parsed_notes() -> None:
     front = card_text(c1, revealed=False)
     assert r"pᵢ = <kbd>\[...\]</kbd>" in front.front and "\\frac" not in front.front
     back = card_text(c1, revealed=True)
-    assert "<kbd>e^(zᵢ)/(∑ⱼ e^(zⱼ))</kbd>" in back.front
+    assert "<kbd>exp(zᵢ)/(∑ⱼ exp(zⱼ))</kbd>" in back.front
     assert context_line(c1) == "DL › week 3 › softmax › Softmax › Stability"
     b = card_text(basic.cards()[0], revealed=True)
     assert "σ(x)" in b.front and "1/(1+e⁻ˣ)" in b.back

@@ -21,6 +21,18 @@ if TYPE_CHECKING:
 # Markers that survive the math conversion and Markdown escaping; replaced at the very end.
 HL_OPEN = "\ue000"
 HL_CLOSE = "\ue001"
+# Around a fraction until its neighbours are known (see `_resolve_fractions`).
+_FRAC_OPEN = "\ue010"
+_FRAC_CLOSE = "\ue011"
+_FRAC_SPAN = re.compile("\ue010([^\ue010\ue011]*)\ue011")
+# What may stand next to a flattened fraction without changing how it reads.
+_LEFT_OK = set(" +-−=±,·×<>≤≥≈≠∈∝≡→⇒⟹⟺:;|‖([{⟨⌊⌈") | {HL_OPEN}
+# (not `|`/`‖`: an opening bar after `a/b` would read as part of the denominator)
+_RIGHT_OK = set(" +-−=±,·×<>≤≥≈≠∈∝≡→⇒⟹⟺:;)]}⟩⌋⌉.") | {HL_CLOSE}
+# Big operators: a subscript under them that has no Unicode form is written in brackets.
+_BIG_OPS = ("∑", "∏", "lim", "max", "min", "sup", "inf", "argmax", "argmin", "𝔼", "⋃", "⋂")
+# LaTeX escapes inside \text{...}
+_TEXT_ESCAPES = re.compile(r"\\([_%&#$ {}])")
 
 _SUP = dict(
     zip(
@@ -209,8 +221,17 @@ class _Parser:
                 out.append(self.macro(self.read_name(), out))
             elif c in "^_":
                 self.i += 1
-                arg = self.read_group()
-                out.append(script(latex_to_unicode(arg), sup=c == "^"))
+                arg = latex_to_unicode(self.read_group())
+                base = "".join(out[-3:]).rstrip()
+                if c == "^" and out and out[-1] == "e" and _standalone_e(out):
+                    scripted = script(arg, sup=True)
+                    if scripted.startswith("^"):  # no Unicode form: e^{...} reads as exp(...)
+                        out[-1] = f"exp({arg.strip()})"
+                        continue
+                    out.append(scripted)
+                else:
+                    big = c == "_" and base.endswith(_BIG_OPS)
+                    out.append(script(arg, sup=c == "^", under_operator=big))
             elif c == "{":
                 out.append(latex_to_unicode(self.read_group()))
             elif c == "}":
@@ -237,7 +258,10 @@ class _Parser:
         if name in _FRAC:
             num = latex_to_unicode(self.read_group())
             den = latex_to_unicode(self.read_group())
-            return f"{_wrap(num)}/{_wrap(den)}"
+            den = den.strip()
+            # a product in the denominator keeps its grouping: (...)/(2h), not (...)/2h
+            den = f"({den})" if re.match(r"\d+[^\d.,\s]", den) else _wrap(den)
+            return f"{_FRAC_OPEN}{_wrap(num)}/{den}{_FRAC_CLOSE}"
         if name == "binom":
             n = latex_to_unicode(self.read_group())
             k = latex_to_unicode(self.read_group())
@@ -250,11 +274,13 @@ class _Parser:
                 return f"{script(latex_to_unicode(index), sup=True)}√{body}"
             return f"{root}{body}"
         if name in _TEXT:
-            return self.read_group()
+            return _TEXT_ESCAPES.sub(r"\1", self.read_group())
         if name in _FONT:
             return latex_to_unicode(self.read_group())
         if name in _STYLED:
             arg = self.read_group()
+            if len(arg) == 1 and arg.isdigit() and name in ("mathbf", "boldsymbol", "bm"):
+                return chr(0x1D7CE + int(arg))  # 𝟎..𝟗: the all-ones vector reads 𝟏
             if len(arg) == 1 and arg.isalpha():
                 return _symbol(f"\\{name}{{{arg}}}") or arg
             return latex_to_unicode(arg)
@@ -278,6 +304,32 @@ class _Parser:
         if name in _TIGHT_AFTER:
             self.skip_spaces()
         return text
+
+
+def _standalone_e(out: list[str]) -> bool:
+    """Whether the `e` just written is Euler's number, not the end of a word (`\\mathrm{de}`)."""
+    before = "".join(out[:-1])
+    return not before or not before[-1].isalnum()
+
+
+def _resolve_fractions(text: str) -> str:
+    """Flattened fractions keep their grouping: `a/b` stays bare only between operators, spaces
+    or brackets; next to anything else (another fraction, a letter, a script, `(`) it becomes
+    `(a/b)`, so `\\frac{∂f}{∂u}\\frac{du}{dt}` reads `(∂f/∂u)(du/dt)`, not `∂f/∂udu/dt`."""
+    if _FRAC_OPEN not in text:
+        return text
+    out: list[str] = []
+    pos = 0
+    for m in _FRAC_SPAN.finditer(text):
+        out.append(text[pos : m.start()])
+        left = text[: m.start()].rstrip(" ")
+        right = text[m.end() :].lstrip(" ")
+        left_ok = not left or left[-1] in _LEFT_OK
+        right_ok = not right or right[0] in _RIGHT_OK
+        out.append(m.group(1) if left_ok and right_ok else f"({m.group(1)})")
+        pos = m.end()
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def _top_level_compound(text: str) -> bool:
@@ -312,25 +364,37 @@ def _l2t() -> Any:
     return LatexNodes2Text(math_mode="text", strict_latex_spaces=False)
 
 
-def script(text: str, *, sup: bool) -> str:
-    """`text` as a superscript (sup) or subscript: Unicode letters when all exist, else ^(..)."""
+def script(text: str, *, sup: bool, under_operator: bool = False) -> str:
+    """`text` as a superscript (sup) or subscript, in the most readable form there is:
+
+    - Unicode script letters when every character has one (`x_i` -> xᵢ, `W^T` -> Wᵀ), commas
+      kept as they are (`\\sum_{m,n}` -> ∑ₘ,ₙ);
+    - a word that has none is joined as in code (`d_{model}` -> d_model, `p_{data}` -> p_data);
+    - any other subscript in brackets, read as an index (`\\delta_{n,:}` -> δ[n,:],
+      `x_{<t}` -> x[<t], `\\prod_{i \\le l}` -> ∏[i ≤ l], `\\lim_{h\\to 0}` -> lim[h → 0]);
+    - any other superscript as `^(...)` (`\\gamma^{\\lfloor t/s \\rfloor}` -> γ^(⌊t/s⌋)).
+    """
     table = _SUP if sup else _SUB
     compact = text.strip()
     if sup and compact in ("T", "⊤", "ᵀ"):
         return "ᵀ"
-    candidate = compact.replace(" ", "") if "×" in compact else compact
-    if candidate and all(ch in table for ch in candidate):
-        return "".join(table[ch] for ch in candidate)
+    candidate = compact.replace(" ", "") if "×" in compact or "," in compact else compact
+    if candidate and all(ch in table or ch == "," for ch in candidate) and candidate[0] != ",":
+        return "".join(table.get(ch, ch) for ch in candidate)
     mark = "^" if sup else "_"
     if len(compact) == 1:
         return mark + compact
-    return f"{mark}({compact})"
+    if compact.replace("_", "").isalnum():
+        return mark + compact
+    if not sup:
+        return f"[{compact}]" if under_operator or " " in compact else "[" + compact + "]"
+    return f"^({compact})"
 
 
 @lru_cache(maxsize=8192)
 def latex_to_unicode(latex: str) -> str:
     """A LaTeX math expression as readable plain Unicode text (no markup)."""
-    text = _Parser(latex).convert()
+    text = _resolve_fractions(_Parser(latex).convert())
     text = re.sub(r"[ \t]{2,}", " ", text) if "  " in text and "\\quad" not in latex else text
     return text.strip()
 
