@@ -27,7 +27,6 @@ import shutil
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 BASIC = """Q: What is the gradient of $f_{i}(x) = w_{i}^\\top x + b$ with respect to $x$ (card {i})?
@@ -101,19 +100,18 @@ def prepared_notes(root: Path) -> list[tuple[str, list[str], list[str], str, int
     """(kind, fields, tags, deck, due, note id) for every note, computed outside any timing."""
     from dlcards.anki.builder import curriculum_key
     from dlcards.anki.html import render_note
-    from dlcards.anki.notetypes import anki_fields, build_tag, deck_name, note_tags, source_text
-    from dlcards.system.decks import open_collection
+    from dlcards.anki.notetypes import anki_fields, deck_name, note_tags, source_text
+    from dlcards.system.decks import read_decks
 
-    col = open_collection(root, use_cache=False)
-    stamp = build_tag(datetime.now(UTC))
-    out = []
+    col = read_decks(root, use_cache=False)
+    out: list[tuple[str, list[str], list[str], str, int, str]] = []
     for pos, note in enumerate(sorted(col.notes, key=curriculum_key), start=1):
         html = render_note(note, (root / note.path).parent).fields
         out.append(
             (
                 note.kind,
-                list(anki_fields(note, html, source_text(note.path, note.line))),
-                list(note_tags(note, stamp)),
+                list(anki_fields(note, html, source_text(note.path))),
+                list(note_tags(note)),
                 deck_name(note),
                 pos,
                 note.id,

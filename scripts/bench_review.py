@@ -73,8 +73,10 @@ def tmux_start(col: Path, home: Path, sock: str, name: str, cold: bool) -> tuple
             [
                 sys.executable,
                 "-c",
-                "from dlcards.store import Store\n"
-                "with Store.open() as s:\n s.conn.execute(\"DELETE FROM settings WHERE key LIKE 'review.%'\")",
+                "from pathlib import Path\n"
+                "from dlcards.app.collection import Collection\n"
+                f"with Collection.open(Path({str(col)!r})) as c:\n"
+                " c.store.conn.execute(\"DELETE FROM settings WHERE key LIKE 'review.%'\")",
             ],
             env={**os.environ, "DLCARDS_HOME": str(home)},
             check=True,
@@ -191,9 +193,8 @@ def grade_latency(col: Path, home: Path, grades: int) -> dict[str, object]:
     _sh.copy(home / "dlcards.sqlite3", work / "dlcards.sqlite3")
     os.environ["DLCARDS_HOME"] = str(work)
 
+    from dlcards.app.collection import Collection
     from dlcards.app.review import Limits
-    from dlcards.store import Store
-    from dlcards.system import clock
     from dlcards.tui.app import build_review_app
     from dlcards.tui.screens.review import ReviewScreen
 
@@ -224,13 +225,11 @@ def grade_latency(col: Path, home: Path, grades: int) -> dict[str, object]:
 
     async def run() -> None:
         gc.disable()
-        with Store.open() as store:
+        with Collection.open(col) as collection:
             # limits high enough that every timed answer finds a next card
             app = build_review_app(
-                col,
+                collection,
                 None,
-                store,
-                clock.now,
                 light=False,
                 limits=Limits(new=grades, review=grades),
                 ready=ready,

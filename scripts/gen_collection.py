@@ -104,16 +104,13 @@ def write_decks(out: Path, cards: int, files: int, rng: random.Random) -> int:
 
 
 def write_history(out: Path, reviews: int, now_text: str, rng: random.Random) -> tuple[int, int]:
+    from dlcards.app.collection import Collection
     from dlcards.core.state import Rating, parse_utc
-    from dlcards.review.scheduling import Scheduler, SchedulerConfig
-    from dlcards.store import Store, card_infos
-    from dlcards.system.decks import open_collection
 
     now = parse_utc(now_text)
-    col = open_collection(out, lint=False)
-    settings = col.settings
-    sched = Scheduler(SchedulerConfig.from_settings(settings))
-    cards = col.cards
+    col = Collection.open(out, now_fn=lambda: now)
+    sched = col.scheduler
+    cards = col.decks.cards
     entries = []
     states = {}
     start = now - timedelta(days=730)
@@ -143,9 +140,10 @@ def write_history(out: Path, reviews: int, now_text: str, rng: random.Random) ->
             assert state.due is not None
             t = max(state.due, t + timedelta(seconds=30)) + timedelta(minutes=rng.randint(0, 120))
         states[card.id] = state
-    with Store.open() as store:
+    with col:
+        store = col.store
         store.conn.execute("PRAGMA synchronous = OFF")  # bulk load: durability is not the point
-        store.sync_cards(card_infos(col.notes), now)
+        col.sync_cards(now)
         store.import_reviews(entries)
         for state in states.values():
             store.set_state(state)

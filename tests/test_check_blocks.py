@@ -10,9 +10,9 @@ import pytest
 
 from conftest import EXAMPLES
 from dlcards.app import verify as checks
-from dlcards.app.verify import CheckReport, run_checks
+from dlcards.app.verify import CheckTally, run_checks
 from dlcards.cli.main import main
-from dlcards.system.decks import open_collection
+from dlcards.system.decks import read_decks
 
 DECK = """\
 ---
@@ -87,9 +87,9 @@ def test_strict_makes_unproved_claims_errors(
     ]
 
 
-def _check(root: Path, **kw: bool) -> tuple[list[tuple[int, str, str]], CheckReport]:
-    col = open_collection(root)
-    report = CheckReport()
+def _check(root: Path, **kw: bool) -> tuple[list[tuple[int, str, str]], CheckTally]:
+    col = read_decks(root)
+    report = CheckTally()
     problems = run_checks(col, list(col.problems), report=report, no_exec=True, **kw)
     return [(p.location.line, p.code, p.message) for p in problems], report
 
@@ -139,8 +139,7 @@ def test_no_cache_and_version_changes_force_a_rerun(
 def test_cache_lives_in_the_state_folder(deck: Path, dlcards_home: Path) -> None:
     _check(deck.parent.parent)
     files = list((dlcards_home / "cache" / "checks").rglob("*.json"))
-    assert len([f for f in files if f.parent.name != "index"]) == 3  # one per block
-    assert len([f for f in files if f.parent.name == "index"]) == 1  # and one per collection
+    assert len(files) == 3  # one per block
     assert not any(p.name == "cache" for p in deck.parent.parent.rglob("*"))
 
 

@@ -23,7 +23,7 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def deck_writing(marker: Path, question: str = "What does this give?") -> str:
+def deck_writing(marker: Path, question: str = "What is the shape of torch.zeros(2, 3)?") -> str:
     """A deck whose code card leaves a file behind if it ever runs."""
     return (
         f"# Code\n\nQ: {question}\n```torch\n"
@@ -44,7 +44,7 @@ def test_without_consent_no_code_runs_and_one_warning_says_how(
     marker = tmp_path_factory.mktemp("outside") / "ran.txt"
     (col / "decks" / "a.md").write_text(deck_writing(marker), encoding="utf-8")
     (col / "decks" / "b.md").write_text(
-        deck_writing(marker, "And what shape is this one?"), encoding="utf-8"
+        deck_writing(marker, "And what is the shape of this torch.zeros(2, 3)?"), encoding="utf-8"
     )
     code, out, _err = run(capsys, "check")
     assert code == 0
@@ -100,7 +100,12 @@ def test_a_collection_cannot_grant_itself_consent(col: Path, dlcards_home: Path)
 def test_with_consent_code_runs(
     col: Path, tmp_path_factory: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    marker = tmp_path_factory.mktemp("outside") / "ran.txt"
+    import tempfile
+
+    # a folder the snippet can write to: as root, snippets run as `nobody`
+    outside = Path(tempfile.mkdtemp(prefix="dlcards-test-outside-"))
+    outside.chmod(0o777)
+    marker = outside / "ran.txt"
     (col / "decks" / "a.md").write_text(deck_writing(marker), encoding="utf-8")
     run(capsys, "trust")
     code, out, err = run(capsys, "check")
@@ -133,3 +138,64 @@ def test_without_torch_code_cards_are_skipped_with_one_warning(
     assert proc.stdout.splitlines()[0] == (
         "decks/a.md:4: warning: 1 code card not run: PyTorch is not installed"
     )
+
+
+# --- consent is bound to the collection, not only to its path (issue 17 item 6) --------------
+
+
+def test_a_different_collection_at_a_trusted_path_asks_again(
+    col: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    assert run(capsys, "trust")[0] == 0
+    assert consent.is_trusted(col)
+    # replace the folder with another collection (e.g. another clone at the same path)
+    saved = col.parent / "saved"
+    shutil.copytree(col, saved, ignore=shutil.ignore_patterns(".dlcards-trust-id"))
+    shutil.rmtree(col)
+    shutil.copytree(saved, col)
+    os.chdir(col)  # the old working folder is gone (the fixture's monkeypatch restores it)
+    assert not consent.is_trusted(col)
+    assert consent.trust_status(col) == (
+        False,
+        "this folder holds a different collection than the one you trusted",
+    )
+    # a deck that ships a marker cannot guess the id
+    (col / ".dlcards-trust-id").write_text("0" * 32 + "\n")
+    assert not consent.is_trusted(col)
+    assert run(capsys, "trust")[0] == 0
+    assert consent.is_trusted(col)
+
+
+def test_another_git_repository_copied_over_the_folder_asks_again(
+    col: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    git = col / ".git"
+    git.mkdir()
+    (git / "config").write_text('[remote "origin"]\n\turl = https://example.org/mine.git\n')
+    assert run(capsys, "trust")[0] == 0
+    assert (git / "dlcards-trust-id").exists() and not (col / ".dlcards-trust-id").exists()
+    assert consent.is_trusted(col)
+    # editing and pulling keep consent; a different remote (marker copied along) does not
+    (col / "decks" / "new.md").write_text("Q: q?\nA: a\n", encoding="utf-8")
+    assert consent.is_trusted(col)
+    (git / "config").write_text('[remote "origin"]\n\turl = https://example.org/evil.git\n')
+    assert consent.trust_status(col) == (
+        False,
+        "this collection's git remote differs from the one you trusted",
+    )
+
+
+def test_consent_recorded_before_binding_asks_again(col: Path, dlcards_home: Path) -> None:
+    (dlcards_home / "trust.json").write_text(
+        json.dumps({"collections": {str(col.resolve()): {"trusted_at": "2026-01-01T00:00:00"}}})
+    )
+    assert consent.trust_status(col)[0] is False
+
+
+def test_untrust_removes_the_marker(col: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "trust")
+    assert (col / ".dlcards-trust-id").exists()
+    run(capsys, "untrust")
+    assert not (col / ".dlcards-trust-id").exists() and not consent.is_trusted(col)

@@ -11,12 +11,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dlcards.cli.main import main
+from dlcards.core.calendar import StudyCalendar
 from dlcards.core.state import CardState, Rating
 from dlcards.review.scheduling import Scheduler, SchedulerConfig
 from dlcards.store import Store
 
 DECK = "---\nweek: 1\ntopic: basics\n---\n\nQ: What is a scalar?\nA: A single number.\n\nC: A vector has {{c1::one}} axis.\n"
 T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
+DAY0 = StudyCalendar().study_day(T0)  # UTC, the day starting at 04:00
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -55,11 +57,11 @@ def test_healthy_database_with_orphan_and_backups(
 ) -> None:
     (collection / "decks" / "a.md").write_text(DECK)
     ids = card_ids(collection, capsys)
-    with Store.open(now=T0) as store:
+    with Store.open(backup_day=DAY0) as store:
         review(store, ids[0], 3)
         review(store, "gone1234", 2)  # a card whose id is no longer in the Markdown
         store.set_suspended([ids[1]], True)
-    with Store.open(now=T0 + timedelta(days=1)):
+    with Store.open(backup_day=DAY0 + timedelta(days=1)):
         pass
     code, out, err = run(capsys, "-C", str(collection), "doctor")
     assert code == 0, out + err
@@ -85,10 +87,10 @@ def test_damage_is_reported_and_the_restore_hint_works(
 ) -> None:
     (collection / "decks" / "a.md").write_text(DECK)
     ids = card_ids(collection, capsys)
-    with Store.open(now=T0) as store:
+    with Store.open(backup_day=DAY0) as store:
         review(store, ids[0], 2)
     with Store.open(
-        now=T0 + timedelta(days=1)
+        backup_day=DAY0 + timedelta(days=1)
     ) as store:  # the next day's backup holds the 2 reviews
         for i in range(300):  # enough pages that damage lands inside a table
             review(store, f"filler{i}", 1)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import os
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -172,3 +174,134 @@ def test_diff_edit_round_trip(before: str, after: str) -> None:
     assert e.apply(before) == after
     assert e.inverse().apply(after) == before
     assert TextEdit.from_dict(e.to_dict()) == e
+
+
+# --- write-back safety (issue 17 items 9, 10, 13) ----------------------------------------------
+
+
+def _snapshot_and_race(path: Path, monkeypatch: pytest.MonkeyPatch, exchange: bool):  # type: ignore[no-untyped-def]
+    """Patch fsutil so that an 'editor' rewrites `path` (by rename, as editors save) right
+    after dlcards' last check and just before its rename/exchange."""
+    from dlcards.system import fsutil
+
+    real = fsutil._exchange
+
+    def racing(a, b):  # type: ignore[no-untyped-def]
+        other = path.with_name("editor.tmp")
+        other.write_bytes(b"Q: edited meanwhile?\nA: yes\n")
+        os.replace(other, path)
+        return real(a, b) if exchange else False
+
+    monkeypatch.setattr(fsutil, "_exchange", racing)
+
+
+@pytest.mark.parametrize("exchange", [True, False], ids=["renameat2", "link-fallback"])
+def test_a_change_between_the_check_and_the_rename_is_detected(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exchange: bool
+) -> None:
+    from dlcards.core.errors import FileChangedError
+    from dlcards.system.fsutil import read_snapshot, write_atomic
+
+    deck = tmp_path / "d.md"
+    deck.write_bytes(b"Q: one?\nA: 1\n")
+    snap = read_snapshot(deck)
+    _snapshot_and_race(deck, monkeypatch, exchange)
+    with pytest.raises(FileChangedError) as err:
+        write_atomic(snap, b"Q: one? <!-- id: x -->\nA: 1\n")
+    if exchange:  # the editor's version is put back: nothing overwritten
+        assert deck.read_bytes() == b"Q: edited meanwhile?\nA: yes\n"
+        assert "your change is kept" in err.value.message
+    else:  # no exchange: the editor's version survives next to the file, and we say where
+        kept = [p for p in tmp_path.iterdir() if ".changed-" in p.name]
+        assert [p.read_bytes() for p in kept] == [b"Q: edited meanwhile?\nA: yes\n"]
+        assert str(kept[0]) in err.value.message
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_without_a_race_the_write_goes_through_and_leaves_no_temporary_file(
+    tmp_path: Path,
+) -> None:
+    from dlcards.system.fsutil import read_snapshot, write_atomic
+
+    deck = tmp_path / "d.md"
+    deck.write_bytes(b"Q: one?\nA: 1\n")
+    deck.chmod(0o640)
+    write_atomic(read_snapshot(deck), b"Q: one? <!-- id: x -->\nA: 1\n")
+    assert deck.read_bytes() == b"Q: one? <!-- id: x -->\nA: 1\n"
+    assert deck.stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.md"]
+
+
+def test_fix_writes_through_a_symlinked_deck(
+    collection: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dlcards.cli.main import main
+
+    outside = tmp_path_factory.mktemp("shared") / "linked.md"
+    outside.write_text("Q: Linked question?\nA: yes\n", encoding="utf-8")
+    link = collection / "decks" / "linked.md"
+    link.symlink_to(outside)
+    monkeypatch.chdir(collection)
+    assert main(["fix"]) == 0
+    assert link.is_symlink() and link.resolve() == outside.resolve()
+    assert "<!-- id: " in outside.read_text(encoding="utf-8")
+
+
+def test_fix_reports_a_racing_change_and_exits_non_zero(
+    collection: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dlcards.cli.main import main
+
+    deck = collection / "decks" / "race.md"
+    deck.write_text("Q: Raced question?\nA: yes\n", encoding="utf-8")
+    monkeypatch.chdir(collection)
+    _snapshot_and_race(deck, monkeypatch, exchange=True)
+    assert main(["fix"]) != 0
+    assert "changed while dlcards was writing it" in capsys.readouterr().err
+    assert deck.read_bytes() == b"Q: edited meanwhile?\nA: yes\n"
+
+
+def test_an_unreadable_deck_folder_is_an_error_not_a_silent_skip(
+    collection: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dlcards.core.errors import CollectionError
+    from dlcards.system.paths import deck_files
+
+    sub = collection / "decks" / "private"
+    sub.mkdir()
+    (sub / "a.md").write_text("Q: hidden?\nA: yes\n", encoding="utf-8")
+    real = os.scandir
+
+    def scandir(path):  # type: ignore[no-untyped-def]
+        # chmod 000 does not stop root (the usual user in containers): refuse like the kernel
+        if Path(path) == sub:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    with pytest.raises(CollectionError) as err:
+        deck_files(collection, None)
+    assert str(sub) in err.value.message and "cannot read this folder" in err.value.message
+
+
+def test_prune_journals_before_it_deletes(collection: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dlcards.app.collection import Collection
+    from dlcards.app.prune_workspace import PruneWorkspace
+    from dlcards.system import fsutil
+
+    deck = collection / "decks" / "p.md"
+    deck.write_text("Q: Keep me? <!-- id: keepme -->\nA: yes\n", encoding="utf-8")
+    seen: list[bool] = []
+
+    def failing_write(snapshot, data):  # type: ignore[no-untyped-def]
+        seen.append(ws.journal.path.exists() and "keepme" in ws.journal.path.read_text())
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(fsutil, "write_atomic", failing_write)
+    with Collection.open(collection) as c:
+        ws = PruneWorkspace(c)
+        with pytest.raises(OSError):
+            ws.delete("keepme")
+        assert seen == [True]  # the removed text was journalled before the file was touched
+        assert ws.journal.last_undoable() is None  # the failed delete is void: nothing to undo
+    assert "Keep me?" in deck.read_text(encoding="utf-8")

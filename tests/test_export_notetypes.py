@@ -77,12 +77,11 @@ def test_deck_names_and_tags() -> None:
     head = "---\ndeck: Deep Learning\nweek: 3\ntopic: softmax\ntags: [classification]\n---\n\nQ: q\nA: a\n"
     note = parse_text(head, "decks/f.md").notes[0]
     assert anki.deck_name(note) == "Deep Learning::Week 03 · softmax"
-    assert anki.note_tags(note, "dlcards::build::20260105-090000") == (
+    assert anki.note_tags(note) == (
         "dlcards",
-        "dlcards::build::20260105-090000",
-        "classification",
-        "week03",
-        "softmax",
+        "dlcards::week::03",
+        "dlcards::topic::softmax",
+        "dlcards::tag::classification",
     )
     assert anki.safe_tag('two words"') == "two_words_"
     only_root = parse_text("Q: q\nA: a\n", "decks/g.md", default_deck="Mine").notes[0]

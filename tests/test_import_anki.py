@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from dlcards.anki.reader import AnkiReview, merge_into_store, plan_import
+from dlcards.app.settings import scheduler_config
 from dlcards.cli.main import main
 from dlcards.core.model import cloze_card_id
 from dlcards.core.state import Rating
@@ -22,9 +23,9 @@ T1 = "2026-01-05T09:00:00Z"
 
 
 def _notes(root: Path) -> list[Any]:
-    from dlcards.system.decks import open_collection
+    from dlcards.system.decks import read_decks
 
-    return open_collection(root, use_cache=False).notes
+    return read_decks(root, use_cache=False).notes
 
 
 def _guid(note_id: str) -> str:
@@ -85,13 +86,13 @@ def test_plan_maps_guid_and_cloze_ordinal_and_sorts_out_the_rest(examples: Path)
 
 
 def test_merge_replays_the_merged_history_and_is_idempotent(examples: Path) -> None:
-    from dlcards.review.scheduling import Scheduler, SchedulerConfig
+    from dlcards.review.scheduling import Scheduler
     from dlcards.store import Store
     from dlcards.system.config import load_settings
 
     notes = _notes(examples)
     card = notes[0].id
-    scheduler = Scheduler(SchedulerConfig.from_settings(load_settings(examples)))
+    scheduler = Scheduler(scheduler_config(load_settings(examples)))
     start = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
     with Store.open() as store:
         # one review in dlcards on day 0, then Anki reviews on day 1 and day 4, and dlcards day 2

@@ -252,3 +252,71 @@ def test_several_facts_counts_real_sentences():
     ) == (0, 1)
     assert fact_counts("It sums to one. It is smooth. It keeps the order of the logits.") == (0, 3)
     assert fact_counts("- a\n- b\n- c")[0] == 3
+
+
+def test_each_reason_is_its_own_function():
+    """prune_report assembles one function per reason; each decides alone, with its numbers."""
+    from dlcards.insights.prune import (
+        difficult_reason,
+        leech_reason,
+        long_answer_reason,
+        long_suspended_reason,
+        low_retention_reason,
+        never_reviewed_reasons,
+        several_facts_reasons,
+    )
+
+    lapse = rev("x", 1, Rating.AGAIN)
+    assert leech_reason(None, None, [lapse], 8) is None  # 1 lapse < 4
+    four = leech_reason(None, None, [lapse] * 4, 8)
+    assert four is not None and four.numbers == {"lapses": 4, "threshold": 8, "flagged": False}
+    flagged = leech_reason(None, CardFlags("x", leech=True), [], 8)
+    assert flagged is not None and flagged.weight == 2.0 and flagged.numbers["flagged"] is True
+
+    hard = CardState("x", phase="review", difficulty=8.0, stability=1.23456)
+    got = difficult_reason(hard, NOW, lambda s, t: 0.123456)
+    assert got is not None and got.numbers == {
+        "difficulty": 8.0,
+        "stability": 1.235,
+        "retrievability": 0.1235,
+    }
+    assert difficult_reason(CardState("x", phase="new", difficulty=9.0), NOW, None) is None
+
+    passes = [rev("x", d, Rating.GOOD) for d in range(3)]
+    assert low_retention_reason([*passes, lapse]) is None  # 75% is not below 75%
+    low = low_retention_reason(passes[:1] + [lapse] * 3)
+    assert low is not None and low.numbers == {"passed": 1, "failed": 3, "retention": 0.25}
+
+    suspended = CardFlags("x", suspended=True)
+    recent = CardState("x", phase="review", last_review=NOW - timedelta(days=29))
+    assert long_suspended_reason(recent, suspended, NOW) is None
+    never = long_suspended_reason(None, suspended, NOW)
+    assert (
+        never is not None and never.weight == 2.5 and never.numbers == {"days_since_review": None}
+    )
+
+    by_id = {n.id: n for n in notes()}
+    long_answer = long_answer_reason(by_id["w"], 40)
+    assert long_answer is not None and long_answer.weight == 1.5
+    assert long_answer_reason(by_id["w"], 50) is None
+    facts = several_facts_reasons(by_id["m"], 40)
+    assert [r.message for r in facts] == ["answer holds several facts (3 list items)"]
+    # one cloze number hiding three pieces: several facts, pointing at the deletion's line
+    cloze = parse_text("C: {{c1::ReLU}}, {{c1::GELU}} and {{c1::SiLU}} are activations.\n", "z.md")
+    found = several_facts_reasons(cloze.notes[0], 40)
+    assert [(r.code, r.numbers) for r in found] == [("several-facts", {"line": 1})]
+
+    card_note = {cid: n for n in notes() for cid in n.card_ids()}
+    reviews_of: dict[str, list[ReviewEntry]] = {"l": [rev("l", 1, Rating.GOOD)]}
+    assert [cid for cid, _ in never_reviewed_reasons(card_note, reviews_of, {}, {})] == ["n"]
+    assert never_reviewed_reasons(card_note, {}, {}, {}) == []  # nothing studied yet
+
+
+def test_prune_report_to_dict_counts_the_reasons():
+    from dlcards.insights.prune import PruneReport
+
+    report_ = PruneReport(NOW, tuple(report()))
+    d = report_.to_dict()
+    assert d["count"] == report_.count == 10
+    assert d["reasons"]["duplicate"] == 2 and sum(d["reasons"].values()) == 10
+    assert d["items"][0]["reasons"][0]["code"] == "low-retention"

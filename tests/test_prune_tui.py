@@ -34,9 +34,10 @@ def prune_root(collection: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def app_for(root: Path, run_editor=None):  # type: ignore[no-untyped-def]
+    from dlcards.app.collection import Collection
     from dlcards.tui.prune_app import build_prune_app
 
-    return build_prune_app(root, run_editor=run_editor)
+    return build_prune_app(Collection.open(root), run_editor=run_editor)
 
 
 def row_of(app, card_id: str) -> int:  # type: ignore[no-untyped-def]
@@ -72,7 +73,7 @@ async def test_list_delete_and_undo(prune_root: Path) -> None:
         await pilot.pause()
         assert soft.read_bytes() == original
         assert "sm-long" in [it.card_id for it in app.workspace.items]
-    app.workspace.close()
+    app.workspace.col.close()
 
 
 @run_async
@@ -105,7 +106,7 @@ async def test_keep_suspend_relink_info(prune_root: Path) -> None:
         await select(pilot, app, "gr-part")
         await pilot.press("i")
         await pilot.pause()
-        assert isinstance(app.screen, CardInfoScreen) and app.screen.info["card_id"] == "gr-part"
+        assert isinstance(app.screen, CardInfoScreen) and app.screen.info.card_id == "gr-part"
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, PruneScreen)
@@ -119,7 +120,7 @@ async def test_keep_suspend_relink_info(prune_root: Path) -> None:
             or not app.workspace.store.flags(["gr-part"])["gr-part"].suspended
         )
         assert "sm-dup" in [it.card_id for it in app.workspace.items]
-    app.workspace.close()
+    app.workspace.col.close()
 
 
 @run_async
@@ -151,7 +152,7 @@ async def test_edit_in_editor_is_reread_and_undoable(prune_root: Path) -> None:
         await pilot.press("u")
         await pilot.pause()
         assert soft.read_bytes() == original
-    app.workspace.close()
+    app.workspace.col.close()
 
 
 def test_prune_snapshot(prune_root: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
@@ -159,4 +160,4 @@ def test_prune_snapshot(prune_root: Path, snap_compare) -> None:  # type: ignore
     try:
         assert snap_compare(app, terminal_size=(80, 24))
     finally:
-        app.workspace.close()
+        app.workspace.col.close()

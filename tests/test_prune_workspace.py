@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from dlcards.app.collection import Collection
 from dlcards.app.prune_workspace import Journal, PruneWorkspace, journal_path
+from dlcards.app.settings import scheduler_config
 from dlcards.cli.main import main
 from dlcards.core.errors import FileChangedError
 from dlcards.core.state import CardState, Rating
 from dlcards.insights.stats import utc
-from dlcards.review.scheduling import Scheduler, SchedulerConfig
+from dlcards.review.scheduling import Scheduler
 from dlcards.store import Store, card_infos
 from dlcards.system.config import Settings
-from dlcards.system.decks import open_collection
+from dlcards.system.decks import read_decks
 
 NOW = utc(2026, 4, 1, 12)
 G, A = Rating.GOOD, Rating.AGAIN
@@ -39,9 +43,9 @@ def col(collection: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def review(card_id: str, ratings: list[Rating], start, root: Path) -> None:  # type: ignore[no-untyped-def]
     """Answer a card as the review app does: cards synced to the store first."""
-    scheduler = Scheduler(SchedulerConfig.from_settings(Settings()))
+    scheduler = Scheduler(scheduler_config(Settings()))
     with Store.open() as store:
-        store.sync_cards(card_infos(open_collection(root).notes), start)
+        store.sync_cards(card_infos(read_decks(root).notes), start)
         state = store.states([card_id]).get(card_id, CardState(card_id))
         t = start
         for rating in ratings:
@@ -51,8 +55,10 @@ def review(card_id: str, ratings: list[Rating], start, root: Path) -> None:  # t
             t = t + timedelta(days=max(1, state.interval_days))
 
 
-def ws(root: Path) -> PruneWorkspace:
-    return PruneWorkspace(root, lambda: NOW)
+@contextmanager
+def ws(root: Path) -> Iterator[PruneWorkspace]:
+    with Collection.open(root, now_fn=lambda: NOW) as c:
+        yield c.prune_workspace()
 
 
 def test_delete_removes_only_the_card_and_undo_restores_every_byte(col: Path, capsys) -> None:  # type: ignore[no-untyped-def]

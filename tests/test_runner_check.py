@@ -7,12 +7,12 @@ from typing import ClassVar
 
 import pytest
 
-from dlcards.app.verify import CheckReport, run_checks
+from dlcards.app.verify import CheckTally, run_checks
 from dlcards.checks.code import answer_value, problems_of
 from dlcards.checks.runner import consent
 from dlcards.cli.main import main
 from dlcards.core.model import Note
-from dlcards.system.decks import open_collection
+from dlcards.system.decks import read_decks
 
 DECK = """\
 # Code
@@ -119,8 +119,8 @@ def test_code_cards_in_check(
     ]
     assert "ran 3 code snippets on cpu" in err
     # failures are cached: a second run starts no runner and reports the same
-    col = open_collection(collection)
-    report = CheckReport()
+    col = read_decks(collection)
+    report = CheckTally()
 
     def no_runner() -> None:
         raise AssertionError("the runner must not start when every result is cached")
@@ -174,8 +174,8 @@ def test_many_code_misses_are_spread_over_several_runners(
     monkeypatch.setattr(checks, "_cores", lambda: 2)
     monkeypatch.setattr("dlcards.checks.runner.client.torch_available", lambda: True)
     _CountingRunner.made = []
-    col = open_collection(collection)
-    report = CheckReport()
+    col = read_decks(collection)
+    report = CheckTally()
     problems = run_checks(col, [], report=report, runner_factory=_CountingRunner)
     assert problems == []
     made = _CountingRunner.made
@@ -184,7 +184,7 @@ def test_many_code_misses_are_spread_over_several_runners(
     assert all(r.ran for r in made)
     assert report.snippets == 30 and report.notes == ["ran 30 code snippets on cpu, torch test"]
     _CountingRunner.made = []
-    assert run_checks(open_collection(collection), [], runner_factory=_CountingRunner) == []
+    assert run_checks(read_decks(collection), [], runner_factory=_CountingRunner) == []
     assert _CountingRunner.made == []  # all cached: no server started
 
 

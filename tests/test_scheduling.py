@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dlcards.app.settings import scheduler_config
 from dlcards.core.calendar import day_start
 from dlcards.core.state import CardState, Rating
 from dlcards.review.scheduling import Scheduler, SchedulerConfig, format_interval, fuzz_bounds
@@ -209,8 +210,8 @@ def test_naive_datetime_rejected() -> None:
         make().review(CardState("c"), Rating.GOOD, datetime(2026, 1, 1, 9))
 
 
-def test_from_settings() -> None:
-    cfg = SchedulerConfig.from_settings(
+def test_scheduler_config_of_settings() -> None:
+    cfg = scheduler_config(
         Settings(
             learning_steps=["30s", "5m"],
             relearning_steps=["1h"],

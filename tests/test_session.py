@@ -5,11 +5,14 @@ Fixed UTC times, the real FSRS scheduler without fuzz, no store (effects are ins
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from dlcards.app.settings import scheduler_config
+from dlcards.core.calendar import StudyCalendar
 from dlcards.core.state import CardFlags, CardState, Rating, ReviewEntry
-from dlcards.review.scheduling import Scheduler, SchedulerConfig
+from dlcards.review.scheduling import Scheduler
 from dlcards.review.session import (
     Filters,
     Policy,
@@ -29,7 +32,7 @@ SETTINGS = Settings(timezone="UTC", fuzz=False)
 
 
 def sched() -> Scheduler:
-    return Scheduler(SchedulerConfig.from_settings(SETTINGS))
+    return Scheduler(scheduler_config(SETTINGS))
 
 
 def card(
@@ -81,7 +84,9 @@ def make(
     filters: Filters | None = None,
     **policy: object,
 ) -> Session:
-    pol = Policy(**{"day_starts_at": 4, **policy})  # type: ignore[arg-type]
+    tz = policy.pop("tz", ZoneInfo("UTC"))
+    calendar = StudyCalendar(tz, 4)  # type: ignore[arg-type]
+    pol = Policy(**{"calendar": calendar, **policy})  # type: ignore[arg-type]
     return Session(cards, states or {}, flags or {}, log or [], sched(), pol, now, filters=filters)
 
 

@@ -149,7 +149,7 @@ def report():
         weekly_hours=0.07,
         new_per_day=1,
         retrievability=fake_r,
-    )
+    ).to_dict()
 
 
 def period(report, name):
@@ -290,7 +290,10 @@ def test_topics_weakest_first(report):
 
 
 def test_week_summary_and_markdown():
-    s = week_summary(notes(), HISTORY, STATES, week=1, now=NOW, tz=UTC_TZ, start=date(2026, 3, 8))
+    summary = week_summary(
+        notes(), HISTORY, STATES, week=1, now=NOW, tz=UTC_TZ, start=date(2026, 3, 8)
+    )
+    s = summary.to_dict()
     assert (s["from"], s["to"]) == ("2026-03-08", "2026-03-14")
     assert s["reviews"] == 7 and s["study_days"] == 3 and s["lapses"] == 3
     assert s["cards_in_week_files"] == 2 and s["cards_started"] == 0
@@ -308,7 +311,7 @@ def test_week_summary_and_markdown():
         ("softmax", round(1 / 3, 4)),
         ("gradients", 1.0),
     ]
-    md = week_markdown(s)
+    md = week_markdown(summary)
     assert md.startswith("## Week 1 in review (2026-03-08 – 2026-03-14)")
     assert "Reviews: **7** on 3 days" in md and "True retention: **50.0%**" in md
     assert "- Card B? — 1 × Again in 2 reviews, difficulty 8.7" in md
@@ -316,7 +319,7 @@ def test_week_summary_and_markdown():
 
 
 def test_week_start_defaults_to_first_review_of_that_weeks_cards():
-    s = week_summary(notes(), HISTORY, STATES, week=3, now=NOW, tz=UTC_TZ)
+    s = week_summary(notes(), HISTORY, STATES, week=3, now=NOW, tz=UTC_TZ).to_dict()
     assert s["from"] == "2026-03-01"  # a's first learning step
     assert s["cards_started"] == 2  # a (03-01) and d (03-02) left the new phase in the week
     assert s["cards_in_week_files"] == 4
@@ -329,6 +332,79 @@ def test_fsrs6_curve_is_90_percent_at_stability():
 
 
 def test_empty_history():
-    r = compute_stats([], [], {}, {}, now=NOW, tz=UTC_TZ)
+    r = compute_stats([], [], {}, {}, now=NOW, tz=UTC_TZ).to_dict()
     assert r["streak"]["current"] == 0 and r["forecast"]["total_due"] == 0
     assert period(r, "all_time")["retention"] is None
+
+
+def test_blocks_one_at_a_time():
+    """compute_stats assembles one function per block; each can be called on its own."""
+    from dlcards.core.calendar import StudyCalendar
+    from dlcards.insights.forecast import forecast_block
+    from dlcards.insights.memory import distributions_block
+    from dlcards.insights.stats import (
+        History,
+        heatmap_block,
+        mean_durations,
+        streak_block,
+        today_block,
+        true_retention,
+        weekly_rows,
+    )
+
+    cal = StudyCalendar(UTC_TZ, 4)
+    today = date(2026, 3, 10)
+    history = History.of(HISTORY, cal)
+    full = compute_stats(
+        notes(),
+        HISTORY,
+        STATES,
+        FLAGS,
+        now=NOW,
+        calendar=cal,
+        weekly_hours=0.07,
+        new_per_day=1,
+        retrievability=fake_r,
+    )
+    assert today_block(history, today) == full.today
+    assert streak_block(history, today) == full.streak
+    assert true_retention(history, today) == full.true_retention
+    assert heatmap_block(history, today) == full.heatmap
+    assert weekly_rows(history, today) == full.weekly
+    assert mean_durations(history) == (10.0, 45.0)
+    # the forecast alone: only d (overdue) and c; a generous budget; two new cards a day
+    fc = forecast_block(
+        ["c", "d", "e"],
+        STATES,
+        set(),
+        cal=cal,
+        today=today,
+        new_today=0,
+        new_per_day=2,
+        per_review=60.0,
+        per_new=120.0,
+        budget_day=10.0,
+        days=3,
+    )
+    assert [(d.due, d.new, d.minutes, d.over_budget) for d in fc.days] == [
+        (1, 1, 3.0, False),
+        (0, 0, 0.0, False),
+        (0, 0, 0.0, False),
+    ]
+    assert fc.total_due == 1 and fc.total_minutes == 3.0
+    dist = distributions_block(["a", "b", "f"], STATES, {"b"}, fake_r, NOW)
+    assert (dist.stability.count, dist.stability.mean) == (1, 3.5)  # b suspended, f new
+
+
+def test_calendar_or_zone_give_the_same_report():
+    from dlcards.core.calendar import StudyCalendar
+
+    by_zone = compute_stats(notes(), HISTORY, STATES, FLAGS, now=NOW, tz=UTC_TZ, day_starts_at=4)
+    by_cal = compute_stats(
+        notes(), HISTORY, STATES, FLAGS, now=NOW, calendar=StudyCalendar(UTC_TZ, 4)
+    )
+    assert by_zone == by_cal
+    # a later day start moves c's 03:00 review back onto study day 03-09 either way; a day
+    # starting at midnight makes it the first review of 03-10
+    midnight = compute_stats(notes(), HISTORY, STATES, FLAGS, now=NOW, tz=UTC_TZ, day_starts_at=0)
+    assert midnight.period("today").counts.mature_failed == 2

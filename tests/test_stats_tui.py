@@ -6,12 +6,15 @@ import asyncio
 import functools
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from dlcards.app.collection import Collection
+from dlcards.app.settings import scheduler_config
 from dlcards.core.state import CardState, Rating
 from dlcards.insights.stats import utc
-from dlcards.review.scheduling import Scheduler, SchedulerConfig
+from dlcards.review.scheduling import Scheduler
 from dlcards.store import Store
 from dlcards.system.config import Settings
 
@@ -74,14 +77,14 @@ PLAN: dict[str, tuple[int, list[Rating]]] = {
 def build_collection(root: Path, now: datetime = NOW) -> Path:
     """A small collection with a deterministic review history ending before `now`."""
     from dlcards.store import card_infos
-    from dlcards.system.decks import open_collection
+    from dlcards.system.decks import read_decks
 
     (root / "decks").mkdir(exist_ok=True)
     (root / "decks" / "softmax.md").write_text(SOFTMAX, encoding="utf-8")
     (root / "decks" / "gradients.md").write_text(GRADIENTS, encoding="utf-8")
-    scheduler = Scheduler(SchedulerConfig.from_settings(Settings()))
+    scheduler = Scheduler(scheduler_config(Settings()))
     with Store.open() as store:
-        store.sync_cards(card_infos(open_collection(root).notes), now - timedelta(days=40))
+        store.sync_cards(card_infos(read_decks(root).notes), now - timedelta(days=40))
         for card_id, (days, ratings) in PLAN.items():
             state = CardState(card_id)
             t = now - timedelta(days=days, hours=3)
@@ -95,6 +98,14 @@ def build_collection(root: Path, now: datetime = NOW) -> Path:
     return root
 
 
+def stats_app(root: Path) -> Any:
+    """The app `dlcards stats` runs over the collection at `root`."""
+    from dlcards.tui.stats_app import build_stats_app
+
+    with Collection.open(root) as col:
+        return build_stats_app(col)
+
+
 @pytest.fixture
 def stats_root(collection: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("DLCARDS_NOW", NOW.isoformat())
@@ -106,9 +117,7 @@ async def test_stats_screen_tabs_and_close(stats_root: Path) -> None:
     from textual.widgets import TabbedContent
     from textual_plotext import PlotextPlot
 
-    from dlcards.tui.stats_app import build_stats_app
-
-    app = build_stats_app(stats_root)
+    app = stats_app(stats_root)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         tabs = app.screen.query_one(TabbedContent)
@@ -126,38 +135,34 @@ async def test_stats_screen_tabs_and_close(stats_root: Path) -> None:
         plots = list(app.screen.query(PlotextPlot))
         assert len(plots) == 5
         report = app.report
-        assert report["counts"]["cards"] == 7
+        assert report.counts.cards == 7
         with Store.open() as store:
             logged = len(store.reviews())
-        assert sum(d["reviews"] for d in report["heatmap"]["days"]) == logged > 20
+        assert sum(d.reviews for d in report.heatmap.days) == logged > 20
         await pilot.press("q")
         await pilot.pause()
     assert app.return_code == 0
 
 
 def test_stats_snapshot_overview(stats_root: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
-    from dlcards.tui.stats_app import build_stats_app
-
-    assert snap_compare(build_stats_app(stats_root), terminal_size=(80, 24))
+    assert snap_compare(stats_app(stats_root), terminal_size=(80, 24))
 
 
 def test_stats_snapshot_forecast(stats_root: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
-    from dlcards.tui.stats_app import build_stats_app
-
     async def no_animation(pilot) -> None:  # type: ignore[no-untyped-def]
         pilot.app.animation_level = "none"  # the tab underline would otherwise slide
 
     assert snap_compare(
-        build_stats_app(stats_root), terminal_size=(80, 24), press=["2"], run_before=no_animation
+        stats_app(stats_root), terminal_size=(80, 24), press=["2"], run_before=no_animation
     )
 
 
 def test_card_info_snapshot(stats_root: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
-    from dlcards.app.reports import card_info
     from dlcards.tui.stats_app import CardInfoApp
 
-    info = card_info(stats_root, "gr-part", NOW)
-    assert info["reviews"] == len(info["history"]) >= 5
+    with Collection.open(stats_root, lint=False) as col:
+        info = col.card_info("gr-part", NOW)
+    assert info.reviews == len(info.history) >= 5
     assert snap_compare(CardInfoApp(info), terminal_size=(80, 24))
 
 
@@ -175,28 +180,22 @@ async def test_review_app_opens_stats_and_card_info(
 
     root = make_collection(collection)
     now = parse_utc(REVIEW_NOW)
-    with Store.open() as store:
-        app = build_review_app(root, None, store, lambda: now)
+    with Collection.open(root, now_fn=lambda: now) as col:
+        app = build_review_app(col)
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.pause()
             review_screen = app.screen
             await pilot.press("S")
             await pilot.pause()
             assert isinstance(app.screen, StatsScreen)
-            assert (
-                app.screen.report["counts"]["cards"] == 5
-                and app.screen.report["now"] == now.isoformat()
-            )
+            assert app.screen.report.counts.cards == 5 and app.screen.report.now == now
             await pilot.press("q")
             await pilot.pause()
             assert app.screen is review_screen
             await pilot.press("i")
             await pilot.pause()
             assert isinstance(app.screen, CardInfoScreen)
-            assert (
-                app.screen.info["card_id"] == review_screen.card_id
-                and app.screen.info["reviews"] == 0
-            )
+            assert app.screen.info.card_id == review_screen.card_id and app.screen.info.reviews == 0
             await pilot.press("escape")
             await pilot.pause()
             assert app.screen is review_screen

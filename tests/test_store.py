@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from dlcards.core.calendar import StudyCalendar
 from dlcards.core.errors import StoreError
 from dlcards.core.state import CardState, Rating, ReviewEntry
 from dlcards.review.scheduling import Scheduler, SchedulerConfig
@@ -19,6 +20,7 @@ from dlcards.store.migrations import LATEST
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 UTC_TZ = ZoneInfo("UTC")
+CAL = StudyCalendar(UTC_TZ, 4)
 
 
 def sched(fuzz: bool = True) -> Scheduler:
@@ -32,7 +34,7 @@ def info(card_id: str, line: int = 1, path: str = "decks/a.md", h: str = "h") ->
 
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
-    s = Store.open(tmp_path / "db.sqlite3", tz=UTC_TZ)
+    s = Store.open(tmp_path / "db.sqlite3")
     yield s  # type: ignore[misc]
     s.close()
 
@@ -283,7 +285,7 @@ def test_backups_one_per_study_day_and_rotation(tmp_path: Path) -> None:
     for day in range(10):
         for hour in (9, 23, 27):  # 27h = 03:00 the next morning: still the same study day
             now = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=day, hours=hour)
-            with Store.open(path, now=now, tz=UTC_TZ, backups_keep=3) as s:
+            with Store.open(path, backup_day=CAL.study_day(now), backups_keep=3) as s:
                 if hour == 9:
                     answer(s, sched(), f"c{day}", [Rating.GOOD], start=now)
                 made.append(s.path)
@@ -294,8 +296,12 @@ def test_backups_one_per_study_day_and_rotation(tmp_path: Path) -> None:
         with Store.open(backups[0].path) as old:
             assert old.integrity_check() == []
             assert len(old.states()) == 9  # made before day 10's answer
-        assert s.backup(datetime(2026, 1, 10, 12, tzinfo=UTC), keep=3) is None  # already today
-        assert s.backup(datetime(2026, 1, 11, 12, tzinfo=UTC), keep=0) is None  # disabled
+        assert (
+            s.backup(CAL.study_day(datetime(2026, 1, 10, 12, tzinfo=UTC)), keep=3) is None
+        )  # already today
+        assert (
+            s.backup(CAL.study_day(datetime(2026, 1, 11, 12, tzinfo=UTC)), keep=0) is None
+        )  # disabled
     assert not list(tmp_path.glob("backups/*.tmp"))
 
 

@@ -111,7 +111,7 @@ def test_v1_fixture_migrates_with_data_intact(tmp_path: Path) -> None:
 
 def test_failed_migration_rolls_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from dlcards.core.errors import StoreError
-    from dlcards.store import db, migrations
+    from dlcards.store import migrations, schema
 
     path = tmp_path / "db.sqlite3"
     conn = sqlite3.connect(path)
@@ -123,7 +123,7 @@ def test_failed_migration_rolls_back(tmp_path: Path, monkeypatch: pytest.MonkeyP
             2, "broken", "CREATE TABLE half (x INTEGER) STRICT; SELECT nope FROM nowhere;"
         ),
     )
-    monkeypatch.setattr(db, "MIGRATIONS", broken)
+    monkeypatch.setattr(schema, "MIGRATIONS", broken)
     with pytest.raises(StoreError):
         Store.open(path)
     conn = sqlite3.connect(path)

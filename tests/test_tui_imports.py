@@ -17,13 +17,13 @@ from conftest import EXAMPLES, ROOT
 SCRIPT = r"""
 import asyncio, json, sys
 from pathlib import Path
-from dlcards.system import clock
-from dlcards.store import Store
+from dlcards.app.collection import Collection
 from dlcards.tui.app import build_review_app
 
 async def main():
-    with Store.open() as store:
-        app = build_review_app(Path(sys.argv[1]), None, store, clock.now)
+    with Collection.open(Path(sys.argv[1])) as col:
+        store = col.store
+        app = build_review_app(col)
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.pause(0.3)
             shown = app.review_screen.card_id

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from dlcards.app.collection import Collection
 from dlcards.app.review import Limits
 from dlcards.core.state import parse_utc
 from dlcards.store import Store
-from dlcards.system import clock
 from dlcards.tui.app import ReviewApp, build_review_app
 from dlcards.tui.screens.done import DoneScreen
 from dlcards.tui.screens.help import HelpScreen
@@ -44,13 +44,18 @@ def col(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def store() -> Iterator[Store]:
-    with Store.open() as s:
-        yield s
+def collection(col: Path) -> Iterator[Collection]:
+    with Collection.open(col) as c:
+        yield c
 
 
-def app_for(col: Path, store: Store, **kw: object) -> ReviewApp:
-    return build_review_app(col, None, store, clock.now, **kw)  # type: ignore[arg-type]
+@pytest.fixture
+def store(collection: Collection) -> Store:
+    return collection.store  # the very store the app writes to
+
+
+def app_for(collection: Collection, **kw: object) -> ReviewApp:
+    return build_review_app(collection, **kw)  # type: ignore[arg-type]
 
 
 def text_of(widget: object) -> str:
@@ -65,8 +70,10 @@ def review(app: ReviewApp) -> ReviewScreen:
 
 
 @run_async
-async def test_whole_session_reveal_grade_summary(col: Path, store: Store) -> None:
-    app = app_for(col, store)
+async def test_whole_session_reveal_grade_summary(
+    collection: Collection, col: Path, store: Store
+) -> None:
+    app = app_for(collection)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         scr = review(app)
@@ -120,8 +127,8 @@ async def test_whole_session_reveal_grade_summary(col: Path, store: Store) -> No
 
 
 @run_async
-async def test_undo_restores_card_and_log(col: Path, store: Store) -> None:
-    app = app_for(col, store)
+async def test_undo_restores_card_and_log(collection: Collection, col: Path, store: Store) -> None:
+    app = app_for(collection)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         scr = review(app)
@@ -143,8 +150,8 @@ async def test_undo_restores_card_and_log(col: Path, store: Store) -> None:
 
 
 @run_async
-async def test_suspend_bury_flag(col: Path, store: Store) -> None:
-    app = app_for(col, store)
+async def test_suspend_bury_flag(collection: Collection, col: Path, store: Store) -> None:
+    app = app_for(collection)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         scr = review(app)
@@ -167,8 +174,10 @@ async def test_suspend_bury_flag(col: Path, store: Store) -> None:
 
 
 @run_async
-async def test_nothing_due_screen_says_when(col: Path, store: Store) -> None:
-    app = app_for(col, store, limits=Limits(new=0))
+async def test_nothing_due_screen_says_when(
+    collection: Collection, col: Path, store: Store
+) -> None:
+    app = app_for(collection, limits=Limits(new=0))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await pilot.pause()
@@ -183,7 +192,9 @@ async def test_nothing_due_screen_says_when(col: Path, store: Store) -> None:
 
 
 @run_async
-async def test_nothing_due_after_everything_is_scheduled(col: Path, store: Store) -> None:
+async def test_nothing_due_after_everything_is_scheduled(
+    collection: Collection, col: Path, store: Store
+) -> None:
     from dlcards.core.state import CardState
 
     now = parse_utc(NOW)
@@ -200,7 +211,7 @@ async def test_nothing_due_after_everything_is_scheduled(col: Path, store: Store
                 interval_days=5,
             )
         )
-    app = app_for(col, store)
+    app = app_for(collection)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await pilot.pause()
@@ -210,8 +221,8 @@ async def test_nothing_due_after_everything_is_scheduled(col: Path, store: Store
 
 
 @run_async
-async def test_help_and_checks_toggle(col: Path, store: Store) -> None:
-    app = app_for(col, store)
+async def test_help_and_checks_toggle(collection: Collection, col: Path, store: Store) -> None:
+    app = app_for(collection)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         scr = review(app)
@@ -234,10 +245,10 @@ async def test_help_and_checks_toggle(col: Path, store: Store) -> None:
 
 
 @run_async
-async def test_filters_and_limits(col: Path, store: Store) -> None:
+async def test_filters_and_limits(collection: Collection, col: Path, store: Store) -> None:
     from dlcards.review.session import Filters
 
-    app = app_for(col, store, filters=Filters(topic="attention"))
+    app = app_for(collection, filters=Filters(topic="attention"))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await pilot.pause()
@@ -250,7 +261,7 @@ async def test_filters_and_limits(col: Path, store: Store) -> None:
 
 @run_async
 async def test_edit_reopens_card_after_editor(
-    col: Path, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    collection: Collection, col: Path, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     script = tmp_path / "fake-editor"
     log = tmp_path / "editor-args"
@@ -265,7 +276,7 @@ async def test_edit_reopens_card_after_editor(
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("EDITOR", str(script))
     monkeypatch.delenv("VISUAL", raising=False)
-    app = app_for(col, store)
+    app = app_for(collection)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         scr = review(app)
@@ -280,8 +291,10 @@ async def test_edit_reopens_card_after_editor(
 
 
 @run_async
-async def test_run_code_without_runner_or_trust_notifies(col: Path, store: Store) -> None:
-    app = app_for(col, store)
+async def test_run_code_without_runner_or_trust_notifies(
+    collection: Collection, col: Path, store: Store
+) -> None:
+    app = app_for(collection)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         scr = review(app)
@@ -311,14 +324,14 @@ def test_review_command_refuses_without_a_terminal(
 
 
 @run_async
-async def test_run_torch_snippet_live(col: Path, store: Store) -> None:
+async def test_run_torch_snippet_live(collection: Collection, col: Path, store: Store) -> None:
     from dlcards.checks.runner.client import torch_available
     from dlcards.checks.runner.consent import trust
 
     if not torch_available():
         pytest.skip("torch is not installed")
     trust(col, parse_utc(NOW))
-    app = app_for(col, store)
+    app = app_for(collection)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         scr = review(app)
@@ -354,10 +367,12 @@ def test_review_command_rejects_a_filter_matching_nothing(
 
 
 @run_async
-async def test_a_failed_write_is_reported_not_lost_silently(col: Path, store: Store) -> None:
+async def test_a_failed_write_is_reported_not_lost_silently(
+    collection: Collection, col: Path, store: Store
+) -> None:
     """If the database refuses an answer, the learner is told at once and the command fails
     at the end; the session does not pretend the answer was saved."""
-    app = app_for(col, store)
+    app = app_for(collection)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         store.conn.execute("PRAGMA query_only = ON")  # the real store now refuses every write

@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 
+from dlcards.app.collection import Collection
 from dlcards.app.review import Limits
-from dlcards.store import Store
-from dlcards.system import clock
 from dlcards.tui.app import ReviewApp, build_review_app
 from tui_collection import NOW, make_collection
 
@@ -27,16 +26,16 @@ def app_factory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any
     monkeypatch.setenv("DLCARDS_NOW", NOW)
     monkeypatch.delenv("COLORFGBG", raising=False)
     col = make_collection(tmp_path / "col")
-    stores: list[Store] = []
+    opened: list[Collection] = []
 
     def make(**kw: Any) -> ReviewApp:
-        store = Store.open()
-        stores.append(store)
-        return build_review_app(col, None, store, clock.now, **kw)
+        collection = Collection.open(col)
+        opened.append(collection)
+        return build_review_app(collection, **kw)
 
     yield make
-    for s in stores:
-        s.close()
+    for c in opened:
+        c.close()
 
 
 def test_question(snap_compare: Any, app_factory: Any) -> None:

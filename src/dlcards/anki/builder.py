@@ -4,6 +4,12 @@ Steps: decide which notes are valid (problems from `check` inside a note's lines
 a problem outside every note excludes the whole file), render each valid note (through the
 render cache), give new cards the curriculum order (week, file, position), and write the
 packages with their media. Nothing here prints; the command reports the `BuildResult`.
+
+No churn: each note carries the time its content last changed (`dlcards.store.anki_notes`),
+not the build time, and no per-build tag, so re-importing an unchanged note is a no-op in Anki
+("unchanged"), and the learner's tags, `marked`/`leech` and Anki-side edits stay. Notes the
+store knows are gone from the Markdown (all their cards orphans) are exported once more,
+tagged `dlcards::deleted`, into `<root>::Orphaned`: the one search that finds deleted cards.
 """
 
 from __future__ import annotations
@@ -16,13 +22,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dlcards.anki.html import RenderedNote, render_note
 from dlcards.anki.media import MediaRef
 from dlcards.anki.notetypes import (
+    DELETED_TAG,
+    ORPHAN_DECK,
     AnkiNote,
     anki_fields,
-    build_tag,
     deck_name,
     note_tags,
     source_text,
@@ -30,8 +38,11 @@ from dlcards.anki.notetypes import (
 from dlcards.anki.rendercache import RenderCache, note_key
 from dlcards.core.errors import Problem, SourceLocation, sort_problems
 from dlcards.core.model import Note
-from dlcards.system.decks import Collection
-from dlcards.system.fsutil import write_cache
+from dlcards.system.cache import Cache, Schema, instance_of
+from dlcards.system.decks import Decks
+
+if TYPE_CHECKING:
+    from dlcards.store import Store
 
 SINGLE_NAME = "dlcards"
 FILENAME_UNSAFE_RE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -53,9 +64,11 @@ class BuildResult:
     skipped: list[Note] = field(default_factory=list)
     rendered: int = 0
     cached: int = 0
-    stamp: str = ""
+    stamp: str = ""  # (no build tag any more; kept empty for callers that print it)
     written: bool = False
     reused: bool = False  # nothing changed: the previous build's notes were written again
+    changed: int = 0  # notes whose content changed since the last build (Anki will update them)
+    orphaned: int = 0  # notes exported tagged dlcards::deleted (their cards left the Markdown)
 
     @property
     def notes(self) -> int:
@@ -76,7 +89,7 @@ def curriculum_key(note: Note) -> tuple[int, int, str, int]:
 
 
 def split_valid(
-    col: Collection, problems: list[Problem]
+    col: Decks, problems: list[Problem]
 ) -> tuple[list[Note], list[Note], list[Problem]]:
     """(valid notes, invalid notes, the errors that make them so)."""
     rel_of = {f.display: f.rel for f in col.files}
@@ -99,7 +112,7 @@ def split_valid(
 
 
 def render_all(
-    col: Collection,
+    col: Decks,
     notes: list[Note],
     cache: RenderCache,
     progress: Callable[[int], None] | None = None,
@@ -142,6 +155,7 @@ class PlannedPackage:
     root: str
     notes: list[AnkiNote]
     media: list[MediaRef]
+    model_mtimes: dict[int, int] = field(default_factory=dict)  # note type id -> mtime
 
     @property
     def cards(self) -> int:
@@ -149,14 +163,17 @@ class PlannedPackage:
 
 
 def plan_packages(
-    valid: list[Note], rendered: dict[str, RenderedNote], *, stamp: str, single: bool
+    valid: list[Note], rendered: dict[str, RenderedNote], *, single: bool
 ) -> list[PlannedPackage]:
     """Group the valid notes into packages, in curriculum order, with their Anki fields."""
     valid = sorted(valid, key=curriculum_key)
     groups: dict[str, list[Note]] = {}
     for note in valid:
         groups.setdefault("" if single else note.deck, []).append(note)
-    position = {n.id: i for i, n in enumerate(valid, start=1)}
+    from dlcards.anki.options import note_positions
+
+    # new cards' positions: the review session's order, `requires` included
+    position = note_positions(valid)
     planned = []
     for root in sorted(groups):
         media: dict[str, MediaRef] = {}
@@ -170,8 +187,8 @@ def plan_packages(
                 AnkiNote(
                     note_id=note.id,
                     kind=note.kind,
-                    fields=anki_fields(note, r.fields, source_text(note.path, note.line)),
-                    tags=note_tags(note, stamp),
+                    fields=anki_fields(note, r.fields, source_text(note.path)),
+                    tags=note_tags(note),
                     deck=deck_name(note),
                     due=position[note.id],
                     ords=ords,
@@ -192,13 +209,13 @@ def write_packages(
         for pkg in planned:
             files = [_stage(ref, Path(staging)) for ref in pkg.media]
             path = out_dir / package_filename(pkg.root or SINGLE_NAME)
-            write_package(pkg.notes, files, str(path), when)
+            write_package(pkg.notes, files, str(path), when, pkg.model_mtimes or None)
             infos.append(PackageInfo(path, pkg.root, len(pkg.notes), pkg.cards, len(files)))
     return infos
 
 
 def build(
-    col: Collection,
+    col: Decks,
     problems: list[Problem],
     out_dir: Path,
     *,
@@ -207,11 +224,13 @@ def build(
     skip_invalid: bool = False,
     cache_path: Path | None = None,
     progress: Callable[[int], None] | None = None,
+    store: Store | None = None,
 ) -> BuildResult:
     """Build the packages. Writes nothing when a note has errors, unless `skip_invalid`.
 
     With a `cache_path`, rendered HTML is reused per note, and a clean build (no errors)
-    leaves a manifest that `quick_build` reuses while no input changes.
+    leaves a manifest that `quick_build` reuses while no input changes. `store` keeps the
+    notes' modification times (default: the review database in the state folder).
     """
     valid, invalid, errors = split_valid(col, problems)
     if progress is not None and invalid:
@@ -229,11 +248,17 @@ def build(
         skipped=invalid,
         rendered=cache.misses,
         cached=cache.hits,
-        stamp=build_tag(when),
     )
     if errors and not skip_invalid:
         return result
-    planned = plan_packages(valid, rendered, stamp=result.stamp, single=single)
+    planned = plan_packages(valid, rendered, single=single)
+    if store is None:
+        from dlcards.store import Store
+
+        with Store.open() as own:
+            result.changed, result.orphaned = stamp_notes(own, col, planned, when, single)
+    else:
+        result.changed, result.orphaned = stamp_notes(store, col, planned, when, single)
     result.packages = write_packages(planned, out_dir, when)
     result.written = True
     if cache_path is not None and not errors:
@@ -287,18 +312,22 @@ def inputs_key(root: Path, files: list[tuple[str, str]], settings_json: str, sin
     return h.hexdigest()
 
 
-def _key_file(manifest_path: Path) -> Path:
-    return manifest_path.with_suffix(".key")
+# the previous build's Anki notes, one `system.cache` slot per collection beside the render
+# cache; the slot's header holds the inputs key, so a build whose inputs changed compares it
+# without unpickling every note of the previous build (a few MB for 10k cards)
+MANIFEST_SCHEMA = Schema("anki-build", "1")
+
+
+def _manifest_cache(path: Path) -> Cache[Manifest]:
+    return Cache(MANIFEST_SCHEMA, instance_of(Manifest), folder=path.parent)
+
+
+def _slot(path: Path) -> str:
+    return path.name.removesuffix(".pickle")
 
 
 def _save_manifest(path: Path, manifest: Manifest) -> None:
-    import pickle
-
-    # the key beside the manifest lets the next build compare inputs without unpickling
-    # every note of the previous build (a few MB for 10k cards) when something changed
-    _key_file(path).unlink(missing_ok=True)
-    write_cache(path, pickle.dumps(manifest, protocol=pickle.HIGHEST_PROTOCOL))
-    write_cache(_key_file(path), manifest.key.encode("ascii"))
+    _manifest_cache(path).put(manifest.key, manifest, slot=_slot(path))
 
 
 def quick_build(
@@ -312,8 +341,6 @@ def quick_build(
 ) -> BuildResult | None:
     """Rewrite the previous build when nothing changed; None when anything did (or may have)."""
     import hashlib
-    import pickle
-    from dataclasses import replace
 
     from dlcards.system.config import load_settings
 
@@ -326,33 +353,75 @@ def quick_build(
             for p in deck_files
         ]
         key = inputs_key(root, files, load_settings(root).model_dump_json(), single)
-        if _key_file(path).read_bytes() != key.encode("ascii"):
-            return None
-        with path.open("rb") as fh:
-            manifest = pickle.load(fh)
-        if not isinstance(manifest, Manifest) or manifest.key != key:
+        manifest = _manifest_cache(path).get(key, slot=_slot(path))
+        if manifest is None or manifest.key != key:
             return None
         if not all(ref.unchanged() for pkg in manifest.packages for ref in pkg.media):
             return None
     except Exception:  # unreadable file, damaged manifest, path outside root: the full path decides
         return None
-    stamp = build_tag(when)
-    packages = [
-        PlannedPackage(
-            pkg.root,
-            [
-                replace(n, tags=tuple(stamp if t == manifest.stamp else t for t in n.tags))
-                for n in pkg.notes
-            ],
-            pkg.media,
-        )
-        for pkg in manifest.packages
-    ]
-    result = BuildResult(stamp=stamp, cached=sum(len(p.notes) for p in packages))
+    # the notes keep their modification times: nothing changed, Anki updates nothing
+    packages = manifest.packages
+    result = BuildResult(cached=sum(len(p.notes) for p in packages))
     result.packages = write_packages(packages, out_dir, when)
     result.written = True
     result.reused = True
     return result
+
+
+# -- modification times and orphans ---------------------------------------------------------------
+
+
+def stamp_notes(
+    store: Store, col: Decks, planned: list[PlannedPackage], when: datetime, single: bool
+) -> tuple[int, int]:
+    """Give every planned note the time its content last changed, and the note types theirs;
+    add the notes whose cards the store knows are gone (tagged, into `<root>::Orphaned`).
+    A build of the whole collection first tells the store which cards the Markdown has.
+    Returns (notes changed since the last build, notes orphaned)."""
+    from dlcards.anki.notetypes import model_digests
+    from dlcards.store import card_infos
+    from dlcards.store.anki_notes import ExportedNote, note_mtimes, notetype_mtimes, orphaned_notes
+    from dlcards.system.paths import deck_files
+
+    now = int(when.timestamp())
+    if {f.rel for f in col.files} == {
+        p.relative_to(col.root).as_posix() for p in deck_files(col.root, None)
+    }:
+        store.sync_cards(card_infos(col.notes), when)
+    built = {n.note_id for pkg in planned for n in pkg.notes}
+    orphans = orphaned_notes(store, exclude=built)
+    last_due = max((n.due for pkg in planned for n in pkg.notes), default=0)
+    by_root = {pkg.root: pkg for pkg in planned}
+    for i, o in enumerate(orphans, start=1):
+        root = "" if single else o.root
+        pkg = by_root.get(root)
+        if pkg is None:
+            pkg = by_root[root] = PlannedPackage(root, [], [])
+            planned.append(pkg)
+        tags = o.tags if DELETED_TAG in o.tags else (*o.tags, DELETED_TAG)
+        pkg.notes.append(
+            AnkiNote(
+                o.note_id, o.kind, o.fields, tags, f"{o.root}::{ORPHAN_DECK}", last_due + i, o.ords
+            )
+        )
+    planned.sort(key=lambda p: p.root)
+    roots = {n.id: n.deck for n in col.notes} | {o.note_id: o.root for o in orphans}
+    exported = [
+        ExportedNote(n.note_id, n.kind, roots[n.note_id], n.digest, n.fields, n.tags, n.ords)
+        for pkg in planned
+        for n in pkg.notes
+    ]
+    times = note_mtimes(store, exported, now)
+    model_mtimes = notetype_mtimes(store, model_digests(), now)
+    mt = times.mtimes
+    for pkg in planned:
+        pkg.notes = [
+            AnkiNote(n.note_id, n.kind, n.fields, n.tags, n.deck, n.due, n.ords, mt[n.note_id])
+            for n in pkg.notes
+        ]
+        pkg.model_mtimes = dict(model_mtimes)
+    return len(times.changed), len(orphans)
 
 
 def _stage(ref: MediaRef, staging: Path) -> str:

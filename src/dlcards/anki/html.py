@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from markdown_it.token import Token
 
 # Bump when the HTML produced for the same Markdown changes (invalidates the render cache).
-RENDER_VERSION = "4"
+RENDER_VERSION = "5"  # 5: namespaced tags, Source without the line (issue 11)
 
 CODE_CLASS = "dlc-code"
 PLACEHOLDER = "QZdlcZ{}ZQ"

@@ -8,8 +8,14 @@ when the note type has the same id *and the same fields* (names, order). So:
   NEVER add, remove, rename or reorder a field: every existing note would then conflict;
 - a note's GUID is `genanki.guid_for("dlcards", note_id)`, never genanki's default (a hash of
   all fields, which turns every edit into a duplicate note);
-- a note's modification time is the build time, because Anki only updates a note when the
-  incoming one is newer.
+- a note's modification time is the time its content (note type, fields, tags) last changed,
+  kept by dlcards (`dlcards.store.anki_notes`), never the build time: Anki updates a note only
+  when the incoming one is newer, and an update it did not need is churn (sync pushes it,
+  `edited:1` matches it, the learner's tags go). The note types' mtime likewise changes only
+  with their templates/CSS;
+- dlcards' tags are namespaced (`dlcards::week::03`, `dlcards::topic::softmax`,
+  `dlcards::tag::<file tag>`, `dlcards::deleted`), so Anki's own (`marked`, `leech`, the
+  learner's) are never dlcards'.
 
 This module is the only one (with `package.py`) that imports genanki, and only inside
 functions, so `dlcards --help` never loads it.
@@ -37,7 +43,9 @@ CLOZE_FIELDS = ("Text", "Back Extra", "Context", "Source", "DlcId", "Spare")
 
 GUID_NAMESPACE = "dlcards"
 ROOT_TAG = "dlcards"
-BUILD_TAG_PREFIX = "dlcards::build::"
+TAG_PREFIX = "dlcards::"
+DELETED_TAG = "dlcards::deleted"
+ORPHAN_DECK = "Orphaned"  # `<root>::Orphaned`: notes whose cards are gone from the Markdown
 TAG_UNSAFE_RE = re.compile(r'[\s"]+')
 
 _CONTEXT = '{{#Context}}<div class="dlc-context">{{Context}}</div>{{/Context}}\n'
@@ -86,6 +94,16 @@ class AnkiNote:
     deck: str
     due: int
     ords: tuple[int, ...]  # Anki card ordinals: (0,) for basic, cloze number - 1 for cloze
+    mtime: int = 0  # seconds: when this content was first built (0: the package's time)
+
+    @property
+    def digest(self) -> str:
+        return content_digest(self.kind, self.fields, self.tags)
+
+
+def content_digest(kind: str, fields: tuple[str, ...], tags: tuple[str, ...]) -> str:
+    """What Anki receives of a note (note type, fields, tags), hashed."""
+    return hashlib.sha256("\x1f".join((kind, *fields, "\0tags", *tags)).encode()).hexdigest()
 
 
 def note_guid(note_id: str) -> str:
@@ -118,34 +136,32 @@ def safe_tag(tag: str) -> str:
     return TAG_UNSAFE_RE.sub("_", tag.strip()) or "_"
 
 
-def build_tag(when: datetime) -> str:
-    """The tag that marks the notes of one build, e.g. `dlcards::build::20260105-090000`."""
-    return BUILD_TAG_PREFIX + when.strftime("%Y%m%d-%H%M%S")
-
-
-def note_tags(note: Note, stamp: str) -> tuple[str, ...]:
-    """`dlcards`, the build tag, then the note's own tags (file tags, `weekNN`, topic)."""
+def note_tags(note: Note) -> tuple[str, ...]:
+    """dlcards' tags of a note: `dlcards`, `dlcards::week::NN`, `dlcards::topic::<topic>`,
+    `dlcards::tag::<tag>` per file tag. All under `dlcards::`: Anki's own are never touched."""
     meta = note.meta
-    return _tags_for(tuple(meta.tags), meta.week, meta.topic, stamp)
+    return _tags_for(tuple(meta.tags), meta.week, meta.topic)
 
 
 @lru_cache(maxsize=1024)
-def _tags_for(
-    tags: tuple[str, ...], week: int | None, topic: str | None, stamp: str
-) -> tuple[str, ...]:
+def _tags_for(tags: tuple[str, ...], week: int | None, topic: str | None) -> tuple[str, ...]:
     # tags depend only on the file's front matter (as `Note.tags`), so they are computed per file
-    own = list(tags)
+    own = [ROOT_TAG]
     if week is not None:
-        own.append(f"week{week:02d}")
+        own.append(f"{TAG_PREFIX}week::{week:02d}")
     if topic:
-        own.append(topic)
-    return tuple(dict.fromkeys([ROOT_TAG, stamp, *(safe_tag(t) for t in own)]))
+        own.append(f"{TAG_PREFIX}topic::{safe_tag(topic)}")
+    own += [f"{TAG_PREFIX}tag::{safe_tag(t)}" for t in tags]
+    return tuple(dict.fromkeys(own))
 
 
-def source_text(display_path: str, line: int) -> str:
+def source_text(display_path: str, line: int | None = None) -> str:
+    """The Source field: the deck file (and the line, when given). `dlcards build` gives the
+    file only: a line number would change, and update the note in Anki, whenever a card above
+    it in the file gains or loses a line."""
     from dlcards.anki.html import escape
 
-    return escape(f"{display_path}:{line}")
+    return escape(display_path if line is None else f"{display_path}:{line}")
 
 
 def context_text(note: Note) -> str:
@@ -175,12 +191,44 @@ def css() -> str:
     return BASE_CSS + pygments_css()
 
 
-def models() -> dict[str, Any]:
-    """The two genanki models (note types), keyed by note kind."""
+MODEL_IDS = {"basic": BASIC_MODEL_ID, "cloze": CLOZE_MODEL_ID}
+
+
+def model_digests() -> dict[int, str]:
+    """Per note type id, a hash of everything a note type carries (name, fields, templates,
+    CSS, kind): its modification time changes only when this does."""
+    import json
+
+    out = {}
+    for kind, model in models().items():
+        payload = json.dumps(
+            [
+                model.name,
+                model.fields,
+                model.templates,
+                model.css,
+                model.model_type,
+                model.sort_field_index,
+            ],
+            sort_keys=True,
+            default=str,
+        )
+        out[MODEL_IDS[kind]] = hashlib.sha256(payload.encode()).hexdigest()
+    return out
+
+
+def models(mtimes: dict[int, int] | None = None) -> dict[str, Any]:
+    """The two genanki models (note types), keyed by note kind; `mtimes` (per note type id,
+    seconds) replaces the package time as their modification time."""
     import genanki
 
+    class DlcardsModel(genanki.Model):
+        def to_json(self, timestamp: float, deck_id: int) -> dict[str, Any]:
+            mtime = (mtimes or {}).get(self.model_id)
+            return dict(super().to_json(timestamp if mtime is None else mtime, deck_id))
+
     style = css()
-    basic = genanki.Model(
+    basic = DlcardsModel(
         BASIC_MODEL_ID,
         BASIC_MODEL_NAME,
         fields=[{"name": name} for name in BASIC_FIELDS],
@@ -189,7 +237,7 @@ def models() -> dict[str, Any]:
         model_type=genanki.Model.FRONT_BACK,
         sort_field_index=0,
     )
-    cloze = genanki.Model(
+    cloze = DlcardsModel(
         CLOZE_MODEL_ID,
         CLOZE_MODEL_NAME,
         fields=[{"name": name} for name in CLOZE_FIELDS],
@@ -219,8 +267,10 @@ def _note_class() -> Any:
             guid: str,
             due: int,
             ords: list[int],
+            mtime: int = 0,
         ):
             self.model = model
+            self.mtime = mtime
             self.fields = fields
             self._sort_field = fields[0]
             self._tags = tags
@@ -239,16 +289,26 @@ def _note_class() -> Any:
         def _check_invalid_html_tags_in_fields(self) -> None:
             return None
 
+        def write_to_db(self, cursor: Any, timestamp: float, deck_id: int, id_gen: Any) -> None:
+            # the note's (and its cards') modification time: when its content last changed
+            super().write_to_db(cursor, self.mtime or timestamp, deck_id, id_gen)
+
     return DlcardsNote
 
 
 def write_package(
-    notes: list[AnkiNote], media_files: list[str], out_path: str, when: datetime
+    notes: list[AnkiNote],
+    media_files: list[str],
+    out_path: str,
+    when: datetime,
+    model_mtimes: dict[int, int] | None = None,
 ) -> None:
     """Write one .apkg with these notes (grouped into their decks) and media files.
 
-    `media_files` are paths whose basenames are the names the fields use. The file is written
-    next to `out_path` first and renamed over it, so a failed build never leaves half a file.
+    `media_files` are paths whose basenames are the names the fields use. Each note carries its
+    own modification time (`AnkiNote.mtime`; `when` for 0), the note types theirs
+    (`model_mtimes`, else `when`). The file is written next to `out_path` first and renamed
+    over it, so a failed build never leaves half a file.
     """
     import contextlib
     import os
@@ -257,7 +317,7 @@ def write_package(
 
     import genanki
 
-    kinds = models()
+    kinds = models(model_mtimes)
     note_class = _note_class()
     decks: dict[str, Any] = {}
     for n in notes:
@@ -272,6 +332,7 @@ def write_package(
                 genanki.guid_for(GUID_NAMESPACE, n.note_id),
                 n.due,
                 list(n.ords),
+                n.mtime,
             )
         )
     folder = os.path.dirname(os.path.abspath(out_path))

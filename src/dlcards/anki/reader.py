@@ -225,16 +225,26 @@ class MergeResult:
 
 
 def merge_into_store(
-    store: Store, scheduler: Scheduler, plan: ImportPlan, *, dry_run: bool = False
+    store: Store,
+    scheduler: Scheduler,
+    plan: ImportPlan,
+    *,
+    now: datetime | None = None,
+    dry_run: bool = False,
 ) -> MergeResult:
     """Append the new Anki reviews to the dlcards log and recompute the affected cards' states.
 
     Rows already in the log (same Anki revlog id) are duplicates and change nothing. For every
     card with at least one new row, the whole merged history (dlcards + Anki, time-ordered) is
     replayed through the scheduler: the new rows get their before/after states from that
-    replay, and the final state replaces the card's state. `dry_run` computes the same
-    counts and writes nothing.
+    replay, and the final state replaces the card's state. With `now` (the time of the
+    import), memory states are what Anki's `compute_memory_state` gives at `now`: elapsed days
+    counted back from that moment's day cutoff (`dlcards.review.anki_days`). `dry_run`
+    computes the same counts and writes nothing.
     """
+    from dlcards.review.anki_days import next_day_at
+
+    cutoff = next_day_at(now, scheduler.config.calendar) if now is not None else None
     result = MergeResult()
     new_entries: list[ReviewEntry] = []
     states = []
@@ -250,7 +260,9 @@ def merge_into_store(
         ]
         merged += [(r.time, Rating(r.ease), r.duration_ms, r) for r in fresh]
         merged.sort(key=lambda m: m[0])
-        state, entries = scheduler.replay(card_id, [(t, rating, ms) for t, rating, ms, _ in merged])
+        state, entries = scheduler.replay(
+            card_id, [(t, rating, ms) for t, rating, ms, _ in merged], cutoff=cutoff
+        )
         for (_, _, _, row), entry in zip(merged, entries, strict=True):
             if row is not None:
                 new_entries.append(replace(entry, source="anki", anki_revlog_id=row.revlog_id))

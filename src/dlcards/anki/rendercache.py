@@ -1,21 +1,24 @@
 """A cache of rendered note HTML, keyed by the hash of what the HTML depends on.
 
 Rendering (markdown-it + Pygments) is most of a build's own time, and most notes do not
-change between builds. One pickle per collection under `state_dir()/cache/anki/`; entries
-not used by a build are dropped when it saves, so the file tracks the collection's size.
-A damaged or unreadable cache is only a miss.
+change between builds. One slot of `system.cache` per collection (`cache/anki/<tag>.pickle`:
+the code fingerprint and the schema in its header); entries not used by a build are dropped
+when it saves, so the file tracks the collection's size. A damaged, unreadable or outdated
+slot is only a miss, as is a note whose media changed on disk.
 """
 
 from __future__ import annotations
 
 import hashlib
-import pickle
 from pathlib import Path
 from typing import Any
 
 from dlcards.anki.html import RENDER_VERSION, RenderedNote
 from dlcards.core.model import Note
-from dlcards.system.fsutil import write_cache
+from dlcards.system.cache import Cache, Schema, complete
+
+# {"entries": {note_key: RenderedNote}}, pickled
+RENDER_SCHEMA = Schema("anki-render", RENDER_VERSION)
 
 
 def cache_file(state: Path, root: Path) -> Path:
@@ -28,21 +31,25 @@ def note_key(note: Note, base: str) -> str:
     return f"{RENDER_VERSION}\0{note.kind}\0{base}\0{note.content_hash}\0{len(note.question)}"
 
 
+def _valid(data: Any) -> bool:
+    if not isinstance(data, dict) or not isinstance(data.get("entries"), dict):
+        return False
+    entries = data["entries"]
+    return all(isinstance(v, RenderedNote) for v in entries.values()) and complete(entries)
+
+
 class RenderCache:
     def __init__(self, path: Path | None):
         self.path = path
-        self._old: dict[str, Any] = {}
-        self._new: dict[str, Any] = {}
+        self._old: dict[str, RenderedNote] = {}
+        self._new: dict[str, RenderedNote] = {}
         self.hits = 0
         self.misses = 0
-        if path is not None and path.is_file():
-            try:
-                with path.open("rb") as fh:
-                    data = pickle.load(fh)
-                if isinstance(data, dict) and data.get("version") == RENDER_VERSION:
-                    self._old = data["entries"]
-            except Exception:  # a damaged cache entry is only a miss
-                self._old = {}
+        self._cache: Cache[dict[str, Any]] | None = None
+        if path is not None:
+            self._cache = Cache(RENDER_SCHEMA, _valid, folder=path.parent)
+            data = self._cache.get(self._cache.key(), slot=path.stem)
+            self._old = data["entries"] if data is not None else {}
 
     def get(self, key: str) -> RenderedNote | None:
         entry = self._old.get(key) or self._new.get(key)
@@ -58,11 +65,8 @@ class RenderCache:
             self._new[key] = rendered
 
     def save(self) -> None:
-        if self.path is None or (self._new.keys() == self._old.keys() and self.misses == 0):
+        if self._cache is None or self.path is None:
             return
-        write_cache(
-            self.path,
-            pickle.dumps(
-                {"version": RENDER_VERSION, "entries": self._new}, protocol=pickle.HIGHEST_PROTOCOL
-            ),
-        )
+        if self._new.keys() == self._old.keys() and self.misses == 0:
+            return
+        self._cache.put(self._cache.key(), {"entries": self._new}, slot=self.path.stem)

@@ -22,13 +22,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dlcards.core.errors import DlcardsError, FileChangedError
 from dlcards.system.fsutil import write_cache
+
+if TYPE_CHECKING:
+    from dlcards.app.collection import Collection
+    from dlcards.insights.cardinfo import CardInfoReport
+    from dlcards.insights.prune import PruneItem, PruneReport
 
 
 class PruneError(DlcardsError):
@@ -40,7 +44,7 @@ def collection_key(root: Path) -> str:
 
 
 def journal_path(root: Path) -> Path:
-    from dlcards.system.config import state_dir
+    from dlcards.system.paths import state_dir
 
     return state_dir() / "prune" / collection_key(root) / "journal.jsonl"
 
@@ -131,38 +135,23 @@ def describe(entry: dict[str, Any]) -> str:
 
 
 class PruneWorkspace:
-    """The collection, the store and the journal of one prune run."""
+    """The journal of one prune run over a collection (its decks and store): built by
+    `Collection.prune_workspace()`; closing it closes nothing of the collection."""
 
-    def __init__(
-        self,
-        root: Path | None,
-        now_fn: Callable[[], datetime],
-        *,
-        store_path: Path | None = None,
-        backup: bool = True,
-    ):
-        from dlcards.core.calendar import zone
-        from dlcards.store import Store
-        from dlcards.system.decks import open_collection
-
-        self.now_fn = now_fn
-        self.collection = open_collection(root, lint=False, use_cache=False)
-        self.root = self.collection.root
-        s = self.collection.settings
-        self.store = Store.open(
-            store_path,
-            now=now_fn() if backup else None,
-            tz=zone(s.timezone),
-            day_starts_at=s.day_starts_at,
-            backups_keep=s.backups_keep,
-        )
+    def __init__(self, collection: Collection):
+        self.col = collection
+        self.now_fn = collection.now_fn
+        self.root = collection.root
+        self.store = collection.store
+        # deck files are read without the parse cache: deletes are planned on these bytes
+        self.collection = collection.reload_decks(use_cache=False)
         self.journal = Journal(journal_path(self.root))
-        self.items: list[Any] = []
+        self.items: list[PruneItem] = []
         self._rank()
 
     # -- reading ----------------------------------------------------------------------------
     def close(self) -> None:
-        self.store.close()
+        """Nothing to release: the collection owns the store (kept for `with` callers)."""
 
     def __enter__(self) -> PruneWorkspace:
         return self
@@ -172,39 +161,35 @@ class PruneWorkspace:
 
     @property
     def settings(self) -> Any:
-        return self.collection.settings
+        return self.col.settings
 
     def reload(self) -> None:
-        from dlcards.system.decks import open_collection
-
-        self.collection = open_collection(self.root, lint=False, use_cache=False)
+        self.collection = self.col.reload_decks(use_cache=False)
         self._rank()
 
+    def card_info(self, card_id: str) -> CardInfoReport:
+        """The card's info now (the prune screen's `i`)."""
+        return self.col.card_info(card_id, self.now_fn())
+
     def _rank(self) -> None:
-        from dlcards.core.calendar import zone
         from dlcards.insights.prune import prune_report
-        from dlcards.insights.stats import Calendar
-        from dlcards.review.scheduling import Scheduler, SchedulerConfig
 
         s = self.settings
         now = self.now_fn()
-        from dlcards.store import card_infos
-
-        self.store.sync_cards(card_infos(self.collection.notes), now)
-        scheduler = Scheduler(SchedulerConfig.from_settings(s))
+        self.col.sync_cards(now)
         self.items = prune_report(
             self.collection.notes,
             self.store.reviews(),
             self.store.states(),
             self.store.flags(),
             now=now,
-            calendar=Calendar(zone(s.timezone), s.day_starts_at),
+            calendar=self.col.calendar,
             answer_word_limit=s.answer_word_limit,
             leech_threshold=s.leech_threshold,
             orphans=self.store.orphans(),
             orphan_texts=remember_texts(self.root, self.collection.notes),
             kept=self.journal.kept(),
-            retrievability=scheduler.retrievability,
+            retrievability=self.col.scheduler.retrievability,
         )
 
     def note_of(self, card_id: str) -> Any:
@@ -213,7 +198,7 @@ class PruneWorkspace:
                 return note
         return None
 
-    def item(self, card_id: str) -> Any:
+    def item(self, card_id: str) -> PruneItem:
         for it in self.items:
             if it.card_id == card_id:
                 return it
@@ -223,17 +208,11 @@ class PruneWorkspace:
         note = self.note_of(card_id)
         return None if note is None else (self.root / note.path, note.line)
 
-    def report(self) -> dict[str, Any]:
-        counts: dict[str, int] = {}
-        for it in self.items:
-            for code in it.codes:
-                counts[code] = counts.get(code, 0) + 1
-        return {
-            "now": self.now_fn().isoformat(),
-            "count": len(self.items),
-            "reasons": counts,
-            "items": [it.to_dict() for it in self.items],
-        }
+    def report(self) -> PruneReport:
+        """The ranked list now (`.to_dict()` is `dlcards prune --json`)."""
+        from dlcards.insights.prune import PruneReport
+
+        return PruneReport(self.now_fn(), tuple(self.items))
 
     # -- actions ----------------------------------------------------------------------------
     def _record(self, entry: dict[str, Any]) -> dict[str, Any]:
@@ -259,7 +238,8 @@ class PruneWorkspace:
         text = decode(fresh.data)
         edit = plan_delete(text, note.line, note.end_line)
         new = edit.apply(text)
-        write_atomic(fresh, encode(new))
+        # journal first (issue 17 item 10): the removed text is on disk before it leaves the
+        # deck; a write that fails voids the entry, so undo never replays a delete not done
         entry = self._record(
             {
                 "action": "delete",
@@ -271,6 +251,11 @@ class PruneWorkspace:
                 "digest_after": digest(new),
             }
         )
+        try:
+            write_atomic(fresh, encode(new))
+        except BaseException:
+            self._record({"action": "undo", "of": entry["id"], "what": "not deleted"})
+            raise
         self.reload()
         return entry
 

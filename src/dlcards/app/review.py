@@ -15,35 +15,38 @@ warms it in a thread once the first card is on screen).
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dlcards.core.calendar import day_start
 from dlcards.core.state import CardState, Rating, ReviewEntry
 from dlcards.review.session import (
     Filters,
     Outcome,
-    Policy,
     Session,
     apply_effects,
     note_session_cards,
     parse_study_more,
     study_more_key,
 )
+from dlcards.system.cache import Schema, disabled
 
 if TYPE_CHECKING:
+    from dlcards.app.collection import Collection
     from dlcards.core.model import Card, Note
+    from dlcards.insights.cardinfo import CardInfoReport
+    from dlcards.insights.stats import StatsReport
     from dlcards.review.scheduling import Scheduler
     from dlcards.store import Store
     from dlcards.system.config import Settings
-    from dlcards.system.decks import Collection
+    from dlcards.system.decks import Decks
 
 NowFn = Callable[[], datetime]
 SYNC_KEY = "review.synced_collection"
+# the store's 'cards synced with these deck files' marker, keyed by the one cache rule
+SYNC_SCHEMA = Schema("review-sync", "1")
 
 
 @dataclass(frozen=True)
@@ -54,32 +57,27 @@ class Limits:
     review: int | None = None
 
 
-def collection_fingerprint(collection: Collection) -> str:
-    """Changes whenever a deck file (or the set of files) changes."""
+def collection_fingerprint(collection: Decks) -> str:
+    """Changes whenever a deck file (or the set of files) changes, and with dlcards' code
+    (`system.cache.key_of`: the one cache rule, for a marker kept in the store)."""
     from dlcards.core.parse import PARSER_VERSION
+    from dlcards.system.cache import key_of
 
-    h = hashlib.sha256(f"{PARSER_VERSION}\0{collection.root}\0".encode())
+    h = hashlib.sha256()
     for f in collection.files:
         h.update(f"{f.rel}\0{f.snapshot.digest}\0".encode())
-    return h.hexdigest()
+    return key_of(SYNC_SCHEMA, PARSER_VERSION, str(collection.root), h.hexdigest())
 
 
 class LazyScheduler:
-    """The FSRS scheduler, built (and `fsrs` imported) on first use, thread-safely."""
+    """The collection's FSRS scheduler, asked for (and `fsrs` imported) on first use: the
+    first card is shown before fsrs is imported; the app warms it in a thread."""
 
-    def __init__(self, settings: Settings):
-        self.settings = settings
-        self._scheduler: Scheduler | None = None
-        self._lock = threading.Lock()
+    def __init__(self, collection: Collection):
+        self.collection = collection
 
     def get(self) -> Scheduler:
-        if self._scheduler is None:
-            with self._lock:
-                if self._scheduler is None:
-                    from dlcards.review.scheduling import Scheduler, SchedulerConfig
-
-                    self._scheduler = Scheduler(SchedulerConfig.from_settings(self.settings))
-        return self._scheduler
+        return self.collection.scheduler
 
     def review(
         self, state: CardState, rating: Rating, now: datetime, duration_ms: int = 0
@@ -90,36 +88,43 @@ class LazyScheduler:
         return self.get().preview(state, now)
 
 
-class ReviewContext:
+class ReviewService:
+    """Today's review of one collection: the session over its cards, persisted in its store.
+
+    Built by `Collection.review(filters, limits)`; the review screens call it (and only it)."""
+
     def __init__(
         self,
-        root: Path | None,
-        settings: Settings | None,
-        store: Store,
-        now_fn: NowFn,
+        collection: Collection,
         filters: Filters | None = None,
         limits: Limits | None = None,
-        collection: Collection | None = None,
     ):
-        self.store = store
+        from dlcards.app.settings import policy_of
+
+        self.collection = collection
+        self.store: Store = collection.store
         self.write_errors: list[Exception] = []
         self.on_write_error: Callable[[Exception], None] | None = None
-        self.now_fn = now_fn
+        self.now_fn = collection.now_fn
         self.filters = filters or Filters()
         self.limits = limits or Limits()
-        self.collection = collection if collection is not None else self._open(root)
-        self.root = self.collection.root
-        self.settings = settings if settings is not None else self.collection.settings
-        self.scheduler = LazyScheduler(self.settings)
-        self.policy = Policy.from_settings(
-            self.settings, new_limit=self.limits.new, review_limit=self.limits.review
+        self.root = collection.root
+        self.settings: Settings = collection.settings
+        self.calendar = collection.calendar
+        self.scheduler = LazyScheduler(collection)
+        self.policy = policy_of(
+            self.settings,
+            self.calendar,
+            new_limit=self.limits.new,
+            review_limit=self.limits.review,
         )
-        now = now_fn()
+        store = self.store
+        now = self.now_fn()
         scards = self._index_cards()
         self._sync(now)
-        today = self.policy.day(now)
+        today = self.calendar.study_day(now)
         log = store.reviews_on_day(
-            day_start(today, self.policy.tz, self.policy.day_starts_at), self.policy.day_end(now)
+            self.calendar.day_start(today), self.calendar.next_day_start(now)
         )
         more = parse_study_more(store.get_setting(study_more_key(today)))
         self.session = Session(
@@ -134,15 +139,10 @@ class ReviewContext:
             study_more=more,
         )
 
-    @staticmethod
-    def _open(root: Path | None) -> Collection:
-        from dlcards.system.decks import open_collection
-
-        return open_collection(root, lint=False)
-
     def _index_cards(self) -> list[Any]:
-        order = {f.rel: i for i, f in enumerate(self.collection.files)}
-        triples = note_session_cards(self.collection.notes, order)
+        decks = self.collection.decks
+        order = {f.rel: i for i, f in enumerate(decks.files)}
+        triples = note_session_cards(decks.notes, order)
         self._where: dict[str, tuple[Note, int]] = {
             sc.id: (note, ordinal) for sc, note, ordinal in triples
         }
@@ -150,11 +150,9 @@ class ReviewContext:
         return [sc for sc, _, _ in triples]
 
     def _sync(self, now: datetime) -> None:
-        fingerprint = collection_fingerprint(self.collection)
-        if self.store.get_setting(SYNC_KEY) != fingerprint:
-            from dlcards.store import card_infos
-
-            self.store.sync_cards(card_infos(self.collection.notes), now)
+        fingerprint = collection_fingerprint(self.collection.decks)
+        if disabled(SYNC_SCHEMA.name) or self.store.get_setting(SYNC_KEY) != fingerprint:
+            self.collection.sync_cards(now)
             self.store.set_setting(SYNC_KEY, fingerprint)
 
     def warm_up(self) -> None:
@@ -204,9 +202,17 @@ class ReviewContext:
         note = where[0]
         return self.root / note.path, note.line
 
+    def stats_report(self) -> StatsReport:
+        """The stats figures now (the review screen's `S`)."""
+        return self.collection.stats_report(self.now())
+
+    def card_info(self, card_id: str) -> CardInfoReport:
+        """One card's info now (the review screen's `i`)."""
+        return self.collection.card_info(card_id, self.now())
+
     def reload(self) -> None:
         """Re-read the collection (after the learner edited a file) and update the session."""
-        self.collection = self._open(self.root)
+        self.collection.reload_decks()
         scards = self._index_cards()
         now = self.now_fn()
         self._sync(now)

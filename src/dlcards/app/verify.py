@@ -11,8 +11,6 @@ installed packages' files, not by importing sympy or torch.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import sys
 import threading
@@ -21,10 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dlcards.core.errors import Problem, SourceLocation, sort_problems
+from typing_extensions import TypedDict
+
+from dlcards.core.errors import Problem, ProblemDict, SourceLocation, sort_problems
 from dlcards.core.model import Block, Note
-from dlcards.system.decks import Collection
-from dlcards.system.fsutil import write_cache
+from dlcards.system.cache import Cache, Schema, any_speed_dependent
+from dlcards.system.decks import Decks
 from dlcards.system.versions import mpmath_version, sympy_version, torch_version
 
 CHECKER_VERSION = "1"
@@ -45,8 +45,8 @@ class Task:
 
 
 @dataclass
-class CheckReport:
-    """What `dlcards check` says besides problems (printed to stderr by the command)."""
+class CheckTally:
+    """What one `run_checks` call counts and says besides problems (filled in as it runs)."""
 
     notes: list[str] = field(default_factory=list)
     blocks: int = 0
@@ -55,67 +55,118 @@ class CheckReport:
     snippets: int = 0
 
 
-def cache_dir() -> Path:
-    from dlcards.system.config import state_dir
+class CheckReportDict(TypedDict):
+    problems: list[ProblemDict]
+    notes: list[str]
+    files: int
+    cards: int
 
-    return state_dir() / "cache" / "checks"
+
+@dataclass(frozen=True, slots=True)
+class CheckReport:
+    """The result of `dlcards check`: every problem, sorted, and what it says besides them.
+
+    `problem_dicts()` is the `dlcards check --json` output (schemas/check.schema.json);
+    `to_dict()` is the whole report, as the run cache keeps it (`from_dict` reads it back).
+    """
+
+    problems: tuple[Problem, ...]
+    notes: tuple[str, ...] = ()
+    files: int = 0
+    cards: int = 0
+    blocks: int = 0
+    cached: int = 0
+    ran: int = 0
+    snippets: int = 0
+
+    @classmethod
+    def of(
+        cls, problems: list[Problem], tally: CheckTally, *, files: int, cards: int
+    ) -> CheckReport:
+        return cls(
+            tuple(problems),
+            tuple(tally.notes),
+            files,
+            cards,
+            tally.blocks,
+            tally.cached,
+            tally.ran,
+            tally.snippets,
+        )
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for p in self.problems if p.severity == "error")
+
+    @property
+    def warnings(self) -> int:
+        return len(self.problems) - self.errors
+
+    def problem_dicts(self) -> list[ProblemDict]:
+        return [p.to_dict() for p in self.problems]
+
+    def to_dict(self) -> CheckReportDict:
+        return {
+            "problems": self.problem_dicts(),
+            "notes": list(self.notes),
+            "files": self.files,
+            "cards": self.cards,
+        }
+
+    @classmethod
+    def from_dict(cls, d: CheckReportDict) -> CheckReport:
+        problems = tuple(Problem.from_dict(p) for p in d["problems"])
+        return cls(problems, tuple(d["notes"]), d["files"], d["cards"])
 
 
-def checker_version() -> str:
-    """CHECKER_VERSION plus a fingerprint of the checker and runner code itself."""
-    from dlcards.system.versions import code_fingerprint
+# one JSON list of block-relative problem dicts per block (failures too); the checker's own
+# version is part of the key, dlcards' code fingerprint is part of every key
+CHECKS_SCHEMA = Schema("checks", "2")
 
-    return CHECKER_VERSION + "/" + code_fingerprint("checks")
+
+def _problem_list(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(d, dict) and isinstance(d.get("code"), str) for d in value
+    )
 
 
 class ResultCache:
-    """Check results of one run: one JSON file per block (the source of truth, failures too)
-    plus one index file per collection holding its last run's results, so a no-change check
-    reads one file instead of one per block. Keys include the checker's own version."""
+    """Check results on `system.cache`: one entry per block (failures too), keyed by the
+    checker's version, the block's text and the libraries' versions (and, as every key,
+    dlcards' code fingerprint and the schema).
 
-    def __init__(self, root: Path, base: Path | None = None, checker: str | None = None):
-        self.base = base if base is not None else cache_dir()
-        self.checker = checker if checker is not None else checker_version()
-        name = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:24]
-        self.index_path = self.base / "index" / f"{name}.json"
-        try:
-            data = json.loads(self.index_path.read_bytes())
-        except (OSError, ValueError):
-            data = {}
-        self.old: dict[str, Any] = data if isinstance(data, dict) else {}
-        self.new: dict[str, Any] = {}
+    A result that depended on the machine's speed (a proof out of its budget, a snippet that
+    timed out: `system.cache.speed_dependent`) or that says nothing about the block (an
+    internal error, code that could not run) is never stored: it is computed again next run.
+    (An index of each collection's last results, read as one file, was measured to save
+    nothing over reading one small file per block, and was dropped.)
+    """
+
+    def __init__(self, *, read: bool = True, folder: Path | None = None):
+        self.read = read  # False (--no-cache): every block runs; results are stored anew
+        self.entries: Cache[list[dict[str, Any]]] = Cache(
+            CHECKS_SCHEMA, _problem_list, codec="json", folder=folder
+        )
 
     def key(self, *parts: str) -> str:
-        h = hashlib.sha256()
-        for p in (self.checker, *parts):
-            h.update(p.encode("utf-8"))
-            h.update(b"\0")
-        return h.hexdigest()
-
-    def _path(self, key: str) -> Path:
-        return self.base / key[:2] / f"{key}.json"
+        return self.entries.key(CHECKER_VERSION, *parts)
 
     def get(self, key: str) -> list[dict[str, Any]] | None:
-        hit = self.old.get(key)
-        if isinstance(hit, list):
-            return hit
-        try:
-            data = json.loads(self._path(key).read_bytes())
-        except (OSError, ValueError):
-            return None
-        items = data.get("problems") if isinstance(data, dict) else None
-        return items if isinstance(items, list) else None
+        return self.entries.get(key) if self.read else None
 
     def put(self, key: str, problems: list[dict[str, Any]]) -> None:
-        write_cache(self._path(key), json.dumps({"problems": problems}).encode("utf-8"))
-
-    def save_index(self) -> None:
-        if self.new != self.old:
-            write_cache(self.index_path, json.dumps(self.new).encode("utf-8"))
+        self.entries.put(key, problems, cacheable=cacheable(problems))
 
 
-def _cacheable(result: list[dict[str, Any]]) -> bool:
-    return not any(d.get("code") in ("internal", "code-not-run") for d in result)
+def cacheable(result: list[dict[str, Any]]) -> bool:
+    """Whether a block's result is a verdict: not a checker bug or code that did not run
+    (`checks.common.cacheable`: also a proof out of its CPU budget, a snippet that timed
+    out), and nothing else that depended on the machine's speed (`system.cache`)."""
+    from dlcards.checks.common import cacheable as checker_says
+
+    if any(d.get("code") in ("internal", "code-not-run") for d in result):
+        return False
+    return checker_says(result) and not any_speed_dependent(result)
 
 
 def _check_pure(item: tuple[str, str]) -> list[dict[str, Any]]:
@@ -169,7 +220,7 @@ def run_pure(
         return [_check_pure(i) for i in items]
 
 
-def _locate(col: Collection, note: Note, block: Block, d: dict[str, Any], strict: bool) -> Problem:
+def _locate(col: Decks, note: Note, block: Block, d: dict[str, Any], strict: bool) -> Problem:
     severity = d["severity"]
     code = d["code"]
     message = d["message"]
@@ -181,20 +232,45 @@ def _locate(col: Collection, note: Note, block: Block, d: dict[str, Any], strict
     )
 
 
+def check_report(
+    col: Decks,
+    *,
+    strict: bool = False,
+    no_exec: bool = False,
+    no_cache: bool = False,
+    quiet: bool = False,
+    runner_factory: Callable[[], Any] | None = None,
+) -> CheckReport:
+    """`dlcards check` of a collection: its structural problems plus those of every checked
+    block, as one `CheckReport`."""
+    tally = CheckTally()
+    problems = run_checks(
+        col,
+        list(col.problems),
+        strict=strict,
+        no_exec=no_exec,
+        no_cache=no_cache,
+        quiet=quiet,
+        report=tally,
+        runner_factory=runner_factory,
+    )
+    return CheckReport.of(problems, tally, files=len(col.files), cards=len(col.cards))
+
+
 def run_checks(
-    col: Collection,
+    col: Decks,
     problems: list[Problem],
     *,
     strict: bool = False,
     no_exec: bool = False,
     no_cache: bool = False,
     quiet: bool = False,
-    report: CheckReport | None = None,
+    report: CheckTally | None = None,
     runner_factory: Callable[[], Any] | None = None,
 ) -> list[Problem]:
     """Return the structural problems plus those of every checked block, sorted."""
-    report = report if report is not None else CheckReport()
-    cache = ResultCache(col.root)  # the checker fingerprint is read once per run
+    report = report if report is not None else CheckTally()
+    cache = ResultCache(read=not no_cache)
     out = list(problems)
     pure: list[Task] = []
     code: list[Task] = []
@@ -219,10 +295,9 @@ def run_checks(
                     Task(note, block, cache.key("torch", block.text, mode, answer, tv, "cpu"), mode)
                 )
     for task in pure + code:
-        if not no_cache:
-            task.result = cache.get(task.key)
-            if task.result is not None:
-                report.cached += 1
+        task.result = cache.get(task.key)
+        if task.result is not None:
+            report.cached += 1
     code_misses = []
     for task in code:
         if task.result is not None:
@@ -250,8 +325,7 @@ def run_checks(
         results = run_pure([(t.block.kind, t.block.text) for t in pure_misses])
         for task, res in zip(pure_misses, results, strict=True):
             task.result = res
-            if _cacheable(res):  # a checker bug is not a result
-                cache.put(task.key, res)
+            cache.put(task.key, res)  # unless a checker bug or a time-out (see cacheable)
             report.ran += 1
     if runners:
         try:
@@ -262,13 +336,10 @@ def run_checks(
     for task in pure + code:
         for d in task.result or []:
             out.append(_locate(col, task.note, task.block, d, strict))
-        if task.result is not None and _cacheable(task.result):
-            cache.new[task.key] = task.result
-    cache.save_index()
     return sort_problems(out)
 
 
-def _code_gate(col: Collection, misses: list[Task], out: list[Problem]) -> bool:
+def _code_gate(col: Decks, misses: list[Task], out: list[Problem]) -> bool:
     """Whether code may and can run; if not, one warning for the collection says why."""
     from dlcards.checks.runner.client import torch_available
     from dlcards.checks.runner.consent import is_trusted
@@ -304,7 +375,7 @@ def _code_gate(col: Collection, misses: list[Task], out: list[Problem]) -> bool:
 
 
 def _run_code(
-    runners: list[Any], tasks: list[Task], report: CheckReport, cache: ResultCache
+    runners: list[Any], tasks: list[Task], report: CheckTally, cache: ResultCache
 ) -> None:
     """Run the snippets, one thread per runner server (each forks its own children)."""
     from concurrent.futures import ThreadPoolExecutor

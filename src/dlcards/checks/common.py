@@ -13,6 +13,17 @@ from typing import Any, Literal
 
 Severity = Literal["error", "warning"]
 
+# The code of a problem that ran out of its CPU-time budget (a `check` claim, a `shapes`
+# statement). Such a result says something about the machine, not the block: it is never
+# cached (app.verify's ResultCache asks `cacheable()`), and it is computed again next run.
+PROOF_BUDGET = "proof-budget"
+UNCACHEABLE_CODES = frozenset({PROOF_BUDGET, "internal", "code-not-run", "code-timeout"})
+
+
+def cacheable(problems: list[dict[str, Any]]) -> bool:
+    """Whether a block's problems (as `to_dict()`s) may be cached: none depends on speed."""
+    return not any(d.get("code") in UNCACHEABLE_CODES for d in problems)
+
 
 @dataclass(frozen=True)
 class BlockProblem:

@@ -8,9 +8,12 @@ Pure: no I/O, no clock (the proof time budget uses an interval timer where avail
 from __future__ import annotations
 
 import ast
+import dataclasses
+import math
 import random
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,14 +21,25 @@ from typing import Any
 
 import sympy as sp
 
-from dlcards.checks.common import BlockProblem, CheckError, parse_expression, statements
+from dlcards.checks.common import (
+    PROOF_BUDGET,
+    BlockProblem,
+    CheckError,
+    parse_expression,
+    statements,
+)
 
-PROOF_BUDGET_S = 3.0
+PROOF_BUDGET_S = 3.0  # CPU seconds per claim
+CHECK_HINT = "see docs/checks.md, section 1, for the check language and its vocabulary"
 POINTS = 12
 MAX_TRIES = 60
 DIGITS = 50
 MAX_VEC = 8
 MAX_MAT = 6
+MAX_BITS = 20_000  # a number literal or power result larger than 2**20000 is refused
+MAX_EXPONENT = 10_000  # x**n with |n| above this is refused (expanding it never ends)
+EXTREMES = (10.0, 123.45, 1e3, 1e6)  # magnitudes tried besides the random points
+EXTREME_SHARE = 0.25  # of the claim's budget, at most, for the extreme points
 
 
 class _Timeout(BaseException):  # not an Exception: sympy code must not swallow it
@@ -34,7 +48,11 @@ class _Timeout(BaseException):  # not an Exception: sympy code must not swallow 
 
 @contextmanager
 def time_budget(seconds: float) -> Iterator[None]:
-    """Raise `_Timeout` in the main thread after `seconds` (no-op off the main thread)."""
+    """Raise `_Timeout` in the main thread after `seconds` of this process's CPU time.
+
+    CPU time (ITIMER_PROF: user + system), not wall time, so a loaded machine reaches the
+    same verdicts as a quiet one (issue 12). A no-op off the main thread or without
+    setitimer."""
     usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
     if not usable:
         yield
@@ -43,13 +61,49 @@ def time_budget(seconds: float) -> Iterator[None]:
     def _alarm(signum: int, frame: Any) -> None:
         raise _Timeout
 
-    old = signal.signal(signal.SIGALRM, _alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    old = signal.signal(signal.SIGPROF, _alarm)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, old)
+
+
+class _SubTimeout(BaseException):
+    pass
+
+
+@contextmanager
+def sub_budget(seconds: float) -> Iterator[None]:
+    """Within a `time_budget`: raise `_SubTimeout` after `seconds` of CPU time (or when the
+    outer budget would end first, `_Timeout` as usual); afterwards the outer budget goes on
+    with what is left of it."""
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not usable:
+        yield
+        return
+    outer_left = signal.getitimer(signal.ITIMER_PROF)[0]
+    if outer_left and outer_left <= seconds:
+        yield  # the outer budget ends first: nothing to nest
+        return
+
+    def _alarm(signum: int, frame: Any) -> None:
+        raise _SubTimeout
+
+    started = time.process_time()
+    old = signal.signal(signal.SIGPROF, _alarm)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, old)
+        if outer_left:
+            left = outer_left - (time.process_time() - started)
+            if left <= 0:
+                raise _Timeout
+            signal.setitimer(signal.ITIMER_PROF, left)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -92,6 +146,48 @@ def _mat(rows: list[list[Any]]) -> Arr:
     m = len(rows)
     n = len(rows[0]) if rows else 0
     return Arr((m, n), tuple(sp.sympify(v) for r in rows for v in r))
+
+
+def _power(x: Any, y: Any) -> Any:
+    """`x**y`, refusing results no machine can hold (`2**2**2**2**2**2`, `(x + 1)**10**9`)."""
+    x, y = sp.sympify(x), sp.sympify(y)
+    if y.is_Number and y.is_finite:
+        if x.is_Number and x.is_finite and x != 0 and abs(x) != 1:
+            bits = abs(float(y)) * abs(_log2(x)) if abs(y) < 10**9 else math.inf
+            if bits > MAX_BITS:
+                raise CheckError(
+                    "a number too large to compute (over 2**20000)",
+                    "use smaller numbers: a claim about sizes holds at small sizes too",
+                )
+        elif not x.is_Number and abs(y) > MAX_EXPONENT:
+            raise CheckError(
+                f"an exponent of {_short_number(y)} is too large to expand (at most {MAX_EXPONENT})",
+                "use a symbol for the exponent: `x**n`",
+            )
+    return x**y
+
+
+def _log2(x: Any) -> float:
+    """log2(|x|) of a sympy number, also beyond the float range."""
+    if x.is_Rational:
+        return math.log2(abs(int(x.p))) - math.log2(int(x.q))
+    return math.log2(abs(float(x)))
+
+
+def _short_number(v: Any) -> str:
+    try:
+        text = str(v)
+    except ValueError:
+        return "a huge number"
+    return text if len(text) <= 20 else text[:8] + "…"
+
+
+def _src(node: ast.AST) -> str:
+    try:
+        text = ast.unparse(node)
+    except (ValueError, RecursionError):
+        return "this number"
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _is_arr(v: Any) -> bool:
@@ -504,9 +600,16 @@ class Evaluator:
 
     def _Constant(self, node: ast.Constant) -> Any:
         if isinstance(node.value, bool) or not isinstance(node.value, int | float):
-            raise CheckError(f"`{ast.unparse(node)}`: only numbers are allowed here")
+            raise CheckError(f"`{_src(node)}`: only numbers are allowed here")
         if isinstance(node.value, float):
+            if not math.isfinite(node.value):
+                raise CheckError(
+                    "a number literal is too large (beyond about 1e308, it is not finite)",
+                    "numbers in a check block are at most about 1e308",
+                )
             return sp.Rational(repr(node.value))
+        if node.value.bit_length() > MAX_BITS:
+            raise CheckError(f"a number literal of {node.value.bit_length()} bits is too large")
         return sp.Integer(node.value)
 
     def _Name(self, node: ast.Name) -> Any:
@@ -549,7 +652,7 @@ class Evaluator:
             ast.Sub: ("-", lambda x, y: x - y),
             ast.Mult: ("*", lambda x, y: x * y),
             ast.Div: ("/", lambda x, y: x / y),
-            ast.Pow: ("**", lambda x, y: x**y),
+            ast.Pow: ("**", _power),
         }
         if isinstance(node.op, ast.MatMult):
             return _matmul(a, b)
@@ -674,13 +777,22 @@ def _fmt_point(v: float) -> str:
     return f"{v:g}"
 
 
-def _fmt_value(v: Any) -> str:
+def _fmt_value(v: Any, digits: int = 4) -> str:
     import mpmath
 
     if isinstance(v, mpmath.mpc):
-        return f"{complex(v):.4g}"
-    f = float(v)
-    return f"{f:.4g}"
+        return f"({mpmath.nstr(v.real, digits)} + {mpmath.nstr(v.imag, digits)}j)"
+    text = str(mpmath.nstr(v, digits, min_fixed=-4, max_fixed=9))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _fmt_pair(a: Any, b: Any) -> tuple[str, str]:
+    """lhs and rhs with enough significant digits (4 at least) that they visibly differ."""
+    for digits in (4, 6, 8, 10, 12, 15, 20, 30, 40):
+        sa, sb = _fmt_value(a, digits), _fmt_value(b, digits)
+        if sa != sb:
+            return sa, sb
+    return sa, sb
 
 
 def _sample(
@@ -750,8 +862,19 @@ def _point_text(scope: Scope, syms: list[sp.Symbol], point: dict[sp.Symbol, floa
     return ", ".join(parts)
 
 
-def decide(lhs: Any, rhs: Any, scope: Scope, *, budget: float = PROOF_BUDGET_S) -> Verdict:
-    """Numeric falsification (50 digits) first, then a symbolic proof within `budget` seconds."""
+def decide(
+    lhs: Any,
+    rhs: Any,
+    scope: Scope,
+    *,
+    budget: float = PROOF_BUDGET_S,
+    tolerance: float | None = None,
+) -> Verdict:
+    """Numeric falsification (50 digits) first, then a symbolic proof within `budget` seconds.
+
+    `tolerance`: the absolute tolerance of a claim that writes decimal literals (half a unit in
+    the last written digit of its most precise literal); None compares exactly (to 25 digits).
+    """
     import mpmath
 
     if isinstance(lhs, Arr) and isinstance(rhs, Arr) and lhs.shape != rhs.shape:
@@ -763,47 +886,125 @@ def decide(lhs: Any, rhs: Any, scope: Scope, *, budget: float = PROOF_BUDGET_S) 
     n = len(lhs.items) if isinstance(lhs, Arr) else len(rhs.items) if isinstance(rhs, Arr) else 1
     left = [sp.sympify(v) for v in (_items(lhs) if isinstance(lhs, Arr) else [lhs] * n)]
     right = [sp.sympify(v) for v in (_items(rhs) if isinstance(rhs, Arr) else [rhs] * n)]
+    for side, exprs in (("lhs", left), ("rhs", right)):
+        if any(e.has(sp.zoo, sp.nan, sp.oo, -sp.oo) for e in exprs):
+            return Verdict(
+                "undefined",
+                f"the {side} is undefined (a division by zero, 0**-1, or an infinity)",
+            )
     free: set[sp.Symbol] = set()
     for e in left + right:
         free |= e.free_symbols
     syms = sorted(free, key=lambda s: s.name)
     size_note = _size_note(scope, free)
     rng = random.Random(0)
-    fn = sp.lambdify(syms, left + right, modules="mpmath")
-    good = 0
-    tries = 0
-    with mpmath.workdps(DIGITS):
-        tol = mpmath.mpf(10) ** (-(DIGITS // 2))
-        while good < POINTS and tries < MAX_TRIES:
-            tries += 1
-            point = {s: _sample(rng, scope.bounds_of(s.name)) for s in syms}
+    try:
+        fn = sp.lambdify(syms, left + right, modules="mpmath")
+    except (KeyError, TypeError, ValueError, NameError, SyntaxError) as exc:
+        return Verdict("undecided", f"the claim cannot be evaluated numerically ({exc}){size_note}")
+
+    def evaluate(point: dict[sp.Symbol, float], digits: int) -> list[Any] | None:
+        with mpmath.workdps(digits):
+            tiny = mpmath.mpf(10) ** (-(digits // 2))
             try:
-                vals = fn(*[mpmath.mpf(str(point[s])) for s in syms])
+                vals = fn(*[mpmath.mpf(repr(point[s])) for s in syms])
             except (ZeroDivisionError, ValueError, OverflowError, TypeError, ArithmeticError):
-                continue
+                return None
             vals = [mpmath.mpmathify(v) for v in vals]
             if any(not mpmath.isfinite(v) for v in vals):
-                continue
-            if any(isinstance(v, mpmath.mpc) and abs(v.imag) > tol * max(1, abs(v)) for v in vals):
-                continue
-            vals = [v.real if isinstance(v, mpmath.mpc) else v for v in vals]
-            good += 1
+                return None
+            if any(isinstance(v, mpmath.mpc) and abs(v.imag) > tiny * max(1, abs(v)) for v in vals):
+                return None
+            return [v.real if isinstance(v, mpmath.mpc) else v for v in vals]
+
+    def differs(vals: list[Any], digits: int, tolerance: float | None = tolerance) -> int | None:
+        with mpmath.workdps(digits):
+            strict = mpmath.mpf(10) ** (-(DIGITS // 2))
             for i in range(n):
                 a, b = vals[i], vals[n + i]
-                if abs(a - b) > tol * max(1, abs(a), abs(b)):
-                    where = _point_text(scope, syms, point)
-                    at = f" at {where}" if where else ""
-                    idx = ""
-                    if shape is not None:
-                        idx = f"[{i}]" if len(shape) == 1 else f"[{i // shape[1]}, {i % shape[1]}]"
-                    return Verdict(
-                        "false",
-                        f"claim is false{at}{size_note}: "
-                        f"lhs{idx}={_fmt_value(a)}, rhs{idx}={_fmt_value(b)}",
-                    )
-    if good == 0 and syms:
+                gap = abs(a - b)
+                if tolerance is not None:
+                    if gap > tolerance:
+                        return i
+                elif gap > strict * max(1, abs(a), abs(b)):
+                    return i
+        return None
+
+    def counterexample(point: dict[sp.Symbol, float], vals: list[Any], i: int) -> Verdict | None:
+        # a real difference survives twice the precision; a rounding artefact (huge
+        # magnitudes, cancellation) does not
+        again = evaluate(point, 2 * DIGITS)
+        if again is None or differs(again, 2 * DIGITS) is None:
+            return None
+        with mpmath.workdps(2 * DIGITS):
+            stable = mpmath.mpf(10) ** (-(DIGITS // 2))
+            for x, y in zip(vals, again, strict=True):
+                if abs(x - y) > stable * max(1, abs(x), abs(y)):
+                    return None  # the values depend on the precision: 0/0, cancellation
+        where = _point_text(scope, syms, point)
+        at = f" at {where}" if where else ""
+        idx = ""
+        if shape is not None:
+            idx = f"[{i}]" if len(shape) == 1 else f"[{i // shape[1]}, {i % shape[1]}]"
+        la, lb = _fmt_pair(vals[i], vals[n + i])
+        within = f" (beyond the written precision ±{tolerance:g})" if tolerance is not None else ""
+        return Verdict("false", f"claim is false{at}{size_note}: lhs{idx}={la}, rhs{idx}={lb}{within}")
+
+    good = 0
+    tries = 0
+    first_bad: str | None = None
+    close_only = False  # a point agreed only to the written precision, not exactly
+    points: list[dict[sp.Symbol, float]] = []
+    while good < POINTS and tries < MAX_TRIES:
+        tries += 1
+        point = {s: _sample(rng, scope.bounds_of(s.name)) for s in syms}
+        vals = evaluate(point, DIGITS)
+        if vals is None:
+            if first_bad is None:
+                first_bad = _point_text(scope, syms, point)
+            continue
+        good += 1
+        points.append(point)
+        i = differs(vals, DIGITS)
+        if i is not None:
+            verdict = counterexample(point, vals, i)
+            if verdict is not None:
+                return verdict
+        if tolerance is not None and not close_only:
+            close_only = differs(vals, DIGITS, None) is not None
+        if not syms:
+            break
+    if good == 0:
+        at = f" (e.g. at {first_bad})" if first_bad else ""
         return Verdict(
-            "undecided", f"could not evaluate the claim at any point of its domain{size_note}"
+            "undefined",
+            f"the claim is undefined (not a finite real number) at every point tried{at}"
+            f"{size_note}",
+        )
+    # extreme points: large magnitudes and the edges of the domain, where a claim that holds
+    # only near the origin (`min(x, 100) == x`) is false
+    extremes = 0
+    try:
+        with sub_budget(budget * EXTREME_SHARE):
+            for point in _extreme_points(syms, scope, points[0], left + right):
+                vals = evaluate(point, DIGITS)
+                if vals is None:
+                    continue
+                extremes += 1
+                i = differs(vals, DIGITS)
+                if i is not None:
+                    verdict = counterexample(point, vals, i)
+                    if verdict is not None:
+                        return verdict
+    except _SubTimeout:
+        pass  # `sin(exp(x**2))` at x = 1e6 needs millions of digits: fewer extreme points
+    if close_only:
+        return Verdict(
+            "proved" if not syms else "unproved",
+            ""
+            if not syms
+            else f"claim holds to the written precision (±{tolerance:g}) at {good} random "
+            f"points but is not exact{size_note}",
         )
     timed_out = False
     try:
@@ -820,9 +1021,59 @@ def decide(lhs: Any, rhs: Any, scope: Scope, *, budget: float = PROOF_BUDGET_S) 
         ArithmeticError,
     ):
         pass
-    within = f" within {budget:g} s" if timed_out else ""
-    points = f"{good} random point{'s' if good != 1 else ''}"
-    return Verdict("unproved", f"claim holds at {points} but was not proved{within}{size_note}")
+    if not syms:
+        return Verdict("proved")  # a constant claim that agrees to 50 digits
+    pts = f"{good} random point{'s' if good != 1 else ''}"
+    if extremes:
+        pts += f" and {extremes} extreme one{'s' if extremes != 1 else ''}"
+    if timed_out:
+        return Verdict(
+            "budget",
+            f"claim holds at {pts} but was not proved within {budget:g} s of CPU time{size_note}",
+        )
+    return Verdict("unproved", f"claim holds at {pts} but was not proved{size_note}")
+
+
+def _extreme_points(
+    syms: list[sp.Symbol], scope: Scope, base: dict[sp.Symbol, float], exprs: list[Any]
+) -> Iterator[dict[sp.Symbol, float]]:
+    """Points at large magnitudes, near the domain's edges and beyond the claim's constants:
+    each symbol alone (the others at a random point), then all together."""
+    consts = [abs(float(c)) for e in exprs for c in e.atoms(sp.Number) if c.is_finite]
+    big = max([c for c in consts if c < 1e12] or [0.0])
+    scales = sorted({*EXTREMES, round(2 * big + 1.5, 2)} if big else set(EXTREMES))
+    per_symbol: dict[sp.Symbol, list[float]] = {}
+    for s in syms:
+        lo, lo_strict, hi, hi_strict = scope.bounds_of(s.name) or (None, False, None, False)
+        values: list[float] = []
+        for v in scales:
+            for cand in (v, -v):
+                if (lo is not None and cand < lo + (0.001 if lo_strict else 0)) or (
+                    hi is not None and cand > hi - (0.001 if hi_strict else 0)
+                ):
+                    continue
+                values.append(cand)
+        for edge, strict, sign in ((lo, lo_strict, 1), (hi, hi_strict, -1)):
+            if edge is not None:
+                values.append(edge + sign * 1e-6 if strict else edge)
+        per_symbol[s] = values
+    for s in syms:
+        for v in per_symbol[s]:
+            yield {**base, s: v}
+    if len(syms) > 1:  # all at once, each a little apart (equal entries make 0/0 in var(v))
+        for k in range(max((len(v) for v in per_symbol.values()), default=0)):
+            yield {
+                s: _spread(vals[k % len(vals)], j, scope.bounds_of(s.name)) if vals else base[s]
+                for j, (s, vals) in enumerate(per_symbol.items())
+            }
+
+
+def _spread(v: float, j: int, bounds: tuple[float | None, bool, float | None, bool] | None) -> float:
+    lo, _, hi, _ = bounds or (None, False, None, False)
+    moved = round(v * (1 + 0.07 * j), 2) if abs(v) >= 1 else v
+    if (lo is not None and moved <= lo) or (hi is not None and moved >= hi):
+        return v
+    return moved
 
 
 def _proves(d: Any) -> bool:
@@ -922,10 +1173,21 @@ def check_math(text: str, *, budget: float = PROOF_BUDGET_S) -> list[BlockProble
             problems.append(
                 BlockProblem(
                     st.offset,
-                    "warning",
-                    "claim-undecided",
-                    f"the claim could not be evaluated within {budget:g} s",
-                    "split it into smaller claims or use smaller vectors",
+                    "error",
+                    PROOF_BUDGET,
+                    f"the statement could not be evaluated within {budget:g} s of CPU time",
+                    "split it into smaller claims or use smaller vectors and numbers",
+                )
+            )
+        except (ValueError, OverflowError, MemoryError, ZeroDivisionError, TypeError) as exc:
+            # e.g. sympy refusing a huge number; never an internal error
+            problems.append(
+                BlockProblem(
+                    st.offset,
+                    "error",
+                    "check-syntax",
+                    f"cannot evaluate this statement: {type(exc).__name__}: {_first_line(exc)}",
+                    "use smaller numbers and the vocabulary of docs/checks.md",
                 )
             )
         except CheckError as exc:
@@ -934,6 +1196,7 @@ def check_math(text: str, *, budget: float = PROOF_BUDGET_S) -> list[BlockProble
             problems.append(
                 BlockProblem(st.offset, "error", "check-syntax", "expression too deeply nested")
             )
+    problems = [p if p.hint else dataclasses.replace(p, hint=CHECK_HINT) for p in problems]
     if claims == 0 and not problems:
         problems.append(
             BlockProblem(
@@ -945,6 +1208,40 @@ def check_math(text: str, *, budget: float = PROOF_BUDGET_S) -> list[BlockProble
             )
         )
     return problems
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return text if len(text) <= 100 else text[:97] + "..."
+
+
+def written_tolerance(text: str, node: ast.expr) -> float | None:
+    """Half a unit in the last written digit of the claim's most precise decimal literal
+    (`2.3040` -> 5e-05, `6.02e23` -> 5e+20); None when the claim writes no decimal literal
+    (integers and exact forms are compared exactly)."""
+    best: float | None = None
+    source = text.strip()
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Constant) and isinstance(sub.value, float):
+            literal = ast.get_source_segment(source, sub) or repr(sub.value)
+            tol = decimal_tolerance(literal)
+            if tol is not None and (best is None or tol < best):
+                best = tol
+    return best
+
+
+def decimal_tolerance(literal: str) -> float | None:
+    """Half a unit in the last digit of a decimal literal: '2.3040' -> 5e-05, '1e-3' -> 5e-04."""
+    text = literal.strip().lower().replace("_", "")
+    mantissa, _, exponent = text.partition("e")
+    try:
+        exp10 = int(exponent) if exponent else 0
+    except ValueError:
+        return None
+    if abs(exp10) > 400:
+        return None
+    decimals = len(mantissa.partition(".")[2]) if "." in mantissa else 0
+    return 0.5 * 10.0 ** (exp10 - decimals)
 
 
 def _statement(
@@ -978,8 +1275,28 @@ def _statement(
     for side in (lhs, rhs):
         if isinstance(side, str | tuple | list):
             raise CheckError("each side of a claim must be an expression")
-    verdict = decide(lhs, rhs, scope, budget=budget)
-    if verdict.status == "false":
+    verdict = decide(lhs, rhs, scope, budget=budget, tolerance=written_tolerance(text, node))
+    if verdict.status == "undefined":
+        problems.append(
+            BlockProblem(
+                offset,
+                "error",
+                "claim-undefined",
+                verdict.message,
+                "undefined is false: fix the formula, or give `where:` bounds inside its domain",
+            )
+        )
+    elif verdict.status == "budget":
+        problems.append(
+            BlockProblem(
+                offset,
+                "warning",
+                PROOF_BUDGET,
+                verdict.message,
+                "split it into smaller claims or use smaller vectors; --strict makes this an error",
+            )
+        )
+    elif verdict.status == "false":
         problems.append(
             BlockProblem(
                 offset,

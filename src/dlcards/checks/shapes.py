@@ -8,6 +8,8 @@ compared; messages show the sizes as the author wrote them. Pure: no I/O, no clo
 from __future__ import annotations
 
 import ast
+import dataclasses
+import math
 import random
 import re
 from collections.abc import Callable
@@ -17,9 +19,18 @@ from typing import Any
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
-from dlcards.checks.common import BlockProblem, CheckError, parse_expression, statements
+from dlcards.checks.common import (
+    PROOF_BUDGET,
+    BlockProblem,
+    CheckError,
+    parse_expression,
+    statements,
+)
+from dlcards.checks.math import MAX_BITS, _power, _Timeout, time_budget
 
 SAMPLES = 40
+SHAPES_BUDGET_S = 3.0  # CPU seconds per statement
+SHAPES_HINT = "see docs/checks.md, section 2, for the shapes language and its operations"
 DECL_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*:\s*(.*)$")
 DEF_RE = re.compile(r"^([A-Za-z][A-Za-z0-9_]*)\s*=(?!=)(.*)$")
 PREFIXES = ("torch.nn.functional.", "nn.functional.", "torch.", "F.")
@@ -963,8 +974,18 @@ class ShapeEvaluator:
         if isinstance(v, bool) or v is None:
             return v
         if isinstance(v, int):
+            if v.bit_length() > MAX_BITS:
+                raise CheckError(
+                    f"a size literal of {v.bit_length()} bits is too large",
+                    "use a symbol for a large size: `N`",
+                )
             return sp.Integer(v)
         if isinstance(v, float):
+            if not math.isfinite(v):
+                raise CheckError(
+                    "a number literal is too large (it is not finite)",
+                    "sizes are positive integers or symbols",
+                )
             return sp.Float(v)
         if isinstance(v, str):
             return v
@@ -1020,6 +1041,8 @@ class ShapeEvaluator:
             return self.ops.broadcast(a, b)
         if not (isinstance(a, sp.Basic) and isinstance(b, sp.Basic)):
             raise CheckError(f"`{ast.unparse(node)}`: operands must be tensors or sizes")
+        if isinstance(node.op, ast.Div | ast.FloorDiv | ast.Mod) and b == 0:
+            raise CheckError(f"`{ast.unparse(node)}`: division by zero", "a size is never 0")
         if isinstance(node.op, ast.Add):
             return a + b
         if isinstance(node.op, ast.Sub):
@@ -1031,7 +1054,7 @@ class ShapeEvaluator:
         if isinstance(node.op, ast.Div):
             return a / b
         if isinstance(node.op, ast.Pow):
-            return a**b
+            return _power(a, b)
         if isinstance(node.op, ast.Mod):
             return sp.Mod(a, b)
         raise CheckError(f"`{ast.unparse(node)}`: operator not supported for sizes")
@@ -1248,7 +1271,33 @@ def _parse_where(text: str, dims: Dims, ev: ShapeEvaluator) -> None:
             raise CheckError(f"`{part.strip()}`: use ==, <, <=, > or >=")
 
 
-def evaluate_shapes(text: str) -> tuple[list[BlockProblem], list[ShapeResult]]:
+_NUMERIC_FAILURES = (ValueError, OverflowError, ZeroDivisionError, TypeError, MemoryError)
+
+
+def _out_of_budget(offset: int, budget: float) -> BlockProblem:
+    return BlockProblem(
+        offset,
+        "error",
+        PROOF_BUDGET,
+        f"the statement could not be checked within {budget:g} s of CPU time",
+        "use smaller sizes and simpler constraints (sizes are symbols: write `N`, not 10**9)",
+    )
+
+
+def _unevaluable(offset: int, exc: BaseException) -> BlockProblem:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return BlockProblem(
+        offset,
+        "error",
+        "shape-syntax",
+        f"cannot evaluate this statement: {type(exc).__name__}: {text[:100]}",
+        "sizes are positive integers or symbols; see docs/checks.md",
+    )
+
+
+def evaluate_shapes(
+    text: str, *, budget: float = SHAPES_BUDGET_S
+) -> tuple[list[BlockProblem], list[ShapeResult]]:
     """Check a `shapes` block; also return what each claim's expression evaluated to."""
     dims = Dims()
     env: dict[str, Any] = {}
@@ -1261,16 +1310,26 @@ def evaluate_shapes(text: str) -> tuple[list[BlockProblem], list[ShapeResult]]:
     for st in stmts:
         if st.text.startswith("where:"):
             try:
-                _parse_where(st.text[len("where:") :], dims, ev)
+                with time_budget(budget):
+                    _parse_where(st.text[len("where:") :], dims, ev)
             except CheckError as exc:
                 problems.append(
                     BlockProblem(st.offset, "error", "shape-syntax", exc.message, exc.hint)
                 )
+            except _Timeout:
+                problems.append(_out_of_budget(st.offset, budget))
+            except _NUMERIC_FAILURES as exc:
+                problems.append(_unevaluable(st.offset, exc))
     for st in stmts:
         if st.text.startswith("where:"):
             continue
         try:
-            claims += _shape_statement(st.text, st.offset, ev, env, problems, results)
+            with time_budget(budget):
+                claims += _shape_statement(st.text, st.offset, ev, env, problems, results)
+        except _Timeout:
+            problems.append(_out_of_budget(st.offset, budget))
+        except _NUMERIC_FAILURES as exc:
+            problems.append(_unevaluable(st.offset, exc))
         except ShapeError as exc:
             problems.append(BlockProblem(st.offset, "error", "shape-error", exc.message, exc.hint))
         except CheckError as exc:
@@ -1279,6 +1338,9 @@ def evaluate_shapes(text: str) -> tuple[list[BlockProblem], list[ShapeResult]]:
             problems.append(
                 BlockProblem(st.offset, "error", "shape-syntax", "expression too deeply nested")
             )
+    problems = [
+        p if p.hint else dataclasses.replace(p, hint=SHAPES_HINT) for p in problems
+    ]
     if claims == 0 and not problems:
         problems.append(
             BlockProblem(
@@ -1292,8 +1354,8 @@ def evaluate_shapes(text: str) -> tuple[list[BlockProblem], list[ShapeResult]]:
     return problems, results
 
 
-def check_shapes(text: str) -> list[BlockProblem]:
-    return evaluate_shapes(text)[0]
+def check_shapes(text: str, *, budget: float = SHAPES_BUDGET_S) -> list[BlockProblem]:
+    return evaluate_shapes(text, budget=budget)[0]
 
 
 def _shape_statement(

@@ -6,16 +6,10 @@ import gc
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from dlcards.cli._common import print_problems, root_of
-
-if TYPE_CHECKING:
-    from datetime import datetime
-
-    from dlcards.anki.builder import BuildResult
 
 PROGRESS_MIN_NOTES = 300
 
@@ -57,12 +51,9 @@ def command(
     (see `dlcards check`) is not exported: the build stops with exit status 1 unless
     --skip-invalid is given.
     """
-    from dlcards.anki.builder import build
-    from dlcards.anki.rendercache import cache_file
-    from dlcards.app.verify import run_checks
+    from dlcards.app.anki_io import reuse_previous_build
+    from dlcards.app.collection import Collection
     from dlcards.system import clock
-    from dlcards.system.config import state_dir
-    from dlcards.system.decks import open_collection
 
     started = time.perf_counter()
     when = clock.now()
@@ -70,42 +61,32 @@ def command(
     # garbage collector would only rescan them again and again (a third of a large build).
     gc.disable()
     try:
-        result = None if no_cache else _reuse_previous(ctx, paths, out_dir, single, when)
+        result = (
+            None
+            if no_cache
+            else reuse_previous_build(
+                root_of(ctx), list(paths) or None, out_dir, single=single, when=when
+            )
+        )
         if result is None:
             # lint only warns (see `dlcards check`); skipping it keeps large builds fast
-            col = open_collection(
-                root_of(ctx), list(paths) or None, use_cache=not no_cache, lint=False
-            )
-            problems = run_checks(
-                col, list(col.problems), no_exec=True, no_cache=no_cache, quiet=True
-            )
-            target = out_dir if out_dir is not None else col.root / "build"
-            cache_path = None if no_cache else cache_file(state_dir(), col.root)
-            n_notes = len(col.notes)
-            if n_notes >= PROGRESS_MIN_NOTES and sys.stderr.isatty():
-                with click.progressbar(
-                    length=n_notes, label="Rendering cards", file=sys.stderr
-                ) as bar:
-                    result = build(
-                        col,
-                        problems,
-                        target,
-                        when=when,
-                        single=single,
-                        skip_invalid=skip_invalid,
-                        cache_path=cache_path,
-                        progress=bar.update,
-                    )
-            else:
-                result = build(
-                    col,
-                    problems,
-                    target,
-                    when=when,
-                    single=single,
-                    skip_invalid=skip_invalid,
-                    cache_path=cache_path,
-                )
+            with Collection.open(
+                root_of(ctx), paths=list(paths) or None, use_cache=not no_cache, lint=False
+            ) as col:
+                n_notes = len(col.notes)
+                options = {
+                    "when": when,
+                    "single": single,
+                    "skip_invalid": skip_invalid,
+                    "no_cache": no_cache,
+                }
+                if n_notes >= PROGRESS_MIN_NOTES and sys.stderr.isatty():
+                    with click.progressbar(
+                        length=n_notes, label="Rendering cards", file=sys.stderr
+                    ) as bar:
+                        result = col.build(out_dir, progress=bar.update, **options)
+                else:
+                    result = col.build(out_dir, **options)
     finally:
         gc.enable()
 
@@ -139,32 +120,13 @@ def command(
         if result.reused
         else f"{result.rendered} rendered, {result.cached} from cache"
     )
-    click.echo(
-        f"{result.cards} cards in {elapsed:.2f} s ({how}); build tag {result.stamp}", err=True
-    )
-
-
-def _reuse_previous(
-    ctx: click.Context, paths: tuple[Path, ...], out_dir: Path | None, single: bool, when: datetime
-) -> BuildResult | None:
-    """The previous build written again, if no input changed at all; else None (full build)."""
-    from dlcards.anki.builder import quick_build
-    from dlcards.anki.rendercache import cache_file
-    from dlcards.system.config import state_dir
-    from dlcards.system.paths import CONFIG_FILE, DECKS_DIR, deck_files, find_root
-
-    given = root_of(ctx)
-    root = given.resolve() if given is not None else find_root(Path.cwd())
-    if root is None or not ((root / DECKS_DIR).is_dir() or (root / CONFIG_FILE).is_file()):
-        return None
-    try:
-        files = deck_files(root, list(paths) or None)
-    except Exception:  # the full path reports it properly
-        return None
-    target = out_dir if out_dir is not None else root / "build"
-    return quick_build(
-        root, files, target, when=when, single=single, cache_path=cache_file(state_dir(), root)
-    )
+    click.echo(f"{result.cards} cards in {elapsed:.2f} s ({how})", err=True)
+    if not result.reused:
+        orphaned = f"; {result.orphaned} deleted (tag dlcards::deleted)" if result.orphaned else ""
+        n = result.changed
+        click.echo(
+            f"{n} note{'s' if n != 1 else ''} changed since the last build{orphaned}", err=True
+        )
 
 
 def _shown(path: Path) -> str:

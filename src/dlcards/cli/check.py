@@ -28,7 +28,7 @@ def command(
 
     Exit status: 0 no errors, 1 errors found, 2 usage or configuration error.
     """
-    from dlcards.core.errors import Problem, SourceLocation
+    from dlcards.core.errors import Problem
     from dlcards.system import runcache
 
     key = (
@@ -38,44 +38,20 @@ def command(
     )
     hit = runcache.load(key) if key else None
     if hit is not None:
-        problems = [
-            Problem(
-                SourceLocation(d["path"], d["line"]),
-                d["severity"],
-                d["code"],
-                d["message"],
-                d["hint"],
-            )
-            for d in hit["problems"]
-        ]
+        problems = [Problem.from_dict(d) for d in hit["problems"]]
         notes = ["nothing changed since the last check: its result is shown again"]
         files, cards = hit["files"], hit["cards"]
     else:
-        from dlcards.app.verify import CheckReport, run_checks
-        from dlcards.system.decks import open_collection
+        from dlcards.app.collection import Collection
 
-        col = open_collection(root_of(ctx), list(paths) or None, use_cache=not no_cache)
-        report = CheckReport()
-        problems = run_checks(
-            col,
-            list(col.problems),
-            strict=strict,
-            no_exec=no_exec,
-            no_cache=no_cache,
-            quiet=as_json,
-            report=report,
+        col = Collection.open(
+            root_of(ctx), paths=list(paths) or None, use_cache=not no_cache, lint=True
         )
-        notes, files, cards = report.notes, len(col.files), len(col.cards)
+        report = col.check(strict=strict, no_exec=no_exec, no_cache=no_cache, quiet=as_json)
+        problems, notes = list(report.problems), list(report.notes)
+        files, cards = report.files, report.cards
         if key and not any(p.code in ("internal", "code-not-run") for p in problems):
-            runcache.save(
-                key,
-                {
-                    "problems": [p.to_dict() for p in problems],
-                    "notes": notes,
-                    "files": files,
-                    "cards": cards,
-                },
-            )
+            runcache.save(key, dict(report.to_dict()))
     print_problems(problems, as_json)
     if not as_json:
         for note in notes:

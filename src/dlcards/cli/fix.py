@@ -20,12 +20,12 @@ def command(ctx: click.Context, paths: tuple[Path, ...], dry_run: bool) -> None:
     Only the id comments are inserted; every other byte stays as it was. A card that reuses
     another card's id gets a fresh one. Running it twice changes nothing the second time.
     """
+    from dlcards.app.collection import Collection
     from dlcards.core.errors import FileChangedError
     from dlcards.core.identity import IdWrite, apply_id_writes
-    from dlcards.system.decks import open_collection
     from dlcards.system.fsutil import write_atomic
 
-    col = open_collection(root_of(ctx), list(paths) or None, use_cache=False, lint=False)
+    col = Collection.open(root_of(ctx), paths=list(paths) or None, use_cache=False).decks
     by_file: dict[str, list[IdWrite]] = defaultdict(list)
     for w in col.writes:
         by_file[w.path].append(w)

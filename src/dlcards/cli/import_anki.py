@@ -26,47 +26,14 @@ def command(ctx: click.Context, path: Path, dry_run: bool) -> None:
     number); manual and reschedule entries are skipped, reviews already imported are not
     imported twice, and the affected cards' FSRS state is recomputed from the merged history.
     """
-    from dlcards.anki.reader import (
-        MergeResult,
-        merge_into_store,
-        plan_import,
-        read_anki_reviews,
-    )
-    from dlcards.review.scheduling import Scheduler, SchedulerConfig
-    from dlcards.system import clock
-    from dlcards.system.decks import open_collection
+    from dlcards.app.collection import Collection
 
-    col = open_collection(root_of(ctx), lint=False)
-    rows = read_anki_reviews(path)
-    plan = plan_import(rows, col.notes)
-    scheduler = Scheduler(SchedulerConfig.from_settings(col.settings))
-
-    from dlcards.core.calendar import zone
-    from dlcards.store import Store, card_infos, default_path
-
-    settings = col.settings
+    with Collection.open(root_of(ctx)) as col:
+        result, plan = col.import_anki(path, dry_run=dry_run)
     if dry_run:
-        if default_path().is_file():
-            with Store.open(
-                tz=zone(settings.timezone), day_starts_at=settings.day_starts_at
-            ) as store:
-                result = merge_into_store(store, scheduler, plan, dry_run=True)
-        else:
-            result = MergeResult(imported=plan.matched_rows, cards=sorted(plan.matched))
         click.echo("dry run: nothing written")
         _report(result, plan, "would import")
         return
-
-    now = clock.now()
-    with Store.open(
-        now=now,
-        tz=zone(settings.timezone),
-        day_starts_at=settings.day_starts_at,
-        backups_keep=settings.backups_keep,
-    ) as store:
-        # the store learns the cards as the review does (so imported ones are not orphans)
-        store.sync_cards(card_infos(col.notes), now)
-        result = merge_into_store(store, scheduler, plan)
     _report(result, plan, "imported")
 
 

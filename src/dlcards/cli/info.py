@@ -1,59 +1,62 @@
 """`dlcards info CARD_ID`: a card's full review history and its current retrievability.
 
-The info dict comes from `dlcards.app.reports.card_info` (shared with the card-info screen).
+The info comes from `dlcards.app.collection.Collection.card_info` (shared with the card-info screen).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
-from dlcards.app.reports import card_info
 from dlcards.cli._common import root_of
+
+if TYPE_CHECKING:
+    from dlcards.insights.cardinfo import CardInfoReport
 
 
 def _num(v: float | None, fmt: str = "{:.2f}") -> str:
     return "–" if v is None else fmt.format(v)
 
 
-def text_info(info: dict[str, Any]) -> str:
+def text_info(info: CardInfoReport) -> str:
     from dlcards.review.scheduling import format_interval
 
-    w = info["where"]
+    w = info.where
     lines = [
-        f"Card {info['card_id']}"
-        + (f"  {w['path']}:{w['line']}" if w else "")
-        + ("" if info["in_decks"] else "  (orphaned: no longer in any deck file)")
+        f"Card {info.card_id}"
+        + (f"  {w.path}:{w.line}" if w else "")
+        + ("" if info.in_decks else "  (orphaned: no longer in any deck file)")
     ]
-    if info["question"]:
-        lines.append(f"Q: {info['question'].splitlines()[0]}")
-    st = info["state"]
-    r = info["retrievability"]
+    if info.question:
+        lines.append(f"Q: {info.question.splitlines()[0]}")
+    st = info.state
+    r = info.retrievability
     if st:
+        due = st.due.isoformat() if st.due else "–"
         lines.append(
-            f"Phase {st['phase']}, interval {st['interval_days']} d, stability "
-            f"{_num(st['stability'])} d, difficulty {_num(st['difficulty'])}, "
-            f"retrievability {'–' if r is None else f'{r * 100:.1f}%'}, due {st['due'] or '–'}"
+            f"Phase {st.phase}, interval {st.interval_days} d, stability "
+            f"{_num(st.stability)} d, difficulty {_num(st.difficulty)}, "
+            f"retrievability {'–' if r is None else f'{r * 100:.1f}%'}, due {due}"
         )
         lines.append(
-            f"Reps {st['reps']}, lapses {st['lapses']}"
-            + (", suspended" if info["suspended"] else "")
-            + (", leech" if info["leech"] else "")
+            f"Reps {st.reps}, lapses {st.lapses}"
+            + (", suspended" if info.suspended else "")
+            + (", leech" if info.leech else "")
         )
     else:
         lines.append("New: never reviewed.")
-    if info["history"]:
+    if info.history:
         lines.append("")
         lines.append(
             f"{'time (UTC)':<17} {'rating':<6} {'kind':<8} {'time':>6} {'ivl':>6} {'stab':>7} {'diff':>5}"
         )
-        for h in info["history"]:
-            ivl = format_interval(h["interval_days"] * 86400) if h["interval_days"] else "–"
+        for h in info.history:
+            ivl = format_interval(h.interval_days * 86400) if h.interval_days else "–"
             lines.append(
-                f"{h['time'][:16].replace('T', ' '):<17} {h['rating_name']:<6} {h['kind']:<8} "
-                f"{h['duration_s']:>5.0f}s {ivl:>6} {_num(h['stability']):>7} {_num(h['difficulty']):>5}"
+                f"{h.time.isoformat()[:16].replace('T', ' '):<17} {h.rating_name:<6} {h.kind:<8} "
+                f"{h.duration_s:>5.0f}s {ivl:>6} {_num(h.stability):>7} {_num(h.difficulty):>5}"
             )
     return "\n".join(lines)
 
@@ -66,11 +69,12 @@ def text_info(info: dict[str, Any]) -> str:
 def command(ctx: click.Context, card_id: str, as_json: bool, tui: bool) -> None:
     """A card's full history (every review: rating, time, interval, stability, difficulty) and
     its current retrievability."""
-    from dlcards.system.clock import now as clock_now
+    from dlcards.app.collection import Collection
 
-    info = card_info(root_of(ctx), card_id, clock_now())
+    with Collection.open(root_of(ctx)) as col:
+        info = col.card_info(card_id)
     if as_json:
-        click.echo(json.dumps(info, indent=2, ensure_ascii=False))
+        click.echo(json.dumps(info.to_dict(), indent=2, ensure_ascii=False))
     elif tui:
         from dlcards.tui.stats_app import CardInfoApp
 

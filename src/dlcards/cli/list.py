@@ -1,4 +1,5 @@
-"""`dlcards list`: the cards of the collection, filtered, as a table or JSON."""
+"""`dlcards list`: the cards of the collection, filtered, as a table or JSON. The rows come
+from `dlcards.app.listing` (through the `Collection`); this module prints them."""
 
 from __future__ import annotations
 
@@ -6,105 +7,14 @@ import json
 import shutil
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from dlcards.cli._common import root_of
 
-
-def card_rows(
-    col: Any,
-    week: int | None,
-    topic: str | None,
-    tag: str | None,
-    kind: str | None,
-    file: str | None,
-    text: str | None,
-) -> list[dict[str, Any]]:
-    rows = []
-    for note in col.notes:
-        if week is not None and note.meta.week != week:
-            continue
-        if topic and note.meta.topic != topic:
-            continue
-        if tag and tag not in note.tags:
-            continue
-        if kind and note.kind != kind:
-            continue
-        if file and file not in note.path and file not in col.display_path(note.path):
-            continue
-        if text and text.lower() not in (note.question + "\n" + note.answer).lower():
-            continue
-        for card in note.cards():
-            rows.append(
-                {
-                    "id": card.id,
-                    "note_id": note.id,
-                    "kind": note.kind,
-                    "ordinal": card.ordinal,
-                    "path": col.display_path(note.path),
-                    "line": note.line,
-                    "deck": note.deck,
-                    "week": note.meta.week,
-                    "topic": note.meta.topic,
-                    "tags": note.tags,
-                    "question": note.first_question_line,
-                    "blocks": [b.kind for b in note.blocks],
-                }
-            )
-    return rows
-
-
-def add_schedule(rows: list[dict[str, Any]], settings: Any, now: datetime) -> None:
-    """Add the scheduling keys to each row, read from the review database if there is one.
-
-    Opening is cheap: no backup is made, and a missing database is not created (all cards new).
-    """
-    from dlcards.store import default_path
-
-    states: dict[str, Any] = {}
-    flags: dict[str, Any] = {}
-    db = default_path()
-    if db.is_file():
-        from dlcards.store import Store
-
-        with Store.open(db) as store:
-            ids = [r["id"] for r in rows]
-            states = store.states(ids)
-            flags = store.flags(ids)
-    scheduler = None
-    if states:
-        from dlcards.review.scheduling import Scheduler, SchedulerConfig
-
-        scheduler = Scheduler(SchedulerConfig.from_settings(settings))
-    for row in rows:
-        state = states.get(row["id"])
-        flag = flags.get(row["id"])
-        row["state"] = state.phase if state else "new"
-        row["due"] = state.due.isoformat() if state and state.due else None
-        row["stability"] = state.stability if state else None
-        row["difficulty"] = state.difficulty if state else None
-        row["retrievability"] = (
-            scheduler.retrievability(state, now) if scheduler and state else None
-        )
-        row["reps"] = state.reps if state else 0
-        row["lapses"] = state.lapses if state else 0
-        row["suspended"] = bool(flag and flag.suspended)
-        row["leech"] = bool(flag and flag.leech)
-        row["buried_until"] = flag.buried_until.isoformat() if flag and flag.buried_until else None
-        row["_due"] = state.due if state else None
-
-
-def is_due(row: dict[str, Any], now: datetime, end_of_today: datetime) -> bool:
-    """Due in this study day: learning cards by now, review cards by the end of today.
-    Suspended cards are never due."""
-    due = row["_due"]
-    if due is None or row["suspended"]:
-        return False
-    if row["state"] == "review":
-        return bool(due < end_of_today)
-    return bool(due <= now)
+if TYPE_CHECKING:
+    from dlcards.insights.listing import ListRow
 
 
 def _when(due: datetime | None, now: datetime) -> str:
@@ -154,29 +64,15 @@ def command(
     JSON keys include state, due (ISO 8601 UTC), stability, difficulty, retrievability, reps,
     lapses, suspended and leech. Times honour DLCARDS_NOW.
     """
-    from dlcards.core.calendar import next_day_start, zone
-    from dlcards.system.clock import now as clock_now
-    from dlcards.system.decks import open_collection
+    from dlcards.app.collection import Collection
+    from dlcards.app.listing import ListQuery
 
-    col = open_collection(root_of(ctx), list(paths) or None, lint=False)
-    rows = card_rows(col, week, topic, tag, kind, file, text)
-    now = clock_now()
-    add_schedule(rows, col.settings, now)
-    if due_only:
-        end = next_day_start(now, zone(col.settings.timezone), col.settings.day_starts_at)
-        rows = [r for r in rows if is_due(r, now, end)]
-    if leech_only:
-        rows = [r for r in rows if r["leech"]]
-    if suspended_only:
-        rows = [r for r in rows if r["suspended"]]
+    query = ListQuery(week, topic, tag, kind, file, text, due_only, leech_only, suspended_only)
+    with Collection.open(root_of(ctx), paths=list(paths) or None) as col:
+        now = col.now()
+        rows = col.list_rows(query, now)
     if as_json:
-        click.echo(
-            json.dumps(
-                [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows],
-                indent=2,
-                ensure_ascii=False,
-            )
-        )
+        click.echo(json.dumps([r.to_dict() for r in rows], indent=2, ensure_ascii=False))
         return
     if not rows:
         click.echo("No cards match.", err=True)
@@ -184,22 +80,22 @@ def command(
     width = shutil.get_terminal_size((100, 24)).columns
     headers = ["id", "kind", "wk", "state", "due", "R", "topic", "where", "question"]
 
-    def state_cell(r: dict[str, Any]) -> str:
-        mark = "S" if r["suspended"] else ""
-        mark += "L" if r["leech"] else ""
-        return r["state"] + (f" [{mark}]" if mark else "")
+    def state_cell(r: ListRow) -> str:
+        mark = "S" if r.suspended else ""
+        mark += "L" if r.leech else ""
+        return r.state + (f" [{mark}]" if mark else "")
 
     table = [
         [
-            r["id"],
-            r["kind"],
-            "" if r["week"] is None else str(r["week"]),
+            r.id,
+            r.kind,
+            "" if r.week is None else str(r.week),
             state_cell(r),
-            _when(r["_due"], now),
-            "" if r["retrievability"] is None else f"{100 * r['retrievability']:.0f}%",
-            r["topic"] or "",
-            f"{r['path']}:{r['line']}",
-            r["question"],
+            _when(r.due, now),
+            "" if r.retrievability is None else f"{100 * r.retrievability:.0f}%",
+            r.topic or "",
+            f"{r.path}:{r.line}",
+            r.question,
         ]
         for r in rows
     ]

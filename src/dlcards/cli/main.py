@@ -39,9 +39,22 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Check the review database and its backups; explain how to restore.",
     ),
     "build": ("dlcards.cli.build:command", "Write Anki packages (.apkg) that update in place."),
+    "optimize": ("dlcards.cli.optimize:command", "Fit FSRS parameters to your own reviews."),
+    "simulate": (
+        "dlcards.cli.simulate:command",
+        "Forecast minutes and cards per day; choose a retention.",
+    ),
+    "import-reviews": (
+        "dlcards.cli.import_reviews:command",
+        "Import a review log (CSV) from Anki, py-fsrs or the FSRS optimizer.",
+    ),
     "import-anki": (
         "dlcards.cli.import_anki:command",
         "Bring reviews done in Anki/AnkiDroid back into dlcards.",
+    ),
+    "sync": (
+        "dlcards.cli.sync:command",
+        "Sync with Anki (collection file or sync server), both ways.",
     ),
     "stats": (
         "dlcards.cli.stats:command",
@@ -76,6 +89,18 @@ class LazyGroup(click.Group):
             command: click.Command = getattr(importlib.import_module(module_name), attr)
             return command
         return super().get_command(ctx, cmd_name)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            import difflib
+
+            close = difflib.get_close_matches(name, self.list_commands(ctx), n=1, cutoff=0.6)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            ctx.fail(f"No such command '{name}'.{hint}")
+        return super().resolve_command(ctx, args)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][1]) for name in sorted(COMMANDS)]

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import json
 import shutil
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
-from dlcards.app.prune_workspace import PruneWorkspace, describe
+from dlcards.app.prune_workspace import describe
 from dlcards.cli._common import root_of
 
+if TYPE_CHECKING:
+    from dlcards.insights.prune import PruneItem
 
-def text_report(items: list[Any], limit: int | None, width: int) -> str:
+
+def text_report(items: list[PruneItem], limit: int | None, width: int) -> str:
     if not items:
         return "Nothing to prune: no card has a reason to be looked at."
     lines = []
@@ -51,26 +54,25 @@ def command(
     """
     import sys
 
-    from dlcards.system.clock import now as clock_now
+    from dlcards.app.collection import Collection
 
-    if undo_last:
-        with PruneWorkspace(root_of(ctx), clock_now) as ws:
-            entry = ws.undo_last()
-        if entry is None:
-            click.echo("Nothing to undo.")
-        else:
-            click.echo(f"Undid: {describe(entry)}")
-        return
-    if as_json or as_text or not sys.stdout.isatty():
-        with PruneWorkspace(root_of(ctx), clock_now, backup=False) as ws:
+    with Collection.open(root_of(ctx)) as col:
+        if undo_last:
+            entry = col.prune_workspace().undo_last()
+            if entry is None:
+                click.echo("Nothing to undo.")
+            else:
+                click.echo(f"Undid: {describe(entry)}")
+            return
+        if as_json or as_text or not sys.stdout.isatty():
+            ws = col.prune_workspace(backup=False)
             if as_json:
-                click.echo(json.dumps(ws.report(), indent=2, ensure_ascii=False))
+                click.echo(json.dumps(ws.report().to_dict(), indent=2, ensure_ascii=False))
             else:
                 click.echo(
                     text_report(ws.items, limit, shutil.get_terminal_size((100, 24)).columns)
                 )
-        return
-    from dlcards.tui.prune_app import PruneApp
+            return
+        from dlcards.tui.prune_app import build_prune_app
 
-    with PruneWorkspace(root_of(ctx), clock_now) as ws:
-        PruneApp(ws).run()
+        build_prune_app(col).run()

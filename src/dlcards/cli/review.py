@@ -59,70 +59,38 @@ def _review(
 ) -> None:
     import gc
 
-    from dlcards.core.calendar import zone
-    from dlcards.core.errors import StoreError, UsageError
-    from dlcards.system import clock
-    from dlcards.system.decks import open_collection
+    from dlcards.app.collection import Collection
+    from dlcards.app.review import Limits
+    from dlcards.core.errors import StoreError
+    from dlcards.tui.app import build_review_app
 
     def first_card_shown() -> None:
         gc.freeze()
         gc.enable()
 
-    col = open_collection(root_of(ctx), lint=False)
-    if col.errors:
-        click.echo(
-            f"dlcards: {len(col.errors)} error(s) in the deck files; cards that could not be read "
-            "are left out (run `dlcards check`).",
-            err=True,
-        )
-    settings = col.settings
-    now = clock.now()
-    from dlcards.app.review import Limits
-    from dlcards.store import Store
-    from dlcards.tui.app import build_review_app
-
-    if filters.describe():
-        from dlcards.review.session import note_session_cards
-
-        if not any(filters.matches(sc) for sc, _, _ in note_session_cards(col.notes)):
-            topics = sorted({n.meta.topic for n in col.notes if n.meta.topic})
-            raise UsageError(
-                f"no cards match {filters.describe()}",
-                hint=("topics: " + ", ".join(topics)) if topics else "see `dlcards list`",
+    with Collection.open(root_of(ctx)) as col:
+        errors = col.decks.errors
+        if errors:
+            click.echo(
+                f"dlcards: {len(errors)} error(s) in the deck files; cards that could not be "
+                "read are left out (run `dlcards check`).",
+                err=True,
             )
-    tz = zone(settings.timezone)
-
-    def daily_backup() -> None:
-        # its own connection (WAL: a consistent snapshot while answers are being written)
-        with Store.open(
-            store.path,
-            now=now,
-            tz=tz,
-            day_starts_at=settings.day_starts_at,
-            backups_keep=settings.backups_keep,
-        ):
-            pass
-
-    with Store.open(
-        tz=tz, day_starts_at=settings.day_starts_at, backups_keep=settings.backups_keep
-    ) as store:
+        col.check_filters(filters)
         app = build_review_app(
-            col.root,
-            settings,
-            store,
-            clock.now,
+            col,
             filters,
             limits=Limits(new_limit, review_limit),
-            collection=col,
-            background=daily_backup,
+            # its own connection (WAL: a consistent snapshot while answers are being written)
+            background=col.daily_backup,
             ready=first_card_shown,
         )
         app.run()  # every answer is committed as it is given
         stats = app.ctx.session.stats
-        errors = app.ctx.write_errors
-    if errors:
+        write_errors = app.ctx.write_errors
+    if write_errors:
         raise StoreError(
-            f"{len(errors)} answer(s) or action(s) could not be saved: {errors[0]}",
+            f"{len(write_errors)} answer(s) or action(s) could not be saved: {write_errors[0]}",
             hint="run `dlcards doctor` to check the review database",
         )
     if stats.answered:

@@ -10,47 +10,14 @@ from __future__ import annotations
 import click
 
 from dlcards.cli._common import root_of
-from dlcards.core.errors import UsageError
-
-
-def _resolve(col: object, ids: tuple[str, ...]) -> list[str]:
-    by_note: dict[str, list[str]] = {}
-    known: set[str] = set()
-    for note in col.notes:  # type: ignore[attr-defined]
-        cards = note.card_ids()
-        by_note[note.id] = cards
-        known.update(cards)
-    out: list[str] = []
-    unknown = []
-    for given in ids:
-        if given in known:
-            out.append(given)
-        elif given in by_note:
-            out.extend(by_note[given])
-        else:
-            unknown.append(given)
-    if unknown:
-        raise UsageError(
-            f"no card with id {', '.join(repr(u) for u in unknown)} in the decks",
-            hint="`dlcards list` shows card ids (a cloze card's id ends in /c1, /c2, ...)",
-        )
-    return list(dict.fromkeys(out))
 
 
 def _set(ctx: click.Context, ids: tuple[str, ...], suspended: bool) -> None:
-    from dlcards.core.calendar import zone
-    from dlcards.store import Store, card_infos
-    from dlcards.system.clock import now
-    from dlcards.system.decks import open_collection
+    from dlcards.app.collection import Collection
 
-    col = open_collection(root_of(ctx), lint=False)
-    cards = _resolve(col, ids)
-    s = col.settings
-    with Store.open(tz=zone(s.timezone), day_starts_at=s.day_starts_at) as store:
-        store.sync_cards(card_infos(col.notes), now())
-        before = store.flags(cards)
-        store.set_suspended(cards, suspended)
-    changed = [c for c in cards if bool(before.get(c) and before[c].suspended) != suspended]
+    with Collection.open(root_of(ctx)) as col:
+        done = col.set_suspended(ids, suspended)
+    cards, changed = done.cards, done.changed
     verb = "Suspended" if suspended else "Unsuspended"
     click.echo(
         f"{verb} {len(changed)} card{'s' if len(changed) != 1 else ''}"

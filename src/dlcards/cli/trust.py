@@ -13,25 +13,11 @@ from dlcards.cli._common import root_of
 
 
 def _collection_root(ctx: click.Context) -> Path:
-    from dlcards.core.errors import CollectionError
-    from dlcards.system.paths import CONFIG_FILE, DECKS_DIR, find_root
+    from dlcards.app.collection import locate_root
 
-    given = root_of(ctx)
-    if given is not None:
-        root = given.resolve()
-        if not ((root / DECKS_DIR).is_dir() or (root / CONFIG_FILE).is_file()):
-            raise CollectionError(
-                f"{root} is not a dlcards collection (no decks/ folder)",
-                hint="pass a collection with -C PATH",
-            )
-        return root
-    found = find_root(Path.cwd())
-    if found is None:
-        raise CollectionError(
-            f"no dlcards collection in {Path.cwd()} or its parents",
-            hint="run this inside a collection, or pass -C PATH",
-        )
-    return found
+    root = locate_root(root_of(ctx))
+    assert root is not None  # without deck files named, locate_root finds one or raises
+    return root
 
 
 @click.command("trust")
@@ -47,7 +33,17 @@ def trust_command(ctx: click.Context) -> None:
     from dlcards.system.clock import now
 
     root = _collection_root(ctx)
-    if trust(root, now()):
+    try:
+        added = trust(root, now())
+    except OSError as exc:
+        from dlcards.core.errors import DlcardsError
+
+        raise DlcardsError(
+            f"cannot record consent in {root}: {exc.strerror or exc}",
+            hint="consent writes a private id into the collection (.git/dlcards-trust-id or "
+            ".dlcards-trust-id); make the folder writable",
+        ) from None
+    if added:
         click.echo(f"Trusted {root}: `dlcards check` and review may now run its code cards.")
     else:
         click.echo(f"{root} is already trusted.")

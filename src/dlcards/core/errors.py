@@ -9,7 +9,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from typing_extensions import TypedDict
+
 Severity = Literal["error", "warning"]
+
+
+class ProblemDict(TypedDict):
+    """`Problem.to_dict()`: one element of `dlcards check --json` (schemas/check.schema.json)."""
+
+    path: str
+    line: int
+    severity: Severity
+    code: str
+    message: str
+    hint: str | None
 
 
 @dataclass(frozen=True, order=True)
@@ -48,7 +61,7 @@ class Problem:
             text += f"\n  hint: {self.hint}"
         return text
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> ProblemDict:
         return {
             "path": self.location.path,
             "line": self.location.line,
@@ -57,6 +70,12 @@ class Problem:
             "message": self.message,
             "hint": self.hint,
         }
+
+    @classmethod
+    def from_dict(cls, d: ProblemDict) -> Problem:
+        return cls(
+            SourceLocation(d["path"], d["line"]), d["severity"], d["code"], d["message"], d["hint"]
+        )
 
 
 def sort_problems(problems: list[Problem]) -> list[Problem]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from dlcards.core.errors import Problem, SourceLocation
 from dlcards.core.model import Note
-from dlcards.core.parse import ID_COMMENT_RE
+from dlcards.core.parse import find_id_comment
 
 ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base 32, lowercase
 ID_LENGTH = 8
@@ -135,9 +135,9 @@ def apply_id_writes(text: str, writes: list[IdWrite]) -> str:
             continue
         line = parts[idx]
         if w.replace:
-            m = ID_COMMENT_RE.search(line)
+            m = find_id_comment(line)
             if m:
-                parts[idx] = line[: m.start()] + f" <!-- id: {w.new_id} -->" + line[m.end() :]
+                parts[idx] = line[: m.start] + f" <!-- id: {w.new_id} -->" + line[m.end :]
                 continue
         parts[idx] = line + f" <!-- id: {w.new_id} -->"
     return "".join(parts)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from difflib import SequenceMatcher
 
 from dlcards.core.errors import Problem, SourceLocation
-from dlcards.core.model import Note
+from dlcards.core.model import Deletion, Note
 
 FENCE_RE = re.compile(r"^(```|~~~).*?^\1[ \t]*$", re.S | re.M)
 DISPLAY_MATH_RE = re.compile(r"\$\$.*?\$\$", re.S)
@@ -104,7 +105,156 @@ def lint_note(note: Note, answer_word_limit: int) -> list[Problem]:
                         "reword so the visible text does not give the deletion away",
                     )
                 )
+            elif (why := _cloze_giveaway(note, d)) is not None:
+                out.append(
+                    Problem(
+                        SourceLocation(note.path, d.line),
+                        "warning",
+                        "cloze-gives-away",
+                        f"c{d.number} gives itself away: {why}",
+                        "hide something worth recalling, and reword the visible text, the "
+                        "headings or the sibling deletions so they do not reveal it",
+                    )
+                )
+    out.extend(_one_fact_problems(note))
     return out
+
+
+# --- one fact per card (SuperMemo's minimum-information principle) ------------------------------
+
+NUMBER_WORDS = "two|three|four|five|six|seven|eight|nine|ten|[2-9]"
+# "..., and why?" / "..., and its shape?": a second question tacked onto the first
+SECOND_QUESTION_RE = re.compile(
+    r",\s*(and|or)\s+(why|how|what|which|when|where|whom?|its|their|in which)\b[^?]*\?\s*$"
+    r"|\band\s+(why|how)\s*\?\s*$",
+    re.I,
+)
+ENUMERATION_RES = (
+    re.compile(r"^\s*(name|list|enumerate)\b", re.I),
+    re.compile(rf"^\s*(give|state|mention)\s+({NUMBER_WORDS})\b", re.I),
+    re.compile(
+        rf"\b(what|which)\s+(are\s+)?(the\s+)?({NUMBER_WORDS})\s+([a-z-]+\s+)?[a-z-]*[a-z]s\b", re.I
+    ),
+)
+WHAT_WHICH_RE = re.compile(r"^\s*(\W\s*)?(what|which)\b", re.I)
+BOOLEAN_LITERAL_RE = re.compile(r"^['\"]?(True|False)['\"]?$")
+BOOLEAN_WORD_RE = re.compile(r"^(true|false|yes|no)(\s*[.,;:!—–-]|\s*$)", re.I)
+# a bare "what does this evaluate to?" with nothing saying what the snippet is about
+STOCK_CODE_PROMPT_RE = re.compile(
+    r"^(what|which)\s+(?P<kind>(\w+\s+){0,2}?)(does|do|will|would|is)\s+"
+    r"(this|these|the\s+following|the\s+code|the\s+snippet|it)"
+    r"(\s+(code|snippet|expression|line|lines))?\s+"
+    r"(evaluate\s+to|print|return|output|give|show|produce|hold|contain)\b\s*\??",
+    re.I,
+)
+CODE_PROMPT_MIN_WORDS = 3
+# "What shape does this print?" names the kind of value asked for: specific enough
+CODE_PROMPT_KINDS = {"shape", "shapes", "dtype", "dtypes", "device", "size", "sizes", "length"}
+LATEX_WORD_RE = re.compile(
+    r"\\(mathrm|operatorname|text|mathbf|boldsymbol|mathit|left|right|big|Big|bigl|bigr)\b"
+)
+CLOZE_OVERLAP = 0.75  # share of a long deletion that may appear verbatim elsewhere
+CLOZE_OVERLAP_MIN_CHARS = 12
+
+
+def _question_prose(markdown: str) -> str:
+    """The question as prose: code blocks and id comments dropped, math and code spans kept as
+    placeholders (so their `?` or `,` do not count)."""
+    text = FENCE_RE.sub(" ", markdown)
+    text = re.sub(r"<!--.*?-->", " ", text, flags=re.S)
+    text = DISPLAY_MATH_RE.sub(" M ", text)
+    text = INLINE_MATH_RE.sub(" M ", text)
+    text = CODE_SPAN_RE.sub(" C ", text)
+    return " ".join(text.split())
+
+
+def _answer_head(markdown: str) -> str:
+    """What the answer starts with: its first code span if it opens with one, else its first words."""
+    text = FENCE_RE.sub(lambda m: "`" + m.group(0).split("\n", 1)[-1] + "`", markdown).strip()
+    m = re.match(r"`([^`]+)`", text)
+    if m:
+        return m.group(1).strip()
+    return text
+
+
+def _one_fact_problems(note: Note) -> list[Problem]:
+    if note.kind != "basic":
+        return []
+    out: list[Problem] = []
+    where = SourceLocation(note.path, note.line)
+    question = _question_prose(note.question)
+
+    def warn(code: str, message: str, hint: str) -> None:
+        out.append(Problem(where, "warning", code, message, hint))
+
+    if question.count("?") >= 2 or SECOND_QUESTION_RE.search(question):
+        warn(
+            "several-questions",
+            "the question asks two things at once",
+            "split it into one card per question (the second part is often a card of its own)",
+        )
+    if any(r.search(question) for r in ENUMERATION_RES):
+        warn(
+            "enumeration",
+            "the question asks for a list: sets are hard to recall as one fact",
+            "ask for one item per card (e.g. by its role), or use a cloze with one deletion per item",
+        )
+    head = _answer_head(note.answer)
+    first_line = next((ln for ln in question.splitlines() if ln.strip()), "")
+    is_boolean = bool(BOOLEAN_LITERAL_RE.match(head)) or (
+        not note.answer.lstrip().startswith("`") and bool(BOOLEAN_WORD_RE.match(head))
+    )
+    if is_boolean and WHAT_WHICH_RE.match(first_line):
+        warn(
+            "boolean-answer",
+            "a what/which question with a yes/no (True/False) answer: a guess is right half the time",
+            "ask for the value itself (the number, shape, name or reason), not whether a claim holds",
+        )
+    if any(b.kind == "torch" and b.side == "question" for b in note.blocks):
+        m = STOCK_CODE_PROMPT_RE.match(question)
+        rest = question[m.end() :] if m else question
+        words = re.findall(r"[A-Za-z]{2,}|\b[MC]\b", rest)
+        kind_words = set(m.group("kind").lower().split()) if m else set()
+        names_kind = bool(CODE_PROMPT_KINDS & kind_words)
+        if m and not names_kind and len(words) < CODE_PROMPT_MIN_WORDS:
+            warn(
+                "code-prompt-vague",
+                "the code prompt does not say what the snippet is about",
+                "state what is asked, e.g. 'What shape does a 3x3 conv with stride 2 give "
+                "on a 32x32 image?'",
+            )
+    return out
+
+
+def _cloze_plain(markdown: str) -> str:
+    text = LATEX_WORD_RE.sub("", markdown)
+    text = re.sub(r"\{\{c\d+::", "", text).replace("}}", "")
+    return _plain(text)
+
+
+def _cloze_giveaway(note: Note, d: Deletion) -> str | None:
+    """Why deletion `d` gives itself away (None when it does not): a trivial one-letter blank,
+    its text shown elsewhere on the card (visible text, a sibling deletion, a heading), or most
+    of a long deletion shown verbatim elsewhere."""
+    hidden = _cloze_plain(d.text)
+    letters = re.sub(r"[^0-9a-z]", "", hidden)
+    if len(letters) <= 1 and not letters.isdigit():
+        return "the blank is a single symbol, which is not a fact worth recalling"
+    rest = " | ".join(
+        [_cloze_plain(note.question[: d.start] + " " + note.question[d.end :])]
+        + [_cloze_plain(c) for c in note.context]
+    )
+    if re.search(rf"(?<![0-9a-z]){re.escape(hidden)}(?![0-9a-z])", rest):
+        return (
+            f"`{d.text.strip()}` also appears in the visible text, a sibling deletion or a heading"
+        )
+    if len(hidden) >= CLOZE_OVERLAP_MIN_CHARS:
+        m = SequenceMatcher(None, hidden, rest, autojunk=False).find_longest_match(
+            0, len(hidden), 0, len(rest)
+        )
+        if m.size >= CLOZE_OVERLAP * len(hidden):
+            return f"{m.size} of its {len(hidden)} characters appear verbatim elsewhere on the card"
+    return None
 
 
 def _odd_dollars(markdown: str) -> bool:

@@ -35,7 +35,9 @@ class DeckMeta(BaseModel):
         description="Anki deck root for the cards of this file (default: the collection's "
         "`deck` setting, else 'dlcards').",
     )
-    week: int | None = Field(default=None, ge=1, description="Study week, an integer >= 1.")
+    week: int | None = Field(
+        default=None, ge=1, le=999, description="Study week, an integer from 1 to 999."
+    )
     topic: Slug | None = Field(
         default=None, description="One topic slug per file (lowercase, digits, '-' and '_')."
     )

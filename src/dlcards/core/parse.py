@@ -6,8 +6,10 @@ blocks and HTML comments never starts a card); each token's `map` gives its sour
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -21,7 +23,8 @@ if TYPE_CHECKING:
 
 PARSER_VERSION = "1"
 
-ID_COMMENT_RE = re.compile(r"[ \t]*<!--\s*id:\s*(.*?)\s*-->")
+_ID_OPEN_RE = re.compile(r"<!--\s*+id:")
+MAX_YAML_DEPTH = 20  # front matter nested deeper is refused (PyYAML recurses per level)
 NEWLINE_RE = re.compile(r"\r\n?")
 CLOZE_OPEN_RE = re.compile(r"\{\{c(\d+)::")
 CLOZE_TYPO_RE = re.compile(r"\{\{c\d+:(?!:)|\{\{C\d+::|\{\{c::")
@@ -66,6 +69,77 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
+@dataclass(frozen=True)
+class IdComment:
+    """An `<!-- id: ... -->` comment found in a line: [start, end) includes the blanks before."""
+
+    start: int
+    end: int
+    raw_id: str
+
+
+def find_id_comment(line: str) -> IdComment | None:
+    """The first `<!-- id: ... -->` of one line (what `[ \\t]*<!--\\s*id:\\s*(.*?)\\s*-->` finds), in linear
+    time: the regex backtracks quadratically on long runs of blanks and rescans every unclosed
+    comment (issue 17: 40,000 blanks took 6 s, 1 MB hours)."""
+    m = _ID_OPEN_RE.search(line)
+    if m is None:
+        return None
+    close = line.find("-->", m.end())
+    if close < 0:  # no later comment of the line can close either
+        return None
+    start = m.start()
+    while start > 0 and line[start - 1] in " \t":
+        start -= 1
+    return IdComment(start, close + 3, line[m.end() : close].strip())
+
+
+def remove_id_comments(text: str) -> str:
+    """`text` without its id comments (and the blanks before them), line by line."""
+    out = []
+    for line in text.split("\n"):
+        while (c := find_id_comment(line)) is not None:
+            line = line[: c.start] + line[c.end :]
+        out.append(line)
+    return "\n".join(out)
+
+
+def _yaml_depth_exceeded(text: str, limit: int) -> int | None:
+    """The 0-based line where flow brackets or indentation nest deeper than `limit`, if any.
+
+    PyYAML composes nodes recursively: thousands of `[[[[` or indented levels raise
+    RecursionError (which used to drop the whole file). Counted on the raw text, linearly."""
+    depth = 0
+    indents: list[int] = []
+    quote: str | None = None
+    for n, line in enumerate(text.split("\n")):
+        stripped = line.lstrip(" ")
+        if stripped and not stripped.startswith("#") and depth == 0 and quote is None:
+            ind = len(line) - len(stripped)
+            while indents and indents[-1] >= ind:
+                indents.pop()
+            indents.append(ind)
+            # a `- - - - x` line nests one level per dash
+            dashes = len(stripped) - len(stripped.lstrip("- "))
+            if len(indents) + stripped[:dashes].count("-") > limit:
+                return n
+        for ch in line:
+            if quote is not None:
+                if ch == quote:
+                    quote = None
+            elif ch in "'\"":
+                quote = ch
+            elif ch == "#":
+                break
+            elif ch in "[{":
+                depth += 1
+                if depth > limit:
+                    return n
+            elif ch in "]}":
+                depth = max(0, depth - 1)
+    return None
+
+
 class _Builder:
     def __init__(self, path: str, text: str, default_deck: str):
         self.path = path
@@ -98,8 +172,46 @@ class _Builder:
                 "end the YAML block with a line holding only `---`",
             )
             return
+        deep = _yaml_depth_exceeded(token.content, MAX_YAML_DEPTH)
+        if deep is not None:
+            self.problem(
+                start + 2 + deep,
+                "error",
+                "front-matter-yaml",
+                f"front matter nests deeper than {MAX_YAML_DEPTH} levels",
+                "front matter holds flat `key: value` lines (week, topic, tags, requires, deck)",
+            )
+            return
         try:
+            if any(isinstance(ev, yaml.AliasEvent) for ev in yaml.parse(token.content)):
+                # `*alias` references multiply on every use (a "billion laughs" front matter)
+                self.problem(
+                    start + 2,
+                    "error",
+                    "front-matter-yaml",
+                    "front matter uses YAML aliases (`*name`), which are not supported",
+                    "write each value out: `tags: [math, pytorch]`",
+                )
+                return
             data = yaml.safe_load(token.content)
+        except RecursionError:
+            self.problem(
+                start + 2,
+                "error",
+                "front-matter-yaml",
+                "front matter nests too deeply to read",
+                "front matter holds flat `key: value` lines (week, topic, tags, requires, deck)",
+            )
+            return
+        except (ValueError, OverflowError, TypeError) as exc:  # e.g. a 5,000-digit integer
+            self.problem(
+                start + 2,
+                "error",
+                "front-matter-yaml",
+                f"malformed front matter: {_short(str(exc))}",
+                "front matter holds short values: `week: 3`, `topic: softmax`",
+            )
+            return
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = start + 2 + (mark.line if mark is not None else 0)
@@ -235,9 +347,9 @@ class _Builder:
         first = self.lines[start]
         kind = "basic" if first.lstrip().startswith("Q:") else "cloze"
         explicit_id: str | None = None
-        m = ID_COMMENT_RE.search(first)
+        m = find_id_comment(first)
         if m:
-            raw_id = m.group(1)
+            raw_id = m.raw_id
             if ID_RE.match(raw_id):
                 explicit_id = raw_id
             else:
@@ -248,7 +360,7 @@ class _Builder:
                     f"invalid card id {raw_id!r}",
                     "ids are 1-64 letters, digits, '-' or '_'; delete the comment and run `dlcards fix`",
                 )
-            first = first[: m.start()] + first[m.end() :]
+            first = first[: m.start] + first[m.end :]
         first = CARD_PREFIX_RE.sub("", first.lstrip(), count=1)
         if first.startswith(" "):
             first = first[1:]
@@ -280,7 +392,7 @@ class _Builder:
                 blocks.append(Block(kind=fk, side=side, line=tok.map[0] + 1, text=tok.content))
         loc_line = start + 1
         raw_text = "\n".join(self.lines[start:end])
-        chash = content_hash(ID_COMMENT_RE.sub("", raw_text))
+        chash = content_hash(remove_id_comments(raw_text))
         common: dict[str, Any] = dict(
             id=explicit_id or "",
             id_explicit=explicit_id is not None,
@@ -345,13 +457,14 @@ class _Builder:
 
     def _deletions(self, text: str, start: int, body: list[str]) -> list[Deletion]:
         # offsets in `text` -> source lines (text is `body` joined, leading newlines stripped)
-        lead = len("\n".join(body)) - len("\n".join(body).lstrip("\n"))
+        joined = "\n".join(body)
+        lead_lines = joined[: len(joined) - len(joined.lstrip("\n"))].count("\n")
+        newlines = [i for i, ch in enumerate(text) if ch == "\n"]
 
         def line_of(offset: int) -> int:
-            return start + 1 + text.count("\n", 0, offset) + ("\n".join(body)[:lead].count("\n"))
+            return start + 1 + bisect.bisect_left(newlines, offset) + lead_lines
 
         out: list[Deletion] = []
-        pos = 0
         for typo in CLOZE_TYPO_RE.finditer(text):
             self.problem(
                 line_of(typo.start()),
@@ -360,44 +473,25 @@ class _Builder:
                 f"malformed cloze deletion `{typo.group(0)}`",
                 "write deletions as {{c1::text}} or {{c1::text::hint}}",
             )
+        closes = _brace_closes(text)
+        pos = 0
         while True:
             m = CLOZE_OPEN_RE.search(text, pos)
             if not m:
                 break
-            number = int(m.group(1))
-            depth = 0
-            j = m.end()
-            hint_at: int | None = None
-            close: int | None = None
-            while j < len(text):
-                ch = text[j]
-                if ch == "\\" and j + 1 < len(text):
-                    j += 2
-                    continue
-                if ch == "{":
-                    depth += 1
-                elif ch == "}":
-                    if depth == 0:
-                        if text.startswith("}}", j):
-                            close = j
-                            break
-                        break  # a lone '}' at depth 0: unbalanced
-                    depth -= 1
-                elif ch == ":" and depth == 0 and hint_at is None and text.startswith("::", j):
-                    hint_at = j
-                    j += 2
-                    continue
-                j += 1
+            number = int(m.group(1)) if len(m.group(1)) < 6 else 10**6
+            close = closes(m.end())
             if close is None:
                 self.problem(
                     line_of(m.start()),
                     "error",
                     "cloze-unbalanced",
-                    f"cloze deletion c{number} is never closed (unbalanced braces)",
+                    f"cloze deletion c{m.group(1)[:8]} is never closed (unbalanced braces)",
                     "every `{` inside a deletion needs its `}`, and the deletion ends with `}}`",
                 )
                 pos = m.end()
                 continue
+            hint_at = _hint_at(text, m.end(), close)
             inner_end = hint_at if hint_at is not None else close
             body_text = text[m.end() : inner_end]
             hint = text[hint_at + 2 : close] if hint_at is not None else None
@@ -432,20 +526,112 @@ class _Builder:
         return out
 
 
+def _brace_closes(text: str) -> Callable[[int], int | None]:
+    """For a deletion whose text starts at `p`: the offset of its closing `}}`, or None.
+
+    A deletion ends at the first unescaped `}` at its own brace depth, and only if a second
+    `}` follows. Scanning from each `{{c1::` rescans the rest of the text for every unclosed
+    one (quadratic: 50k unclosed deletions took minutes); instead one pass records the brace
+    balance before every unescaped `}`, and the close of `p` is the first `}` at or after `p`
+    whose balance equals the balance at `p` (a binary search)."""
+    balance = 0
+    at: list[int] = []  # balance before offset `p`, sampled at every unescaped brace
+    offsets: list[int] = []
+    by_level: dict[int, list[int]] = {}
+    j = 0
+    n = len(text)
+    while j < n:
+        ch = text[j]
+        if ch == "\\" and j + 1 < n:
+            j += 2
+            continue
+        if ch == "{":
+            offsets.append(j)
+            at.append(balance)
+            balance += 1
+        elif ch == "}":
+            offsets.append(j)
+            at.append(balance)
+            by_level.setdefault(balance, []).append(j)
+            balance -= 1
+        j += 1
+
+    def close_of(p: int) -> int | None:
+        k = bisect.bisect_left(offsets, p)
+        level = at[k] if k < len(at) else balance
+        candidates = by_level.get(level, [])
+        c = bisect.bisect_left(candidates, p)
+        if c == len(candidates):
+            return None
+        q = candidates[c]
+        return q if text.startswith("}}", q) else None
+
+    return close_of
+
+
+def _hint_at(text: str, begin: int, close: int) -> int | None:
+    """The first `::` at the deletion's own depth between `begin` and its close."""
+    depth = 0
+    j = begin
+    while j < close:
+        ch = text[j]
+        if ch == "\\" and j + 1 < close:
+            j += 2
+            continue
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        elif ch == ":" and depth == 0 and text.startswith("::", j):
+            return j
+        j += 1
+    return None
+
+
 def _fence_kind(tok: Token) -> str:
     return tok.info.strip().split(maxsplit=1)[0] if tok.info.strip() else ""
 
 
+def strip_html_comments(text: str) -> str:
+    """`text` without `<!-- ... -->` comments, in linear time (`re.sub(r"<!--.*?-->")` rescans
+    the rest of the text for every unclosed `<!--`: quadratic). An unclosed `<!--` is kept, as
+    the regex keeps it."""
+    out: list[str] = []
+    pos = 0
+    while True:
+        start = text.find("<!--", pos)
+        if start < 0:
+            out.append(text[pos:])
+            return "".join(out)
+        out.append(text[pos:start])
+        end = text.find("-->", start + 4)
+        if end < 0:
+            out.append(text[start:])
+            return "".join(out)
+        pos = end + 3
+
+
 def _visible(markdown: str) -> bool:
-    return bool(re.sub(r"<!--.*?-->", "", markdown, flags=re.S).strip())
+    return bool(strip_html_comments(markdown).strip())
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _input_repr(value: Any) -> str:
+    try:
+        return _short(repr(value))
+    except ValueError:  # an integer over the int->str digit limit
+        return "a number too large to show"
 
 
 def _describe_pydantic_error(key: str, err: Any) -> str:
     if key == "week":
-        return f"must be a positive integer, not {err.get('input')!r}"
+        return f"must be a positive integer, not {_input_repr(err.get('input'))}"
     if key == "topic":
-        return f"must be a slug (lowercase letters, digits, '-', '_'), not {err.get('input')!r}"
-    return str(err.get("msg", "invalid value"))
+        return f"must be a slug (lowercase letters, digits, '-', '_'), not {_input_repr(err.get('input'))}"
+    return _short(str(err.get("msg", "invalid value")))
 
 
 def _front_matter_hint(key: str) -> str | None:

@@ -4,11 +4,15 @@ The only module that imports `fsrs`. py-fsrs supplies the FSRS-6 formulas (initi
 and difficulty, difficulty update, recall / forget / short-term stability); this module decides
 *which* formula applies and with how many elapsed days, the way Anki (fsrs-rs) does:
 
-* Elapsed days are whole **study days**: local calendar days in the user's time zone, shifted
-  by the "next day starts at" hour (`dlcards.core.calendar`). Two reviews on the same study day have
-  `delta_t = 0` and use FSRS-6's short-term stability formula; otherwise the forgetting curve
-  is evaluated at the integer number of days. (py-fsrs counts 24-hour blocks, which disagrees
-  with Anki on most real histories: 23:59 -> 00:01 is one day for Anki, zero blocks for py-fsrs.)
+* Elapsed days (`delta_t`) follow Anki's rule exactly (`dlcards.review.anki_days`): 24-hour
+  blocks counted back from the day cutoff (the next "next day starts at" moment in the user's
+  time zone), which are the study days of the calendar except within an hour of a rollover
+  across a daylight-saving change. Answering counts back from the cutoff after `now`; `replay`
+  with a `cutoff` counts the whole history back from it, as Anki's `compute_memory_state`
+  does. Two reviews in the same block have `delta_t = 0` and use FSRS-6's short-term stability
+  formula; otherwise the forgetting curve is evaluated at the integer number of days. (py-fsrs
+  counts 24-hour blocks between the reviews themselves: 23:59 -> 00:01 is one day for Anki,
+  zero blocks for py-fsrs.) Due dates stay on calendar study days.
 * Learning and relearning steps are Anki's v3 steps: Again -> first step, Hard -> average of
   the first two steps (or 1.5 x a single step, at most one day more), Good -> next step or
   graduate, Easy -> graduate.
@@ -26,14 +30,11 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from dlcards.core.calendar import day_start, study_day
+from dlcards.core.calendar import StudyCalendar, day_start, study_day
 from dlcards.core.state import CardState, Phase, Rating, ReviewEntry, ReviewKind, require_utc
-
-if TYPE_CHECKING:
-    from dlcards.system.config import Settings
+from dlcards.review import anki_days
 
 S_MIN = 0.001
 S_MAX = 36500.0
@@ -43,7 +44,8 @@ _FUZZ_RANGES = ((2.5, 7.0, 0.15), (7.0, 20.0, 0.1), (20.0, math.inf, 0.05))
 
 @dataclass(frozen=True)
 class SchedulerConfig:
-    """Everything the scheduler needs, taken from Settings."""
+    """Everything the scheduler needs, as plain values (`dlcards.app.settings.scheduler_config`
+    maps a collection's Settings to one)."""
 
     desired_retention: float
     learning_steps: tuple[float, ...]  # seconds
@@ -54,24 +56,10 @@ class SchedulerConfig:
     day_starts_at: int
     tz: ZoneInfo
 
-    @classmethod
-    def from_settings(cls, settings: Settings) -> SchedulerConfig:
-        """The scheduler configuration of a collection's settings."""
-        from dlcards.core.calendar import zone
-        from dlcards.system.config import parse_step
-
-        return cls(
-            desired_retention=settings.desired_retention,
-            learning_steps=tuple(parse_step(s) for s in settings.learning_steps),
-            relearning_steps=tuple(parse_step(s) for s in settings.relearning_steps),
-            maximum_interval=settings.maximum_interval,
-            fuzz=settings.fuzz,
-            parameters=tuple(settings.fsrs_parameters)
-            if settings.fsrs_parameters is not None
-            else None,
-            day_starts_at=settings.day_starts_at,
-            tz=zone(settings.timezone),
-        )
+    @property
+    def calendar(self) -> StudyCalendar:
+        """The study calendar these days are counted in."""
+        return StudyCalendar(self.tz, self.day_starts_at)
 
 
 def _round_half_up(x: float) -> int:
@@ -135,26 +123,31 @@ class Scheduler:
 
     # ---- memory model -------------------------------------------------------------------
 
-    def elapsed_days(self, earlier: datetime, later: datetime) -> int:
-        """Whole study days between two times (Anki's delta_t)."""
-        c = self.config
-        return (
-            study_day(later, c.tz, c.day_starts_at) - study_day(earlier, c.tz, c.day_starts_at)
-        ).days
+    def elapsed_days(
+        self, earlier: datetime, later: datetime, cutoff: datetime | None = None
+    ) -> int:
+        """Anki's delta_t between two reviews: counted back from `cutoff` when given (a
+        recomputation), else from the day cutoff after `later` (answering at `later`)."""
+        if cutoff is not None:
+            return anki_days.elapsed_days(earlier, later, cutoff)
+        return anki_days.answer_elapsed_days(earlier, later, self.config.calendar)
 
     def forgetting_curve(self, elapsed_days: float, stability: float) -> float:
         """FSRS-6 power forgetting curve R(t, S)."""
         return float((1 + self._factor * elapsed_days / stability) ** self._decay)
 
-    def memory_after(self, state: CardState, rating: Rating, now: datetime) -> tuple[float, float]:
-        """(stability, difficulty) after answering `rating` at `now`, as fsrs-rs / Anki compute it."""
+    def memory_after(
+        self, state: CardState, rating: Rating, now: datetime, cutoff: datetime | None = None
+    ) -> tuple[float, float]:
+        """(stability, difficulty) after answering `rating` at `now`, as fsrs-rs / Anki compute it
+        (elapsed days counted back from `cutoff` when given: see `elapsed_days`)."""
         f = self._fsrs
         r = self._Rating(int(rating))
         if state.stability is None or state.difficulty is None or state.last_review is None:
             s = f._initial_stability(rating=r)
             d = f._initial_difficulty(rating=r, clamp=True)
             return float(min(max(s, S_MIN), S_MAX)), float(d)
-        delta = max(self.elapsed_days(state.last_review, now), 0)
+        delta = max(self.elapsed_days(state.last_review, now, cutoff), 0)
         if delta == 0:
             s = f._short_term_stability(stability=state.stability, rating=r)
         else:
@@ -182,11 +175,13 @@ class Scheduler:
 
     # ---- answers --------------------------------------------------------------------------
 
-    def preview(self, state: CardState, now: datetime) -> dict[Rating, CardState]:
+    def preview(
+        self, state: CardState, now: datetime, cutoff: datetime | None = None
+    ) -> dict[Rating, CardState]:
         """The state each rating would give at `now`; identical to `review` (same fuzz)."""
         now = require_utc(now)
         c = self.config
-        memory = {rating: self.memory_after(state, rating, now) for rating in Rating}
+        memory = {rating: self.memory_after(state, rating, now, cutoff) for rating in Rating}
         factor = fuzz_factor(state.card_id, state.reps) if c.fuzz else None
         today = study_day(now, c.tz, c.day_starts_at)
 
@@ -283,12 +278,17 @@ class Scheduler:
         return out
 
     def review(
-        self, state: CardState, rating: Rating, now: datetime, duration_ms: int = 0
+        self,
+        state: CardState,
+        rating: Rating,
+        now: datetime,
+        duration_ms: int = 0,
+        cutoff: datetime | None = None,
     ) -> ReviewEntry:
         """Answer a card at `now` (aware): the log entry with the state before and after."""
         now = require_utc(now)
         rating = Rating(int(rating))
-        after = self.preview(state, now)[rating]
+        after = self.preview(state, now, cutoff)[rating]
         kind: ReviewKind = {
             "new": "learn",
             "learning": "learn",
@@ -306,13 +306,21 @@ class Scheduler:
         )
 
     def replay(
-        self, card_id: str, reviews: Iterable[tuple[datetime, Rating, int]]
+        self,
+        card_id: str,
+        reviews: Iterable[tuple[datetime, Rating, int]],
+        *,
+        cutoff: datetime | None = None,
     ) -> tuple[CardState, list[ReviewEntry]]:
-        """Recompute a card's state from its (time, rating, duration_ms) history, in time order."""
+        """Recompute a card's state from its (time, rating, duration_ms) history, in time order.
+
+        Without `cutoff`, each answer is replayed as it was given (elapsed days counted back from
+        the cutoff after it). With `cutoff` (`anki_days.next_day_at(now, calendar)`), the memory
+        states are Anki's recomputation at `now`: every elapsed day counted back from it."""
         state = CardState(card_id=card_id)
         entries: list[ReviewEntry] = []
         for when, rating, duration in sorted(reviews, key=lambda r: require_utc(r[0])):
-            entry = self.review(state, rating, when, duration)
+            entry = self.review(state, rating, when, duration, cutoff)
             entries.append(entry)
             state = entry.after
         return state, entries

@@ -5,7 +5,7 @@ states and flags and today's review log, every call takes `now`, and every chang
 returned as a list of `Effect`s for the caller to persist (`apply_effects` does that against a
 `dlcards.store.Store`, which is the only I/O on the answer path).
 
-Queue order (like Anki's v3 scheduler, simplified):
+Queue order (like Anki's v3 scheduler, simplified; the queue itself is `dlcards.review.queue`):
 1. due reviews (phase `review`, due before the next study day starts), oldest due first,
    up to `reviews_per_day` (counted per study day from the review log);
 2. (re)learning cards that are due now;
@@ -14,28 +14,66 @@ Queue order (like Anki's v3 scheduler, simplified):
 4. when nothing else is left, (re)learning cards due within `learn_ahead` (20 min).
 
 A topic is *started* as soon as any of its cards has been reviewed (it is no longer new).
+
+The parts live in their own modules and are re-exported here: `dlcards.review.cards`
+(SessionCard, Filters, note_session_cards), `dlcards.review.limits` (Policy),
+`dlcards.review.effects` (the effects, apply_effects, Outcome), `dlcards.review.queue`.
 """
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal, Protocol
-from zoneinfo import ZoneInfo
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Protocol
 
-from dlcards.core.calendar import next_day_start, study_day
 from dlcards.core.state import CardFlags, CardState, Rating, ReviewEntry, require_utc
+from dlcards.review.cards import NO_WEEK, Filters, SessionCard, note_session_cards, session_cards
+from dlcards.review.effects import (
+    Effect,
+    Outcome,
+    RecordReview,
+    SetBuried,
+    SetFlag,
+    SetLeech,
+    SetStudyMore,
+    SetSuspended,
+    StoreLike,
+    UndoReview,
+    apply_effects,
+    parse_study_more,
+    study_more_key,
+)
+from dlcards.review.limits import LEARN_AHEAD, Policy
+from dlcards.review.queue import DayQueue, QueueName
 
-if TYPE_CHECKING:
-    from dlcards.core.model import Card, Note
-    from dlcards.system.config import Settings
-
-LEARN_AHEAD = timedelta(minutes=20)
-NO_WEEK = 10**6  # files without a week come after every week
-
-QueueName = Literal["review", "learning", "new"]
+__all__ = [
+    "LEARN_AHEAD",
+    "NO_WEEK",
+    "Counts",
+    "Effect",
+    "Filters",
+    "Outcome",
+    "Policy",
+    "QueueName",
+    "RecordReview",
+    "SchedulerLike",
+    "Session",
+    "SessionCard",
+    "SessionStats",
+    "SetBuried",
+    "SetFlag",
+    "SetLeech",
+    "SetStudyMore",
+    "SetSuspended",
+    "StoreLike",
+    "UndoReview",
+    "apply_effects",
+    "note_session_cards",
+    "parse_study_more",
+    "session_cards",
+    "study_more_key",
+]
 
 
 class SchedulerLike(Protocol):
@@ -44,222 +82,6 @@ class SchedulerLike(Protocol):
     ) -> ReviewEntry: ...
 
     def preview(self, state: CardState, now: datetime) -> dict[Rating, CardState]: ...
-
-
-# -- inputs ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SessionCard:
-    """What the session needs to know about a card (no text)."""
-
-    id: str
-    note_id: str
-    order: tuple[Any, ...]  # curriculum position: (week, file, index in file, ordinal)
-    topic: str | None = None
-    requires: tuple[str, ...] = ()
-    week: int | None = None
-    deck: str = "dlcards"
-    tags: tuple[str, ...] = ()
-    path: str = ""
-
-    @classmethod
-    def from_card(cls, card: Card, file_order: int = 0) -> SessionCard:
-        note = card.note
-        week = note.meta.week
-        return cls(
-            id=card.id,
-            note_id=note.id,
-            order=(
-                NO_WEEK if week is None else week,
-                file_order,
-                note.path,
-                note.index,
-                card.ordinal,
-            ),
-            topic=note.meta.topic,
-            requires=tuple(note.meta.requires),
-            week=week,
-            deck=note.deck,
-            tags=tuple(note.tags),
-            path=note.path,
-        )
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Which cards a session reviews (all when every field is None)."""
-
-    week: int | None = None
-    topic: str | None = None
-    tag: str | None = None
-    deck: str | None = None
-
-    def matches(self, card: SessionCard) -> bool:
-        if self.week is not None and card.week != self.week:
-            return False
-        if self.topic is not None and card.topic != self.topic:
-            return False
-        if self.tag is not None and self.tag not in card.tags:
-            return False
-        return self.deck is None or card.deck == self.deck or card.deck.startswith(self.deck + "::")
-
-    def describe(self) -> str:
-        parts = []
-        if self.deck is not None:
-            parts.append(f"deck {self.deck}")
-        if self.week is not None:
-            parts.append(f"week {self.week}")
-        if self.topic is not None:
-            parts.append(f"topic {self.topic}")
-        if self.tag is not None:
-            parts.append(f"tag {self.tag}")
-        return ", ".join(parts)
-
-
-@dataclass(frozen=True)
-class Policy:
-    """The session's rules, from Settings plus today's command-line overrides."""
-
-    new_per_day: int = 20
-    reviews_per_day: int = 200
-    learn_ahead: timedelta = LEARN_AHEAD
-    leech_threshold: int = 8
-    leech_action: Literal["suspend", "tag"] = "suspend"
-    bury_siblings: bool = True
-    day_starts_at: int = 4
-    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
-
-    @classmethod
-    def from_settings(
-        cls, settings: Settings, *, new_limit: int | None = None, review_limit: int | None = None
-    ) -> Policy:
-        from dlcards.core.calendar import zone
-
-        return cls(
-            new_per_day=settings.new_per_day if new_limit is None else new_limit,
-            reviews_per_day=settings.reviews_per_day if review_limit is None else review_limit,
-            leech_threshold=settings.leech_threshold,
-            leech_action=settings.leech_action,
-            bury_siblings=settings.bury_siblings,
-            day_starts_at=settings.day_starts_at,
-            tz=zone(settings.timezone),
-        )
-
-    def day(self, t: datetime) -> date:
-        return study_day(t, self.tz, self.day_starts_at)
-
-    def day_end(self, t: datetime) -> datetime:
-        return next_day_start(t, self.tz, self.day_starts_at)
-
-
-# -- effects (what the caller persists) ------------------------------------------------------
-
-
-@dataclass
-class RecordReview:
-    entry: ReviewEntry
-    review_id: Any = None  # set by apply_effects; needed to undo
-
-
-@dataclass(frozen=True)
-class UndoReview:
-    record: RecordReview
-
-
-@dataclass(frozen=True)
-class SetSuspended:
-    card_ids: tuple[str, ...]
-    value: bool
-
-
-@dataclass(frozen=True)
-class SetBuried:
-    card_ids: tuple[str, ...]
-    until: date | None
-
-
-@dataclass(frozen=True)
-class SetLeech:
-    card_id: str
-    value: bool
-
-
-@dataclass(frozen=True)
-class SetFlag:
-    card_id: str
-    flag: int
-
-
-@dataclass(frozen=True)
-class SetStudyMore:
-    """Today's raised limits ("study more"), kept for the rest of the study day."""
-
-    day: date
-    extra_new: int
-    extra_reviews: int
-
-
-Effect = RecordReview | UndoReview | SetSuspended | SetBuried | SetLeech | SetFlag | SetStudyMore
-
-
-def study_more_key(day: date) -> str:
-    """The store setting holding a day's raised limits."""
-    return f"study_more:{day.isoformat()}"
-
-
-def parse_study_more(value: str | None) -> tuple[int, int]:
-    """(extra new, extra reviews) from the stored setting; (0, 0) when absent or unreadable."""
-    try:
-        new, reviews = (int(x) for x in (value or "").split(","))
-    except ValueError:
-        return 0, 0
-    return max(0, new), max(0, reviews)
-
-
-class StoreLike(Protocol):
-    def record_review(self, entry: ReviewEntry) -> Any: ...
-    def undo_review(self, review_id: Any) -> ReviewEntry: ...
-    def set_suspended(self, ids: Iterable[str], value: bool) -> None: ...
-    def set_buried(self, ids: Iterable[str], until: date | None) -> None: ...
-    def set_leech(self, card_id: str, value: bool) -> None: ...
-    def set_flag(self, card_id: str, flag: int) -> None: ...
-    def set_setting(self, key: str, value: str) -> None: ...
-
-
-def apply_effects(store: StoreLike, effects: Iterable[Effect]) -> None:
-    """Persist a session's effects, in order. The one place the session meets the store."""
-    for effect in effects:
-        if isinstance(effect, RecordReview):
-            effect.review_id = store.record_review(effect.entry)
-        elif isinstance(effect, UndoReview):
-            if effect.record.review_id is None:
-                raise RuntimeError("cannot undo a review that was never recorded")
-            store.undo_review(effect.record.review_id)
-        elif isinstance(effect, SetSuspended):
-            store.set_suspended(list(effect.card_ids), effect.value)
-        elif isinstance(effect, SetBuried):
-            store.set_buried(list(effect.card_ids), effect.until)
-        elif isinstance(effect, SetLeech):
-            store.set_leech(effect.card_id, effect.value)
-        elif isinstance(effect, SetFlag):
-            store.set_flag(effect.card_id, effect.flag)
-        elif isinstance(effect, SetStudyMore):
-            store.set_setting(
-                study_more_key(effect.day), f"{effect.extra_new},{effect.extra_reviews}"
-            )
-
-
-# -- results ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """The result of one session action: effects to persist and a message for the learner."""
-
-    effects: list[Effect]
-    notice: str | None = None
-    card_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -299,7 +121,7 @@ class SessionStats:
 # -- the session -----------------------------------------------------------------------------
 
 
-class Session:
+class Session(DayQueue):
     """Today's queue and the actions on it. Build it once per `dlcards review`."""
 
     def __init__(
@@ -363,86 +185,6 @@ class Session:
         self.extra_reviews = 0
         self._build()
 
-    def _build(self) -> None:
-        self.review_q: list[tuple[datetime, str]] = []
-        self.learning: dict[str, datetime] = {}
-        self.new_ready: list[tuple[tuple[Any, ...], str]] = []
-        self.new_waiting: dict[str, tuple[tuple[Any, ...], str]] = {}
-        for cid in self.cards:
-            self._enqueue(cid)
-        self.review_q.sort()
-        self.new_ready.sort()
-
-    def _available(self, cid: str) -> bool:
-        f = self.flags[cid]
-        return not f.suspended and not (f.buried_until is not None and self.today < f.buried_until)
-
-    def _waits(self, cid: str) -> bool:
-        card = self.cards[cid]
-        return any(t in self.known_topics and t not in self.started for t in card.requires)
-
-    def _enqueue(self, cid: str, *, sort: bool = False) -> None:
-        if cid not in self.cards or not self._available(cid):
-            return
-        st = self.states[cid]
-        if st.phase == "new":
-            item = (self.cards[cid].order, cid)
-            if self._waits(cid):
-                self.new_waiting[cid] = item
-            elif sort:
-                bisect.insort(self.new_ready, item)
-            else:
-                self.new_ready.append(item)
-        elif st.due is None:
-            return
-        elif st.phase == "review":
-            if st.due < self.day_end:
-                if sort:
-                    bisect.insort(self.review_q, (st.due, cid))
-                else:
-                    self.review_q.append((st.due, cid))
-        elif st.due < self.day_end:  # learning / relearning
-            self.learning[cid] = st.due
-
-    def _dequeue(self, cid: str) -> None:
-        self.learning.pop(cid, None)
-        self.new_waiting.pop(cid, None)
-        st = self.states[cid]
-        if st.phase == "review" and st.due is not None:
-            item = (st.due, cid)
-            i = bisect.bisect_left(self.review_q, item)
-            if i < len(self.review_q) and self.review_q[i] == item:
-                del self.review_q[i]
-                return
-        if st.phase == "new":
-            item2 = (self.cards[cid].order, cid) if cid in self.cards else None
-            if item2 is not None:
-                i = bisect.bisect_left(self.new_ready, item2)
-                if i < len(self.new_ready) and self.new_ready[i] == item2:
-                    del self.new_ready[i]
-                    return
-        # not where expected (e.g. a changed state): a linear sweep keeps things consistent
-        self.review_q = [x for x in self.review_q if x[1] != cid]
-        self.new_ready = [x for x in self.new_ready if x[1] != cid]
-
-    def _start_topic(self, cid: str) -> None:
-        topic = self.all_cards[cid].topic
-        if not topic or topic in self.started:
-            return
-        self.started.add(topic)
-        freed = [cid2 for cid2 in self.new_waiting if not self._waits(cid2)]
-        for cid2 in freed:
-            bisect.insort(self.new_ready, self.new_waiting.pop(cid2))
-
-    # -- limits ------------------------------------------------------------------------------
-    @property
-    def new_limit_left(self) -> int:
-        return max(0, self.policy.new_per_day + self.extra_new - len(self.new_done))
-
-    @property
-    def review_limit_left(self) -> int:
-        return max(0, self.policy.reviews_per_day + self.extra_reviews - len(self.reviews_done))
-
     def counts(self, now: datetime) -> Counts:
         self._maybe_roll(now)
         return Counts(
@@ -464,84 +206,6 @@ class Session:
         self._maybe_roll(now)
         self.current = self._pick(now)
         return self.current
-
-    def _pick(self, now: datetime) -> str | None:
-        while self._front:
-            cid = self._front.pop()
-            if self._queued(cid):
-                return cid
-        if self.review_q and self.review_limit_left > 0:
-            return self.review_q[0][1]
-        due_learning = self._first_learning()
-        if due_learning is not None and self.learning[due_learning] <= now:
-            return due_learning
-        if self.new_ready and self.new_limit_left > 0:
-            return self.new_ready[0][1]
-        if (
-            due_learning is not None
-            and self.learning[due_learning] <= now + self.policy.learn_ahead
-        ):
-            return due_learning
-        return None
-
-    def _first_learning(self) -> str | None:
-        if not self.learning:
-            return None
-        return min(self.learning, key=lambda c: (self.learning[c], c))
-
-    def _queued(self, cid: str) -> bool:
-        if cid not in self.cards or not self._available(cid):
-            return False
-        st = self.states[cid]
-        if st.phase == "new":
-            return not self._waits(cid)
-        return st.due is not None and st.due < self.day_end
-
-    def queue_of(self, cid: str) -> QueueName:
-        phase = self.states[cid].phase
-        return "new" if phase == "new" else "review" if phase == "review" else "learning"
-
-    def next_due(self, now: datetime) -> datetime | None:
-        """When the next card that cannot be shown now becomes due (for the nothing-due
-        screen): the earliest due learning or review card, buried ones counting from the next
-        study day; new cards held back by the daily limit count from the next study day."""
-        best: datetime | None = None
-        for cid in self.cards:
-            st = self.states[cid]
-            if self.flags[cid].suspended or st.phase == "new" or st.due is None:
-                continue
-            due = max(st.due, self.day_end) if self._buried(cid) else st.due
-            if due > now and (best is None or due < best):
-                best = due
-        new_left = self.new_ready or any(
-            self.states[c].phase == "new" and not self.flags[c].suspended and self._buried(c)
-            for c in self.cards
-        )
-        if new_left and (best is None or self.day_end < best):
-            best = self.day_end
-        return best
-
-    def _buried(self, cid: str) -> bool:
-        f = self.flags[cid]
-        return not f.suspended and f.buried_until is not None and self.today < f.buried_until
-
-    def waiting_for(self) -> list[str]:
-        """Topics not yet started that new cards of this session wait for (`requires`)."""
-        missing: set[str] = set()
-        for cid in self.new_waiting:
-            missing.update(
-                t
-                for t in self.cards[cid].requires
-                if t in self.known_topics and t not in self.started
-            )
-        return sorted(missing)
-
-    def limits_reached(self) -> bool:
-        """True when cards are held back only by today's limits (study more would help)."""
-        return bool(
-            (self.new_ready and self.new_limit_left == 0)
-            or (self.review_q and self.review_limit_left == 0)
-        )
 
     # -- actions -----------------------------------------------------------------------------
     def preview(self, now: datetime) -> dict[Rating, CardState]:
@@ -732,51 +396,3 @@ class Session:
         self.undo_stack = [u for u in self.undo_stack if u.card_id in self.all_cards]
         self._front = [c for c in self._front if c in self.cards]
         self._build()
-
-
-def session_cards(
-    cards: Iterable[Card], file_order: Mapping[str, int] | None = None
-) -> list[SessionCard]:
-    order = file_order or {}
-    return [SessionCard.from_card(c, order.get(c.note.path, 0)) for c in cards]
-
-
-def note_session_cards(
-    notes: Iterable[Note], file_order: Mapping[str, int] | None = None
-) -> list[tuple[SessionCard, Note, int]]:
-    """(session card, note, ordinal) for every card of `notes`, without building `Card`
-    models (10,000 cards: a few milliseconds)."""
-    from dlcards.core.model import cloze_card_id
-
-    order = file_order or {}
-    out: list[tuple[SessionCard, Note, int]] = []
-    for note in notes:
-        meta = note.meta
-        week = meta.week
-        tags = tuple(note.tags)
-        requires = tuple(meta.requires)
-        fo = order.get(note.path, 0)
-        wk = NO_WEEK if week is None else week
-        if note.kind == "basic":
-            pairs = [(note.id, 1)]
-        else:
-            pairs = [(cloze_card_id(note.id, n), n) for n in note.numbers]
-        for cid, ordinal in pairs:
-            out.append(
-                (
-                    SessionCard(
-                        cid,
-                        note.id,
-                        (wk, fo, note.path, note.index, ordinal),
-                        meta.topic,
-                        requires,
-                        week,
-                        note.deck,
-                        tags,
-                        note.path,
-                    ),
-                    note,
-                    ordinal,
-                )
-            )
-    return out

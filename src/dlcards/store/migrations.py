@@ -96,9 +96,104 @@ CREATE UNIQUE INDEX reviews_anki_revlog_id ON reviews (anki_revlog_id) WHERE ank
 ALTER TABLE cards ADD COLUMN gone_since TEXT;
 """
 
+V3_ANKI_SYNC = """
+-- `dlcards sync`: what each Anki target (a collection file, or the mirror of a sync server)
+-- held after the last sync, for three-way merges of fields, decks and card flags.
+CREATE TABLE sync_notes (
+    target TEXT NOT NULL,
+    note_id TEXT NOT NULL,
+    fields TEXT NOT NULL, -- JSON list: the note's field values after the last sync
+    conflict TEXT, -- JSON {field index: Markdown value} while a field edited in Anki is in conflict
+    deck TEXT NOT NULL, -- the deck dlcards last put the note's cards in
+    orphaned INTEGER NOT NULL DEFAULT 0 CHECK (orphaned IN (0, 1)),
+    PRIMARY KEY (target, note_id)
+) STRICT;
+
+CREATE TABLE sync_cards (
+    target TEXT NOT NULL,
+    card_id TEXT NOT NULL,
+    suspended INTEGER NOT NULL DEFAULT 0,
+    buried INTEGER NOT NULL DEFAULT 0,
+    flag INTEGER NOT NULL DEFAULT 0,
+    leech INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (target, card_id)
+) STRICT;
+
+-- The Anki revlog id each dlcards review was written to Anki as (the same id on both sides,
+-- so nothing comes back as new). Reviews that came from Anki keep theirs in reviews.anki_revlog_id.
+CREATE TABLE sync_review_ids (
+    review_id INTEGER PRIMARY KEY REFERENCES reviews (id) ON DELETE CASCADE,
+    revlog_id INTEGER NOT NULL UNIQUE
+) STRICT;
+
+CREATE TABLE sync_targets (
+    target TEXT PRIMARY KEY,
+    last_sync TEXT NOT NULL,
+    summary TEXT NOT NULL -- JSON: the last sync's summary
+) STRICT;
+"""
+
+V4_FSRS_PARAMS = """
+-- `dlcards optimize`: every FSRS-6 parameter set fitted or imported, with its scores. The newest
+-- adopted row not rolled back is what scheduling uses (the setting `fsrs_parameters` overrides).
+CREATE TABLE fsrs_params (
+    id INTEGER PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    parameters TEXT NOT NULL, -- JSON list of the 21 FSRS-6 weights
+    source TEXT NOT NULL CHECK (source IN ('optimize', 'import', 'sync')),
+    adopted INTEGER NOT NULL CHECK (adopted IN (0, 1)),
+    rolled_back_at TEXT,
+    items INTEGER, -- training items (reviews on a later day than the card's previous one)
+    log_loss REAL, -- time-series split scores of these parameters
+    rmse_bins REAL,
+    previous_log_loss REAL, -- ... and of the parameters in use before, on the same split
+    previous_rmse_bins REAL,
+    note TEXT
+) STRICT;
+
+-- `dlcards import-reviews`: reviews of cards that are not dlcards cards (another app's history),
+-- kept for the optimiser and the review-time estimate; never scheduled.
+CREATE TABLE foreign_reviews (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL, -- the file they came from
+    card_key TEXT NOT NULL, -- the other app's card id
+    time TEXT NOT NULL,
+    rating INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 4),
+    duration_ms INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (card_key, time)
+) STRICT;
+"""
+
+V5_ANKI_NOTES = """
+-- `dlcards build`: what each note last looked like in an .apkg, and since when. A note's Anki
+-- modification time is the time its content (note type, fields, tags) last changed, so a
+-- rebuild without changes imports as "unchanged"; `fields`/`tags` let a note deleted from the
+-- Markdown still be exported, tagged `dlcards::deleted`, while its cards are orphans.
+CREATE TABLE anki_notes (
+    note_id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('basic', 'cloze')),
+    root TEXT NOT NULL, -- deck root
+    digest TEXT NOT NULL, -- sha256 of the content Anki receives
+    mtime INTEGER NOT NULL, -- seconds since the epoch: when that content was first built
+    fields TEXT NOT NULL, -- JSON list of field values
+    tags TEXT NOT NULL, -- JSON list of dlcards' tags
+    ords TEXT NOT NULL -- JSON list of card ordinals
+) STRICT;
+
+-- The same for the note types (templates and CSS): their mtime changes only with them.
+CREATE TABLE anki_notetypes (
+    model_id INTEGER PRIMARY KEY,
+    digest TEXT NOT NULL,
+    mtime INTEGER NOT NULL
+) STRICT;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", V1_INITIAL),
     Migration(2, "card_flags_anki_dedupe_gone_since", V2_FLAGS),
+    Migration(3, "anki_sync", V3_ANKI_SYNC),
+    Migration(4, "fsrs_params_foreign_reviews", V4_FSRS_PARAMS),
+    Migration(5, "anki_notes", V5_ANKI_NOTES),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -7,13 +7,16 @@ Precedence (last wins): defaults < `dlcards.toml` of the collection < environmen
 from __future__ import annotations
 
 import json
+import math
 import os
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from dlcards.core.errors import ConfigError
+from dlcards.system.cache import Cache, Schema, instance_of
 from dlcards.system.paths import CONFIG_FILE, state_dir
 
 __all__ = ["CONFIG_FILE", "Settings", "load_settings", "parse_step", "state_dir"]
@@ -21,6 +24,8 @@ __all__ = ["CONFIG_FILE", "Settings", "load_settings", "parse_step", "state_dir"
 ENV_PREFIX = "DLCARDS_"
 # Variables with these names are not settings.
 ENV_RESERVED = {"HOME", "NOW", "EDITOR"}
+# the validated Settings object, pickled (see load_settings)
+SETTINGS_SCHEMA = Schema("settings", "1")
 
 
 class Settings(BaseModel):
@@ -73,6 +78,11 @@ class Settings(BaseModel):
         9.0, gt=0, description="Study-time budget per week in hours (the plan's 8-10 h), for stats."
     )
     backups_keep: int = Field(7, ge=0, description="Daily database backups to keep.")
+    plan_start: date | None = Field(
+        None,
+        description="The study day week 1 of your plan began, e.g. 2026-01-05: stats then say "
+        "which week it is, what is planned for it, and whether you are ahead or behind.",
+    )
 
     @field_validator("learning_steps", "relearning_steps")
     @classmethod
@@ -94,6 +104,9 @@ class Settings(BaseModel):
         return value
 
 
+MAX_STEP_S = 365 * 86400  # a learning step of more than a year overflows date arithmetic
+
+
 def parse_step(step: str) -> float:
     """A learning step like '10m' -> seconds."""
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -106,9 +119,12 @@ def parse_step(step: str) -> float:
         raise ValueError(
             f"step {step!r} must be a number with a unit s, m, h or d, e.g. '10m'"
         ) from None
-    if value <= 0:
-        raise ValueError(f"step {step!r} must be positive")
-    return value * units[text[-1]]
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"step {step!r} must be a positive, finite number")
+    seconds = value * units[text[-1]]
+    if seconds > MAX_STEP_S:
+        raise ValueError(f"step {step!r} is longer than a year; steps are minutes to days")
+    return seconds
 
 
 def _env_value(raw: str) -> Any:
@@ -123,31 +139,23 @@ def _env_value(raw: str) -> Any:
 def load_settings(root: Path | None, environ: dict[str, str] | None = None) -> Settings:
     """Read the collection's settings. Raises ConfigError (exit 2) with the file or variable.
 
-    Validated settings are cached by the hash of their inputs (file bytes + DLCARDS_* values),
-    so an unchanged configuration is not re-validated (pydantic's first validation is slow).
+    Validated settings are cached (`system.cache`, keyed by the code fingerprint, the schema
+    and the inputs: file bytes + DLCARDS_* values), so an unchanged configuration is not
+    re-validated (pydantic's first validation builds the model's schema).
     """
     env = os.environ if environ is None else environ
-    import hashlib
-    import pickle
-
     path = root / CONFIG_FILE if root is not None else None
     raw_bytes = path.read_bytes() if path is not None and path.is_file() else b""
     relevant = sorted(
         (k, v) for k, v in env.items() if k.startswith(ENV_PREFIX) and k != "DLCARDS_NOW"
     )
-    key = hashlib.sha256(raw_bytes + repr(relevant).encode()).hexdigest()
-    cache = state_dir() / "cache" / "settings" / f"{key}.pickle"
-    try:
-        with cache.open("rb") as fh:
-            cached = pickle.load(fh)
-        if isinstance(cached, Settings):
-            return cached
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-        pass
+    cache: Cache[Settings] = Cache(SETTINGS_SCHEMA, instance_of(Settings))
+    key = cache.key(raw_bytes, repr(relevant))
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
     settings = _load_settings(root, env)
-    from dlcards.system.fsutil import write_cache
-
-    write_cache(cache, pickle.dumps(settings))
+    cache.put(key, settings)
     return settings
 
 

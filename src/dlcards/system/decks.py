@@ -1,23 +1,26 @@
-"""The collection façade: find the collection, read and parse its deck files, assign ids.
+"""Reading a collection's deck files: read and parse them, assign ids, lint.
 
-This is where files are read (through a parse cache keyed by content hash) and where paths
-are made presentable; parsing, identity and lint stay pure.
+This is where files are read (through the parse cache, `system.cache`, keyed by content) and
+where paths are made presentable; parsing, identity and lint stay pure.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from dlcards.core.errors import CollectionError, Problem, SourceLocation, sort_problems
+from dlcards.core.errors import Problem, SourceLocation, sort_problems
 from dlcards.core.model import Card, DeckMeta, Note
 from dlcards.core.parse import ParsedFile
+from dlcards.system.cache import Cache, Schema, instance_of
 from dlcards.system.config import Settings, load_settings
-from dlcards.system.fsutil import FileSnapshot, read_snapshot, write_cache
-from dlcards.system.paths import CONFIG_FILE, DECKS_DIR, deck_files, find_root, state_dir
+from dlcards.system.fsutil import FileSnapshot, read_snapshot
+from dlcards.system.paths import deck_files
+
+if TYPE_CHECKING:
+    from dlcards.core.identity import IdWrite
 
 
 @dataclass
@@ -32,13 +35,16 @@ class DeckFile:
 
 
 @dataclass
-class Collection:
+class Decks:
+    """A collection's deck files as read: the parsed notes (with ids), the problems found, and
+    the id writes `fix` would make."""
+
     root: Path
     settings: Settings
     files: list[DeckFile]
     notes: list[Note]
     problems: list[Problem]
-    writes: list  # identity.IdWrite planned by `fix`
+    writes: list[IdWrite]  # planned by `fix`
 
     @property
     def cards(self) -> list[Card]:
@@ -69,26 +75,23 @@ def display_path(path: Path, cwd: Path) -> str:
     return str(path) if rel.startswith("..") else rel
 
 
-def _cache_key(rel: str, deck: str, data: bytes) -> str:
-    from dlcards.core import parse
+# one pickled ParsedFile per file content (the parser's output, its notes and problems)
+PARSE_SCHEMA = Schema("parse", "1")
 
-    h = hashlib.sha256()
-    h.update(f"{parse.PARSER_VERSION}\0{rel}\0{deck}\0".encode())
-    h.update(data)
-    return h.hexdigest()
+
+def _parse_cache(enabled: bool) -> Cache[ParsedFile]:
+    return Cache(PARSE_SCHEMA, instance_of(ParsedFile), enabled=enabled)
 
 
 def _parse_cached(
-    rel: str, deck: str, snapshot: FileSnapshot, cache_dir: Path | None
+    rel: str, deck: str, snapshot: FileSnapshot, cache: Cache[ParsedFile]
 ) -> ParsedFile:
-    key = _cache_key(rel, deck, snapshot.data)
-    entry = cache_dir / key[:2] / f"{key}.pickle" if cache_dir else None
-    if entry is not None and entry.is_file():
-        try:
-            with entry.open("rb") as fh:
-                return pickle.load(fh)
-        except Exception:  # a damaged cache entry is only a miss
-            pass
+    from dlcards.core import parse
+
+    key = cache.key(parse.PARSER_VERSION, rel, deck, snapshot.data)
+    hit = cache.get(key)
+    if hit is not None and hit.path == rel:
+        return hit
     from dlcards.core.parse import parse_text
 
     try:
@@ -111,52 +114,30 @@ def _parse_cached(
             ],
         )
     parsed = parse_text(text, rel, deck)
-    if entry is not None:
-        write_cache(entry, pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL))
+    cache.put(key, parsed)
     return parsed
 
 
-def open_collection(
-    root: Path | None = None,
+def read_decks(
+    root: Path,
     paths: list[Path] | None = None,
     *,
     cwd: Path | None = None,
+    settings: Settings | None = None,
     use_cache: bool = True,
     lint: bool = True,
-) -> Collection:
-    """Read a collection (or the given files) into notes with effective ids and problems."""
+) -> Decks:
+    """Read the deck files of the collection at `root` (found by the caller:
+    `dlcards.app.collection.locate_root`), or the given files, into notes with effective ids
+    and problems. `settings` default to the collection's own."""
     from dlcards.core.identity import assign_ids
     from dlcards.core.lint import lint_note
 
     cwd = (cwd or Path.cwd()).resolve()
-    explicit_root = root is not None
-    if root is not None:
-        root = root.resolve()
-        if not root.is_dir():
-            raise CollectionError(
-                f"{root}: no such folder", hint="pass an existing collection with -C PATH"
-            )
-    else:
-        root = find_root(cwd)
-    if root is None:
-        if not paths:
-            raise CollectionError(
-                f"no dlcards collection in {cwd} or its parents (no decks/ folder or dlcards.toml)",
-                hint="run `dlcards init` to create one, pass -C PATH, or name deck files",
-            )
-        root = cwd
-    if (
-        explicit_root
-        and not paths
-        and not (root / DECKS_DIR).is_dir()
-        and not (root / CONFIG_FILE).is_file()
-    ):
-        raise CollectionError(
-            f"{root} is not a dlcards collection (no decks/ folder)",
-            hint="run `dlcards init` there first",
-        )
-    settings = load_settings(root)
-    cache_dir = state_dir() / "cache" / "parse" if use_cache else None
+    root = root.resolve()
+    if settings is None:
+        settings = load_settings(root)
+    cache = _parse_cache(use_cache)
     files: list[DeckFile] = []
     notes: list[Note] = []
     problems: list[Problem] = []
@@ -179,7 +160,7 @@ def open_collection(
             continue
         display = display_path(path, cwd)
         try:
-            parsed = _parse_cached(rel, settings.deck, snapshot, cache_dir)
+            parsed = _parse_cached(rel, settings.deck, snapshot, cache)
         except Exception as exc:  # an internal failure still names the file
             problems.append(
                 Problem(
@@ -222,6 +203,4 @@ def open_collection(
         )
         for p in problems
     ]
-    return Collection(
-        root, settings, files, identity.notes, sort_problems(problems), identity.writes
-    )
+    return Decks(root, settings, files, identity.notes, sort_problems(problems), identity.writes)

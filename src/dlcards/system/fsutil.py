@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
+import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,35 +31,140 @@ def read_snapshot(path: Path) -> FileSnapshot:
     return FileSnapshot(path, path.read_bytes())
 
 
+RENAME_EXCHANGE = 2  # renameat2 flag (Linux 3.15+): swap two paths atomically
+AT_FDCWD = -100
+
+
 def write_atomic(snapshot: FileSnapshot, new_data: bytes) -> None:
     """Replace the file with `new_data` if it still holds `snapshot.data`, atomically.
 
-    Writes a temporary file in the same folder, fsyncs it, keeps the file's mode, and renames it
-    over the original. Raises FileChangedError (and writes nothing) if the file changed on disk.
+    - A symlinked deck is written through: the link stays, its target gets the new bytes.
+    - dlcards' own writers (fix, prune, undo) take an exclusive lock on the folder, so two of
+      them never interleave; the file is compared with the snapshot under that lock.
+    - The new bytes go to a temporary file in the same folder (fsynced, same mode), which is
+      then *exchanged* with the file (`renameat2(RENAME_EXCHANGE)`): the old file lands at the
+      temporary path and is compared once more. If an editor changed the file between the
+      check and the exchange, the exchange is undone (the editor's version is back in place)
+      and FileChangedError is raised: a change is never overwritten silently (issue 17 item 9).
+      Where the kernel or file system cannot exchange, a hard link keeps the replaced file
+      and the change is detected and its bytes kept next to the file (`.<name>.changed-*`).
+    Raises FileChangedError (and leaves the file as it was) if the file changed on disk.
     """
-    path = snapshot.path
+    link = snapshot.path
+    path = Path(os.path.realpath(link))  # write through a symlink: the target gets the bytes
+    with _folder_lock(path.parent):
+        try:
+            current = path.read_bytes()
+        except FileNotFoundError:
+            raise FileChangedError(
+                f"{link} was deleted since it was read; nothing written"
+            ) from None
+        if current != snapshot.data:
+            raise FileChangedError(
+                f"{link} changed on disk since it was read; nothing written",
+                hint="run the command again",
+            )
+        mode = path.stat().st_mode & 0o7777
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(new_data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, mode)
+            if _exchange(tmp, path):
+                replaced = Path(tmp).read_bytes()  # what was at `path` at the exchange
+                if replaced != snapshot.data:
+                    _exchange(tmp, path)  # put the other writer's version back
+                    raise FileChangedError(
+                        f"{link} changed while dlcards was writing it; your change is kept "
+                        "and nothing was written",
+                        hint="run the command again",
+                    )
+            else:
+                _replace_detecting(tmp, path, link, snapshot.data)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        _fsync_dir(path.parent)
+
+
+def _exchange(a: str | Path, b: str | Path) -> bool:
+    """Swap two paths atomically; False where renameat2 / RENAME_EXCHANGE is unavailable."""
+    if not sys.platform.startswith("linux"):
+        return False
     try:
-        current = path.read_bytes()
-    except FileNotFoundError:
-        raise FileChangedError(f"{path} was deleted since it was read; nothing written") from None
-    if current != snapshot.data:
-        raise FileChangedError(
-            f"{path} changed on disk since it was read; nothing written",
-            hint="run the command again",
-        )
-    mode = path.stat().st_mode & 0o7777
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    rc = fn(AT_FDCWD, os.fsencode(a), AT_FDCWD, os.fsencode(b), RENAME_EXCHANGE)
+    if rc == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EXDEV):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _replace_detecting(tmp: str, path: Path, link: Path, expected: bytes) -> None:
+    """Fallback without an exchange: keep a hard link to the file being replaced, rename, then
+    compare what was replaced; a change is reported and its bytes kept beside the file."""
+    aside = path.with_name(f".{path.name}.changed-{os.getpid()}")
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(new_data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+        os.link(path, aside)
+    except OSError:
+        aside = None  # type: ignore[assignment]
+    os.replace(tmp, path)
+    if aside is None:
+        return
+    try:
+        same = aside.read_bytes() == expected
+    except OSError:
+        return
+    if same:
+        aside.unlink()
+        return
+    raise FileChangedError(
+        f"{link} changed while dlcards was writing it; that version is kept as {aside}",
+        hint="compare the two and merge by hand",
+    )
+
+
+@contextlib.contextmanager
+def _folder_lock(folder: Path) -> Iterator[None]:
+    """An exclusive advisory lock on a folder (between dlcards processes); a no-op where
+    folders cannot be locked."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not Unix
+        yield
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:
+            pass
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def replace_file(path: Path, data: bytes) -> None:

@@ -34,15 +34,43 @@ def find_root(start: Path) -> Path | None:
     return None
 
 
+def markdown_files(folder: Path) -> list[Path]:
+    """`folder/**/*.md`, sorted, like `Path.rglob` (symlinked files followed, symlinked folders
+    not) but a folder that cannot be read is an error, not silently skipped: its cards would
+    vanish from review (issue 17 item 13)."""
+    out: list[Path] = []
+    pending = [folder]
+    while pending:
+        here = pending.pop()
+        try:
+            with os.scandir(here) as it:
+                entries = list(it)
+        except OSError as exc:
+            raise CollectionError(
+                f"{here}: cannot read this folder ({exc.strerror or exc}); its cards would be "
+                "missing",
+                hint="make it readable (e.g. `chmod u+rx`), or move it out of the decks folder",
+            ) from None
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(Path(entry.path))
+                elif entry.name.endswith(".md") and entry.is_file():
+                    out.append(Path(entry.path))
+            except OSError:
+                continue
+    return sorted(out)
+
+
 def deck_files(root: Path, paths: list[Path] | None) -> list[Path]:
     """The collection's `decks/**/*.md`, or the named files and folders (deduplicated)."""
     if not paths:
         base = root / DECKS_DIR
-        return sorted(p for p in base.rglob("*.md") if p.is_file()) if base.is_dir() else []
+        return markdown_files(base) if base.is_dir() else []
     out: list[Path] = []
     for p in paths:
         if p.is_dir():
-            out.extend(sorted(q for q in p.rglob("*.md") if q.is_file()))
+            out.extend(markdown_files(p))
         elif p.is_file():
             out.append(p)
         else:

@@ -11,25 +11,37 @@ per-block caches then make it cheap too.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
+from dlcards.system.cache import Cache, Schema, any_speed_dependent
 from dlcards.system.paths import CONFIG_FILE, deck_files, find_root, state_dir
 
-VERSION = "1"
+# the printed outcome of one run: problems as dicts, notes, file and card counts (JSON)
+RUN_SCHEMA = Schema("runs", "2")
+KEEP = 20  # entries kept: one per recent state of the decks is plenty
+
+
+def _valid(data: Any) -> bool:
+    return (
+        isinstance(data, dict)
+        and isinstance(data.get("problems"), list)
+        and all(isinstance(d, dict) for d in data["problems"])
+        and isinstance(data.get("notes"), list)
+        and isinstance(data.get("files"), int)
+        and isinstance(data.get("cards"), int)
+    )
+
+
+def _cache() -> Cache[dict[str, Any]]:
+    return Cache(RUN_SCHEMA, _valid, codec="json")
 
 
 def check_key(root: Path | None, paths: list[Path], flags: dict[str, Any]) -> str | None:
     """The fingerprint of everything a check's outcome depends on; None if it can't be had."""
-    from dlcards.system.versions import (
-        code_fingerprint,
-        mpmath_version,
-        sympy_version,
-        torch_version,
-    )
+    from dlcards.system.versions import mpmath_version, sympy_version, torch_version
 
     cwd = Path.cwd().resolve()
     try:
@@ -40,10 +52,7 @@ def check_key(root: Path | None, paths: list[Path], flags: dict[str, Any]) -> st
             return None
         files = deck_files(base, paths or None)
         h = hashlib.sha256()
-        h.update(
-            f"{VERSION}\0{cwd}\0{base}\0{sys.version_info[:3]}\0{sorted(flags.items())}\0".encode()
-        )
-        h.update(code_fingerprint(".").encode())
+        h.update(f"{cwd}\0{base}\0{sys.version_info[:3]}\0{sorted(flags.items())}\0".encode())
         h.update(f"{sympy_version()}\0{mpmath_version()}\0{torch_version()}\0".encode())
         env = sorted(
             (k, v) for k, v in os.environ.items() if k.startswith("DLCARDS_") and k != "DLCARDS_NOW"
@@ -54,33 +63,19 @@ def check_key(root: Path | None, paths: list[Path], flags: dict[str, Any]) -> st
         for f in files:
             h.update(f"\0{f}\0".encode())
             h.update(hashlib.sha256(f.read_bytes()).digest())
-    except OSError:
+        return _cache().key(h.hexdigest())  # + the code fingerprint and the schema
+    except Exception:  # unreadable file, anything odd: the full check will explain it
         return None
-    except Exception:  # anything odd: the full check will explain it
-        return None
-    return h.hexdigest()
-
-
-def _path(key: str) -> Path:
-    return state_dir() / "cache" / "runs" / f"{key}.json"
 
 
 def load(key: str) -> dict[str, Any] | None:
-    try:
-        data = json.loads(_path(key).read_bytes())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) and data.get("version") == VERSION else None
+    return _cache().get(key)
 
 
-def save(key: str, data: dict[str, Any]) -> None:
-    from dlcards.system.fsutil import write_cache
-
-    path = _path(key)
-    try:  # keep the folder small: one entry per recent state is plenty
-        old = sorted(path.parent.glob("*.json"), key=lambda p: p.stat().st_mtime)
-        for stale in old[:-20]:
-            stale.unlink(missing_ok=True)
-    except OSError:
-        pass
-    write_cache(path, json.dumps({"version": VERSION, **data}).encode("utf-8"))
+def save(key: str, data: dict[str, Any], *, cacheable: bool = True) -> None:
+    """Remember a run's outcome; `cacheable=False` (a failure to run) stores nothing, and nor
+    does a run with a result that depended on the machine's speed (a time-out)."""
+    cache = _cache()
+    speed = any_speed_dependent(data.get("problems", []))
+    cache.put(key, data, cacheable=cacheable and not speed)
+    cache.prune(KEEP)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -48,10 +49,12 @@ def torch_version() -> str:
     return package_version("torch", "version.py", _VERSION_RE)
 
 
+@functools.cache
 def code_fingerprint(*parts: str) -> str:
     """A digest of dlcards' own source files under `parts` (relative to the package), by name,
     size and modification time: a changed checker or runner invalidates cached results
-    without anyone remembering to bump a version."""
+    without anyone remembering to bump a version. Computed once per process (a few hundred
+    `stat` calls): the code does not change under a running process that matters."""
     import hashlib
 
     base = Path(__file__).resolve().parent.parent  # the dlcards package

@@ -10,21 +10,18 @@ import contextlib
 import os
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
 
-from dlcards.app.review import Limits, NowFn, ReviewContext
+from dlcards.app.review import Limits, ReviewService
 from dlcards.tui.screens.done import DoneScreen
 from dlcards.tui.screens.review import ReviewScreen
 
 if TYPE_CHECKING:
+    from dlcards.app.collection import Collection
     from dlcards.review.session import Filters
-    from dlcards.store import Store
-    from dlcards.system.config import Settings
-    from dlcards.system.decks import Collection
 
 
 def terminal_is_light(environ: dict[str, str] | None = None) -> bool:
@@ -46,10 +43,10 @@ class ReviewApp(App[None]):
 
     def __init__(
         self,
-        ctx: ReviewContext,
+        ctx: ReviewService,
         *,
         light: bool | None = None,
-        background: Callable[[], None] | None = None,
+        background: Callable[[], object] | None = None,
         ready: Callable[[], None] | None = None,
     ):
         super().__init__()
@@ -132,21 +129,18 @@ class ReviewApp(App[None]):
 
 
 def build_review_app(
-    root: Path | None,
-    settings: Settings | None,
-    store: Store,
-    now_fn: NowFn,
+    collection: Collection,
     filters: Filters | None = None,
     *,
     limits: Limits | None = None,
-    collection: Collection | None = None,
     light: bool | None = None,
-    background: Callable[[], None] | None = None,
+    background: Callable[[], object] | None = None,
     ready: Callable[[], None] | None = None,
 ) -> ReviewApp:
-    """The review app over the collection at `root` (None: the current folder's).
+    """The review app over `collection` (its review service: `Collection.review`).
 
     Once the first card is on screen, `ready` runs (on the UI thread), then `background` in a
     thread (the CLI's daily backup)."""
-    ctx = ReviewContext(root, settings, store, now_fn, filters, limits, collection)
-    return ReviewApp(ctx, light=light, background=background, ready=ready)
+    return ReviewApp(
+        collection.review(filters, limits), light=light, background=background, ready=ready
+    )

@@ -1,17 +1,20 @@
 """The app `dlcards prune` runs: the prune screen over a `PruneWorkspace`.
 
-`build_prune_app` is the factory shared by tests (the command opens the workspace itself).
+`build_prune_app` is the factory shared by the command and the tests.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 
 from dlcards.tui.screens.prune import PruneScreen
+
+if TYPE_CHECKING:
+    from dlcards.app.collection import Collection
 
 
 class PruneApp(App[None]):
@@ -28,11 +31,7 @@ class PruneApp(App[None]):
 
 
 def build_prune_app(
-    root: Path | None, *, run_editor: Callable[[Path, int], None] | None = None
+    collection: Collection, *, run_editor: Callable[[Path, int], None] | None = None
 ) -> PruneApp:
-    """A prune app over the collection at `root`, at `dlcards.system.clock.now()` (DLCARDS_NOW in tests).
-    The caller closes `app.workspace` when done."""
-    from dlcards.app.prune_workspace import PruneWorkspace
-    from dlcards.system.clock import now
-
-    return PruneApp(PruneWorkspace(root, now), run_editor=run_editor)
+    """A prune app over the collection's prune workspace (made with today's backup)."""
+    return PruneApp(collection.prune_workspace(), run_editor=run_editor)

@@ -5,42 +5,44 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 
 from dlcards.tui.screens.card_info import CardInfoScreen
 from dlcards.tui.screens.stats import StatsScreen
 
+if TYPE_CHECKING:
+    from dlcards.app.collection import Collection
+    from dlcards.insights.cardinfo import CardInfoReport
+    from dlcards.insights.stats import StatsReport
+
 
 class StatsApp(App[None]):
     TITLE = "dlcards stats"
     ENABLE_COMMAND_PALETTE = False
 
-    def __init__(self, report: dict[str, Any]):
+    def __init__(self, report: StatsReport, simulation: dict[str, Any] | None = None):
         super().__init__()
         self.report = report
+        self.simulation = simulation  # `simulate_plan`'s dict: the Plan tab (optional)
 
     def on_mount(self) -> None:
-        self.push_screen(StatsScreen(self.report))
+        self.push_screen(StatsScreen(self.report, simulation=self.simulation))
 
 
 class CardInfoApp(App[None]):
     TITLE = "dlcards info"
     ENABLE_COMMAND_PALETTE = False
 
-    def __init__(self, info: dict[str, Any]):
+    def __init__(self, info: CardInfoReport):
         super().__init__()
         self.info = info
 
     def on_mount(self) -> None:
-        self.push_screen(CardInfoScreen(self.info["card_id"], info=self.info))
+        self.push_screen(CardInfoScreen(self.info.card_id, info=self.info))
 
 
-def build_stats_app(root: Path | None) -> StatsApp:
-    """The app `dlcards stats` runs, at `dlcards.system.clock.now()` (DLCARDS_NOW in tests)."""
-    from dlcards.app.reports import load_report
-    from dlcards.system.clock import now
-
-    return StatsApp(load_report(root, now()))
+def build_stats_app(collection: Collection) -> StatsApp:
+    """The app `dlcards stats` runs: the collection's stats now (DLCARDS_NOW in tests)."""
+    return StatsApp(collection.stats_report())

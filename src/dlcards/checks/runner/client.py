@@ -46,6 +46,24 @@ def torch_available() -> bool:
     return importlib.util.find_spec("torch") is not None
 
 
+CLOSE_WAIT_S = 2.0
+
+
+def _kill_tree(proc: subprocess.Popen[str]) -> None:
+    """Kill a server that does not answer, with its process group, and remove the working
+    folders it leaves (its spare child ends by itself when the server's pipe closes)."""
+    import signal
+
+    from dlcards.checks.runner.server import remove_stale_workdirs
+
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # the server leads its own session
+    except (ProcessLookupError, PermissionError):
+        proc.kill()
+    proc.wait()
+    remove_stale_workdirs()
+
+
 class Runner:
     """A client of one runner server process (started lazily, restarted if it dies)."""
 
@@ -156,18 +174,36 @@ class Runner:
             try:
                 if proc.stdin:
                     proc.stdin.close()
-                proc.wait(timeout=2)
-            except (OSError, subprocess.TimeoutExpired):
-                proc.kill()
-                proc.wait()
+                # the server kills every child, then closes its end (a few ms); it finishes
+                # tearing down and exits on its own, reaped by subprocess later
+                if not self._eof(proc, CLOSE_WAIT_S):
+                    _kill_tree(proc)
+            except OSError:
+                _kill_tree(proc)
             finally:
                 if proc.stdout:
                     proc.stdout.close()
 
+    @staticmethod
+    def _eof(proc: subprocess.Popen[str], timeout: float) -> bool:
+        """Wait until the server closes its output (or exits); False on timeout."""
+        import select
+
+        if proc.stdout is None:
+            return proc.poll() is not None
+        fd = proc.stdout.fileno()
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            ready, _, _ = select.select([fd], [], [], remaining)
+            if ready and not os.read(fd, 65536):
+                return True
+
     def _kill(self) -> None:
         if self._proc is not None:
-            self._proc.kill()
-            self._proc.wait()
+            _kill_tree(self._proc)
             if self._proc.stdout:
                 self._proc.stdout.close()
             if self._proc.stdin:

@@ -14,16 +14,25 @@ import contextlib
 import json
 import math
 import os
+import re
 import signal
 import sys
 import time
 import traceback
+from dataclasses import dataclass
 from typing import Any
 
 from dlcards.checks.runner.protocol import MEMORY_LIMIT_MB, OUTPUT_LIMIT
 
 CLONE_NEWNET = 0x40000000
 CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
+UNPRIVILEGED_UID = 65534  # "nobody": what a snippet runs as when dlcards runs as root
+PROCESS_CAP = 64  # processes a snippet may add to its user's count
+# set (to anything) to run without namespaces, as on a kernel that refuses them (for tests)
+NO_NAMESPACES_ENV = "DLCARDS_RUNNER_NO_NAMESPACES"
 RTOL = 1e-3  # answers are often copied from torch's 4-decimal printout
 ATOL = 1e-4
 
@@ -36,19 +45,92 @@ class ProcessBlocked(PermissionError):
     pass
 
 
-def isolate_network() -> bool:
-    """Move this (single-threaded) process into a new, empty network namespace if allowed."""
+def _libc() -> Any:
+    import ctypes
+
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def isolate() -> dict[str, bool]:
+    """Move this (single-threaded) process into new network and PID namespaces if allowed.
+
+    Root may unshare directly; an unprivileged user needs a new user namespace too. The PID
+    namespace takes effect for the next child (the snippet's process, its "init"): when that
+    init dies, the kernel kills every process left in the namespace, setsid or not."""
+    out = {"net_isolated": False, "pid_namespace": False}
+    if not sys.platform.startswith("linux") or os.environ.get(NO_NAMESPACES_ENV):
+        return out
+    try:
+        libc = _libc()
+    except (OSError, AttributeError):
+        return out
+    for flags in (
+        CLONE_NEWNET | CLONE_NEWPID,
+        CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWPID,
+        CLONE_NEWNET,
+        CLONE_NEWUSER | CLONE_NEWNET,
+    ):
+        if libc.unshare(flags) == 0:
+            out["net_isolated"] = True
+            out["pid_namespace"] = bool(flags & CLONE_NEWPID)
+            return out
+    return out
+
+
+def die_with_parent() -> None:
+    """Ask the kernel to SIGKILL this process when its parent dies (Linux)."""
+    with contextlib.suppress(OSError, AttributeError):
+        _libc().prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+
+
+def become_subreaper() -> bool:
+    """Make orphaned descendants (a snippet's double fork after `setsid`) this process's
+    children, so the runner server can find and kill them (Linux)."""
     if not sys.platform.startswith("linux"):
         return False
     try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.unshare(CLONE_NEWNET) == 0:
-            return True
-        return bool(libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0)
+        return bool(_libc().prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
     except (OSError, AttributeError):
         return False
+
+
+def relay(pid: int) -> None:
+    """The snippet's parent in the server's PID namespace: wait for the snippet's process
+    and end the same way (exit status or signal), so the server can say what happened."""
+    import resource
+
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            break
+        except InterruptedError:
+            continue
+        except ChildProcessError:
+            os._exit(0)
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        with contextlib.suppress(OSError, ValueError):
+            signal.signal(sig, signal.SIG_DFL)
+            os.kill(os.getpid(), sig)
+        os._exit(128 + sig)
+    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
+
+
+def drop_root(workdir: str) -> bool:
+    """As root, become an unprivileged user (uid/gid 65534) with a process cap: root is exempt
+    from RLIMIT_NPROC, so without this a fork bomb is bounded only by the machine."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return False
+    import resource
+
+    _apply([(resource.RLIMIT_NPROC, _user_processes(UNPRIVILEGED_UID) + PROCESS_CAP)])
+    os.setgroups([])
+    os.setgid(UNPRIVILEGED_UID)
+    os.setuid(UNPRIVILEGED_UID)
+    os.environ["HOME"] = workdir
+    return True
 
 
 def _vm_bytes() -> int:
@@ -62,9 +144,9 @@ def _vm_bytes() -> int:
     return 0
 
 
-def _user_processes() -> int:
-    """How many processes (and threads' leaders) this user runs now, for RLIMIT_NPROC."""
-    uid = os.getuid()
+def _user_processes(uid: int | None = None) -> int:
+    """How many processes (and threads' leaders) a user runs now, for RLIMIT_NPROC."""
+    uid = os.getuid() if uid is None else uid
     count = 0
     try:
         for name in os.listdir("/proc"):
@@ -97,8 +179,8 @@ def set_static_limits() -> None:
     import resource
 
     limits = [(resource.RLIMIT_FSIZE, OUTPUT_LIMIT)]
-    if hasattr(resource, "RLIMIT_NPROC") and os.geteuid() != 0:  # root is exempt from NPROC
-        limits.append((resource.RLIMIT_NPROC, _user_processes() + 64))
+    if hasattr(resource, "RLIMIT_NPROC") and os.geteuid() != 0:  # root: see drop_root
+        limits.append((resource.RLIMIT_NPROC, _user_processes() + PROCESS_CAP))
     if hasattr(resource, "RLIMIT_CORE"):
         limits.append((resource.RLIMIT_CORE, 0))
     _apply(limits)
@@ -204,22 +286,72 @@ def normalise(v: Any) -> Any:
     return {"t": "other", "type": type(v).__name__, "repr": repr(v)[:200]}
 
 
-def _close(a: float, b: float) -> bool:
+@dataclass(frozen=True)
+class Tolerance:
+    """How closely a number must match the answer: `abs` absolute, `rel` relative."""
+
+    abs: float = ATOL
+    rel: float = RTOL
+    note: str = ""
+
+
+EXACT = Tolerance(0.0, 1e-6, "exactly")  # integers; 1e-6 absorbs float32 rounding only
+APPROX_REL = 0.01  # `≈ 2.30`: 1 % or the written precision, whichever is looser
+_DECIMAL_RE = re.compile(r"(?<![\w.])(\d+\.\d*|\.\d+|\d+(?=[eE]))([eE][-+]?\d+)?(?![\w.])")
+
+
+def answer_tolerance(expect: str) -> tuple[str, Tolerance]:
+    """The answer text without a leading `≈`/`~`, and the precision it is written at.
+
+    A decimal literal is compared to half a unit in its last written digit (`2.3040` ->
+    ±5e-5); with several, the finest counts. An answer without decimal literals (integers,
+    shapes) is compared exactly. `≈`/`~` first loosens it to 1 % (or the written precision
+    if looser)."""
+    text = expect.strip()
+    approx = text[:1] in ("≈", "~")
+    if approx:
+        text = text[1:].strip()
+    best: float | None = None
+    for m in _DECIMAL_RE.finditer(text):
+        mantissa, exponent = m.group(1), m.group(2) or ""
+        decimals = len(mantissa.partition(".")[2])
+        try:
+            exp10 = int(exponent[1:]) if exponent else 0
+        except ValueError:
+            continue
+        if abs(exp10) > 300:
+            continue
+        if decimals == 0 and not exponent:
+            continue  # `1.` as torch prints whole floats: exact
+        tol = 0.5 * 10.0 ** (exp10 - decimals)
+        best = tol if best is None else min(best, tol)
+    if approx:
+        return text, Tolerance(best or 0.0, APPROX_REL, "approximately (1 %)")
+    if best is None:
+        return text, EXACT
+    return text, Tolerance(best, 1e-6, f"to the written precision ±{best:g}")
+
+
+def _close(a: float, b: float, tol: Tolerance = EXACT) -> bool:
     if math.isnan(a) and math.isnan(b):
         return True
     if math.isinf(a) or math.isinf(b):
         return a == b
-    return abs(a - b) <= ATOL + RTOL * abs(b)
+    return abs(a - b) <= tol.abs + tol.rel * abs(b)
 
 
-def same(got: Any, want: Any) -> str | None:
+def same(got: Any, want: Any, tol: Tolerance = EXACT) -> str | None:
     """None if `got` matches the answer `want` (both normalised), else why not."""
+    return _same(got, want, tol)
+
+
+def _same(got: Any, want: Any, tol: Tolerance) -> str | None:
     tg, tw = got["t"], want["t"]
     if tg == "seq" and tw == "seq":
         if len(got["items"]) != len(want["items"]):
             return f"{len(got['items'])} items, the answer has {len(want['items'])}"
         for i, (a, b) in enumerate(zip(got["items"], want["items"], strict=True)):
-            why = same(a, b)
+            why = _same(a, b, tol)
             if why:
                 return f"item {i}: {why}"
         return None
@@ -228,18 +360,18 @@ def same(got: Any, want: Any) -> str | None:
             return f"shape {tuple(got['shape'])} vs {tuple(want['shape'])}"
         if got["dtype"] != want["dtype"]:
             return f"dtype {got['dtype']} vs {want['dtype']}"
-        return _values_differ(got["values"], want["values"])
+        return _values_differ(got["values"], want["values"], tol)
     if tg == "tensor" and tw in ("num", "bool") and got["shape"] == []:
-        return _scalar_differ(got["values"][0], want)
+        return _scalar_differ(got["values"][0], want, tol)
     if tg in ("num", "bool") and tw in ("num", "bool"):
-        return _scalar_differ(got["v"], want)
+        return _scalar_differ(got["v"], want, tol)
     if tg == tw and tg in ("dtype", "device", "str", "none"):
         return None if got.get("v") == want.get("v") else f"{got.get('v')} vs {want.get('v')}"
     if tg == tw == "dict":
         if set(got["items"]) != set(want["items"]):
             return "different keys"
         for k in got["items"]:
-            why = same(got["items"][k], want["items"][k])
+            why = _same(got["items"][k], want["items"][k], tol)
             if why:
                 return f"key {k!r}: {why}"
         return None
@@ -252,23 +384,38 @@ def _kind(n: Any) -> str:
     )
 
 
-def _scalar_differ(g: Any, want: Any) -> str | None:
+def _scalar_differ(g: Any, want: Any, tol: Tolerance) -> str | None:
     if isinstance(g, list):  # complex
         return "a complex number vs a real one"
     if want["t"] == "bool" or isinstance(g, bool):
         if not (isinstance(g, bool) and want["t"] == "bool"):
             return f"{g} vs {want['v']} (a boolean must match exactly)"
         return None if g == want["v"] else f"{g} vs {want['v']}"
-    if _close(float(g), float(want["v"])):
+    if _close(float(g), float(want["v"]), tol):
         return None
-    return f"{_num(g)} vs {_num(want['v'])}"
+    a, b = _num_pair(g, want["v"])
+    return f"{a} vs {b}{_how(g, want['v'], tol)}"
 
 
-def _num(v: Any) -> str:
-    return str(int(v)) if float(v).is_integer() else f"{float(v):.6g}"
+def _how(a: Any, b: Any, tol: Tolerance) -> str:
+    whole = float(a).is_integer() and float(b).is_integer()
+    return "" if whole and tol is EXACT else f", compared {tol.note}"
 
 
-def _values_differ(a: list[Any] | None, b: list[Any] | None) -> str | None:
+def _num(v: Any, digits: int = 6) -> str:
+    return str(int(v)) if float(v).is_integer() else f"{float(v):.{digits}g}"
+
+
+def _num_pair(a: Any, b: Any) -> tuple[str, str]:
+    """Both numbers with enough digits that they visibly differ."""
+    for digits in (6, 9, 12, 17):
+        x, y = _num(a, digits), _num(b, digits)
+        if x != y:
+            return x, y
+    return x, y
+
+
+def _values_differ(a: list[Any] | None, b: list[Any] | None, tol: Tolerance) -> str | None:
     if a is None or b is None:
         return None
     for i, (x, y) in enumerate(zip(a, b, strict=True)):
@@ -276,10 +423,11 @@ def _values_differ(a: list[Any] | None, b: list[Any] | None) -> str | None:
             if x != y:
                 return f"element {i}: {x} vs {y}"
         elif isinstance(x, list):
-            if not (_close(x[0], y[0]) and _close(x[1], y[1])):
+            if not (_close(x[0], y[0], tol) and _close(x[1], y[1], tol)):
                 return f"element {i} differs"
-        elif not _close(float(x), float(y)):
-            return f"element {i}: {x:.6g} vs {y:.6g}"
+        elif not _close(float(x), float(y), tol):
+            p, q = _num_pair(x, y)
+            return f"element {i}: {p} vs {q}{_how(x, y, tol)}"
     return None
 
 
@@ -370,12 +518,7 @@ def prepare_child(workdir: str, out_path: str, err_path: str) -> dict[str, Any]:
     """Set up a freshly forked spare child before its request arrives (new process group,
     working folder, network namespace, captured output, guards)."""
     info: dict[str, Any] = {}
-    with contextlib.suppress(OSError):
-        os.setpgid(0, 0)
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.chdir(workdir)
-    info["net_isolated"] = isolate_network()
     out_fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     err_fd = os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(out_fd, 1)
@@ -386,6 +529,7 @@ def prepare_child(workdir: str, out_path: str, err_path: str) -> dict[str, Any]:
     os.dup2(devnull, 0)
     os.close(devnull)
     set_static_limits()
+    info["dropped_root"] = drop_root(workdir)
     install_guards()
     return info
 
@@ -411,6 +555,19 @@ def run_child(
     """The body of a forked spare child: prepare, wait for one request, run it, report, exit."""
     result: dict[str, Any] = {"ok": False, "device": "cpu"}
     try:
+        with contextlib.suppress(OSError):
+            os.setpgid(0, 0)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        result.update(isolate())
+        if result["pid_namespace"]:
+            # the snippet runs in a child: the first process of the new PID namespace
+            pid = os.fork()
+            if pid != 0:
+                os.close(request_fd)
+                os.close(result_fd)
+                relay(pid)
+            die_with_parent()
         result.update(prepare_child(workdir, out_path, err_path))
         data = _read_all(request_fd)
         if not data:  # the server went away without a request
@@ -499,6 +656,7 @@ def _execute(req: dict[str, Any], result: dict[str, Any], device: str, memory_mb
             error="the snippet ends with a statement; its last line must be an expression whose value is the answer",
         )
         return
+    expect, tol = answer_tolerance(str(expect))
     try:
         want = eval(
             compile(str(expect).strip(), "<answer>", "eval"),
@@ -513,7 +671,7 @@ def _execute(req: dict[str, Any], result: dict[str, Any], device: str, memory_mb
         )
         return
     result["expected"] = display(want)
-    why = same(normalise(value), normalise(want))
+    why = same(normalise(value), normalise(want), tol)
     if why is None:
         result.update(ok=True, match=True)
     else:

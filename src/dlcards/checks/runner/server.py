@@ -80,6 +80,7 @@ def _read_output(path: str) -> str:
 
 
 ZOMBIES: list[int] = []
+KEEP: list[int] = []  # the waiting spare's pid: never swept
 
 
 def reap_zombies() -> None:
@@ -95,6 +96,88 @@ def reap_zombies() -> None:
 def _kill_group(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
+
+
+def _children() -> list[tuple[int, str]]:
+    """(pid, state) of this process's children (with the server a subreaper, that includes
+    every orphaned descendant of a snippet: a double fork after `setsid`)."""
+    me = os.getpid()
+    out: list[tuple[int, str]] = []
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return out
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as fh:
+                stat = fh.read().decode("ascii", "replace")
+        except OSError:
+            continue
+        fields = stat.rpartition(")")[2].split()
+        if len(fields) >= 2 and fields[1] == str(me):
+            out.append((int(name), fields[0]))
+    return out
+
+
+def sweep(keep: set[int], wait_s: float = 3.0) -> int:
+    """SIGKILL and reap every child of the server but `keep` (the waiting spare), again and
+    again as killed processes' own children are handed to the server, until none is left.
+    Returns how many processes were killed."""
+    if not sys.platform.startswith("linux"):
+        return 0
+    killed: set[int] = set()
+    deadline = time.monotonic() + wait_s
+    while True:
+        live = [(pid, st) for pid, st in _children() if pid not in keep]
+        if not live:
+            return len(killed)
+        for pid, state in live:
+            if state != "Z":
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+                killed.add(pid)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+            with contextlib.suppress(ValueError):
+                ZOMBIES.remove(pid)
+        if time.monotonic() >= deadline:
+            return len(killed)
+        time.sleep(0.001)
+
+
+RUN_PREFIX = "dlcards-run-"
+
+
+def remove_stale_workdirs() -> int:
+    """Delete working folders left by runner servers that were killed (their pid is in the
+    folder's name and no longer runs)."""
+    removed = 0
+    base = tempfile.gettempdir()
+    try:
+        names = os.listdir(base)
+    except OSError:
+        return 0
+    for name in names:
+        if not name.startswith(RUN_PREFIX):
+            continue
+        owner = name[len(RUN_PREFIX) :].partition("-")[0]
+        if not owner.isdigit() or _alive(int(owner)):
+            continue
+        shutil.rmtree(os.path.join(base, name), ignore_errors=True)
+        removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _reap(pid: int, wait_s: float) -> int | None:
@@ -133,14 +216,20 @@ class Spare:
 def spawn_spare(device: str, memory_mb: int) -> Spare:
     from dlcards.checks.runner.sandbox import run_child
 
-    workdir = tempfile.mkdtemp(prefix="dlcards-run-")
+    workdir = tempfile.mkdtemp(prefix=f"{RUN_PREFIX}{os.getpid()}-")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # the child drops to this uid
+        from dlcards.checks.runner.sandbox import UNPRIVILEGED_UID
+
+        with contextlib.suppress(OSError):
+            os.chown(workdir, UNPRIVILEGED_UID, UNPRIVILEGED_UID)
     req_r, req_w = os.pipe()
     res_r, res_w = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child
         try:
-            os.close(req_w)
-            os.close(res_r)
+            # keep only its own pipes and stdio: with the server's protocol stream open, a
+            # snippet could forge answers, and the client would wait for it to close
+            _close_fds_but(0, 1, 2, req_r, res_w)
             run_child(
                 req_r,
                 res_w,
@@ -157,6 +246,17 @@ def spawn_spare(device: str, memory_mb: int) -> Spare:
     with contextlib.suppress(OSError):
         os.setpgid(pid, pid)
     return Spare(pid, workdir, req_w, res_r)
+
+
+def _close_fds_but(*keep: int) -> None:
+    try:
+        fds = [int(n) for n in os.listdir("/proc/self/fd")]
+    except OSError:
+        fds = list(range(3, 256))
+    for fd in fds:
+        if fd not in keep:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 def discard(spare: Spare) -> None:
@@ -224,6 +324,7 @@ def run_one(
         _kill_group(pid)
         if status is None:
             status = _reap(pid, 5.0)
+
     elapsed = (time.monotonic() - start) * 1000
     resp: dict[str, Any]
     if complete and need is not None:
@@ -302,13 +403,28 @@ def serve(stdin: IO[str], stdout: IO[str], memory_mb: int) -> None:
     except Exception as exc:
         send({"ready": False, "error": f"torch cannot be imported: {type(exc).__name__}: {exc}"})
         return
-    send({"ready": True, "device": device, "torch": torch.__version__, "pid": os.getpid()})
+    from dlcards.checks.runner.sandbox import become_subreaper
+
+    remove_stale_workdirs()
+    subreaper = become_subreaper()
+    isolation = probe_isolation()
+    send(
+        {
+            "ready": True,
+            "device": device,
+            "torch": torch.__version__,
+            "pid": os.getpid(),
+            "subreaper": subreaper,
+            **isolation,
+        }
+    )
     spare: list[Spare] = []
 
     def refill() -> None:
         reap_zombies()
         if not spare:
             spare.append(spawn_spare(device, memory_mb))
+            KEEP[:] = [spare[0].pid]
 
     refill()
     try:
@@ -321,8 +437,11 @@ def serve(stdin: IO[str], stdout: IO[str], memory_mb: int) -> None:
                 send({"ok": False, "kind": "runner", "error": "bad request"})
                 continue
             child = spare.pop() if spare else None
+            KEEP.clear()
             try:
                 resp = run_one(req, device, memory_mb, child, on_dispatch=refill)
+                # a timeout or crash has no word from the child: say what the kernel allows
+                resp.setdefault("net_isolated", isolation["net_isolated"])
             except Exception as exc:
                 resp = {
                     "ok": False,
@@ -331,12 +450,50 @@ def serve(stdin: IO[str], stdout: IO[str], memory_mb: int) -> None:
                 }
             resp["id"] = req.get("id")
             send(resp)
+            # whatever escaped the snippet's process group (setsid, a double fork) died with
+            # its PID namespace or is the server's child by now: kill all of it but the next
+            # spare (after answering: waiting for a large process's teardown costs ~60 ms)
+            sweep(keep=set(KEEP))
             refill()
     finally:
+        for child in spare:  # kill first, wait once for everything (not per child)
+            for fd in (child.request_w, child.result_r):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            _kill_group(child.pid)
+        KEEP.clear()
+        sweep(keep=set(), wait_s=0)  # SIGKILL every child now (a killed one runs no code)
+        # the client's close() returns at this end of stream; the server then waits for the
+        # killed processes to be torn down (~60-100 ms for a forked torch process), kills
+        # whatever that hands over to it, removes the folders and exits
+        with contextlib.suppress(OSError, ValueError):
+            stdout.close()
+        sweep(keep=set())
         for child in spare:
-            discard(child)
-        for pid in ZOMBIES:
-            _reap(pid, 2.0)
+            shutil.rmtree(child.workdir, ignore_errors=True)
+
+
+def probe_isolation() -> dict[str, bool]:
+    """Which namespaces the kernel gives a child (asked once, in a throwaway child)."""
+    from dlcards.checks.runner.sandbox import isolate
+
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(r)
+            got = isolate()
+            os.write(w, bytes([got["net_isolated"] | got["pid_namespace"] << 1]))
+        finally:
+            os._exit(0)
+    os.close(w)
+    try:
+        data = os.read(r, 1)
+    finally:
+        os.close(r)
+        _reap(pid, 5.0)
+    bits = data[0] if data else 0
+    return {"net_isolated": bool(bits & 1), "pid_namespace": bool(bits & 2)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -349,7 +506,9 @@ def main(argv: list[str] | None = None) -> int:
     os.dup2(2, 1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the client decides when the server ends
     serve(sys.stdin, proto, memory_mb)
-    return 0
+    # every child is gone and every folder removed: skip the interpreter's teardown, which
+    # with torch loaded took 2.1 s and made every `close()` wait for it
+    os._exit(0)
 
 
 if __name__ == "__main__":

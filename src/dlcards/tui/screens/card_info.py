@@ -2,12 +2,10 @@
 
 Constructor:
 
-    CardInfoScreen(card_id, *, info=None, store=None, collection=None, now=None, root=None,
-                   store_path=None)
+    CardInfoScreen(card_id, *, info)
 
-- `info`: a ready `dlcards.app.reports.card_info` dict (as `dlcards info ID --json` prints); else
-- it is read for `card_id` from `collection` (else read from `root`) and `store` (an open
-  `dlcards.store.Store`, else opened at `store_path`) at `now` (default `dlcards.system.clock.now()`).
+- `info`: the card's `dlcards.insights.cardinfo.CardInfoReport`, as
+  `Collection.card_info(card_id)` returns it. The screen reads nothing itself.
 
 Shows where the card lives, its question, current state and retrievability, and every review
 (time, rating, kind, time taken, interval, stability, difficulty). Keys: q / escape close.
@@ -16,15 +14,16 @@ The review app pushes it with `i`; the prune screen with `i` as well.
 
 from __future__ import annotations
 
-from datetime import datetime
-from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
+
+if TYPE_CHECKING:
+    from dlcards.insights.cardinfo import CardInfoReport
 
 RATING_STYLE = {1: "bold red", 2: "bold yellow", 3: "bold green", 4: "bold blue"}
 
@@ -33,37 +32,37 @@ def _num(v: float | None, fmt: str = "{:.2f}") -> str:
     return "–" if v is None else fmt.format(v)
 
 
-def header_text(info: dict[str, Any]) -> Text:
+def header_text(info: CardInfoReport) -> Text:
     text = Text()
-    text.append(f"Card {info['card_id']}", style="bold")
-    w = info["where"]
+    text.append(f"Card {info.card_id}", style="bold")
+    w = info.where
     if w:
-        text.append(f"  {w['path']}:{w['line']}", style="dim")
-    if not info["in_decks"]:
+        text.append(f"  {w.path}:{w.line}", style="dim")
+    if not info.in_decks:
         text.append("  orphaned: no longer in any deck file", style="bold yellow")
     text.append("\n")
-    if info["question"]:
-        q = info["question"].splitlines()[0]
+    if info.question:
+        q = info.question.splitlines()[0]
         text.append("Q: ", style="bold")
         text.append((q[:150] + "…") if len(q) > 150 else q)
         text.append("\n")
-    st = info["state"]
-    r = info["retrievability"]
+    st = info.state
+    r = info.retrievability
     if st is None:
         text.append("New: never reviewed.")
         return text
-    text.append(f"{st['phase']}", style="bold")
+    text.append(f"{st.phase}", style="bold")
     text.append("  retrievability ")
     text.append("–" if r is None else f"{r * 100:.1f}%", style="bold")
-    text.append(f"  stability {_num(st['stability'])} d  difficulty {_num(st['difficulty'])}\n")
-    due = (st["due"] or "–")[:16].replace("T", " ")
+    text.append(f"  stability {_num(st.stability)} d  difficulty {_num(st.difficulty)}\n")
+    due = (st.due.isoformat() if st.due else "–")[:16].replace("T", " ")
     text.append(
-        f"interval {st['interval_days']} d  due {due}  reps {st['reps']}  lapses {st['lapses']}  "
-        f"{info['reviews']} reviews in {info['total_minutes']:.1f} min"
+        f"interval {st.interval_days} d  due {due}  reps {st.reps}  lapses {st.lapses}  "
+        f"{info.reviews} reviews in {info.total_minutes:.1f} min"
     )
-    if info["suspended"]:
+    if info.suspended:
         text.append("  suspended", style="bold yellow")
-    if info["leech"]:
+    if info.leech:
         text.append("  leech", style="bold red")
     return text
 
@@ -75,28 +74,8 @@ class CardInfoScreen(Screen[None]):
     CardInfoScreen DataTable { height: 1fr; }
     """
 
-    def __init__(
-        self,
-        card_id: str,
-        *,
-        info: dict[str, Any] | None = None,
-        store: Any = None,
-        collection: Any = None,
-        now: datetime | None = None,
-        root: Path | None = None,
-        store_path: Path | None = None,
-    ):
+    def __init__(self, card_id: str, *, info: CardInfoReport):
         super().__init__()
-        if info is None:
-            from dlcards.app.reports import card_info
-
-            if now is None:
-                from dlcards.system.clock import now as clock_now
-
-                now = clock_now()
-            info = card_info(
-                root, card_id, now, store_path=store_path, collection=collection, store=store
-            )
         self.card_id = card_id
         self.info = info
 
@@ -111,18 +90,18 @@ class CardInfoScreen(Screen[None]):
         table.add_columns(
             "time (UTC)", "rating", "kind", "took", "gap", "interval", "stability", "diff."
         )
-        for h in self.info["history"]:
+        for h in self.info.history:
             table.add_row(
-                h["time"][:16].replace("T", " "),
-                Text(h["rating_name"], style=RATING_STYLE.get(h["rating"], "")),
-                h["kind"],
-                f"{h['duration_s']:.0f}s",
-                "–" if h["elapsed_days"] is None else f"{h['elapsed_days']:.1f}d",
-                f"{h['interval_days']}d",
-                _num(h["stability"]),
-                _num(h["difficulty"]),
+                h.time.isoformat()[:16].replace("T", " "),
+                Text(h.rating_name, style=RATING_STYLE.get(int(h.rating), "")),
+                h.kind,
+                f"{h.duration_s:.0f}s",
+                "–" if h.elapsed_days is None else f"{h.elapsed_days:.1f}d",
+                f"{h.interval_days}d",
+                _num(h.stability),
+                _num(h.difficulty),
             )
-        if not self.info["history"]:
+        if not self.info.history:
             table.add_row("no reviews yet", "", "", "", "", "", "", "")
         table.move_cursor(row=max(0, table.row_count - 1))
 

@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 if TYPE_CHECKING:
-    from dlcards.app.review import ReviewContext
+    from dlcards.app.review import ReviewService
     from dlcards.review.session import Session
 
 RECHECK_SECONDS = 15.0  # learning cards come due while this screen is up
@@ -61,7 +61,7 @@ def summary_text(session: Session, now: datetime) -> Text:
     due = session.next_due(now)
     waiting = session.waiting_for()
     if due is not None:
-        text.append(f"Next card due {due_text(due, now, session.policy.tz)}.\n")
+        text.append(f"Next card due {due_text(due, now, session.policy.calendar.tz)}.\n")
     elif not session.cards:
         text.append("There are no cards to review here.\n")
     elif not waiting:
@@ -87,7 +87,7 @@ class DoneScreen(Screen[None]):
         Binding("question_mark", "help", "Help", show=False),
     ]
 
-    def __init__(self, ctx: ReviewContext):
+    def __init__(self, ctx: ReviewService):
         super().__init__()
         self.ctx = ctx
 

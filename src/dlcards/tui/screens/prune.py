@@ -17,7 +17,7 @@ import contextlib
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -26,6 +26,9 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from dlcards.core.errors import DlcardsError
+
+if TYPE_CHECKING:
+    from dlcards.insights.prune import PruneItem
 
 REASON_STYLE = {
     "leech": "bold red",
@@ -50,7 +53,7 @@ def default_editor(app: Any) -> Callable[[Path, int], None]:
     return run
 
 
-def detail_text(item: Any) -> Text:
+def detail_text(item: PruneItem) -> Text:
     text = Text()
     where = f"{item.path}:{item.line}" if item.path else "(no file)"
     text.append(f"{item.card_id}", style="bold")
@@ -255,12 +258,7 @@ class PruneScreen(Screen[None]):
         from dlcards.tui.screens.card_info import CardInfoScreen
 
         try:
-            screen = CardInfoScreen(
-                item.card_id,
-                collection=self.ws.collection,
-                store=self.ws.store,
-                now=self.ws.now_fn(),
-            )
+            screen = CardInfoScreen(item.card_id, info=self.ws.card_info(item.card_id))
         except DlcardsError as exc:
             self.notify(exc.message, severity="error")
             return

@@ -27,7 +27,7 @@ from dlcards.tui.widgets.bars import (
 from dlcards.tui.widgets.markdown import card_markdown
 
 if TYPE_CHECKING:
-    from dlcards.app.review import ReviewContext
+    from dlcards.app.review import ReviewService
     from dlcards.review.session import Outcome
 
 DURATION_CAP_MS = 60_000  # like Anki: a card left on screen counts at most a minute
@@ -43,7 +43,7 @@ FLAG_COLOURS = {
 HINTS = "u undo  s suspend  b bury  f flag  e edit  ? help  q quit"
 
 
-def interval_labels(ctx: ReviewContext) -> dict[Rating, str]:
+def interval_labels(ctx: ReviewService) -> dict[Rating, str]:
     from dlcards.review.scheduling import format_interval
 
     now = ctx.now()
@@ -81,7 +81,7 @@ class ReviewScreen(Screen[None]):
         Binding("q,escape", "quit_session", "Quit", show=False),
     ]
 
-    def __init__(self, ctx: ReviewContext):
+    def __init__(self, ctx: ReviewService):
         super().__init__()
         self.ctx = ctx
         self.card_id: str | None = None
@@ -320,16 +320,7 @@ class ReviewScreen(Screen[None]):
         from dlcards.tui.screens.stats import StatsScreen
 
         ctx = self.ctx
-        self._push(
-            lambda: StatsScreen(
-                store=ctx.store,
-                collection=ctx.collection,
-                settings=ctx.settings,
-                now=ctx.now(),
-                root=ctx.root,
-            ),
-            "Statistics",
-        )
+        self._push(lambda: StatsScreen(ctx.stats_report()), "Statistics")
 
     def action_card_info(self) -> None:
         if self.card_id is None:
@@ -337,12 +328,7 @@ class ReviewScreen(Screen[None]):
         from dlcards.tui.screens.card_info import CardInfoScreen
 
         ctx, card_id = self.ctx, self.card_id
-        self._push(
-            lambda: CardInfoScreen(
-                card_id, store=ctx.store, collection=ctx.collection, now=ctx.now(), root=ctx.root
-            ),
-            "Card info",
-        )
+        self._push(lambda: CardInfoScreen(card_id, info=ctx.card_info(card_id)), "Card info")
 
     def action_run_code(self) -> None:
         card = self.ctx.card(self.card_id)

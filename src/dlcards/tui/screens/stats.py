@@ -1,14 +1,13 @@
 """The statistics screen: `StatsScreen`.
 
-Constructor (all keyword arguments optional; pass what you have):
+Constructor:
 
-    StatsScreen(report=None, *, store=None, collection=None, settings=None, now=None,
-                root=None, store_path=None)
+    StatsScreen(report, simulation=None)
 
-- `report`: a ready `dlcards.insights.stats.compute_stats` dict (as `dlcards stats --json` prints); else
-- it is computed from `collection` (a `dlcards.system.decks.Collection`, else read from `root`)
-  and `store` (an open `dlcards.store.Store`, else opened at `store_path`) at `now` (aware UTC,
-  default `dlcards.system.clock.now()`), with `settings` (default: the collection's).
+- `report`: a `dlcards.insights.stats.StatsReport`, as `Collection.stats_report()` returns it.
+  The screen reads nothing itself.
+- `simulation`: optional, `dlcards.app.optimize.simulate_plan(...)`'s dict with its retention
+  table; when given, a "Plan" tab plots minutes per day and cards memorised by retention.
 
 The review app pushes it with `S`; `dlcards stats` runs it in `dlcards.tui.stats_app.StatsApp`.
 Keys: 1-6 or ←/→ switch tabs, q / escape close.
@@ -16,9 +15,9 @@ Keys: 1-6 or ←/→ switch tabs, q / escape close.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from pathlib import Path
-from typing import Any, ClassVar
+from collections.abc import Sequence
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.console import Group
 from rich.table import Table
@@ -30,71 +29,40 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
+if TYPE_CHECKING:
+    from dlcards.insights.retention import GroupRow
+    from dlcards.insights.stats import StatsReport
+
 TABS = ("overview", "forecast", "calendar", "memory", "topics", "weeks")
 HEAT_CHARS = " ░▒▓█"
-
-
-def compute_report(
-    *,
-    store: Any = None,
-    collection: Any = None,
-    settings: Any = None,
-    now: datetime | None = None,
-    root: Path | None = None,
-    store_path: Path | None = None,
-) -> dict[str, Any]:
-    from dlcards.app.reports import StatsData, load_data, report_of
-
-    if now is None:
-        from dlcards.system.clock import now as clock_now
-
-        now = clock_now()
-    if store is None or collection is None:
-        data = load_data(
-            root if collection is None else collection.root,
-            now,
-            settings=settings,
-            store_path=store_path,
-        )
-    else:
-        data = StatsData(
-            collection.root,
-            settings or collection.settings,
-            collection.notes,
-            store.reviews(),
-            store.states(),
-            store.flags(),
-            now,
-        )
-    return report_of(data)
 
 
 def _pct(v: float | None) -> str:
     return "–" if v is None else f"{v * 100:.1f}%"
 
 
-def overview(report: dict[str, Any]) -> Group:
-    t, s, tm, c = report["today"], report["streak"], report["time"], report["counts"]
+def overview(report: StatsReport) -> Group:
+    t, s, tm, c = report.today, report.streak, report.time, report.counts
     head = Text()
-    head.append(f"Today {t['day']}: ", style="bold")
+    head.append(f"Today {t.day.isoformat()}: ", style="bold")
     head.append(
-        f"{t['reviews']} reviews of {t['cards']} cards, {t['new_cards']} new, "
-        f"{t['again']} again, {t['minutes']:.1f} min\n"
+        f"{t.reviews} reviews of {t.cards} cards, {t.new_cards} new, "
+        f"{t.again} again, {t.minutes:.1f} min\n"
     )
     head.append("Streak: ", style="bold")
     head.append(
-        f"{s['current']} day{'s' if s['current'] != 1 else ''} (longest {s['longest']}), "
-        f"{s['studied_days']} days studied\n"
+        f"{s.current} day{'s' if s.current != 1 else ''} (longest {s.longest}), "
+        f"{s.studied_days} days studied\n"
     )
     head.append("Time: ", style="bold")
     head.append(
-        f"{tm['week_minutes']:.0f} of {tm['weekly_budget_minutes']:.0f} min budget in the last 7 days, "
-        f"{tm['total_minutes']:.0f} min in all; {tm['avg_seconds_per_review']:.1f} s per review\n"
+        f"{tm.week_minutes:.0f} of {tm.weekly_budget_minutes:.0f} min budget in the last 7 days, "
+        f"{tm.total_minutes:.0f} min in all; {tm.avg_seconds_per_review:.1f} s per review\n"
     )
     head.append("Cards: ", style="bold")
     head.append(
-        f"{c['cards']}: {c['new']} new, {c['learning']} learning, {c['young']} young, "
-        f"{c['mature']} mature, {c['suspended']} suspended, {c['leeches']} leeches"
+        f"{c.cards}: {c.new} new, {c.learning} learning, {c.young} young, "
+        f"{c.mature} mature, {c.suspended} suspended, {c.leeches} leeches"
     )
     table = Table(
         title="True retention (first review of a card each day)",
@@ -108,22 +76,23 @@ def overview(report: dict[str, Any]) -> Group:
     table.add_column("young", justify="right")
     table.add_column("mature", justify="right")
     table.add_column("all", justify="right")
-    for p in report["true_retention"]:
-        yn = p["young_passed"] + p["young_failed"]
-        mn = p["mature_passed"] + p["mature_failed"]
+    for p in report.true_retention:
+        pf = p.counts
+        yn = pf.young_passed + pf.young_failed
+        mn = pf.mature_passed + pf.mature_failed
         table.add_row(
-            p["period"].replace("_", " "),
-            f"{_pct(p['young_retention'])} of {yn}",
-            f"{_pct(p['mature_retention'])} of {mn}",
-            f"{_pct(p['retention'])} of {p['passed'] + p['failed']}",
+            p.period.replace("_", " "),
+            f"{_pct(pf.young_retention)} of {yn}",
+            f"{_pct(pf.mature_retention)} of {mn}",
+            f"{_pct(pf.retention)} of {pf.passed + pf.failed}",
         )
     return Group(head, Text(" "), table)
 
 
-def heatmap_text(report: dict[str, Any], weeks: int = 30) -> Text:
+def heatmap_text(report: StatsReport, weeks: int = 30) -> Text:
     """Reviews per study day: one column per week (Monday first), newest on the right."""
-    today = date.fromisoformat(report["heatmap"]["to"])
-    counts = {date.fromisoformat(d["day"]): d["reviews"] for d in report["heatmap"]["days"]}
+    today = report.heatmap.last
+    counts = {d.day: d.reviews for d in report.heatmap.days}
     last_monday = today - timedelta(days=today.weekday())
     first = last_monday - timedelta(weeks=weeks - 1)
     peak = max(counts.values(), default=0)
@@ -163,7 +132,7 @@ def heatmap_text(report: dict[str, Any], weeks: int = 30) -> Text:
     return text
 
 
-def groups_table(rows: list[dict[str, Any]], title: str, name: str, limit: int = 12) -> Table:
+def groups_table(rows: Sequence[GroupRow], title: str, name: str, limit: int = 12) -> Table:
     table = Table(title=title, title_justify="left", box=None, padding=(0, 2), pad_edge=False)
     for col, just in (
         (name, "left"),
@@ -175,12 +144,40 @@ def groups_table(rows: list[dict[str, Any]], title: str, name: str, limit: int =
     ):
         table.add_column(col, justify=just)  # type: ignore[arg-type]
     for r in rows[:limit]:
-        label = "(none)" if r["group"] is None else str(r["group"])
-        diff = "–" if r["mean_difficulty"] is None else f"{r['mean_difficulty']:.1f}"
-        table.add_row(
-            label, str(r["cards"]), str(r["reviews"]), _pct(r["retention"]), str(r["lapses"]), diff
-        )
+        label = "(none)" if r.group is None else str(r.group)
+        diff = "–" if r.mean_difficulty is None else f"{r.mean_difficulty:.1f}"
+        table.add_row(label, str(r.cards), str(r.reviews), _pct(r.retention), str(r.lapses), diff)
     return table
+
+
+def simulation_caption(sim: dict[str, Any]) -> Text:
+    """One line over the retention plot: the plan simulated and the cheapest retention."""
+    best = sim["decide"]["cheapest_retention"]
+    return Text(
+        f"Next {sim['days']} days at {sim['new_per_day']} new cards/day (`dlcards simulate`): "
+        f"your retention {sim['desired_retention']:.2f} costs "
+        f"{sim['forecast']['mean_minutes_per_day']:.0f} min/day of a "
+        f"{sim['budget']['minutes_per_day']:.0f}-min budget; least time per card memorised "
+        f"at {best:.2f}"
+    )
+
+
+def plot_simulation(plt: Any, sim: dict[str, Any]) -> None:
+    """Minutes per day (bars) and cards memorised (line, right axis) by desired retention."""
+    rows = sim["decide"]["rows"]
+    xs = [round(r["retention"] * 100) for r in rows]
+    plt.bar(xs, [r["minutes_per_day"] for r in rows], label="min/day")
+    plt.plot(
+        xs,
+        [r["memorized"] for r in rows],
+        label="memorised (right axis)",
+        marker="braille",
+        yside="right",
+    )
+    plt.hline(sim["budget"]["minutes_per_day"], "red")
+    plt.xticks(xs, [str(x) for x in xs])
+    plt.xlabel("desired retention %")
+    plt.title("Workload vs knowledge retained (red: daily budget)")
 
 
 class StatsScreen(Screen[None]):
@@ -198,40 +195,22 @@ class StatsScreen(Screen[None]):
     StatsScreen .caption { height: auto; }
     """
 
-    def __init__(
-        self,
-        report: dict[str, Any] | None = None,
-        *,
-        store: Any = None,
-        collection: Any = None,
-        settings: Any = None,
-        now: datetime | None = None,
-        root: Path | None = None,
-        store_path: Path | None = None,
-    ):
+    def __init__(self, report: StatsReport, simulation: dict[str, Any] | None = None):
         super().__init__()
-        if report is None:
-            report = compute_report(
-                store=store,
-                collection=collection,
-                settings=settings,
-                now=now,
-                root=root,
-                store_path=store_path,
-            )
         self.report = report
+        self.simulation = simulation if simulation and "decide" in simulation else None
 
     def compose(self) -> ComposeResult:
         r = self.report
-        f = r["forecast"]
+        f = r.forecast
         with TabbedContent(initial="overview"):
             with TabPane("Overview", id="overview"), VerticalScroll():
                 yield Static(overview(r), id="overview-text")
             with TabPane("Forecast", id="forecast"):
                 yield Static(
                     Text(
-                        f"Next {len(f['days'])} days: {f['total_due']} reviews, {f['total_minutes']:.0f} min; "
-                        f"{f['days_over_budget']} days over the {f['daily_budget_minutes']:.0f}-min daily budget"
+                        f"Next {len(f.days)} days: {f.total_due} reviews, {f.total_minutes:.0f} min; "
+                        f"{f.days_over_budget} days over the {f.daily_budget_minutes:.0f}-min daily budget"
                     ),
                     classes="caption",
                 )
@@ -244,56 +223,66 @@ class StatsScreen(Screen[None]):
             with TabPane("Topics", id="topics"), VerticalScroll():
                 yield Static(
                     Group(
-                        groups_table(r["topics"], "Topics, weakest first", "topic"),
+                        groups_table(r.topics, "Topics, weakest first", "topic"),
                         Text(" "),
-                        groups_table(r["study_weeks"], "Study weeks, weakest first", "week"),
+                        groups_table(r.study_weeks, "Study weeks, weakest first", "week"),
                     ),
                     id="topics-text",
                 )
             with TabPane("Weeks", id="weeks"):
                 yield PlotextPlot(id="weeks-plot")
+            if self.simulation is not None:
+                with TabPane("Plan", id="plan"):
+                    yield Static(simulation_caption(self.simulation), classes="caption")
+                    yield PlotextPlot(id="plan-plot")
         yield Footer()
 
     def on_mount(self) -> None:
         r = self.report
-        f = r["forecast"]["days"]
+        f = r.forecast.days
         plot = self.query_one("#forecast-plot", PlotextPlot)
         plt = plot.plt
-        plt.bar([d["offset"] for d in f], [d["minutes"] for d in f], label="minutes")
-        plt.hline(r["forecast"]["daily_budget_minutes"], "red")
+        plt.bar([d.offset for d in f], [d.minutes for d in f], label="minutes")
+        plt.hline(r.forecast.daily_budget_minutes, "red")
         plt.title("Minutes per day (red: daily budget)")
         plt.xlabel("days from today")
         ticks: list[float] = list(range(0, len(f), 5))
         plt.xticks(
             ticks, [str(int(t)) for t in ticks]
         )  # explicit: plotext's own ticks vary run to run
-        for name in ("retrievability", "stability", "difficulty"):
-            dist = r["distributions"][name]
+        d = r.distributions
+        for name, dist in (
+            ("retrievability", d.retrievability),
+            ("stability", d.stability),
+            ("difficulty", d.difficulty),
+        ):
             p = self.query_one(f"#dist-{name}", PlotextPlot).plt
-            buckets = dist["buckets"]
-            p.bar([b["label"] for b in buckets], [b["count"] for b in buckets])
-            mean = dist["mean"]
+            buckets = dist.buckets
+            p.bar([b.label for b in buckets], [b.count for b in buckets])
+            mean = dist.mean
             p.title(
-                f"{name.title()} of {dist['count']} cards"
+                f"{name.title()} of {dist.count} cards"
                 + ("" if mean is None else f" (mean {mean:.2f})")
             )
-        weeks = r["weekly"]
+        weeks = r.weekly
         wp = self.query_one("#weeks-plot", PlotextPlot).plt
         xs: list[float] = list(range(1, len(weeks) + 1))
         wp.bar(
             xs,
-            [0 if w["retention"] is None else round(w["retention"] * 100, 1) for w in weeks],
+            [0 if w.retention is None else round(w.retention * 100, 1) for w in weeks],
             label="retention %",
         )
         wp.plot(
             xs,
-            [w["lapses"] for w in weeks],
+            [w.lapses for w in weeks],
             label="lapses (right axis)",
             marker="braille",
             yside="right",
         )
-        wp.xticks(xs[::2], [w["to"][5:] for w in weeks][::2])
+        wp.xticks(xs[::2], [w.last.isoformat()[5:] for w in weeks][::2])
         wp.title("True retention and lapses per week (weeks ending on the date shown)")
+        if self.simulation is not None:
+            plot_simulation(self.query_one("#plan-plot", PlotextPlot).plt, self.simulation)
 
     def action_tab(self, name: str) -> None:
         self.query_one(TabbedContent).active = name

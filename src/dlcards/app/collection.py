@@ -1,0 +1,403 @@
+"""The application layer for one collection: `Collection`.
+
+A `Collection` owns what every front end would otherwise wire up again: the collection's root
+(found once, here), its settings, its study calendar (built once, from the settings), the
+parsed decks, the review database (opened lazily, once; closed by `close()` or `with`), the
+FSRS scheduler (built lazily, once) and the clock (`now_fn`). The services the front ends use
+come from it: the review session, stats, card info, the prune workspace, list rows,
+suspend/unsuspend, Anki import and build, verify (all checks). The CLI commands, the TUI and
+the scripts only ask it and print.
+
+Start-up stays light: this module imports neither pydantic nor the parser, sqlite3, fsrs or
+textual at import time (`dlcards --help`, and `dlcards trust` and the no-change build use
+`locate_root` alone); each of those is imported by the method that needs it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from dlcards.app.root import locate_root
+from dlcards.core.errors import UsageError
+
+if TYPE_CHECKING:
+    from dlcards.anki.reader import ImportPlan, MergeResult
+    from dlcards.app.listing import ListQuery
+    from dlcards.app.prune_workspace import PruneWorkspace
+    from dlcards.app.reports import StatsData
+    from dlcards.app.review import Limits, ReviewService
+    from dlcards.app.verify import CheckReport
+    from dlcards.core.calendar import StudyCalendar
+    from dlcards.core.errors import Problem
+    from dlcards.core.model import Note
+    from dlcards.insights.cardinfo import CardInfoReport
+    from dlcards.insights.listing import ListRow
+    from dlcards.insights.stats import StatsReport
+    from dlcards.insights.week import WeekSummary
+    from dlcards.review.scheduling import Scheduler
+    from dlcards.review.session import Filters
+    from dlcards.store import Store
+    from dlcards.system.config import Settings
+    from dlcards.system.decks import Decks
+
+__all__ = ["Collection", "NowFn", "SuspendResult", "locate_root"]
+
+NowFn = Callable[[], datetime]
+
+
+def _system_now() -> datetime:
+    from dlcards.system.clock import now
+
+    return now()
+
+
+@dataclass(frozen=True)
+class SuspendResult:
+    """What `Collection.set_suspended` did: the cards named, and those whose flag changed."""
+
+    cards: list[str]
+    changed: list[str]
+
+
+class Collection:
+    """One collection's settings, calendar, decks, store and scheduler, and its services."""
+
+    def __init__(
+        self,
+        root: Path,
+        settings: Settings,
+        *,
+        cwd: Path | None = None,
+        paths: list[Path] | None = None,
+        store_path: Path | None = None,
+        now_fn: NowFn | None = None,
+        lint: bool = False,
+        use_cache: bool = True,
+        decks: Decks | None = None,
+    ):
+        from dlcards.app.settings import calendar_of
+
+        self.root = root
+        self.settings = settings
+        self.calendar: StudyCalendar = calendar_of(settings)
+        self.cwd = (cwd or Path.cwd()).resolve()
+        self.paths = list(paths) if paths else None
+        self.store_path = store_path
+        self.now_fn: NowFn = now_fn or _system_now
+        self.lint = lint
+        self.use_cache = use_cache
+        self._decks = decks
+        self._store: Store | None = None
+        self._scheduler: Scheduler | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(
+        cls,
+        root: Path | None = None,
+        *,
+        cwd: Path | None = None,
+        paths: list[Path] | None = None,
+        store_path: Path | None = None,
+        now_fn: NowFn | None = None,
+        lint: bool = False,
+        use_cache: bool = True,
+    ) -> Collection:
+        """The collection at `root` (None: found from `cwd`, default the working folder).
+        With `paths` (deck files or folders) only those are read, and they need no collection
+        around them. Reads the settings (ConfigError on a bad one); the decks, the store and
+        the scheduler are read or built when first used."""
+        from dlcards.system.config import load_settings
+
+        here = (cwd or Path.cwd()).resolve()
+        found = locate_root(root, cwd=here, files_given=bool(paths))
+        base = found if found is not None else here
+        return cls(
+            base,
+            load_settings(base),
+            cwd=here,
+            paths=paths,
+            store_path=store_path,
+            now_fn=now_fn,
+            lint=lint,
+            use_cache=use_cache,
+        )
+
+    # -- owned state ----------------------------------------------------------------------------
+    def now(self) -> datetime:
+        """The time now, by this collection's clock (aware UTC)."""
+        return self.now_fn()
+
+    def today(self, now: datetime | None = None) -> date:
+        """The study day `now` (default: now) falls in."""
+        return self.calendar.study_day(now if now is not None else self.now_fn())
+
+    @property
+    def decks(self) -> Decks:
+        """The parsed deck files (read on first use; `reload_decks` reads them again)."""
+        if self._decks is None:
+            self._decks = self._read_decks()
+        return self._decks
+
+    def reload_decks(self, *, use_cache: bool | None = None) -> Decks:
+        """Read the deck files again (after an edit) and return them."""
+        self._decks = self._read_decks(use_cache)
+        return self._decks
+
+    def _read_decks(self, use_cache: bool | None = None) -> Decks:
+        from dlcards.system.decks import read_decks
+
+        return read_decks(
+            self.root,
+            self.paths,
+            cwd=self.cwd,
+            settings=self.settings,
+            use_cache=self.use_cache if use_cache is None else use_cache,
+            lint=self.lint,
+        )
+
+    @property
+    def notes(self) -> list[Note]:
+        return self.decks.notes
+
+    @property
+    def problems(self) -> list[Problem]:
+        return self.decks.problems
+
+    def store_file(self) -> Path:
+        """Where the review database is (it may not exist yet)."""
+        from dlcards.store import default_path
+
+        return self.store_path if self.store_path is not None else default_path()
+
+    def has_store(self) -> bool:
+        """Whether the review database exists (reading commands do not create it)."""
+        return self._store is not None or self.store_file().is_file()
+
+    @property
+    def store(self) -> Store:
+        """The review database, opened (created, migrated) on first use and kept open."""
+        if self._store is None:
+            with self._lock:
+                if self._store is None:
+                    from dlcards.store import Store
+
+                    self._store = Store.open(
+                        self.store_file(),
+                        backups_keep=self.settings.backups_keep,
+                        now_fn=self.now_fn,
+                    )
+        return self._store
+
+    def daily_backup(self) -> Path | None:
+        """Today's backup of the review database, if not made yet (at most one per study day,
+        keeping `backups_keep`). Uses its own connection, so it may run in a thread while
+        answers are written (WAL: a consistent snapshot)."""
+        from dlcards.store import Store
+
+        with Store.open(self.store_file(), now_fn=self.now_fn) as store:
+            return store.backup(self.today(), self.settings.backups_keep)
+
+    @property
+    def scheduler(self) -> Scheduler:
+        """The FSRS scheduler of the settings, built (and fsrs imported) on first use."""
+        if self._scheduler is None:
+            from dlcards.app.optimize import adopted_parameters
+
+            adopted = adopted_parameters(self)  # before the lock: it may open the store
+            with self._lock:
+                if self._scheduler is None:
+                    from dlcards.app.settings import scheduler_config
+                    from dlcards.review.scheduling import Scheduler
+
+                    self._scheduler = Scheduler(
+                        scheduler_config(self.settings, self.calendar, adopted)
+                    )
+        return self._scheduler
+
+    def sync_cards(self, now: datetime | None = None) -> None:
+        """Tell the store which cards the Markdown has now (absent ones become orphans)."""
+        from dlcards.store import card_infos
+
+        self.store.sync_cards(card_infos(self.notes), now if now is not None else self.now())
+
+    def close(self) -> None:
+        """Close the review database if it was opened."""
+        store, self._store = self._store, None
+        if store is not None:
+            store.close()
+
+    def __enter__(self) -> Collection:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- services -------------------------------------------------------------------------------
+    def review(self, filters: Filters | None = None, limits: Limits | None = None) -> ReviewService:
+        """Today's review session over this collection (see `dlcards.app.review`)."""
+        from dlcards.app.review import ReviewService
+
+        return ReviewService(self, filters, limits)
+
+    def check_filters(self, filters: Filters) -> None:
+        """Raise UsageError when `filters` match no card (naming the topics there are)."""
+        if not filters.describe():
+            return
+        from dlcards.review.session import note_session_cards
+
+        if not any(filters.matches(sc) for sc, _, _ in note_session_cards(self.notes)):
+            topics = sorted({n.meta.topic for n in self.notes if n.meta.topic})
+            raise UsageError(
+                f"no cards match {filters.describe()}",
+                hint=("topics: " + ", ".join(topics)) if topics else "see `dlcards list`",
+            )
+
+    def stats_data(self, now: datetime | None = None) -> StatsData:
+        """What the stats figures are computed from, read once from the decks and the store."""
+        from dlcards.app.reports import StatsData
+
+        store = self.store
+        return StatsData(
+            self.root,
+            self.settings,
+            self.notes,
+            store.reviews(),
+            store.states(),
+            store.flags(),
+            now if now is not None else self.now(),
+            self.calendar,
+        )
+
+    def stats_report(self, now: datetime | None = None) -> StatsReport:
+        """The full `dlcards stats --json` report at `now` (default: now)."""
+        from dlcards.app.reports import report_of
+
+        return report_of(self.stats_data(now), self.scheduler)
+
+    def week_summary(
+        self, week: int, start: date | None = None, now: datetime | None = None
+    ) -> WeekSummary:
+        """The summary of study week `week` (`dlcards stats --week N`)."""
+        from dlcards.app.reports import week_summary_of
+
+        return week_summary_of(self.stats_data(now), week, start)
+
+    def card_info(self, card_id: str, now: datetime | None = None) -> CardInfoReport:
+        """One card's info and history (`dlcards info`). Raises UnknownCardError."""
+        from dlcards.app.reports import card_info_from
+
+        return card_info_from(self, card_id, now if now is not None else self.now())
+
+    def prune_workspace(self, *, backup: bool = True) -> PruneWorkspace:
+        """The prune workspace over this collection (reads the decks without the parse cache).
+        With `backup`, today's database backup is made first."""
+        from dlcards.app.prune_workspace import PruneWorkspace
+
+        if backup:
+            self.daily_backup()
+        return PruneWorkspace(self)
+
+    def list_rows(self, query: ListQuery, now: datetime | None = None) -> list[ListRow]:
+        """The rows `dlcards list` prints (see `dlcards.app.listing.ListQuery`)."""
+        from dlcards.app.listing import list_rows
+
+        return list_rows(self, query, now)
+
+    def card_ids_of(self, ids: Iterable[str]) -> list[str]:
+        """Card ids for the given card or note ids (a note id: all its cards). UsageError names
+        the unknown ones."""
+        by_note: dict[str, list[str]] = {}
+        known: set[str] = set()
+        for note in self.notes:
+            cards = note.card_ids()
+            by_note[note.id] = cards
+            known.update(cards)
+        out: list[str] = []
+        unknown = []
+        for given in ids:
+            if given in known:
+                out.append(given)
+            elif given in by_note:
+                out.extend(by_note[given])
+            else:
+                unknown.append(given)
+        if unknown:
+            raise UsageError(
+                f"no card with id {', '.join(repr(u) for u in unknown)} in the decks",
+                hint="`dlcards list` shows card ids (a cloze card's id ends in /c1, /c2, ...)",
+            )
+        return list(dict.fromkeys(out))
+
+    def set_suspended(self, ids: Iterable[str], suspended: bool) -> SuspendResult:
+        """Suspend or unsuspend cards (card or note ids)."""
+        cards = self.card_ids_of(ids)
+        self.sync_cards()
+        before = self.store.flags(cards)
+        self.store.set_suspended(cards, suspended)
+        changed = [c for c in cards if bool(before.get(c) and before[c].suspended) != suspended]
+        return SuspendResult(cards, changed)
+
+    def markdown_ids(self) -> set[str]:
+        """Every card id in the Markdown now."""
+        return {cid for note in self.notes for cid in note.card_ids()}
+
+    def diagnose_store(self, db: Path | None = None) -> dict[str, Any]:
+        """`dlcards doctor`'s report on the review database, compared with the Markdown."""
+        from dlcards.app.doctor import diagnose
+
+        return diagnose(db or self.store_file(), self.markdown_ids())
+
+    def import_anki(self, path: Path, *, dry_run: bool = False) -> tuple[MergeResult, ImportPlan]:
+        """Merge the review history of an Anki collection into the store (`import-anki`)."""
+        from dlcards.app.anki_io import import_anki
+
+        return import_anki(self, path, dry_run=dry_run)
+
+    def verify(
+        self, *, strict: bool = False, no_exec: bool = False, no_cache: bool = False
+    ) -> list[Problem]:
+        """Every problem of the decks, the checked blocks evaluated (quietly; `build` uses it)."""
+        from dlcards.app.verify import run_checks
+
+        decks = self.decks
+        return run_checks(
+            decks,
+            list(decks.problems),
+            strict=strict,
+            no_exec=no_exec,
+            no_cache=no_cache,
+            quiet=True,
+        )
+
+    def check(
+        self,
+        *,
+        strict: bool = False,
+        no_exec: bool = False,
+        no_cache: bool = False,
+        quiet: bool = False,
+    ) -> CheckReport:
+        """`dlcards check`: the decks' problems plus every checked block's, as one report."""
+        from dlcards.app.verify import check_report
+
+        return check_report(
+            self.decks, strict=strict, no_exec=no_exec, no_cache=no_cache, quiet=quiet
+        )
+
+    def build(self, out_dir: Path | None = None, **options: Any) -> Any:
+        """Write the Anki packages (`dlcards build`; see `dlcards.app.anki_io.build`)."""
+        from dlcards.app.anki_io import build
+
+        return build(self, out_dir, **options)

@@ -1,0 +1,176 @@
+"""Text similarity for the prune ranking: normalising prose, near-duplicate notes (rapidfuzz),
+the card an orphaned history most likely belongs to now, and counting facts in an answer. Pure.
+
+rapidfuzz is imported inside the functions that need it: `dlcards list` and the stats never pay
+for it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Protocol
+
+from dlcards.core.lint import FENCE_RE
+from dlcards.core.model import Note
+
+DUPLICATE_QUESTION = 85.0
+DUPLICATE_ANSWER = 60.0
+RELINK_MIN_SCORE = 40.0
+
+
+class OrphanLike(Protocol):
+    """What the store knows of a card no longer in the Markdown (`dlcards.store.CardInfo`)."""
+
+    @property
+    def card_id(self) -> str: ...
+    @property
+    def note_id(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def line(self) -> int: ...
+
+
+# -- text helpers -----------------------------------------------------------------------------
+LIST_ITEM_RE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+\S", re.M)
+SENTENCE_RE = re.compile(r"[.!?](?:\s|$)")
+ABBREV_RE = re.compile(r"\b(?:e\.g|i\.e|etc|vs|cf|approx|resp|w\.r\.t|Fig|Eq)\.", re.I)
+NUMBER_WORDS = {
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "first",
+    "second",
+    "third",
+    "fourth",
+    "fifth",
+    "half",
+    "twice",
+    "double",
+    "triple",
+}
+MATH_RE = re.compile(r"\$\$.*?\$\$|\$[^$\n]+\$", re.S)
+
+
+FENCE_BODY_RE = re.compile(r"^(```|~~~)[^\n]*\n(.*?)^\1[ \t]*$", re.S | re.M)
+
+
+def normalize(text: str) -> str:
+    """Prose for similarity: comments, fenced blocks, markup and case removed, spaces collapsed."""
+    text = re.sub(r"<!--.*?-->", " ", text, flags=re.S)
+    text = FENCE_RE.sub(" ", text)
+    text = re.sub(r"\{\{c\d+::(.*?)(?:::[^}]*)?\}\}", r"\1", text, flags=re.S)
+    text = re.sub(r"[`*_#>|\\]", " ", text)
+    return " ".join(text.lower().split())
+
+
+def code_of(text: str) -> str:
+    """The content of the fenced blocks of `text` (what a code card asks about), spaces collapsed."""
+    return " ".join(" ".join(m.group(2) for m in FENCE_BODY_RE.finditer(text)).split())
+
+
+def exact_parts(text: str) -> tuple[str, str]:
+    """(math and numbers, code) of a question, whitespace removed: what must match exactly for
+    two questions to be duplicates (one changed symbol in a formula or snippet, or "two" instead
+    of "three", makes another card)."""
+    prose = FENCE_RE.sub(" ", re.sub(r"<!--.*?-->", " ", text, flags=re.S))
+    math = "|".join(re.sub(r"\s+", "", m.group(0)) for m in MATH_RE.finditer(prose))
+    words = re.findall(r"\w+", MATH_RE.sub(" ", prose).lower())
+    numbers = " ".join(sorted(w for w in words if w.isdigit() or w in NUMBER_WORDS))
+    return math + "#" + numbers, re.sub(r"\s+", "", code_of(text))
+
+
+def similarity(a: str, b: str) -> float:
+    from rapidfuzz import fuzz
+
+    return 100.0 if not a and not b else float(fuzz.ratio(a, b))
+
+
+def fact_counts(answer: str) -> tuple[int, int]:
+    """(list items, sentences) of an answer's prose."""
+    prose = FENCE_RE.sub(" ", answer)
+    items = len(LIST_ITEM_RE.findall(prose))
+    prose = MATH_RE.sub(" M ", prose)
+    prose = LIST_ITEM_RE.sub(" ", prose)
+    prose = ABBREV_RE.sub("abbrev", prose)
+    # a sentence of fewer than three words ("No.", "Yes, always.") is not a fact of its own
+    sentences = len([s for s in SENTENCE_RE.split(prose) if len(re.findall(r"\w+", s)) >= 3])
+    return items, sentences
+
+
+# -- duplicates and relinking ----------------------------------------------------------------
+def find_duplicates(notes: list[Note]) -> list[tuple[Note, Note, float, float]]:
+    """Pairs of notes whose questions and answers are near-identical (rapidfuzz `ratio`).
+
+    Questions must have identical math and code (whitespace aside) and prose similarity of at
+    least DUPLICATE_QUESTION, so code cards sharing a stem ("What shape does this print?") or
+    formula cards differing in one symbol are not duplicates; answers compare prose and code
+    together (at least DUPLICATE_ANSWER)."""
+    if len(notes) < 2:
+        return []
+    from rapidfuzz import fuzz, process
+
+    qs = [normalize(n.question) for n in notes]
+    ans = [(normalize(n.answer) + " " + code_of(n.answer)).strip() for n in notes]
+    # only notes of the same kind with the same math, numbers and code can be duplicates:
+    # comparing within those groups instead of all pairs is what keeps 10k cards fast
+    groups: dict[tuple[str, tuple[str, str]], list[int]] = {}
+    for i, n in enumerate(notes):
+        groups.setdefault((n.kind, exact_parts(n.question)), []).append(i)
+    out = []
+    for members in groups.values():
+        for pos, i in enumerate(members[:-1]):
+            rest = members[pos + 1 :]
+            hits = process.extract(
+                qs[i],
+                [qs[j] for j in rest],
+                scorer=fuzz.ratio,
+                score_cutoff=DUPLICATE_QUESTION,
+                limit=None,
+            )
+            for _, score, k in hits:
+                j = rest[k]
+                a = similarity(ans[i], ans[j])
+                if a >= DUPLICATE_ANSWER:
+                    out.append((notes[i], notes[j], round(float(score), 1), round(a, 1)))
+    out.sort(key=lambda p: (p[0].path, p[0].line, p[1].path, p[1].line))
+    return out
+
+
+def relink_candidate(
+    orphan: OrphanLike, notes: list[Note], has_history: set[str], orphan_text: str | None = None
+) -> tuple[str | None, float]:
+    """The card with no history most likely to be `orphan` under a new id, and its score."""
+    from rapidfuzz import fuzz
+
+    ordinal = orphan.card_id.rsplit("/c", 1)[1] if "/c" in orphan.card_id else None
+    best: tuple[float, str] | None = None
+    for note in notes:
+        for cid in note.card_ids():
+            if cid in has_history:
+                continue
+            score = 0.0
+            if note.path == orphan.path:
+                score += 40 + 20 / (1 + abs(note.line - orphan.line) / 5)
+            if note.kind == orphan.kind:
+                score += 10
+            card_ord = cid.rsplit("/c", 1)[1] if "/c" in cid else None
+            if ordinal is not None and card_ord == ordinal:
+                score += 10
+            if orphan_text:
+                score += 0.5 * fuzz.ratio(normalize(orphan_text), normalize(note.question))
+            if best is None or score > best[0]:
+                best = (score, cid)
+    if best is None or best[0] < RELINK_MIN_SCORE:
+        return None, 0.0 if best is None else round(best[0], 1)
+    return best[1], round(best[0], 1)

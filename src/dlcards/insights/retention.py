@@ -1,0 +1,261 @@
+"""Retention maths shared by the stats, the week summary and the prune ranking. Pure.
+
+*True retention* is Anki's (rslib `stats/graphs/retention.rs`): among reviews that rate a card
+which had an interval of at least one day (every `review`-kind entry, and any other rated entry
+whose card had an interval >= 1 day before it), only the FIRST such review of each card on each
+study day counts; Again is a fail, Hard/Good/Easy a pass. The review is *mature* when the
+card's interval before it was >= 21 days, else *young*. A *lapse* is an Again on a card in the
+review phase.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from typing_extensions import TypedDict
+
+from dlcards.core.calendar import StudyCalendar
+from dlcards.core.model import Note
+from dlcards.core.state import CardState, Rating, ReviewEntry
+
+MATURE_DAYS = 21
+FSRS6_DEFAULT_DECAY = 0.1542
+
+# the study calendar (time zone + day start); `Calendar(tz, day_starts_at)` as before
+Calendar = StudyCalendar
+
+Retrievability = Callable[[CardState, datetime], "float | None"]
+GroupKey = str | int | None  # a topic name or a study week number
+
+
+def fsrs6_retrievability(
+    state: CardState, now: datetime, decay: float = FSRS6_DEFAULT_DECAY
+) -> float | None:
+    """FSRS-6 forgetting curve with the default decay (used when no scheduler is given)."""
+    if state.stability is None or state.last_review is None or state.stability <= 0:
+        return None
+    elapsed = max(0.0, (now - state.last_review).total_seconds() / 86400)
+    factor = 0.9 ** (-1 / decay) - 1
+    return float((1 + factor * elapsed / state.stability) ** (-decay))
+
+
+def ratio(passed: int, failed: int) -> float | None:
+    total = passed + failed
+    return round(passed / total, 4) if total else None
+
+
+def is_retention_review(entry: ReviewEntry) -> bool:
+    """Anki's filter: rated, affects scheduling, and the card had an interval >= 1 day."""
+    if entry.kind == "manual":
+        return False
+    return entry.kind == "review" or entry.before.interval_days >= 1
+
+
+def is_lapse(entry: ReviewEntry) -> bool:
+    return entry.rating == Rating.AGAIN and entry.before.phase == "review"
+
+
+def first_retention_reviews(
+    reviews: Iterable[ReviewEntry], cal: StudyCalendar
+) -> list[tuple[date, ReviewEntry]]:
+    """The first retention review of each (card, study day), in time order."""
+    seen: set[tuple[str, date]] = set()
+    out: list[tuple[date, ReviewEntry]] = []
+    for entry in sorted(reviews, key=lambda e: e.time):
+        if not is_retention_review(entry):
+            continue
+        d = cal.study_day(entry.time)
+        key = (entry.card_id, d)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append((d, entry))
+    return out
+
+
+class RetentionDict(TypedDict):
+    young_passed: int
+    young_failed: int
+    young_retention: float | None
+    mature_passed: int
+    mature_failed: int
+    mature_retention: float | None
+    passed: int
+    failed: int
+    retention: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class PassFail:
+    """Passes and fails of retention reviews, young and mature."""
+
+    young_passed: int = 0
+    young_failed: int = 0
+    mature_passed: int = 0
+    mature_failed: int = 0
+
+    @classmethod
+    def of(cls, entries: Iterable[ReviewEntry]) -> PassFail:
+        counts = [0, 0, 0, 0]  # young passed, young failed, mature passed, mature failed
+        for entry in entries:
+            mature = entry.before.interval_days >= MATURE_DAYS
+            failed = entry.rating == Rating.AGAIN
+            counts[2 * mature + failed] += 1
+        return cls(*counts)
+
+    @property
+    def passed(self) -> int:
+        return self.young_passed + self.mature_passed
+
+    @property
+    def failed(self) -> int:
+        return self.young_failed + self.mature_failed
+
+    @property
+    def retention(self) -> float | None:
+        return ratio(self.passed, self.failed)
+
+    @property
+    def young_retention(self) -> float | None:
+        return ratio(self.young_passed, self.young_failed)
+
+    @property
+    def mature_retention(self) -> float | None:
+        return ratio(self.mature_passed, self.mature_failed)
+
+    def to_dict(self) -> RetentionDict:
+        return {
+            "young_passed": self.young_passed,
+            "young_failed": self.young_failed,
+            "young_retention": self.young_retention,
+            "mature_passed": self.mature_passed,
+            "mature_failed": self.mature_failed,
+            "mature_retention": self.mature_retention,
+            "passed": self.passed,
+            "failed": self.failed,
+            "retention": self.retention,
+        }
+
+
+def retention_between(retained: list[tuple[date, ReviewEntry]], lo: date, hi: date) -> PassFail:
+    """Retention of the first retention reviews on study days `lo`..`hi` (inclusive)."""
+    return PassFail.of(e for d, e in retained if lo <= d <= hi)
+
+
+@dataclass(frozen=True, slots=True)
+class CardMeta:
+    card_id: str
+    path: str | None
+    line: int | None
+    topic: str | None
+    week: int | None
+    question: str
+
+
+def card_meta(notes: Iterable[Note]) -> dict[str, CardMeta]:
+    out: dict[str, CardMeta] = {}
+    for note in notes:
+        for cid in note.card_ids():
+            out[cid] = CardMeta(
+                cid, note.path, note.line, note.meta.topic, note.meta.week, note.first_question_line
+            )
+    return out
+
+
+# -- retention per group of cards (topic or study week) ---------------------------------------
+class GroupRowDict(TypedDict):
+    group: GroupKey
+    cards: int
+    reviews: int
+    lapses: int
+    passed: int
+    failed: int
+    retention: float | None
+    mean_difficulty: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRow:
+    """Retention, lapses and mean difficulty of one topic or study week."""
+
+    group: GroupKey
+    cards: int
+    reviews: int
+    lapses: int
+    passed: int
+    failed: int
+    retention: float | None
+    mean_difficulty: float | None
+
+    def to_dict(self) -> GroupRowDict:
+        return {
+            "group": self.group,
+            "cards": self.cards,
+            "reviews": self.reviews,
+            "lapses": self.lapses,
+            "passed": self.passed,
+            "failed": self.failed,
+            "retention": self.retention,
+            "mean_difficulty": self.mean_difficulty,
+        }
+
+
+def weakest_first(row: GroupRow) -> tuple[bool, float, int, str]:
+    r = row.retention
+    return (r is None, r if r is not None else 0.0, -row.lapses, str(row.group))
+
+
+def group_retention(
+    meta: dict[str, CardMeta],
+    reviews: list[ReviewEntry],
+    retained: list[tuple[date, ReviewEntry]],
+    states: dict[str, CardState],
+    key: Callable[[CardMeta], GroupKey],
+) -> list[GroupRow]:
+    """Retention, lapses and mean difficulty per group (topic or study week) of cards, in the
+    order the groups first appear among the cards."""
+    cards: dict[GroupKey, int] = {}
+    diffs: dict[GroupKey, list[float]] = {}
+    for cid, card in meta.items():
+        g = key(card)
+        cards[g] = cards.get(g, 0) + 1
+        diffs.setdefault(g, [])
+        st = states.get(cid)
+        if st is not None and st.difficulty is not None and st.phase != "new":
+            diffs[g].append(st.difficulty)
+    n_reviews = dict.fromkeys(cards, 0)
+    lapses = dict.fromkeys(cards, 0)
+    for e in reviews:
+        m = meta.get(e.card_id)
+        if m is not None:
+            n_reviews[key(m)] += 1
+            lapses[key(m)] += int(is_lapse(e))
+    in_group: dict[GroupKey, list[ReviewEntry]] = {g: [] for g in cards}
+    for _, e in retained:
+        m = meta.get(e.card_id)
+        if m is not None:
+            in_group[key(m)].append(e)
+    out = []
+    for g in cards:
+        pf = PassFail.of(in_group[g])
+        ds = diffs[g]
+        out.append(
+            GroupRow(
+                g,
+                cards[g],
+                n_reviews[g],
+                lapses[g],
+                pf.passed,
+                pf.failed,
+                pf.retention,
+                round(sum(ds) / len(ds), 2) if ds else None,
+            )
+        )
+    return out
+
+
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    """A UTC time (a convenience for tests and simulations)."""
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)

@@ -1,0 +1,381 @@
+"""What `dlcards sync` keeps in the review database, and its one write transaction.
+
+Tables (migration 3, `anki_sync`):
+
+- `sync_notes`: per Anki target and dlcards note, the field values, deck and orphan mark
+  after the last sync: the base of the three-way merge that tells a Markdown edit (write it to
+  Anki) from an Anki edit (a conflict, reported and left alone);
+- `sync_cards`: per target and card, the suspend / bury / flag / leech values after the last
+  sync (a change on one side since then is copied to the other);
+- `sync_review_ids`: the Anki revlog id each dlcards review was written to Anki as. Reviews
+  that came from Anki carry theirs in `reviews.anki_revlog_id`. Together: every review has
+  one id on both sides, so nothing comes back as new;
+- `sync_targets`: when each target was last synced, and the summary.
+
+`commit_sync` writes everything a sync changes on the dlcards side in ONE transaction
+(BEGIN IMMEDIATE ... COMMIT): a crash before the commit leaves dlcards as it was.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from dlcards.core.state import CardFlags, CardState, ReviewEntry, require_utc
+from dlcards.store.db import Store
+
+_STATE_FIELDS = (
+    "phase",
+    "step",
+    "stability",
+    "difficulty",
+    "due",
+    "last_review",
+    "reps",
+    "lapses",
+    "interval_days",
+)
+_INSERT_REVIEW = (
+    "INSERT INTO reviews (card_id, time, rating, duration_ms, kind, source, anki_revlog_id, "
+    + ", ".join(f"before_{f}" for f in _STATE_FIELDS)
+    + ", "
+    + ", ".join(f"after_{f}" for f in _STATE_FIELDS)
+    + ") VALUES ("
+    + ", ".join("?" * (7 + 2 * len(_STATE_FIELDS)))
+    + ")"
+)
+_UPSERT_STATE = (
+    "INSERT INTO card_state (card_id, "
+    + ", ".join(_STATE_FIELDS)
+    + ") VALUES ("
+    + ", ".join("?" * (1 + len(_STATE_FIELDS)))
+    + ") ON CONFLICT (card_id) DO UPDATE SET "
+    + ", ".join(f"{f} = excluded.{f}" for f in _STATE_FIELDS)
+)
+
+
+def _ts(value: datetime | None) -> str | None:
+    return None if value is None else require_utc(value).isoformat(timespec="microseconds")
+
+
+def _state_values(state: CardState) -> tuple[Any, ...]:
+    return (
+        state.phase,
+        state.step,
+        state.stability,
+        state.difficulty,
+        _ts(state.due),
+        _ts(state.last_review),
+        state.reps,
+        state.lapses,
+        state.interval_days,
+    )
+
+
+@dataclass(frozen=True)
+class SyncedNote:
+    """A note as the last sync left it in one Anki target."""
+
+    note_id: str
+    fields: tuple[str, ...]
+    deck: str
+    conflict: dict[int, str] = field(default_factory=dict)  # field index -> Markdown value
+    orphaned: bool = False
+
+
+@dataclass(frozen=True)
+class SyncedCard:
+    """A card's flags as the last sync left them (equal on both sides then)."""
+
+    card_id: str
+    suspended: bool = False
+    buried: bool = False
+    flag: int = 0
+    leech: bool = False
+
+
+@dataclass
+class SyncWrite:
+    """Everything one sync writes on the dlcards side."""
+
+    target: str
+    now: datetime
+    reviews: list[ReviewEntry] = field(default_factory=list)  # from Anki (anki_revlog_id set)
+    links: dict[int, int] = field(default_factory=dict)  # dlcards review id -> Anki revlog id
+    states: list[CardState] = field(default_factory=list)
+    flags: list[CardFlags] = field(default_factory=list)  # full rows (replace)
+    notes: list[SyncedNote] = field(default_factory=list)  # upserts
+    forget_notes: list[str] = field(default_factory=list)  # deleted in Anki: no base any more
+    cards: list[SyncedCard] = field(default_factory=list)  # upserts
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def known_revlog_ids(store: Store) -> set[int]:
+    """Every Anki revlog id dlcards knows: reviews imported from Anki, and dlcards reviews
+    already written to Anki."""
+    rows = store.conn.execute(
+        "SELECT anki_revlog_id FROM reviews WHERE anki_revlog_id IS NOT NULL "
+        "UNION ALL SELECT revlog_id FROM sync_review_ids"
+    )
+    return {int(r[0]) for r in rows}
+
+
+def review_links(store: Store) -> dict[int, int]:
+    """dlcards review id -> the Anki revlog id it was written as."""
+    return {
+        int(a): int(b)
+        for a, b in store.conn.execute("SELECT review_id, revlog_id FROM sync_review_ids")
+    }
+
+
+def pending_reviews(store: Store, in_anki: set[int]) -> list[tuple[int, ReviewEntry]]:
+    """(review id, entry) of the reviews answered in dlcards that this Anki collection lacks:
+    never written to Anki, or written to another target (their revlog id is not `in_anki`)."""
+    links = review_links(store)
+    missing = {rid for rid, revlog_id in links.items() if revlog_id not in in_anki}
+    cards = {
+        r[0]
+        for r in store.conn.execute(
+            "SELECT DISTINCT card_id FROM reviews WHERE anki_revlog_id IS NULL "
+            "AND id NOT IN (SELECT review_id FROM sync_review_ids)"
+        )
+    }
+    if missing:
+        ids = sorted(missing)
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            cards.update(
+                r[0]
+                for r in store.conn.execute(
+                    f"SELECT card_id FROM reviews WHERE id IN ({', '.join('?' * len(chunk))})",
+                    chunk,
+                )
+            )
+    if not cards:
+        return []
+    return [
+        (rid, e)
+        for rid, e in store.reviews_with_ids(sorted(cards))
+        if e.anki_revlog_id is None and (rid not in links or rid in missing)
+    ]
+
+
+def synced_notes(store: Store, target: str) -> dict[str, SyncedNote]:
+    out = {}
+    for note_id, fields, conflict, deck, orphaned in store.conn.execute(
+        "SELECT note_id, fields, conflict, deck, orphaned FROM sync_notes WHERE target = ?",
+        (target,),
+    ):
+        out[note_id] = SyncedNote(
+            note_id,
+            tuple(json.loads(fields)),
+            deck,
+            {int(k): v for k, v in json.loads(conflict).items()} if conflict else {},
+            bool(orphaned),
+        )
+    return out
+
+
+def synced_cards(store: Store, target: str) -> dict[str, SyncedCard]:
+    return {
+        row[0]: SyncedCard(row[0], bool(row[1]), bool(row[2]), int(row[3]), bool(row[4]))
+        for row in store.conn.execute(
+            "SELECT card_id, suspended, buried, flag, leech FROM sync_cards WHERE target = ?",
+            (target,),
+        )
+    }
+
+
+def last_sync(store: Store, target: str) -> tuple[datetime, dict[str, Any]] | None:
+    row = store.conn.execute(
+        "SELECT last_sync, summary FROM sync_targets WHERE target = ?", (target,)
+    ).fetchone()
+    if row is None:
+        return None
+    return datetime.fromisoformat(row[0]), json.loads(row[1])
+
+
+def targets(store: Store) -> list[tuple[str, datetime, dict[str, Any]]]:
+    return [
+        (t, datetime.fromisoformat(when), json.loads(summary))
+        for t, when, summary in store.conn.execute(
+            "SELECT target, last_sync, summary FROM sync_targets ORDER BY target"
+        )
+    ]
+
+
+def commit_sync(store: Store, write: SyncWrite) -> int:
+    """Apply one sync's dlcards-side changes in ONE transaction; returns reviews inserted.
+
+    Reviews from Anki whose revlog id is already known are skipped (never duplicated)."""
+    conn = store.conn
+    stamp = _ts(write.now)
+    inserted = 0
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        touched = {e.card_id for e in write.reviews} | {s.card_id for s in write.states}
+        touched |= {f.card_id for f in write.flags}
+        conn.executemany(
+            "INSERT INTO cards (card_id, note_id, kind, path, line, content_hash, first_seen, "
+            "present, gone_since) VALUES (?, ?, 'unknown', '', 0, '', ?, 0, ?) "
+            "ON CONFLICT (card_id) DO NOTHING",
+            [(cid, cid.split("/c")[0], stamp, stamp) for cid in sorted(touched)],
+        )
+        for entry in write.reviews:
+            if (
+                entry.anki_revlog_id is not None
+                and conn.execute(
+                    "SELECT 1 FROM reviews WHERE anki_revlog_id = ? UNION ALL "
+                    "SELECT 1 FROM sync_review_ids WHERE revlog_id = ?",
+                    (entry.anki_revlog_id, entry.anki_revlog_id),
+                ).fetchone()
+            ):
+                continue
+            conn.execute(
+                _INSERT_REVIEW,
+                (
+                    entry.card_id,
+                    _ts(entry.time),
+                    int(entry.rating),
+                    int(entry.duration_ms),
+                    entry.kind,
+                    entry.source,
+                    entry.anki_revlog_id,
+                    *_state_values(entry.before),
+                    *_state_values(entry.after),
+                ),
+            )
+            inserted += 1
+        conn.executemany(
+            "INSERT INTO sync_review_ids (review_id, revlog_id) VALUES (?, ?) "
+            "ON CONFLICT (review_id) DO NOTHING",
+            sorted(write.links.items()),
+        )
+        for state in write.states:
+            if state.phase == "new" and state.reps == 0 and state.stability is None:
+                conn.execute("DELETE FROM card_state WHERE card_id = ?", (state.card_id,))
+            else:
+                conn.execute(_UPSERT_STATE, (state.card_id, *_state_values(state)))
+        conn.executemany(
+            "INSERT INTO card_flags (card_id, suspended, buried_until, flag, leech) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (card_id) DO UPDATE SET "
+            "suspended = excluded.suspended, buried_until = excluded.buried_until, "
+            "flag = excluded.flag, leech = excluded.leech",
+            [
+                (
+                    f.card_id,
+                    int(f.suspended),
+                    f.buried_until.isoformat() if f.buried_until else None,
+                    f.flag,
+                    int(f.leech),
+                )
+                for f in write.flags
+            ],
+        )
+        if write.flags:
+            conn.execute(
+                "DELETE FROM card_flags WHERE suspended = 0 AND buried_until IS NULL "
+                "AND flag = 0 AND leech = 0"
+            )
+        conn.executemany(
+            "INSERT INTO sync_notes (target, note_id, fields, conflict, deck, orphaned) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (target, note_id) DO UPDATE SET "
+            "fields = excluded.fields, conflict = excluded.conflict, deck = excluded.deck, "
+            "orphaned = excluded.orphaned",
+            [
+                (
+                    write.target,
+                    n.note_id,
+                    json.dumps(list(n.fields), ensure_ascii=False),
+                    json.dumps({str(k): v for k, v in n.conflict.items()}, ensure_ascii=False)
+                    if n.conflict
+                    else None,
+                    n.deck,
+                    int(n.orphaned),
+                )
+                for n in write.notes
+            ],
+        )
+        conn.executemany(
+            "DELETE FROM sync_notes WHERE target = ? AND note_id = ?",
+            [(write.target, n) for n in write.forget_notes],
+        )
+        conn.executemany(
+            "INSERT INTO sync_cards (target, card_id, suspended, buried, flag, leech) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (target, card_id) DO UPDATE SET "
+            "suspended = excluded.suspended, buried = excluded.buried, flag = excluded.flag, "
+            "leech = excluded.leech",
+            [
+                (write.target, c.card_id, int(c.suspended), int(c.buried), c.flag, int(c.leech))
+                for c in write.cards
+            ],
+        )
+        conn.execute(
+            "INSERT INTO sync_targets (target, last_sync, summary) VALUES (?, ?, ?) "
+            "ON CONFLICT (target) DO UPDATE SET last_sync = excluded.last_sync, "
+            "summary = excluded.summary",
+            (write.target, stamp, json.dumps(write.summary, ensure_ascii=False)),
+        )
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return inserted
+
+
+def forget_target_notes(store: Store, target: str, note_ids: Iterable[str]) -> None:
+    """Drop the sync base of notes deleted in Anki by `dlcards prune` (one transaction)."""
+    ids = list(note_ids)
+    conn = store.conn
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.executemany(
+            "DELETE FROM sync_notes WHERE target = ? AND note_id = ?", [(target, n) for n in ids]
+        )
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def buried_flag(flags: CardFlags | None, today: date) -> bool:
+    return bool(flags and flags.buried_until and flags.buried_until > today)
+
+
+def store_fingerprint(store: Store) -> str:
+    """Changes whenever something a sync sends to Anki changes: a review, a flag, a link."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for sql in (
+        "SELECT count(*), coalesce(max(id), 0) FROM reviews",
+        "SELECT count(*), coalesce(max(review_id), 0) FROM sync_review_ids",
+        "SELECT card_id, suspended, buried_until, flag, leech FROM card_flags ORDER BY card_id",
+    ):
+        for row in store.conn.execute(sql):
+            h.update(repr(tuple(row)).encode())
+    return h.hexdigest()
+
+
+def set_fingerprint(store: Store, target: str, fingerprint: dict[str, Any]) -> None:
+    """Keep, with the target's last summary, what both sides looked like after the sync."""
+    conn = store.conn
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        row = conn.execute(
+            "SELECT summary FROM sync_targets WHERE target = ?", (target,)
+        ).fetchone()
+        if row is not None:
+            summary = json.loads(row[0])
+            summary["fingerprint"] = fingerprint
+            conn.execute(
+                "UPDATE sync_targets SET summary = ? WHERE target = ?",
+                (json.dumps(summary, ensure_ascii=False), target),
+            )
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

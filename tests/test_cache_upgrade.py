@@ -1,0 +1,88 @@
+"""The two cache bugs of issue 10, reproduced as an upgrade leaves them: an entry written by an
+older dlcards (an object pickled before a field existed) sits under the very key today's code
+computes. Both must be misses, never an AttributeError far from the cache (exit 3)."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import Any
+
+from dlcards.cli.main import main
+from dlcards.core.model import Note
+from dlcards.system.config import Settings, load_settings
+from dlcards.system.decks import read_decks
+
+DECK = (
+    "---\nweek: 1\ntopic: basics\n---\n\n"
+    "Q: What is the derivative of $x^2$?\nA: $2x$\n\n"
+    "C: Softmax turns {{c1::logits}} into {{c2::probabilities}}.\n"
+)
+
+
+def _entries(home: Path, name: str) -> list[Path]:
+    return sorted(p for p in (home / "cache" / name).rglob("*") if p.is_file())
+
+
+def _replace_payload(entry: Path, value: Any) -> None:
+    """Write `value` into a cache entry in place, keeping what names its key and schema (the
+    header line, where the format has one): as the older dlcards would have left it."""
+    data = entry.read_bytes()
+    header = b"" if data.startswith(b"\x80") else data[: data.index(b"\n") + 1]
+    entry.write_bytes(header + pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _without(obj: Any, name: str) -> Any:
+    """A copy of a pydantic model as its class looked before field `name` was added."""
+    old = obj.model_copy()
+    state = dict(old.__dict__)
+    del state[name]
+    object.__setattr__(old, "__dict__", state)
+    return old
+
+
+def test_settings_pickled_before_a_setting_existed_are_a_miss(
+    collection: Path, dlcards_home: Path
+) -> None:
+    (collection / "decks" / "a.md").write_text(DECK, encoding="utf-8")
+    (collection / "dlcards.toml").write_text("[dlcards]\nnew_per_day = 7\n", encoding="utf-8")
+    fresh = load_settings(collection)  # fills the cache under today's key
+    [entry] = _entries(dlcards_home, "settings")
+    _replace_payload(entry, _without(fresh, "day_starts_at"))
+
+    loaded = load_settings(collection)
+    assert loaded.day_starts_at == 4 and loaded.new_per_day == 7
+    assert loaded == fresh
+    # and the command that used to crash with exit 3 runs
+    assert main(["-C", str(collection), "list"]) == 0
+
+
+def test_notes_pickled_before_a_field_existed_are_a_miss(
+    collection: Path, dlcards_home: Path
+) -> None:
+    (collection / "decks" / "a.md").write_text(DECK, encoding="utf-8")
+    fresh = read_decks(collection).notes  # fills the parse cache
+    assert len(fresh) == 2
+    [entry] = _entries(dlcards_home, "parse")
+    data = entry.read_bytes()
+    parsed = pickle.loads(data if data.startswith(b"\x80") else data[data.index(b"\n") + 1 :])
+    parsed.notes = [_without(n, "answer_line") for n in parsed.notes]
+    _replace_payload(entry, parsed)
+
+    notes = read_decks(collection).notes
+    assert notes == fresh
+    assert all(set(Note.model_fields) <= set(n.__dict__) for n in notes)
+    assert notes[0].answer_line == 7
+
+
+def test_settings_cache_still_serves_an_unchanged_configuration(
+    collection: Path, dlcards_home: Path
+) -> None:
+    """The fix keeps the cache working: a second load is a hit (same object state, one entry)."""
+    (collection / "dlcards.toml").write_text("[dlcards]\nnew_per_day = 7\n", encoding="utf-8")
+    first = load_settings(collection)
+    [entry] = _entries(dlcards_home, "settings")
+    marked = first.model_copy(update={"new_per_day": 8})  # a hit would return this
+    _replace_payload(entry, marked)
+    assert load_settings(collection).new_per_day == 8
+    assert isinstance(load_settings(collection), Settings)
