@@ -191,14 +191,16 @@ def bench(
             args = ("sync", "--json", "--collection", str(desk))
             phone = desk
         wall, cpu, summary = dlcards(root, env, *args)
-        results["first sync"] = (wall, cpu, f"{summary['notes']['added']} notes added")
+        steps = ", ".join(f"{k} {v:.2f}" for k, v in summary["timings"].items())
+        results["first sync"] = (wall, cpu, f"{summary['notes']['added']} notes added; {steps}")
         runs = [dlcards(root, env, *args) for _ in range(repeat)]
         results["nothing to do"] = (min(r[0] for r in runs), min(r[1] for r in runs), "")
         phone_day(phone, url, reviews)
         terminal_day(root, home, reviews)
         wall, cpu, summary = dlcards(root, env, *args)
         r = summary["reviews"]
-        results["one day of study"] = (wall, cpu, f"{r['in']} reviews in, {r['out']} out")
+        steps = ", ".join(f"{k} {v:.2f}" for k, v in summary["timings"].items())
+        results["one day of study"] = (wall, cpu, f"{r['in']} reviews in, {r['out']} out; {steps}")
     finally:
         if proc is not None:
             proc.terminate()

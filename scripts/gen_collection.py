@@ -4,12 +4,19 @@ manual testing.
 
     python scripts/gen_collection.py OUT_DIR [--cards 10000] [--reviews 100000] [--files 100]
                                      [--now 2026-01-05T09:00:00Z] [--seed 1] [--home DIR]
+                                     [--bulk]
 
 Writes OUT_DIR/decks/week-XX-topic-YY.md (basic cards with math, cloze notes with two
 deletions, some `check` and `torch` blocks; every card has a pinned id) and fills the review
 database in --home (default: $DLCARDS_HOME or the usual place) with --reviews answers made by
 the real scheduler over the two years before --now, leaving a realistic queue due "today".
 Deterministic for a given seed.
+
+`--bulk` (what `scripts/bench.py` uses) writes the history straight into SQLite in one
+transaction instead of answering through the scheduler: plausible, not scheduler-exact,
+histories (learn, learn, then reviews at growing intervals fitted to the card's quota, an Again
+followed by a relearn the same day), about 1M reviews in well under a minute. Its rows are also
+returned (`bulk_history`) so the benchmark can write the same history into an Anki collection.
 """
 
 from __future__ import annotations
@@ -19,8 +26,10 @@ import os
 import random
 import sys
 import time
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 MATH = [
     r"$\frac{\partial L}{\partial W} = \delta x^T$",
@@ -150,6 +159,232 @@ def write_history(out: Path, reviews: int, now_text: str, rng: random.Random) ->
     return len(entries), len(states)
 
 
+# -- the bulk history ---------------------------------------------------------------------------
+DAY = 86400
+BULK_RATINGS = (1,) * 10 + (2,) * 10 + (3,) * 70 + (4,) * 10
+
+
+@dataclass
+class BulkCard:
+    """The state a bulk history leaves a card in (the last review's after-state)."""
+
+    card_id: str
+    phase: str
+    stability: float
+    difficulty: float
+    due: int  # epoch seconds
+    last_review: int
+    reps: int
+    lapses: int
+    interval_days: int
+
+
+@dataclass
+class BulkReview:
+    card_id: str
+    time: int  # epoch seconds (whole seconds plus a per-review millisecond part in `ms`)
+    ms: int
+    rating: int
+    duration_ms: int
+    kind: str
+    before: tuple[Any, ...]  # phase, step, stability, difficulty, due, last, reps, lapses, ivl
+    after: tuple[Any, ...]
+
+
+def _growth(days: float, steps: int) -> float:
+    """g such that g + g^2 + ... + g^steps ~= days (intervals that use up the card's time)."""
+    if steps <= 0:
+        return 1.0
+    lo, hi = 1.0, 3.0
+    if steps >= days:
+        return 1.0
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        total = mid * (mid**steps - 1) / (mid - 1) if mid > 1 else steps
+        lo, hi = (mid, hi) if total < days else (lo, mid)
+    return lo
+
+
+def bulk_history(
+    card_ids: list[str], reviews: int, now_epoch: int, seed: int
+) -> tuple[list[BulkReview], dict[str, BulkCard]]:
+    """About `reviews` reviews of 90% of the cards over the two years before now (the last two
+    days left out: a backlog is due), as plain rows. Deterministic for a seed."""
+    rng = random.Random(seed)
+    start = now_epoch - 730 * DAY
+    cutoff = now_epoch - 2 * DAY
+    started = card_ids[: max(1, len(card_ids) * 9 // 10)] if card_ids else []
+    if not started or reviews <= 0:
+        return [], {}
+    per_day = max(1, len(started) // 700)
+    intro = [start + (i // per_day) * DAY + rng.randint(0, 36000) for i in range(len(started))]
+    avail = [max(1, (cutoff - t) // DAY) for t in intro]
+    extra = max(0, reviews - 2 * len(started))
+    total_avail = sum(avail)
+    out: list[BulkReview] = []
+    finals: dict[str, BulkCard] = {}
+    for cid, t, a in zip(started, intro, avail, strict=True):
+        if len(out) >= reviews:
+            break
+        quota = 2 + round(extra * a / total_avail)
+        g = _growth(a, max(1, quota - 2))
+        before: tuple[Any, ...] = ("new", None, None, None, None, None, 0, 0, 0)
+        stab, diff = 0.0, rng.uniform(2.0, 8.0)
+        reps = lapses = ivl = 0
+        n = 0
+        span = 1.0
+        phase = "new"
+        while n < quota and t < cutoff and len(out) < reviews:
+            rating = rng.choice(BULK_RATINGS) if phase != "new" else 3
+            reps += 1
+            if phase == "new":
+                kind, phase_after, step, ivl, due = "learn", "learning", 0, 0, t + 600
+                stab = rng.uniform(0.5, 3.0)
+            elif phase == "learning":
+                kind, phase_after, step, ivl = "learn", "review", None, 1
+                due = t + DAY
+            elif phase == "relearning":
+                kind, phase_after, step = "relearn", "review", None
+                ivl = max(1, round(ivl * 0.4))
+                due = t + ivl * DAY
+            elif rating == 1:
+                kind, phase_after, step, due = "review", "relearning", 0, t + 600
+                lapses += 1
+                stab = max(0.2, stab * 0.3)
+                diff = min(10.0, diff + 0.8)
+            else:
+                kind, phase_after, step = "review", "review", None
+                span *= g
+                ivl = max(1, round(span * {2: 0.8, 3: 1.0, 4: 1.3}[rating]))
+                stab = max(stab, ivl * rng.uniform(0.8, 1.3))
+                diff = max(1.0, min(10.0, diff + {2: 0.3, 3: -0.1, 4: -0.5}[rating]))
+                due = t + ivl * DAY
+            after = (
+                phase_after,
+                step,
+                round(stab, 4),
+                round(diff, 4),
+                due,
+                t,
+                reps,
+                lapses,
+                ivl if phase_after == "review" else 0,
+            )
+            out.append(
+                BulkReview(
+                    cid,
+                    t,
+                    rng.randint(0, 999),
+                    rating,
+                    rng.randint(2000, 20000),
+                    kind,
+                    before,
+                    after,
+                )
+            )
+            before, phase = after, phase_after
+            n += 1
+            t = max(due, t + 30) + rng.randint(0, 7200)
+        if n == 0:
+            continue
+        a_ = before
+        finals[cid] = BulkCard(cid, a_[0], a_[2], a_[3], a_[4], a_[5], a_[6], a_[7], a_[8])
+    return out, finals
+
+
+def iso(epoch: int, ms: int = 0) -> str:
+    """The store's time text (ISO 8601 UTC with microseconds)."""
+    return (
+        datetime.fromtimestamp(epoch, UTC)
+        .replace(microsecond=ms * 1000)
+        .isoformat(timespec="microseconds")
+    )
+
+
+def write_bulk(
+    out: Path, reviews: int, now_text: str, seed: int
+) -> tuple[list[BulkReview], dict[str, BulkCard]]:
+    """Sync the cards through the app, then write the history in one transaction."""
+    from dlcards.app.collection import Collection
+    from dlcards.core.state import parse_utc
+
+    now = parse_utc(now_text)
+    with Collection.open(out, now_fn=lambda: now) as col:
+        card_ids = [c.id for c in col.decks.cards]
+        col.sync_cards(now)
+        history, finals = bulk_history(card_ids, reviews, int(now.timestamp()), seed)
+        conn = col.store.conn
+        conn.execute("PRAGMA synchronous = OFF")  # bulk load: durability is not the point
+
+        def state(s: tuple[Any, ...]) -> tuple[Any, ...]:
+            due = None if s[4] is None else iso(s[4])
+            last = None if s[5] is None else iso(s[5])
+            return (s[0], s[1], s[2], s[3], due, last, s[6], s[7], s[8])
+
+        conn.execute("BEGIN")
+        conn.executemany(
+            "INSERT INTO reviews (card_id, time, rating, duration_ms, kind, source, anki_revlog_id, "
+            + ", ".join(f"before_{f}" for f in STATE_FIELDS)
+            + ", "
+            + ", ".join(f"after_{f}" for f in STATE_FIELDS)
+            + ") VALUES ("
+            + ", ".join("?" * 25)
+            + ")",
+            (
+                (
+                    r.card_id,
+                    iso(r.time, r.ms),
+                    r.rating,
+                    r.duration_ms,
+                    r.kind,
+                    "dlcards",
+                    None,
+                    *state(r.before),
+                    *state(r.after),
+                )
+                for r in history
+            ),
+        )
+        conn.executemany(
+            "INSERT INTO card_state (card_id, "
+            + ", ".join(STATE_FIELDS)
+            + ") VALUES ("
+            + ", ".join("?" * 10)
+            + ")",
+            (
+                (
+                    c.card_id,
+                    c.phase,
+                    0 if c.phase in ("learning", "relearning") else None,
+                    c.stability,
+                    c.difficulty,
+                    iso(c.due),
+                    iso(c.last_review),
+                    c.reps,
+                    c.lapses,
+                    c.interval_days,
+                )
+                for c in finals.values()
+            ),
+        )
+        conn.execute("COMMIT")
+        conn.execute("PRAGMA synchronous = FULL")
+    return history, finals
+
+
+STATE_FIELDS = (
+    "phase",
+    "step",
+    "stability",
+    "difficulty",
+    "due",
+    "last_review",
+    "reps",
+    "lapses",
+    "interval_days",
+)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("out", type=Path)
@@ -159,6 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--now", default="2026-01-05T09:00:00Z")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--home", type=Path, help="DLCARDS_HOME for the review database")
+    p.add_argument("--bulk", action="store_true", help="write a synthetic history in bulk (fast)")
     args = p.parse_args(argv)
     if args.home:
         os.environ["DLCARDS_HOME"] = str(args.home)
@@ -166,9 +402,13 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     made = write_decks(args.out, args.cards, args.files, rng)
     (args.out / "dlcards.toml").write_text('[dlcards]\ntimezone = "UTC"\n', encoding="utf-8")
-    n_reviews, n_cards = (
-        write_history(args.out, args.reviews, args.now, rng) if args.reviews else (0, 0)
-    )
+    if args.bulk:
+        history, finals = write_bulk(args.out, args.reviews, args.now, args.seed)
+        n_reviews, n_cards = len(history), len(finals)
+    else:
+        n_reviews, n_cards = (
+            write_history(args.out, args.reviews, args.now, rng) if args.reviews else (0, 0)
+        )
     print(
         f"{made} cards in {args.files} files, {n_reviews} reviews of {n_cards} cards "
         f"({time.perf_counter() - t0:.1f}s) -> {args.out}",

@@ -2,7 +2,7 @@
 
 - `deck.schema.json` from the `DeckMeta` pydantic model;
 - `stats.schema.json`, `stats-week.schema.json`, `prune.schema.json`, `card-info.schema.json`,
-  `check.schema.json`, `list.schema.json` from the TypedDicts that the typed reports'
+  `check.schema.json`, `list.schema.json`, `coverage.schema.json` from the TypedDicts that the typed reports'
   `to_dict()` return (`dlcards.insights.*`, `dlcards.core.errors.ProblemDict`), through
   pydantic's `TypeAdapter(...).json_schema()`. The reports themselves are plain frozen
   dataclasses: pydantic is needed only here, never when a command runs.
@@ -50,6 +50,12 @@ REPORTS: dict[str, tuple[str, str]] = {
     "list.schema.json": (
         "list[dlcards.insights.listing:ListRowDict]",
         "`dlcards list --json`: one object per card, with its schedule.",
+    ),
+    "coverage.schema.json": (
+        "dlcards.app.coverage:CoverageReportDict",
+        "`dlcards check --coverage --json`: per card (a cloze note counts once) its category "
+        "(bound-and-proved, bound-numeric-only, false, unbound, nothing-checkable), counts per "
+        "deck file and in total, and every unbound formula with its path, line and reason.",
     ),
 }
 

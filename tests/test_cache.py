@@ -221,3 +221,24 @@ def test_run_entries_are_json_with_a_header(dlcards_home: Path) -> None:
     header, payload = entry.read_bytes().split(b"\n", 1)
     assert json.loads(header)[:2] == ["dlcards-cache", "runs"]
     assert json.loads(payload)["notes"] == ["n"]
+
+
+def test_the_first_write_of_a_new_code_version_deletes_the_old_entries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "c"
+    (folder / "ab").mkdir(parents=True)  # the layout before issue 10: shards of old entries
+    (folder / "ab" / "ab12.json").write_text("{}")
+    (folder / "notes").mkdir()  # not a cache folder: left alone
+    monkeypatch.setattr(cache_mod, "_SWEPT", set())
+    monkeypatch.setattr(cache_mod, "code_fingerprint", lambda: "0" * 64)
+    c = make(tmp_path)
+    c.put("k", box())
+    old = c.path("k")
+    assert old.is_file() and not (folder / "ab").exists() and (folder / "notes").is_dir()
+    monkeypatch.setattr(cache_mod, "_SWEPT", set())
+    monkeypatch.setattr(cache_mod, "code_fingerprint", lambda: "1" * 64)
+    assert c.get("k") is None  # reading deletes nothing
+    assert old.is_file()
+    c.put("k", box())
+    assert not old.exists() and c.get("k") == box()

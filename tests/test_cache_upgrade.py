@@ -4,13 +4,15 @@ computes. Both must be misses, never an AttributeError far from the cache (exit 
 
 from __future__ import annotations
 
+import hashlib
+import os
 import pickle
 from pathlib import Path
 from typing import Any
 
 from dlcards.cli.main import main
 from dlcards.core.model import Note
-from dlcards.system.config import Settings, load_settings
+from dlcards.system.config import load_settings
 from dlcards.system.decks import read_decks
 
 DECK = (
@@ -41,20 +43,43 @@ def _without(obj: Any, name: str) -> Any:
     return old
 
 
-def test_settings_pickled_before_a_setting_existed_are_a_miss(
+def _old_settings_entry(home: Path, root: Path) -> Path:
+    """Where dlcards before issue 10 kept the pickled Settings of this configuration (and
+    read them back unchecked): the hash of the file's bytes and the DLCARDS_* variables."""
+    raw = (root / "dlcards.toml").read_bytes()
+    relevant = sorted(
+        (k, v) for k, v in os.environ.items() if k.startswith("DLCARDS_") and k != "DLCARDS_NOW"
+    )
+    key = hashlib.sha256(raw + repr(relevant).encode()).hexdigest()
+    return home / "cache" / "settings" / f"{key}.pickle"
+
+
+def test_settings_pickled_before_a_setting_existed_are_not_served(
     collection: Path, dlcards_home: Path
 ) -> None:
     (collection / "decks" / "a.md").write_text(DECK, encoding="utf-8")
     (collection / "dlcards.toml").write_text("[dlcards]\nnew_per_day = 7\n", encoding="utf-8")
-    fresh = load_settings(collection)  # fills the cache under today's key
-    [entry] = _entries(dlcards_home, "settings")
-    _replace_payload(entry, _without(fresh, "day_starts_at"))
+    fresh = load_settings(collection)
+    # what an older dlcards left: its Settings, without the setting added since
+    entry = _old_settings_entry(dlcards_home, collection)
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    entry.write_bytes(pickle.dumps(_without(fresh, "day_starts_at")))
 
     loaded = load_settings(collection)
     assert loaded.day_starts_at == 4 and loaded.new_per_day == 7
     assert loaded == fresh
     # and the command that used to crash with exit 3 runs
     assert main(["-C", str(collection), "list"]) == 0
+
+
+def test_settings_are_read_fresh_each_time(collection: Path, dlcards_home: Path) -> None:
+    """The settings cache was dropped (it saved nothing measurable): an edit is seen at once,
+    and nothing is written under the cache folder for settings."""
+    (collection / "dlcards.toml").write_text("[dlcards]\nnew_per_day = 7\n", encoding="utf-8")
+    assert load_settings(collection).new_per_day == 7
+    (collection / "dlcards.toml").write_text("[dlcards]\nnew_per_day = 8\n", encoding="utf-8")
+    assert load_settings(collection).new_per_day == 8
+    assert not (dlcards_home / "cache" / "settings").exists()
 
 
 def test_notes_pickled_before_a_field_existed_are_a_miss(
@@ -73,16 +98,3 @@ def test_notes_pickled_before_a_field_existed_are_a_miss(
     assert notes == fresh
     assert all(set(Note.model_fields) <= set(n.__dict__) for n in notes)
     assert notes[0].answer_line == 7
-
-
-def test_settings_cache_still_serves_an_unchanged_configuration(
-    collection: Path, dlcards_home: Path
-) -> None:
-    """The fix keeps the cache working: a second load is a hit (same object state, one entry)."""
-    (collection / "dlcards.toml").write_text("[dlcards]\nnew_per_day = 7\n", encoding="utf-8")
-    first = load_settings(collection)
-    [entry] = _entries(dlcards_home, "settings")
-    marked = first.model_copy(update={"new_per_day": 8})  # a hit would return this
-    _replace_payload(entry, marked)
-    assert load_settings(collection).new_per_day == 8
-    assert isinstance(load_settings(collection), Settings)

@@ -69,7 +69,7 @@ def test_problems_point_at_their_own_line(deck: Path, capsys: pytest.CaptureFixt
         "decks/calc.md:13: error: claim is false at x=2.07: lhs=0.09949, rhs=1.676",
         "  hint: fix the formula on the card and in the check block",
         "decks/calc.md:22: error: matmul inner dims: d_k vs T",
-        "decks/calc.md:29: warning: claim holds at 12 random points but was not proved",
+        "decks/calc.md:29: warning: claim holds at 12 random points and 12 extreme ones but was not proved",
         "  hint: add `where:` bounds if it holds only on a domain; --strict makes this an error",
     ]
 

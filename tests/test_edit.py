@@ -284,7 +284,9 @@ def test_an_unreadable_deck_folder_is_an_error_not_a_silent_skip(
     assert str(sub) in err.value.message and "cannot read this folder" in err.value.message
 
 
-def test_prune_journals_before_it_deletes(collection: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_prune_journals_before_it_deletes(
+    collection: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from dlcards.app.collection import Collection
     from dlcards.app.prune_workspace import PruneWorkspace
     from dlcards.system import fsutil

@@ -109,9 +109,7 @@ def test_a_setsid_double_fork_through_ctypes_leaves_no_process(
     assert list(drop.iterdir()) == []
 
 
-def test_libc_system_setsid_in_the_background_leaves_no_process(
-    runner: Runner, drop: Path
-) -> None:
+def test_libc_system_setsid_in_the_background_leaves_no_process(runner: Runner, drop: Path) -> None:
     seconds = f"3{uuid.uuid4().int % 10**6}.5"  # a unique argument to find the process by
     code = f"""
 import ctypes, time

@@ -34,6 +34,7 @@ def lines(markdown: str, code: str) -> list[int]:
         "Which backend is used for GPUs, and which for CPUs?",
         "What is a tensor? What is its rank?",
         "How does LoRA initialise $B$ and why?",
+        "Which paper introduced label smoothing, and with which $\\varepsilon$?",
     ],
 )
 def test_several_questions_fires(question: str) -> None:

@@ -118,17 +118,13 @@ def test_code_cards_in_check(
         "  hint: make the snippet smaller or faster",
     ]
     assert "ran 3 code snippets on cpu" in err
-    # failures are cached: a second run starts no runner and reports the same
+    # failures are cached; the snippet that timed out is not (a time-out says something about
+    # the machine, not the snippet: issue 10): a second run runs only that one again
     col = read_decks(collection)
     report = CheckTally()
-
-    def no_runner() -> None:
-        raise AssertionError("the runner must not start when every result is cached")
-
-    monkeypatch.setattr("dlcards.checks.runner.client.Runner.start", lambda self: no_runner())
     problems = run_checks(col, list(col.problems), report=report)
     assert [p.location.line for p in problems] == [6, 16, 21, 27]
-    assert (report.cached, report.ran, report.snippets) == (4, 0, 0)
+    assert (report.cached, report.ran, report.snippets) == (3, 1, 1)
 
 
 class _CountingRunner:

@@ -281,17 +281,19 @@ def test_the_0400_rollover() -> None:
     assert state.due.astimezone(tz).hour == 4 and state.due.astimezone(tz).minute == 0
 
 
-def test_dst_fall_back_25_hours_can_be_the_same_study_day() -> None:
+def test_dst_fall_back_elapsed_days_follow_anki_not_the_calendar() -> None:
+    """Both answers fall in the study day of 31 Oct, but Anki counts whole 24-hour blocks from
+    the last review back from the next day cutoff (1 Nov 04:00 EST = 09:00 UTC): 24.5 h, so 1
+    day. dlcards follows Anki here (docs/anki.md, "Anki's day arithmetic")."""
     tz = ZoneInfo("America/New_York")  # clocks go back on 2026-11-01 at 02:00
     sched = make(tz="America/New_York", rollover=4)
     t1 = datetime(2026, 10, 31, 4, 30, tzinfo=tz)
     t2 = datetime(2026, 11, 1, 3, 50, tzinfo=tz)
-    # (aware datetimes in one zone subtract as wall time; compare in UTC)
-    assert t2.astimezone(UTC) - t1.astimezone(UTC) > timedelta(
-        hours=24
-    )  # py-fsrs would count a day
-    assert sched.elapsed_days(t1, t2) == 0
-    assert two_reviews(sched, t1, t2).stability == pytest.approx(short_term_s(W[2], 3))
+    assert t2.astimezone(UTC) - t1.astimezone(UTC) > timedelta(hours=24)
+    assert sched.elapsed_days(t1, t2) == 1
+    assert two_reviews(sched, t1, t2).stability == pytest.approx(
+        recall_s(init_d(3), W[2], recall_r(1, W[2]), 3)
+    )
 
 
 def test_dst_spring_forward_due_time_stays_at_local_rollover() -> None:

@@ -37,6 +37,7 @@ REPORT_SCHEMAS = [
     "card-info.schema.json",
     "check.schema.json",
     "list.schema.json",
+    "coverage.schema.json",
 ]
 
 

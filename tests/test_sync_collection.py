@@ -289,7 +289,8 @@ def test_kill_9_mid_sync_loses_and_duplicates_nothing(
     col.close()
     with Collection.open(root) as c:
         service = c.review()
-        now = datetime.now(UTC)
+        # answers a few seconds apart, all in the past, as a learner's are
+        now = datetime.now(UTC) - timedelta(seconds=30)
         for _ in range(3):
             assert service.session.next_card(now) is not None
             service.apply(service.session.answer(Rating.GOOD, now, 2000))
@@ -348,7 +349,8 @@ def test_import_anki_shares_the_review_identity(
     root, desk = synced
     with Collection.open(root) as c:
         service = c.review()
-        now = datetime.now(UTC)
+        # answers a few seconds apart, all in the past, as a learner's are
+        now = datetime.now(UTC) - timedelta(seconds=30)
         for _ in range(2):
             assert service.session.next_card(now) is not None
             service.apply(service.session.answer(Rating.GOOD, now, 2000))
@@ -525,7 +527,8 @@ def test_second_collection_gets_the_same_reviews_with_the_same_ids(
     root, desk = synced
     with Collection.open(root) as c:
         service = c.review()
-        now = datetime.now(UTC)
+        # answers a few seconds apart, all in the past, as a learner's are
+        now = datetime.now(UTC) - timedelta(seconds=30)
         for _ in range(2):
             assert service.session.next_card(now) is not None
             service.apply(service.session.answer(Rating.GOOD, now, 2000))

@@ -7,10 +7,11 @@ scheduler (`col.sched.answer_card`), as AnkiDroid does.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import stat
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,22 @@ def _login(
         return dlcards(capsys, root, "sync", "login", "--server", server.url, "--user", user)
     finally:
         monkeypatch.delenv("DLCARDS_SYNC_PASSWORD")
+
+
+async def _review_in_tui(root: Path, answers: int) -> None:
+    """Answer `answers` cards Good in the review TUI, as the learner does (space, 3)."""
+    from dlcards.app.collection import Collection
+    from dlcards.tui.app import build_review_app
+    from dlcards.tui.screens.review import ReviewScreen
+
+    with Collection.open(root) as col:
+        app = build_review_app(col)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            for _ in range(answers):
+                assert isinstance(app.screen, ReviewScreen) and app.screen.card_id
+                await pilot.press("space", "3")
+                await pilot.pause()
 
 
 def _sync_json(capsys: pytest.CaptureFixture[str], root: Path, *args: str) -> dict[str, Any]:
@@ -140,17 +157,10 @@ def test_phone_and_terminal_end_with_one_schedule(
     assert {e.card_id for e in log} == set(reviewed)
     assert all(e.source == "anki" for e in log)
 
-    # review in dlcards through the app's review service: 5 answers
-    answered: list[str] = []
-    with Collection.open(root) as col:
-        service = col.review()
-        now = datetime.now(UTC)
-        for _ in range(5):
-            card_id = service.session.next_card(now)
-            assert card_id is not None and card_id not in reviewed
-            service.apply(service.session.answer(Rating.GOOD, now, 2500))
-            answered.append(card_id)
-            now += timedelta(seconds=3)
+    # review in the dlcards TUI (a Textual pilot of the review app): 5 answers, Good
+    asyncio.run(_review_in_tui(root, 5))
+    answered = [e.card_id for e in store_snapshot()[0] if e.source == "dlcards"]
+    assert len(answered) == 5
     third = _sync_json(capsys, root)
     assert third["reviews"] == {"in": 0, "out": 5, "merged_cards": 0, "relinked": 0}
     assert third["server"] == ["before: synced", "after: synced"]
@@ -205,7 +215,7 @@ def test_phone_and_terminal_end_with_one_schedule(
     finally:
         phone.close()
     with Collection.open(root) as col:
-        now = datetime.now(UTC) + timedelta(seconds=1)
+        now = datetime.now(UTC)  # after the phone's answers
         states = col.store.states(both)
         for card_id in both:
             entry = col.scheduler.review(states[card_id], Rating.HARD, now, 1500)

@@ -318,6 +318,7 @@ class SyncReport:
     notetypes: int = 0  # note types whose templates/CSS dlcards updated
     conflicts: list[Conflict] = field(default_factory=list)
     server: list[str] = field(default_factory=list)  # what the server sync did
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per step
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
     dry_run: bool = False
@@ -366,6 +367,7 @@ class SyncReport:
             "server": self.server,
             "warnings": self.warnings,
             "seconds": round(self.seconds, 3),
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "dry_run": self.dry_run,
         }
 

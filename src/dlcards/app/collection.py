@@ -281,10 +281,11 @@ class Collection:
         )
 
     def stats_report(self, now: datetime | None = None) -> StatsReport:
-        """The full `dlcards stats --json` report at `now` (default: now)."""
-        from dlcards.app.reports import report_of
+        """The full `dlcards stats --json` report at `now` (default: now); the review log is
+        aggregated in the store, not read as objects (`reports.stats_report_from_store`)."""
+        from dlcards.app.reports import stats_report_from_store
 
-        return report_of(self.stats_data(now), self.scheduler)
+        return stats_report_from_store(self, now if now is not None else self.now())
 
     def week_summary(
         self, week: int, start: date | None = None, now: datetime | None = None

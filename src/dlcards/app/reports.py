@@ -66,6 +66,28 @@ def report_of(data: StatsData, scheduler: Scheduler) -> StatsReport:
     )
 
 
+def stats_report_from_store(collection: Collection, now: datetime) -> StatsReport:
+    """The full `dlcards stats --json` report, the review log aggregated in the store (one
+    columnar pass, `dlcards.store.stats_queries.log_figures`) instead of read as objects;
+    the same numbers as `report_of` (tests/test_stats_sql.py)."""
+    from dlcards.insights.stats import stats_of_figures
+    from dlcards.store.stats_queries import log_figures
+
+    store = collection.store
+    s = collection.settings
+    return stats_of_figures(
+        collection.notes,
+        log_figures(store.conn, collection.calendar),
+        store.states(),
+        store.flags(),
+        now=now,
+        calendar=collection.calendar,
+        weekly_hours=s.weekly_hours,
+        new_per_day=s.new_per_day,
+        retrievability=collection.scheduler.retrievability,
+    )
+
+
 def week_summary_of(data: StatsData, week: int, start: date | None = None) -> WeekSummary:
     """`dlcards stats --week N`: the summary of one study week."""
     from dlcards.insights.stats import week_summary

@@ -12,12 +12,17 @@ from dlcards.core.errors import CollectionError
 
 
 def locate_root(
-    root: Path | None = None, *, cwd: Path | None = None, files_given: bool = False
+    root: Path | None = None,
+    *,
+    cwd: Path | None = None,
+    files_given: bool = False,
+    files_allowed: bool = True,
 ) -> Path | None:
     """The collection's root: `root` (checked) if given, else the nearest folder at or above
     `cwd` holding `decks/` or `dlcards.toml`. Raises CollectionError (exit 2) when there is
     none; with `files_given` (deck files named on the command line) a missing collection is
-    not an error and None is returned (the files are read on their own).
+    not an error and None is returned (the files are read on their own). `files_allowed`
+    False: the command takes no deck files, so the hint does not suggest naming them.
 
     The one place collection-root discovery is written."""
     from dlcards.system.paths import CONFIG_FILE, DECKS_DIR, find_root
@@ -43,6 +48,7 @@ def locate_root(
     if found_up is None and not files_given:
         raise CollectionError(
             f"no dlcards collection in {here} or its parents (no decks/ folder or dlcards.toml)",
-            hint="run `dlcards init` to create one, pass -C PATH, or name deck files",
+            hint="run `dlcards init` to create one, pass -C PATH"
+            + (", or name deck files" if files_allowed else ""),
         )
     return found_up

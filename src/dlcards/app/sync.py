@@ -106,7 +106,7 @@ def _remembered_collection() -> Path | None:
         return None
 
 
-def _normal_server(server: str) -> str:
+def normal_server(server: str) -> str:
     url = urlparse(server)
     if url.scheme not in ("http", "https") or not url.netloc:
         raise UsageError(
@@ -141,7 +141,7 @@ class SyncService:
         """Log in to a sync server; keeps the token (0600). Returns warnings to show."""
         from dlcards.anki.sync import close_anki, open_anki, server_login
 
-        server = _normal_server(server)
+        server = normal_server(server)
         warnings = [w for w in (insecure_warning(server),) if w]
         folder = sync_dir()
         folder.mkdir(parents=True, exist_ok=True)
@@ -239,7 +239,9 @@ class SyncService:
             target = login.target
             col = open_anki(self.mirror_path(login), create=True)
             try:
+                t0 = time.perf_counter()
                 pulled, endpoint = server_sync(col, login.hkey, login.endpoint, phase="pull")
+                t_pull = time.perf_counter() - t0
                 if endpoint:
                     login = Login(login.server, login.user, login.hkey, endpoint)
                     _write_private(sync_dir() / LOGIN_FILE, login.__dict__)
@@ -247,7 +249,9 @@ class SyncService:
                 if report is None:
                     report = self._run(col, target, dry_run, prefer_markdown, delete)
                     if not dry_run:
+                        t0 = time.perf_counter()
                         pushed, _ = server_sync(col, login.hkey, login.endpoint, phase="push")
+                        report.timings["push"] = time.perf_counter() - t0
                         report.server = [f"before: {pulled}", f"after: {pushed}"]
                         new_media = report.added or report.updated
                         if new_media and server_media(col, login.hkey, login.endpoint):
@@ -255,6 +259,7 @@ class SyncService:
                         set_fingerprint(self.col.store, target, self._fingerprint(_anki_stamp(col)))
                 else:
                     report.server = [f"before: {pulled}"]
+                report.timings["pull"] = t_pull
             finally:
                 close_anki(col)
         report.seconds = time.perf_counter() - started
@@ -265,10 +270,15 @@ class SyncService:
     ) -> SyncReport:
         from dlcards.anki.sync import run_sync
 
+        t0 = time.perf_counter()
         inp = self._input(dry_run, prefer_markdown, delete)
         inp.target = target
         self._prepare(dry_run)
-        return run_sync(col, self.col.store, inp)
+        t1 = time.perf_counter()
+        report = run_sync(col, self.col.store, inp)
+        report.timings["markdown"] = t1 - t0
+        report.timings["engine"] = time.perf_counter() - t1
+        return report
 
     def _fingerprint(self, anki: dict[str, Any]) -> dict[str, Any]:
         """What both sides look like now, cheaply: deck files, settings, the store's reviews

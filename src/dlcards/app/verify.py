@@ -39,9 +39,20 @@ class Task:
     note: Note
     block: Block
     key: str
-    mode: str = ""  # torch: "question" | "answer"
+    mode: str = ""  # torch: "question" | "answer"; check/shapes: "bind" with the card's formulas
     expect: str | None = None
     result: list[dict[str, Any]] | None = None
+    payload: str = ""  # bind: the JSON the worker reads (block text and the card's formulas)
+
+
+@dataclass
+class CardBinding:
+    """The formulas a card states and what binding found for each (issue 12; see
+    `dlcards.checks.binding`): `outcomes[i]` is None when no block could bind formula i."""
+
+    note: Note
+    formulas: list[Any]  # checks.binding.CardFormula
+    outcomes: list[Any]  # checks.binding.Outcome | None
 
 
 @dataclass
@@ -53,6 +64,7 @@ class CheckTally:
     cached: int = 0
     ran: int = 0
     snippets: int = 0
+    bindings: list[CardBinding] = field(default_factory=list)
 
 
 class CheckReportDict(TypedDict):
@@ -173,7 +185,34 @@ def _check_pure(item: tuple[str, str]) -> list[dict[str, Any]]:
     from dlcards.checks import check_block
 
     kind, text = item
+    if kind == "bind":
+        return _bind_pure(text)
     return [p.to_dict() for p in check_block(kind, text)]
+
+
+def _bind_pure(payload: str) -> list[dict[str, Any]]:
+    """A `check`/`shapes` block checked with the card's formulas bound to it: the block's own
+    problems, then one outcome record (with a `formula` key) per formula."""
+    import json
+
+    from dlcards.checks.binding import bind_block
+    from dlcards.checks.common import BlockProblem
+
+    data = json.loads(payload)
+    try:
+        problems, outcomes = bind_block(data["kind"], data["text"], data["formulas"])
+    except Exception as exc:  # a checker bug must not hide the other problems
+        problems = [
+            BlockProblem(
+                0,
+                "error",
+                "internal",
+                f"internal error while binding this card: {type(exc).__name__}: {exc}",
+                "please report this with the card attached",
+            )
+        ]
+        outcomes = []
+    return [p.to_dict() for p in problems] + [o.to_dict() for o in outcomes]
 
 
 def _cores() -> int:
@@ -226,6 +265,8 @@ def _locate(col: Decks, note: Note, block: Block, d: dict[str, Any], strict: boo
     message = d["message"]
     if strict and code == "claim-unproved":
         severity = "error"
+    if strict and code == "card-formula-unproved":
+        severity = "error"
     line = block.first_line + int(d.get("offset", 0))
     return Problem(
         SourceLocation(col.display_path(note.path), line), severity, code, message, d.get("hint")
@@ -275,7 +316,13 @@ def run_checks(
     pure: list[Task] = []
     code: list[Task] = []
     sv = tv = None
+    from dlcards.checks.binding import card_formulas, formula_payload
+
+    formulas_of: dict[int, list[Any]] = {}
     for note in col.notes:
+        formulas = card_formulas(note)
+        formulas_of[id(note)] = formulas
+        report.bindings.append(CardBinding(note, formulas, [None] * len(formulas)))
         for block in note.blocks:
             report.blocks += 1
             if block.kind in ("check", "shapes"):
@@ -284,7 +331,8 @@ def run_checks(
                     if sv is not None
                     else f"{sympy_version()}/{mpmath_version()}/{sys.version_info[:2]}"
                 )
-                pure.append(Task(note, block, cache.key(block.kind, block.text, sv)))
+                key, payload = _pure_key(cache, block, formula_payload(formulas), sv)
+                pure.append(Task(note, block, key, "bind" if payload else "", payload=payload))
             elif block.kind == "torch" and not no_exec:
                 # the key holds the whole answer text: finding its first code span needs the
                 # Markdown parser, which only a miss pays for
@@ -322,7 +370,12 @@ def run_checks(
             r.start()  # torch loads in the background while the formulas are checked
     pure_misses = [t for t in pure if t.result is None]
     if pure_misses:
-        results = run_pure([(t.block.kind, t.block.text) for t in pure_misses])
+        results = run_pure(
+            [
+                ("bind", t.payload) if t.mode == "bind" else (t.block.kind, t.block.text)
+                for t in pure_misses
+            ]
+        )
         for task, res in zip(pure_misses, results, strict=True):
             task.result = res
             cache.put(task.key, res)  # unless a checker bug or a time-out (see cacheable)
@@ -333,10 +386,88 @@ def run_checks(
         finally:
             for r in runners:
                 r.close()
+    bound: dict[int, CardBinding] = {id(b.note): b for b in report.bindings}
     for task in pure + code:
         for d in task.result or []:
-            out.append(_locate(col, task.note, task.block, d, strict))
+            if "formula" in d:
+                _merge_outcome(bound[id(task.note)], d)
+            else:
+                out.append(_locate(col, task.note, task.block, d, strict))
+    out += _binding_problems(col, report.bindings, strict)
     return sort_problems(out)
+
+
+def _pure_key(
+    cache: ResultCache, block: Block, formulas: list[list[str]], sv: str
+) -> tuple[str, str]:
+    """The cache key of a `check`/`shapes` block, and its bind payload ("" without formulas)."""
+    if not formulas:
+        return cache.key(block.kind, block.text, sv), ""
+    import json
+
+    payload = json.dumps({"kind": block.kind, "text": block.text, "formulas": formulas})
+    return cache.key("bind", block.kind, block.text, payload, sv), payload
+
+
+def binding_status(note: Note, *, cache: ResultCache | None = None) -> str:
+    """What a card's checks proved, from the result cache alone (nothing runs; for the review
+    screen): `proved` (every formula on the card bound and proved), `numeric`, `unbound` (the
+    blocks pass but the card's text is not what they prove), `false` (a formula on the card is
+    false, or a block fails), `unchecked` (no cached result: run `dlcards check`), or `none`
+    (no check/shapes block)."""
+    from dlcards.checks.binding import Outcome, best, card_formulas, formula_payload
+
+    blocks = [b for b in note.blocks if b.kind in ("check", "shapes")]
+    if not blocks:
+        return "none"
+    cache = cache or ResultCache()
+    formulas = card_formulas(note)
+    payload = formula_payload(formulas)
+    sv = f"{sympy_version()}/{mpmath_version()}/{sys.version_info[:2]}"
+    found: dict[int, list[Outcome]] = {}
+    for block in blocks:
+        result = cache.get(_pure_key(cache, block, payload, sv)[0])
+        if result is None:
+            return "unchecked"
+        if any(d.get("severity") == "error" and "formula" not in d for d in result):
+            return "false"
+        for d in result:
+            if "formula" in d:
+                o = Outcome.from_dict(d)
+                found.setdefault(o.index, []).append(o)
+    outcomes = [best(found.get(i, [])) for i in range(len(formulas))]
+    statuses = {o.status if o is not None else "unbound" for o in outcomes}
+    for status in ("false", "failed", "unbound", "numeric", "budget"):
+        if status in statuses:
+            return {"failed": "false", "budget": "numeric"}.get(status, status)
+    return "proved" if formulas else "unbound"
+
+
+def _merge_outcome(binding: CardBinding, d: dict[str, Any]) -> None:
+    from dlcards.checks.binding import Outcome, best
+
+    o = Outcome.from_dict(d)
+    if 0 <= o.index < len(binding.outcomes):
+        old = binding.outcomes[o.index]
+        binding.outcomes[o.index] = best([o] if old is None else [old, o])
+
+
+def _binding_problems(col: Decks, bindings: list[CardBinding], strict: bool) -> list[Problem]:
+    """A card formula that is false is an error at its line (`card-formula-false`)."""
+    from dlcards.checks.binding import outcome_problem
+
+    out = []
+    for b in bindings:
+        for formula, outcome in zip(b.formulas, b.outcomes, strict=True):
+            said = outcome_problem(formula, outcome) if outcome is not None else None
+            if said is None:
+                continue
+            severity, code, message, hint = said
+            if strict and code == "card-formula-unproved":
+                severity = "error"
+            where = SourceLocation(col.display_path(b.note.path), formula.line)
+            out.append(Problem(where, severity, code, message, hint))  # type: ignore[arg-type]
+    return out
 
 
 def _code_gate(col: Decks, misses: list[Task], out: list[Problem]) -> bool:

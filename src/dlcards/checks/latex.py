@@ -111,6 +111,8 @@ class _Tok:
 
 
 _MACRO = re.compile(r"\\([A-Za-z]+|.)")
+_GROUPED = re.compile(r"\d{1,3}(?:(?:\\,|\{,\}|\\ )\d{3})+(?![\d.])")
+UNITS = {"k", "m", "million", "b", "billion", "g", "gb", "mb", "kb", "tb", "ms", "s", "%", "x"}
 
 
 def _tokens(s: str) -> list[_Tok]:
@@ -146,6 +148,12 @@ def _tokens(s: str) -> list[_Tok]:
                 add("macro", name, i + 1)
             i = m.end()
             continue
+        if c.isdigit():
+            grouped = _GROUPED.match(s, i)
+            if grouped is not None:  # 101\,770 and 60{,}000: thousands separators
+                add("num", re.sub(r"\D", "", grouped.group(0)), i + 1)
+                i = grouped.end()
+                continue
         if c.isdigit() or (c == "." and i + 1 < len(s) and s[i + 1].isdigit()):
             m2 = re.compile(r"\d*\.?\d+").match(s, i)
             assert m2 is not None
@@ -239,7 +247,13 @@ class _Reader:
                 elif t.kind == "sym" and t.text == "}":
                     depth -= 1
             return self.toks[start : self.i - 1]
-        return [self.take()]
+        t = self.take()
+        if t.kind == "num" and len(t.text) > 1 and t.text.isdigit():
+            # TeX reads one digit per argument: \frac12 is 1/2, x^23 is x^2 3
+            rest = _Tok("num", t.text[1:], t.col + 1)
+            self.toks = [*self.toks[: self.i], rest, *self.toks[self.i :]]
+            return [_Tok("num", t.text[0], t.col, t.spaced)]
+        return [t]
 
     def word(self, toks: list[_Tok]) -> str:
         if not toks or not all(t.kind in ("letter", "num") or t.text == "_" for t in toks):
@@ -482,6 +496,8 @@ class _Reader:
                 return self.call(NAMED[word], t.col)
             if word == "d":
                 raise self.fail("a lone \\mathrm{d} is read only in \\frac{d}{dx}", t.col)
+            if word in UNITS:
+                raise self.fail(f"a unit ({word}): the formula states a rounded quantity", t.col)
             raise self.fail(f"unknown function name '{word}'", t.col)
         if name in ("max", "min"):
             if self.is_sym("_"):
@@ -674,6 +690,14 @@ def _product(factors: list[tuple[str, _E, int]]) -> _E:
             sym = "/"
         elif op == "odot":
             sym = "*"
+        elif kind == "V" and f.kind == "V" and op == "" and f.text.endswith(".T"):
+            # a b^\top: the outer product (a matrix)
+            text = f"outer({text}, {f.text[: -len('.T')]})"
+            kind = "M"
+            idx |= f.indices
+            continue
+        elif kind == "V" and f.kind == "V" and op == "" and text.endswith(".T"):
+            sym = " @ "  # a^\top b: the dot product
         elif kind == "V" and f.kind == "V" and op == "":
             raise LatexUnreadable(
                 "two vectors side by side: write a^\\top b or a \\cdot b for the dot product, "

@@ -2,7 +2,8 @@
 
 The language is documented in docs/checks.md. Expressions are parsed with `ast` and evaluated
 by walking a whitelisted set of node types (never `eval`/`sympify`, which evaluate strings).
-Pure: no I/O, no clock (the proof time budget uses an interval timer where available).
+Pure: no I/O, no wall clock (the proof budget is CPU time: an ITIMER_PROF interval timer and
+time.process_time, where available).
 """
 
 from __future__ import annotations
@@ -238,7 +239,7 @@ def _transpose(a: Any) -> Any:
 
 
 def _to_matrix(a: Arr) -> sp.Matrix:
-    if a.ndim != 2:
+    if not isinstance(a, Arr) or a.ndim != 2:
         raise CheckError("needs a matrix")
     return sp.Matrix(a.rows())
 
@@ -948,7 +949,9 @@ def decide(
             idx = f"[{i}]" if len(shape) == 1 else f"[{i // shape[1]}, {i % shape[1]}]"
         la, lb = _fmt_pair(vals[i], vals[n + i])
         within = f" (beyond the written precision ±{tolerance:g})" if tolerance is not None else ""
-        return Verdict("false", f"claim is false{at}{size_note}: lhs{idx}={la}, rhs{idx}={lb}{within}")
+        return Verdict(
+            "false", f"claim is false{at}{size_note}: lhs{idx}={la}, rhs{idx}={lb}{within}"
+        )
 
     good = 0
     tries = 0
@@ -1068,7 +1071,9 @@ def _extreme_points(
             }
 
 
-def _spread(v: float, j: int, bounds: tuple[float | None, bool, float | None, bool] | None) -> float:
+def _spread(
+    v: float, j: int, bounds: tuple[float | None, bool, float | None, bool] | None
+) -> float:
     lo, _, hi, _ = bounds or (None, False, None, False)
     moved = round(v * (1 + 0.07 * j), 2) if abs(v) >= 1 else v
     if (lo is not None and moved <= lo) or (hi is not None and moved >= hi):
@@ -1196,7 +1201,10 @@ def check_math(text: str, *, budget: float = PROOF_BUDGET_S) -> list[BlockProble
             problems.append(
                 BlockProblem(st.offset, "error", "check-syntax", "expression too deeply nested")
             )
-    problems = [p if p.hint else dataclasses.replace(p, hint=CHECK_HINT) for p in problems]
+    problems = [
+        p if p.hint or p.code != "check-syntax" else dataclasses.replace(p, hint=CHECK_HINT)
+        for p in problems
+    ]
     if claims == 0 and not problems:
         problems.append(
             BlockProblem(

@@ -1339,7 +1339,8 @@ def evaluate_shapes(
                 BlockProblem(st.offset, "error", "shape-syntax", "expression too deeply nested")
             )
     problems = [
-        p if p.hint else dataclasses.replace(p, hint=SHAPES_HINT) for p in problems
+        p if p.hint or p.code != "shape-syntax" else dataclasses.replace(p, hint=SHAPES_HINT)
+        for p in problems
     ]
     if claims == 0 and not problems:
         problems.append(

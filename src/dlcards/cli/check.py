@@ -15,6 +15,11 @@ from dlcards.cli._common import print_problems, root_of, summary
 @click.option("--strict", is_flag=True, help="Treat 'not proved' formula checks as errors.")
 @click.option("--no-exec", is_flag=True, help="Do not run code cards.")
 @click.option("--no-cache", is_flag=True, help="Re-run every check, ignoring cached results.")
+@click.option(
+    "--coverage",
+    is_flag=True,
+    help="Say how much of what the cards state is proved (with --json: the coverage report).",
+)
 @click.pass_context
 def command(
     ctx: click.Context,
@@ -23,6 +28,7 @@ def command(
     strict: bool,
     no_exec: bool,
     no_cache: bool,
+    coverage: bool = False,
 ) -> None:
     """Validate deck files: structure, stable ids, formulas, shapes and code cards.
 
@@ -30,6 +36,10 @@ def command(
     """
     from dlcards.core.errors import Problem
     from dlcards.system import runcache
+
+    if coverage:
+        _coverage(ctx, paths, as_json, strict, no_exec, no_cache)
+        return
 
     key = (
         None
@@ -57,5 +67,35 @@ def command(
         for note in notes:
             click.echo(note, err=True)
         click.echo(summary(problems, files, cards), err=True)
+    if any(p.severity == "error" for p in problems):
+        ctx.exit(1)
+
+
+def _coverage(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    as_json: bool,
+    strict: bool,
+    no_exec: bool,
+    no_cache: bool,
+) -> None:
+    """`dlcards check --coverage`: the problems (not with --json), then the coverage."""
+    import json
+
+    from dlcards.app.collection import Collection
+    from dlcards.app.coverage import coverage_report
+
+    col = Collection.open(
+        root_of(ctx), paths=list(paths) or None, use_cache=not no_cache, lint=True
+    )
+    report, cov = coverage_report(col.decks, strict=strict, no_exec=no_exec, no_cache=no_cache)
+    problems = list(report.problems)
+    if as_json:
+        click.echo(json.dumps(cov.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print_problems(problems, False)
+        for line in cov.lines():
+            click.echo(line)
+        click.echo(summary(problems, report.files, report.cards), err=True)
     if any(p.severity == "error" for p in problems):
         ctx.exit(1)

@@ -118,8 +118,9 @@ def login(ctx: click.Context, server: str, user: str) -> None:
 
     The password is read from the terminal, or from DLCARDS_SYNC_PASSWORD.
     """
-    from dlcards.app.sync import insecure_warning
+    from dlcards.app.sync import insecure_warning, normal_server
 
+    server = normal_server(server)  # a bad address fails before the password is asked
     warning = insecure_warning(server)
     if warning:
         click.echo(click.style("warning: ", fg="yellow") + warning, err=True)

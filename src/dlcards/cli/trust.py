@@ -15,7 +15,7 @@ from dlcards.cli._common import root_of
 def _collection_root(ctx: click.Context) -> Path:
     from dlcards.app.collection import locate_root
 
-    root = locate_root(root_of(ctx))
+    root = locate_root(root_of(ctx), files_allowed=False)
     assert root is not None  # without deck files named, locate_root finds one or raises
     return root
 

@@ -125,7 +125,7 @@ def lint_note(note: Note, answer_word_limit: int) -> list[Problem]:
 NUMBER_WORDS = "two|three|four|five|six|seven|eight|nine|ten|[2-9]"
 # "..., and why?" / "..., and its shape?": a second question tacked onto the first
 SECOND_QUESTION_RE = re.compile(
-    r",\s*(and|or)\s+(why|how|what|which|when|where|whom?|its|their|in which)\b[^?]*\?\s*$"
+    r",\s*(and|or)\s+((with|in|for|at|on|from|to|by|of)\s+)?(why|how|what|which|when|where|whom?|its|their)\b[^?]*\?\s*$"
     r"|\band\s+(why|how)\s*\?\s*$",
     re.I,
 )

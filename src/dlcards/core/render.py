@@ -494,7 +494,9 @@ class CardText:
 
     front: str  # terminal Markdown of the question side
     back: str  # terminal Markdown of the answer side (shown under the front), "" for cloze
-    checks: tuple[Block, ...]  # `check`/`shapes` blocks: a "verified ✓" line, `v` shows them
+    # `check`/`shapes` blocks: the review screen says what they proved of the card's text
+    # ("✓ formula proved" only when bound and proved: app.verify.binding_status); `v` shows them
+    checks: tuple[Block, ...]
     has_torch: bool
 
 

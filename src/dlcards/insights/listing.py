@@ -11,12 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from typing_extensions import TypedDict
 
-from dlcards.core.model import Note
 from dlcards.core.state import CardFlags, CardState, Phase
-from dlcards.insights.retention import Retrievability
+
+if TYPE_CHECKING:
+    from dlcards.core.model import Note  # typing only: no pydantic on light paths
+    from dlcards.insights.retention import Retrievability
 
 
 class ListRowDict(TypedDict):

@@ -10,15 +10,18 @@ review phase.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Protocol
 
 from typing_extensions import TypedDict
 
 from dlcards.core.calendar import StudyCalendar
-from dlcards.core.model import Note
 from dlcards.core.state import CardState, Rating, ReviewEntry
+
+if TYPE_CHECKING:
+    from dlcards.core.model import Note  # typing only: no pydantic on light paths
 
 MATURE_DAYS = 21
 FSRS6_DEFAULT_DECAY = 0.1542
@@ -216,44 +219,68 @@ def group_retention(
 ) -> list[GroupRow]:
     """Retention, lapses and mean difficulty per group (topic or study week) of cards, in the
     order the groups first appear among the cards."""
-    cards: dict[GroupKey, int] = {}
+    from dlcards.insights.log_figures import card_figures
+
+    passed: dict[str, int] = {}
+    failed: dict[str, int] = {}
+    for _, e in retained:
+        bucket = failed if e.rating == Rating.AGAIN else passed
+        bucket[e.card_id] = bucket.get(e.card_id, 0) + 1
+    return group_rows(meta, card_figures(reviews, passed, failed), states, key)
+
+
+def group_rows(
+    meta: dict[str, CardMeta],
+    cards: Mapping[str, CardFiguresLike],
+    states: dict[str, CardState],
+    key: Callable[[CardMeta], GroupKey],
+) -> list[GroupRow]:
+    """`group_retention` of per-card figures (reviews, lapses, retained passes and fails)."""
+    counts: dict[GroupKey, list[int]] = {}  # group -> [cards, reviews, lapses, passed, failed]
     diffs: dict[GroupKey, list[float]] = {}
     for cid, card in meta.items():
         g = key(card)
-        cards[g] = cards.get(g, 0) + 1
-        diffs.setdefault(g, [])
+        c = counts.setdefault(g, [0, 0, 0, 0, 0])
+        c[0] += 1
+        ds = diffs.setdefault(g, [])
         st = states.get(cid)
         if st is not None and st.difficulty is not None and st.phase != "new":
-            diffs[g].append(st.difficulty)
-    n_reviews = dict.fromkeys(cards, 0)
-    lapses = dict.fromkeys(cards, 0)
-    for e in reviews:
-        m = meta.get(e.card_id)
-        if m is not None:
-            n_reviews[key(m)] += 1
-            lapses[key(m)] += int(is_lapse(e))
-    in_group: dict[GroupKey, list[ReviewEntry]] = {g: [] for g in cards}
-    for _, e in retained:
-        m = meta.get(e.card_id)
-        if m is not None:
-            in_group[key(m)].append(e)
+            ds.append(st.difficulty)
+        f = cards.get(cid)
+        if f is not None:
+            c[1] += f.reviews
+            c[2] += f.lapses
+            c[3] += f.passed
+            c[4] += f.failed
     out = []
-    for g in cards:
-        pf = PassFail.of(in_group[g])
+    for g, (n_cards, n_reviews, lapses, passed, failed) in counts.items():
         ds = diffs[g]
         out.append(
             GroupRow(
                 g,
-                cards[g],
-                n_reviews[g],
-                lapses[g],
-                pf.passed,
-                pf.failed,
-                pf.retention,
+                n_cards,
+                n_reviews,
+                lapses,
+                passed,
+                failed,
+                ratio(passed, failed),
                 round(sum(ds) / len(ds), 2) if ds else None,
             )
         )
     return out
+
+
+class CardFiguresLike(Protocol):
+    """What `group_rows` reads of a card's figures (`dlcards.insights.log_figures.CardFigures`)."""
+
+    @property
+    def reviews(self) -> int: ...
+    @property
+    def lapses(self) -> int: ...
+    @property
+    def passed(self) -> int: ...
+    @property
+    def failed(self) -> int: ...
 
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:

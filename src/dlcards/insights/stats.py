@@ -20,15 +20,15 @@ the study-week summary is `dlcards.insights.week`.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from dlcards.core.calendar import StudyCalendar
 from dlcards.core.model import Note
-from dlcards.core.state import CardFlags, CardState, Rating, ReviewEntry, require_utc
+from dlcards.core.state import CardFlags, CardState, ReviewEntry, require_utc
 from dlcards.insights.forecast import FORECAST_DAYS, forecast_block
+from dlcards.insights.log_figures import LogFigures
+from dlcards.insights.log_figures import total as total_passfail
 from dlcards.insights.memory import distributions_block
 from dlcards.insights.retention import (
     FSRS6_DEFAULT_DECAY,
@@ -40,11 +40,10 @@ from dlcards.insights.retention import (
     card_meta,
     first_retention_reviews,
     fsrs6_retrievability,
-    group_retention,
+    group_rows,
     is_lapse,
     is_retention_review,
     ratio,
-    retention_between,
     utc,
     weakest_first,
 )
@@ -76,6 +75,7 @@ __all__ = [
     "is_lapse",
     "is_retention_review",
     "ratio",
+    "stats_of_figures",
     "utc",
     "week_markdown",
     "week_summary",
@@ -94,66 +94,44 @@ RETENTION_PERIODS: tuple[tuple[str, int, int], ...] = (
 )
 
 
-def _minutes(entries: list[ReviewEntry] | tuple[ReviewEntry, ...]) -> float:
-    return round(sum(e.duration_ms for e in entries) / 60000, 2)
+def _minutes(duration_ms: int) -> float:
+    return round(duration_ms / 60000, 2)
 
 
-@dataclass(frozen=True, slots=True)
-class History:
-    """The review log read once for every block: by study day, and its retention reviews."""
-
-    reviews: tuple[ReviewEntry, ...]  # in time order
-    by_day: dict[date, list[ReviewEntry]]
-    retained: list[tuple[date, ReviewEntry]]  # first retention review per card and study day
-
-    @classmethod
-    def of(cls, reviews: list[ReviewEntry], cal: StudyCalendar) -> History:
-        ordered = tuple(sorted(reviews, key=lambda e: e.time))
-        by_day: dict[date, list[ReviewEntry]] = defaultdict(list)
-        for e in ordered:
-            by_day[cal.study_day(e.time)].append(e)
-        return cls(ordered, dict(by_day), first_retention_reviews(ordered, cal))
-
-    @property
-    def studied(self) -> list[date]:
-        return sorted(self.by_day)
-
-    def between(self, first: date, last: date) -> list[ReviewEntry]:
-        return [e for d, es in self.by_day.items() if first <= d <= last for e in es]
+# The review log as the blocks read it: figures per study day and per card, and the recorded
+# durations (`dlcards.insights.log_figures`); `History.of(reviews, calendar)` builds them from
+# review objects, `dlcards.store.stats_queries.log_figures` in SQLite.
+History = LogFigures
 
 
 # -- one function per block -------------------------------------------------------------------
 def mean_durations(history: History) -> tuple[float, float]:
     """(seconds per review, seconds spent learning a new card), from the recorded durations."""
-    reviews = history.reviews
-    review_ms = [e.duration_ms for e in reviews if e.kind == "review" and e.duration_ms > 0]
-    any_ms = [e.duration_ms for e in reviews if e.duration_ms > 0]
-    if review_ms:
-        per_review = sum(review_ms) / len(review_ms) / 1000
-    elif any_ms:
-        per_review = sum(any_ms) / len(any_ms) / 1000
+    d = history.durations
+    if d.review_n:
+        per_review = d.review_ms / d.review_n / 1000
+    elif d.any_n:
+        per_review = d.any_ms / d.any_n / 1000
     else:
         per_review = DEFAULT_REVIEW_SECONDS
-    learn_ms: dict[str, int] = defaultdict(int)
-    for e in reviews:
-        if e.kind == "learn":
-            learn_ms[e.card_id] += e.duration_ms
-    per_new = (sum(learn_ms.values()) / len(learn_ms) / 1000) if learn_ms else 3 * per_review
+    per_new = (d.learn_ms / d.learn_cards / 1000) if d.learn_cards else 3 * per_review
     return per_review, per_new
 
 
 def today_block(history: History, today: date) -> TodayBlock:
-    todays = history.by_day.get(today, [])
+    d = history.days.get(today)
+    if d is None:
+        return TodayBlock(today, 0, 0, 0, 0, 0, 0, 0, 0.0)
     return TodayBlock(
         day=today,
-        reviews=len(todays),
-        cards=len({e.card_id for e in todays}),
-        new_cards=len({e.card_id for e in todays if e.kind == "learn" and e.before.phase == "new"}),
-        again=sum(1 for e in todays if e.rating == Rating.AGAIN),
-        learn=sum(1 for e in todays if e.kind == "learn"),
-        review=sum(1 for e in todays if e.kind == "review"),
-        relearn=sum(1 for e in todays if e.kind == "relearn"),
-        minutes=_minutes(todays),
+        reviews=d.reviews,
+        cards=d.cards,
+        new_cards=d.new_cards,
+        again=d.again,
+        learn=d.learn,
+        review=d.review,
+        relearn=d.relearn,
+        minutes=_minutes(d.duration_ms),
     )
 
 
@@ -174,13 +152,17 @@ def streak_block(history: History, today: date) -> StreakBlock:
     return StreakBlock(current, longest, len(studied), today in studied_set)
 
 
+def _ms_between(history: History, first: date, last: date) -> int:
+    return sum(d.duration_ms for d in history.between(first, last))
+
+
 def time_block(
     history: History, today: date, weekly_hours: float, per_review: float, per_new: float
 ) -> TimeBlock:
     return TimeBlock(
-        today_minutes=_minutes(history.by_day.get(today, [])),
-        week_minutes=_minutes(history.between(today - timedelta(days=6), today)),
-        total_minutes=_minutes(history.reviews),
+        today_minutes=_minutes(_ms_between(history, today, today)),
+        week_minutes=_minutes(_ms_between(history, today - timedelta(days=6), today)),
+        total_minutes=_minutes(sum(d.duration_ms for d in history.days.values())),
         weekly_budget_minutes=round(weekly_hours * 60, 2),
         daily_budget_minutes=round(weekly_hours * 60 / 7, 2),
         avg_seconds_per_review=round(per_review, 2),
@@ -188,14 +170,18 @@ def time_block(
     )
 
 
+def _retained_between(history: History, first: date, last: date) -> PassFail:
+    return total_passfail(d.retained for d in history.between(first, last))
+
+
 def true_retention(history: History, today: date) -> tuple[RetentionPeriod, ...]:
     """True retention per period (today ... year), then all time."""
     periods = []
     for name, first_off, last_off in RETENTION_PERIODS:
         lo, hi = today - timedelta(days=first_off), today - timedelta(days=last_off)
-        periods.append(RetentionPeriod(name, lo, hi, retention_between(history.retained, lo, hi)))
+        periods.append(RetentionPeriod(name, lo, hi, _retained_between(history, lo, hi)))
     studied = history.studied
-    all_time = PassFail.of(e for _, e in history.retained)
+    all_time = total_passfail(d.retained for d in history.days.values())
     periods.append(RetentionPeriod("all_time", studied[0] if studied else None, today, all_time))
     return tuple(periods)
 
@@ -237,7 +223,7 @@ def heatmap_block(history: History, today: date, days: int = HEATMAP_DAYS) -> He
         first,
         today,
         tuple(
-            HeatDay(d, len(history.by_day[d]), _minutes(history.by_day[d]))
+            HeatDay(d, history.days[d].reviews, _minutes(history.days[d].duration_ms))
             for d in history.studied
             if first <= d <= today
         ),
@@ -250,10 +236,11 @@ def weekly_rows(history: History, today: date, weeks: int = WEEKS_SHOWN) -> tupl
     for w in range(weeks - 1, -1, -1):
         hi = today - timedelta(days=7 * w)
         lo = hi - timedelta(days=6)
-        pf = retention_between(history.retained, lo, hi)
         in_week = history.between(lo, hi)
-        lapses = sum(1 for e in in_week if is_lapse(e))
-        rows.append(WeekRow(lo, hi, len(in_week), lapses, pf.passed, pf.failed, pf.retention))
+        pf = total_passfail(d.retained for d in in_week)
+        reviews = sum(d.reviews for d in in_week)
+        lapses = sum(d.lapses for d in in_week)
+        rows.append(WeekRow(lo, hi, reviews, lapses, pf.passed, pf.failed, pf.retention))
     return tuple(rows)
 
 
@@ -274,19 +261,50 @@ def compute_stats(
     forecast_days: int = FORECAST_DAYS,
     heatmap_days: int = HEATMAP_DAYS,
 ) -> StatsReport:
-    """Every figure of `dlcards stats` (`.to_dict()` is the `--json` shape). The study days
-    come from `calendar`, else from `tz` (default UTC) and `day_starts_at`."""
-    now = require_utc(now)
+    """Every figure of `dlcards stats` (`.to_dict()` is the `--json` shape) from review objects.
+    The study days come from `calendar`, else from `tz` (default UTC) and `day_starts_at`."""
     cal = calendar or StudyCalendar(tz or ZoneInfo("UTC"), day_starts_at)
+    return stats_of_figures(
+        notes,
+        History.of(reviews, cal),
+        states,
+        flags,
+        now=now,
+        calendar=cal,
+        weekly_hours=weekly_hours,
+        new_per_day=new_per_day,
+        retrievability=retrievability,
+        forecast_days=forecast_days,
+        heatmap_days=heatmap_days,
+    )
+
+
+def stats_of_figures(
+    notes: list[Note],
+    history: LogFigures,
+    states: dict[str, CardState],
+    flags: dict[str, CardFlags],
+    *,
+    now: datetime,
+    calendar: StudyCalendar,
+    weekly_hours: float = 9.0,
+    new_per_day: int = 20,
+    retrievability: Retrievability | None = None,
+    forecast_days: int = FORECAST_DAYS,
+    heatmap_days: int = HEATMAP_DAYS,
+) -> StatsReport:
+    """Every figure of `dlcards stats` from the review log's figures (`LogFigures`, read by
+    `History.of` or aggregated in SQLite by `dlcards.store.stats_queries.log_figures`)."""
+    now = require_utc(now)
+    cal = calendar
     today = cal.study_day(now)
     meta = card_meta(notes)
     card_ids = list(meta)
-    history = History.of(reviews, cal)
     per_review, per_new = mean_durations(history)
     suspended = suspended_cards(card_ids, flags)
     today_counts = today_block(history, today)
-    topics = group_retention(meta, list(history.reviews), history.retained, states, _topic)
-    weeks = group_retention(meta, list(history.reviews), history.retained, states, _week)
+    topics = group_rows(meta, history.cards, states, _topic)
+    weeks = group_rows(meta, history.cards, states, _week)
     return StatsReport(
         now=now,
         today=today_counts,

@@ -12,10 +12,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dlcards.core.model import Note
 from dlcards.core.state import CardState, Rating, ReviewEntry, require_utc
+
+if TYPE_CHECKING:
+    from dlcards.core.model import Note  # typing only: no pydantic on light paths
 
 _STATE_FIELDS = (
     "phase",

@@ -16,8 +16,10 @@
    stores nothing (and removes what the same key or slot held): a proof that ran out of its
    budget or a snippet that timed out is computed again next run.
 
-Entries live under `state_dir()/cache/<schema name>/`: by key (`<key[:2]>/<key>`), or in a
-*slot* (one file per collection, e.g. the previous build) whose header must hold the key.
+Entries live under `state_dir()/cache/<schema name>/`: by key
+(`<code generation>/<key[:2]>/<key>`; the first write of a process deletes other code
+versions' folders, so an upgrade leaves no garbage), or in a *slot* (one file per
+collection, e.g. the previous build) whose header must hold the key.
 
 `DLCARDS_CACHE_OFF` (comma-separated schema names, or `all`) turns caches off, for measuring
 what each one saves; `--no-cache` on `check` and `build` does the same for one run.
@@ -32,6 +34,8 @@ import hashlib
 import json
 import os
 import pickle
+import re
+import shutil
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +54,17 @@ def code_fingerprint() -> str:
     from dlcards.system.versions import code_fingerprint as fingerprint
 
     return fingerprint(".")
+
+
+def _generation() -> str:
+    """The folder of this code version's keyed entries (every key holds the fingerprint too)."""
+    return code_fingerprint()[:16]
+
+
+# folders a sweep may delete: other code versions' (16 hex digits), and the layout used before
+# issue 10 (2-hex-digit shards, the check cache's index)
+_STALE_DIR = re.compile(r"[0-9a-f]{16}|[0-9a-f]{2}|index")
+_SWEPT: set[Path] = set()
 
 
 @dataclass(frozen=True)
@@ -164,7 +179,19 @@ class Cache(Generic[T]):
     def path(self, key: str, slot: str | None = None) -> Path:
         if slot is not None:
             return self.folder / f"{slot}.{self.codec}"
-        return self.folder / key[:2] / f"{key}.{self.codec}"
+        return self.folder / _generation() / key[:2] / f"{key}.{self.codec}"
+
+    def _sweep(self) -> None:
+        """Delete the keyed entries of other code versions (unreachable since an upgrade or an
+        edit of dlcards' files): once per process and folder, before its first write."""
+        if self.folder in _SWEPT:
+            return
+        _SWEPT.add(self.folder)
+        current = _generation()
+        with contextlib.suppress(OSError):
+            for child in self.folder.iterdir():
+                if child.is_dir() and child.name != current and _STALE_DIR.fullmatch(child.name):
+                    shutil.rmtree(child, ignore_errors=True)
 
     def _header(self, key: str) -> bytes:
         head = [MAGIC, self.schema.name, self.schema.version, code_fingerprint(), key]
@@ -198,6 +225,8 @@ class Cache(Generic[T]):
             return
         from dlcards.system.fsutil import write_cache
 
+        if slot is None:
+            self._sweep()
         try:
             if self.codec == "pickle":
                 payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
@@ -211,7 +240,8 @@ class Cache(Generic[T]):
         """Keep only the `keep` most recently written keyed entries (slots are not touched)."""
         try:
             entries = sorted(
-                self.folder.glob(f"*/*.{self.codec}"), key=lambda p: p.stat().st_mtime_ns
+                (self.folder / _generation()).glob(f"*/*.{self.codec}"),
+                key=lambda p: p.stat().st_mtime_ns,
             )
             for stale in entries[: max(0, len(entries) - keep)]:
                 stale.unlink(missing_ok=True)

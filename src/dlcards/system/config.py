@@ -16,7 +16,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from dlcards.core.errors import ConfigError
-from dlcards.system.cache import Cache, Schema, instance_of
 from dlcards.system.paths import CONFIG_FILE, state_dir
 
 __all__ = ["CONFIG_FILE", "Settings", "load_settings", "parse_step", "state_dir"]
@@ -24,15 +23,13 @@ __all__ = ["CONFIG_FILE", "Settings", "load_settings", "parse_step", "state_dir"
 ENV_PREFIX = "DLCARDS_"
 # Variables with these names are not settings.
 ENV_RESERVED = {"HOME", "NOW", "EDITOR"}
-# the validated Settings object, pickled (see load_settings)
-SETTINGS_SCHEMA = Schema("settings", "1")
 
 
 class Settings(BaseModel):
     """Every setting of a collection. Each field documents itself; `dlcards init` writes them."""
 
-    # defer_build: the validator is built on first validation, not at import, so a cached
-    # Settings (see load_settings) costs no schema build on the fast no-change paths.
+    # defer_build: the validator is built on first validation, not at import, so the fast
+    # no-change paths that import this module without reading settings pay nothing for it.
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, defer_build=True)
 
     deck: str = Field("dlcards", description="Anki deck root for files without a `deck:` key.")
@@ -139,24 +136,11 @@ def _env_value(raw: str) -> Any:
 def load_settings(root: Path | None, environ: dict[str, str] | None = None) -> Settings:
     """Read the collection's settings. Raises ConfigError (exit 2) with the file or variable.
 
-    Validated settings are cached (`system.cache`, keyed by the code fingerprint, the schema
-    and the inputs: file bytes + DLCARDS_* values), so an unchanged configuration is not
-    re-validated (pydantic's first validation builds the model's schema).
+    Not cached: a cache of the validated Settings saved nothing measurable on `list` or on
+    review start (issue 10, docs/notes/issue-10-cache.md), and an outdated pickled Settings
+    once crashed the program after an upgrade that added a setting.
     """
-    env = os.environ if environ is None else environ
-    path = root / CONFIG_FILE if root is not None else None
-    raw_bytes = path.read_bytes() if path is not None and path.is_file() else b""
-    relevant = sorted(
-        (k, v) for k, v in env.items() if k.startswith(ENV_PREFIX) and k != "DLCARDS_NOW"
-    )
-    cache: Cache[Settings] = Cache(SETTINGS_SCHEMA, instance_of(Settings))
-    key = cache.key(raw_bytes, repr(relevant))
-    cached = cache.get(key)
-    if cached is not None:
-        return cached
-    settings = _load_settings(root, env)
-    cache.put(key, settings)
-    return settings
+    return _load_settings(root, os.environ if environ is None else environ)
 
 
 def _load_settings(root: Path | None, env: Any) -> Settings:

@@ -149,10 +149,8 @@ def _folder_lock(folder: Path) -> Iterator[None]:
         yield
         return
     try:
-        try:
+        with contextlib.suppress(OSError):
             fcntl.flock(fd, fcntl.LOCK_EX)
-        except OSError:
-            pass
         yield
     finally:
         os.close(fd)  # closing releases the lock

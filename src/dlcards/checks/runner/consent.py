@@ -18,6 +18,7 @@ Editing decks, committing and pulling keep consent.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 from datetime import datetime
@@ -133,8 +134,6 @@ def untrust(root: Path) -> bool:
     if cols.pop(_key(root), None) is None:
         return False
     _save(data)
-    try:
+    with contextlib.suppress(OSError):
         _marker_path(root).unlink()
-    except OSError:
-        pass
     return True

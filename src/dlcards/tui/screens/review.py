@@ -59,6 +59,18 @@ def interval_labels(ctx: ReviewService) -> dict[Rating, str]:
     return out
 
 
+# what the review screen says about a card's checks (dlcards.app.verify.binding_status):
+# "✓" only when the formula on the card itself was proved (issue 12)
+_CHECK_SAYS: dict[str, tuple[str, str]] = {
+    "proved": ("✓ formula proved", "bold green"),
+    "numeric": ("≈ formula holds numerically (not proved)", "yellow"),
+    "unbound": ("check block passed (card text not bound)", "dim"),
+    "false": ("✗ check fails: run dlcards check", "bold red"),
+    "unchecked": ("not checked yet: run dlcards check", "dim"),
+    "none": ("", "dim"),
+}
+
+
 class ReviewScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space,enter", "reveal", "Show / Good", show=False),
@@ -156,7 +168,10 @@ class ReviewScreen(Screen[None]):
         line = Text()
         if text.checks and (self.revealed or any(b.side == "question" for b in text.checks)):
             kinds = sorted({b.kind for b in text.checks})
-            line.append("✓ verified", style="bold green")
+            from dlcards.app.verify import binding_status  # reads the result cache only
+
+            said, style = _CHECK_SAYS[binding_status(card.note)]
+            line.append(said, style=style)
             line.append(f" ({', '.join(kinds)})  ", style="dim")
             line.append("v " + ("hides" if self.show_checks else "shows"), style="dim italic")
         if text.has_torch:

@@ -1,0 +1,220 @@
+"""The queries behind `dlcards stats`: the review log reduced to the figures the stats show
+(`dlcards.insights.log_figures`), without reading it into Python objects.
+
+One columnar pass: a single sequential scan returns three integers per review (the time in
+microseconds, the card's row id, and the duration with the review's flags packed in its low
+bits), streamed into numpy arrays in chunks; study days, distinct cards per day, the retained
+reviews and the per-card sums are then integer numpy operations. A million reviews take about
+24 MB of arrays; no review becomes an object. (SQLite's own GROUP BY over a million rows sorts
+them in a temporary b-tree once per figure family, measured several times slower than this one
+scan on the same machine; see docs/notes/issue-16-performance.md.)
+
+Study days: a study day starts at the calendar's local hour, and a zone with daylight saving
+time has 23- and 25-hour days, so the day of a review is found by binary search among the day
+starts of the log's span, computed by the calendar itself (`StudyCalendar.day_start`): every
+review's day is exactly `StudyCalendar.study_day(time)`.
+
+*Retained* reviews are the first retention review of each (card, study day) in (time, id)
+order, as `dlcards.insights.retention.first_retention_reviews` defines them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sqlite3
+from datetime import date, timedelta
+
+import numpy as np
+
+from dlcards.core.calendar import StudyCalendar
+from dlcards.insights.log_figures import CardFigures, DayFigures, DurationFigures, LogFigures
+from dlcards.insights.retention import MATURE_DAYS, PassFail
+from dlcards.store.rows import _dt
+
+__all__ = ["LogColumns", "log_figures", "review_columns", "review_span"]
+
+# the flags packed below the duration (`duration_ms << _SHIFT | flags`)
+_RATING = 7  # bits 0-2: the rating, 1..4
+_LEARN, _REVIEW, _RELEARN, _MANUAL = 8, 16, 32, 64  # the review's kind ('import' has none)
+_BEFORE_NEW, _BEFORE_REVIEW = 128, 256  # the card's phase before the review
+_BEFORE_DAY, _BEFORE_MATURE = 512, 1024  # its interval before: >= 1 day, >= MATURE_DAYS
+_SHIFT = 11
+
+_COLUMNS = f"""
+SELECT unixepoch(r.time) * 1000000 + CAST(substr(r.time, 21, 6) AS INTEGER),
+       c.rowid,
+       (r.duration_ms << {_SHIFT}) | r.rating | {_LEARN} * (r.kind = 'learn')
+       | {_REVIEW} * (r.kind = 'review') | {_RELEARN} * (r.kind = 'relearn')
+       | {_MANUAL} * (r.kind = 'manual') | {_BEFORE_NEW} * (r.before_phase = 'new')
+       | {_BEFORE_REVIEW} * (r.before_phase = 'review')
+       | {_BEFORE_DAY} * (r.before_interval_days >= 1)
+       | {_BEFORE_MATURE} * (r.before_interval_days >= {MATURE_DAYS})
+FROM reviews AS r JOIN cards AS c ON c.card_id = r.card_id
+ORDER BY r.id"""
+_CHUNK = 16384
+
+
+def review_span(conn: sqlite3.Connection) -> tuple[str, str] | None:
+    """The first and last review times (stored text), or None for an empty log."""
+    row = conn.execute("SELECT min(time), max(time) FROM reviews").fetchone()
+    return None if row is None or row[0] is None else (str(row[0]), str(row[1]))
+
+
+class LogColumns:
+    """The review log as three integer columns, in review id order: `time_us` (microseconds
+    since the epoch), `card` (the card's row id in `cards`) and `packed` (see `_COLUMNS`)."""
+
+    def __init__(self, time_us: np.ndarray, card: np.ndarray, packed: np.ndarray):
+        self.time_us, self.card, self.packed = time_us, card, packed
+
+    def __len__(self) -> int:
+        return int(self.time_us.shape[0])
+
+    def flag(self, bit: int) -> np.ndarray:
+        return (self.packed & bit) != 0
+
+    @property
+    def rating(self) -> np.ndarray:
+        return self.packed & _RATING
+
+    @property
+    def duration_ms(self) -> np.ndarray:
+        return self.packed >> _SHIFT
+
+
+def review_columns(conn: sqlite3.Connection) -> LogColumns:
+    """Every review as integers, read in chunks (no row outlives its chunk)."""
+    parts = []
+    cur = conn.execute(_COLUMNS)
+    while rows := cur.fetchmany(_CHUNK):
+        flat = itertools.chain.from_iterable(rows)
+        parts.append(np.fromiter(flat, dtype=np.int64, count=3 * len(rows)))
+    data = np.concatenate(parts).reshape(-1, 3) if parts else np.zeros((0, 3), np.int64)
+    return LogColumns(data[:, 0], data[:, 1], data[:, 2])
+
+
+def _day_index(cal: StudyCalendar, time_us: np.ndarray, first: date, last: date) -> np.ndarray:
+    """The study day of every time, as an offset from `first` (binary search among the day
+    starts the calendar computes)."""
+    n = (last - first).days + 1
+    starts = np.array(
+        [
+            int(cal.day_start(first + timedelta(days=i)).timestamp()) * 1_000_000
+            for i in range(n + 1)
+        ],
+        dtype=np.int64,
+    )
+    return np.searchsorted(starts, time_us, side="right") - 1
+
+
+def _count(index: np.ndarray, n: int, mask: np.ndarray | None = None) -> np.ndarray:
+    if mask is not None:
+        index = index[mask]
+    return np.bincount(index, minlength=n).astype(np.int64)
+
+
+def _sum(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    # float64 sums of integers are exact below 2**53 ms (285,000 years of reviewing)
+    return np.rint(np.bincount(index, weights=values, minlength=n)).astype(np.int64)
+
+
+def _unique(values: np.ndarray) -> np.ndarray:
+    """Distinct values (sorting: numpy's hash-based `unique` is slower on a million ints)."""
+    s = np.sort(values)
+    return s[np.concatenate(([True], s[1:] != s[:-1]))] if len(s) else s
+
+
+def _distinct_per(day: np.ndarray, card: np.ndarray, n_days: int, width: int) -> np.ndarray:
+    pairs = _unique(day * width + card)
+    return np.bincount(pairs // width, minlength=n_days).astype(np.int64)
+
+
+def log_figures(conn: sqlite3.Connection, cal: StudyCalendar) -> LogFigures:
+    """The review log's figures per study day and per card, and the duration sums."""
+    span = review_span(conn)
+    if span is None:
+        return LogFigures.empty()
+    first_t, last_t = _dt(span[0]), _dt(span[1])
+    assert first_t is not None and last_t is not None
+    first, last = cal.study_day(first_t), cal.study_day(last_t)
+    cols = review_columns(conn)
+    n_days = (last - first).days + 1
+    day = _day_index(cal, cols.time_us, first, last)
+    card = cols.card
+    width = int(card.max()) + 1
+    rating = cols.rating
+    again = rating == 1
+    duration = cols.duration_ms
+    learn, review, relearn = cols.flag(_LEARN), cols.flag(_REVIEW), cols.flag(_RELEARN)
+    lapse = again & cols.flag(_BEFORE_REVIEW)
+
+    # the retained reviews: first retention review of each (card, day) in (time, id) order
+    ret = np.nonzero(~cols.flag(_MANUAL) & (review | cols.flag(_BEFORE_DAY)))[0]
+    order = ret[np.lexsort((ret, cols.time_us[ret], day[ret], card[ret]))]
+    keys = card[order] * n_days + day[order]
+    first_of = order[np.concatenate(([True], keys[1:] != keys[:-1]))] if len(order) else order
+    f_fail = again[first_of]
+    f_mature = cols.flag(_BEFORE_MATURE)[first_of]
+    f_day = day[first_of]
+    yp = _count(f_day, n_days, ~f_fail & ~f_mature)
+    yf = _count(f_day, n_days, f_fail & ~f_mature)
+    mp = _count(f_day, n_days, ~f_fail & f_mature)
+    mf = _count(f_day, n_days, f_fail & f_mature)
+
+    per_day = {
+        "reviews": _count(day, n_days),
+        "cards": _distinct_per(day, card, n_days, width),
+        "new": _distinct_per(
+            day[learn & cols.flag(_BEFORE_NEW)], card[learn & cols.flag(_BEFORE_NEW)], n_days, width
+        ),
+        "again": _count(day, n_days, again),
+        "learn": _count(day, n_days, learn),
+        "review": _count(day, n_days, review),
+        "relearn": _count(day, n_days, relearn),
+        "ms": _sum(day, duration, n_days),
+        "lapses": _count(day, n_days, lapse),
+    }
+    days: dict[date, DayFigures] = {}
+    for i in np.nonzero(per_day["reviews"])[0].tolist():
+        d = first + timedelta(days=i)
+        days[d] = DayFigures(
+            d,
+            *(
+                int(per_day[k][i])
+                for k in (
+                    "reviews",
+                    "cards",
+                    "new",
+                    "again",
+                    "learn",
+                    "review",
+                    "relearn",
+                    "ms",
+                    "lapses",
+                )
+            ),
+            PassFail(int(yp[i]), int(yf[i]), int(mp[i]), int(mf[i])),
+        )
+
+    # per card, and the duration sums
+    n_reviews = _count(card, width)
+    n_lapses = _count(card, width, lapse)
+    passed = _count(card[first_of], width, ~f_fail)
+    failed = _count(card[first_of], width, f_fail)
+    ids = dict(conn.execute("SELECT rowid, card_id FROM cards"))
+    cards: dict[str, CardFigures] = {}
+    for rowid in np.nonzero(n_reviews)[0].tolist():
+        cards[ids[rowid]] = CardFigures(
+            int(n_reviews[rowid]), int(n_lapses[rowid]), int(passed[rowid]), int(failed[rowid])
+        )
+    timed = duration > 0
+    timed_review = timed & review
+    durations = DurationFigures(
+        review_ms=int(duration[timed_review].sum()),
+        review_n=int(timed_review.sum()),
+        any_ms=int(duration[timed].sum()),
+        any_n=int(timed.sum()),
+        learn_ms=int(duration[learn].sum()),
+        learn_cards=int(_unique(card[learn]).shape[0]),
+    )
+    return LogFigures(days, cards, durations)
