@@ -150,3 +150,24 @@ def test_a_failing_block_claim_fails_the_bound_card_without_a_second_error() -> 
 def test_payload_keeps_kind_latex_and_why_unread() -> None:
     note = one("Q: How many?\nA: $2 + 2 = 4$\n")
     assert formula_payload(card_formulas(note)) == [["relation", "2 + 2 = 4", ""]]
+
+
+def test_relations_that_name_nothing_are_proved_without_a_block() -> None:
+    from dlcards.checks.binding import free_payload
+
+    note = one("Q: Count?\nA: $16 \\cdot 7 \\cdot 7 = 784$ and $a = b + 1$.\n")
+    free = free_payload(card_formulas(note))
+    assert free == [
+        ["relation", "16 \\cdot 7 \\cdot 7 = 784", ""],
+        ["relation", "a = b + 1", "needs a block"],
+    ]
+    got = outcomes("check", "", free)
+    assert got == [("proved", ""), ("unbound", "needs a block")]
+    assert free_payload(card_formulas(one("Q: Rule?\nA: $a = b + 1$.\n"))) == []
+
+
+def test_an_approximation_is_compared_at_the_precision_of_its_result() -> None:
+    # 1/0.07 = 14.2857: right to the 0.05 that "14.3" writes, though the input has 2 decimals
+    assert outcomes("check", "", [["relation", "1/0.07 \\approx 14.3", ""]]) == [("proved", "")]
+    ((status, message),) = outcomes("check", "", [["relation", "1/0.07 \\approx 14.4", ""]])
+    assert status == "false" and "±0.05" in message

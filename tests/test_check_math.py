@@ -177,3 +177,69 @@ def test_syntax_errors_name_the_fix() -> None:
 def test_a_block_without_claims_is_a_warning() -> None:
     (p,) = check_math("a = x**2\n")
     assert (p.severity, p.code) == ("warning", "check-syntax")
+
+
+# --- issue 12 items 3-5: precision, undefined is false, CPU-time budgets ---------------------
+
+
+def test_the_budget_counts_cpu_time_not_wall_time() -> None:
+    import time
+
+    from dlcards.checks.math import _Timeout, time_budget
+
+    with time_budget(0.2):
+        time.sleep(0.4)  # waiting (a loaded machine) uses no CPU time: no timeout
+    with pytest.raises(_Timeout), time_budget(0.2):
+        while True:  # working does
+            pass
+
+
+@pytest.mark.parametrize(
+    ("claim", "expected"),
+    [
+        ("sigmoid(0.5) == 0.6225", []),  # 0.62246 to the written ±5e-05
+        (
+            "2.3040 == 2.3026",
+            ["claim is false: lhs=2.304, rhs=2.303 (beyond the written precision ±5e-05)"],
+        ),
+        ("2 + 1 == 3.0", []),
+        ("1/3 == 0.333", []),
+        ("1/3 == 0.3333333", []),
+        (
+            "1/3 == 0.3334",
+            ["claim is false: lhs=0.3333, rhs=0.3334 (beyond the written precision ±5e-05)"],
+        ),
+        (
+            "7 == 7.00001",
+            ["claim is false: lhs=7, rhs=7.00001 (beyond the written precision ±5e-06)"],
+        ),
+    ],
+)
+def test_numbers_are_compared_at_the_precision_written(claim: str, expected: list[str]) -> None:
+    assert [p.message for p in check_math(claim)] == expected
+
+
+def test_a_rounded_coefficient_is_false_where_the_rounding_shows() -> None:
+    (p,) = check_math("log(2)*x == 0.6931*x")
+    assert p.code == "claim-false" and "beyond the written precision ±5e-05" in p.message
+
+
+@pytest.mark.parametrize(
+    "claim", ["log(-1 - x**2) == 5", "sqrt(-1 - x**2) == x", "log(-1) == 0", "x/0 == 1"]
+)
+def test_undefined_is_false(claim: str) -> None:
+    (p,) = check_math(claim)
+    assert (p.severity, p.code) == ("error", "claim-undefined")
+
+
+def test_a_claim_true_only_near_the_origin_is_false() -> None:
+    (p,) = check_math("min(x, 100) == x")
+    assert (p.code, p.message) == ("claim-false", "claim is false at x=123.45: lhs=100, rhs=123.4")
+    (p,) = check_math("where: x > 0\nrelu(x - 50) == 0")
+    assert p.code == "claim-false"
+
+
+def test_messages_show_enough_digits_to_differ() -> None:
+    (p,) = check_math("x + 10**-9 == x")
+    lhs, rhs = p.message.split(": ", 1)[1].split(", ")
+    assert lhs.split("=")[1] != rhs.split("=")[1], p.message

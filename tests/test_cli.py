@@ -220,7 +220,10 @@ def test_fix_refuses_a_file_changed_since_read(
     assert "<!-- id:" not in path.read_text() and "Added meanwhile" in path.read_text()
 
 
-def test_list_filters_and_json_keys(collection: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_list_filters_and_json_keys(
+    collection: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "140")  # the file:line column needs a wide terminal
     write(collection, "a.md", GOOD)
     write(
         collection,

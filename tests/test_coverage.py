@@ -41,19 +41,20 @@ def test_categories_counts_and_unbound_reasons(col: Path) -> None:
         ("a.md", 59): "unbound",  # the block passes, the card states no formula
         ("b.md", 8): "bound-and-proved",  # a cloze deletion's formula
         ("b.md", 14): "unbound",  # one formula proved, one unreadable
+        ("b.md", 22): "bound-and-proved",  # arithmetic that names nothing needs no block
     }
     assert cov.total == {
-        "cards": 11,
-        "bound_and_proved": 3,
+        "cards": 12,
+        "bound_and_proved": 4,
         "bound_numeric_only": 0,
         "false": 1,
         "unbound": 6,
         "nothing_checkable": 1,
-        "formulas": 10,
-        "formulas_proved": 4,
+        "formulas": 11,
+        "formulas_proved": 5,
     }
-    assert cov.by_file()[str(col / "decks" / "b.md")]["formulas_proved"] == 2
-    assert cov.headline() == "4 of 10 formulas on cards are proved"
+    assert cov.by_file()[str(col / "decks" / "b.md")]["formulas_proved"] == 3
+    assert cov.headline() == "5 of 11 formulas on cards are proved"
     unbound = [(Path(u.path).name, u.line, u.reason) for u in cov.unbound]
     assert unbound == [
         (
@@ -90,7 +91,7 @@ def test_cli_coverage_json_and_text(col: Path, capsys: pytest.CaptureFixture[str
     out, _ = capsys.readouterr()
     data = json.loads(out)
     assert code == 1  # the false formula is an error
-    assert data["total"]["formulas"] == 10 and data["total"]["formulas_proved"] == 4
+    assert data["total"]["formulas"] == 11 and data["total"]["formulas_proved"] == 5
     assert set(data) == {"total", "files", "cards", "unbound"}
     assert {c["category"] for c in data["cards"]} == {
         "bound-and-proved",
@@ -101,6 +102,6 @@ def test_cli_coverage_json_and_text(col: Path, capsys: pytest.CaptureFixture[str
     code = main(["-C", str(col), "check", "--coverage", "--no-exec"])
     out, err = capsys.readouterr()
     assert code == 1 and "1 error" in err
-    assert out.rstrip().endswith("4 of 10 formulas on cards are proved")
+    assert out.rstrip().endswith("5 of 11 formulas on cards are proved")
     assert "b.md:15: $\\frac{d}{dt} = 2$: cannot read the formula" in out
     assert "card-formula-false" not in out and "the card's formula is false" in out

@@ -15,6 +15,7 @@ from dlcards.core.calendar import StudyCalendar
 from dlcards.core.state import CardState, Rating
 from dlcards.review.scheduling import Scheduler, SchedulerConfig
 from dlcards.store import Store
+from dlcards.store.migrations import LATEST
 
 DECK = "---\nweek: 1\ntopic: basics\n---\n\nQ: What is a scalar?\nA: A single number.\n\nC: A vector has {{c1::one}} axis.\n"
 T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
@@ -66,7 +67,7 @@ def test_healthy_database_with_orphan_and_backups(
     code, out, err = run(capsys, "-C", str(collection), "doctor")
     assert code == 0, out + err
     assert "integrity: ok" in out
-    assert "schema version 2" in out and "migration 1 initial" in out
+    assert f"schema version {LATEST}" in out and "migration 1 initial" in out
     assert f"{len(ids)} in the Markdown" in out and "5 reviews" in out and "1 suspended" in out
     assert "orphans: 1 card(s)" in out and "gone1234" in out and "2 reviews" in out
     assert "relink" in out  # explains the choices
@@ -76,7 +77,7 @@ def test_healthy_database_with_orphan_and_backups(
     # --json
     code, out, _ = run(capsys, "-C", str(collection), "doctor", "--json")
     report = json.loads(out)
-    assert code == 0 and report["problems"] == [] and report["schema_version"] == 2
+    assert code == 0 and report["problems"] == [] and report["schema_version"] == LATEST
     assert report["counts"]["reviews"] == 5 and report["counts"]["orphans"] == 1
     assert [o["id"] for o in report["orphans"]] == ["gone1234"]
     assert [b["day"] for b in report["backups"]] == ["2026-01-06", "2026-01-05"]

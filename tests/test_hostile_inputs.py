@@ -90,7 +90,7 @@ def test_find_id_comment_matches_the_documented_pattern() -> None:
     c = find_id_comment(line)
     assert c is not None and c.raw_id == "ab-1_C"
     assert line[: c.start] == "Q: What?" and line[c.end :] == "  tail"
-    assert find_id_comment("Q: <!-- note --> <!-- id: x -->").raw_id == "x"  # type: ignore[union-attr]
+    assert find_id_comment("Q: <!-- note --> <!-- id: x -->").raw_id == "x"
     assert find_id_comment("Q: <!-- id: x") is None
 
 

@@ -233,3 +233,54 @@ def test_a_killed_server_is_restarted(runner: Runner) -> None:
         assert res.ok and res.value == "2"
     finally:
         r.close()
+
+
+# --- answers compared at the precision written (issue 12 item 3) ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("answer", "tolerance"),
+    [
+        ("2.3040", 5e-05),
+        ("tensor([0.5000, 1.5000])", 5e-05),
+        ("0.5", 0.05),
+        ("1e-3", 5e-04),
+        ("3", 0.0),
+        ("tensor([1., 2.])", 0.0),
+        ("torch.Size([2, 3])", 0.0),
+    ],
+)
+def test_the_written_precision_of_an_answer(answer: str, tolerance: float) -> None:
+    from dlcards.checks.runner.sandbox import answer_tolerance
+
+    text, tol = answer_tolerance(answer)
+    assert text == answer and tol.abs == pytest.approx(tolerance)
+
+
+@pytest.mark.parametrize(
+    ("expect", "ok"),
+    [
+        ("2.3040", False),  # the issue's case: the true value is 2.3026
+        ("2.3026", True),
+        ("2.30", True),
+        ("2.3", True),
+        ("≈ 2.32", True),  # approximate: within 1 %
+        ("~2.40", False),
+        ("2", False),  # an integer answer is exact
+    ],
+)
+def test_torch_answers_are_compared_at_the_precision_written(
+    runner: Runner, expect: str, ok: bool
+) -> None:
+    res = runner.run("torch.tensor(10.0).log().item()", 5.0, mode="check", expect=expect)
+    assert res.ok is ok, res
+    if not ok:
+        assert res.kind == "mismatch" and "2.302585" in (res.error or ""), res.error
+
+
+def test_an_approximate_mark_before_the_code_span_is_kept() -> None:
+    from dlcards.checks.code import answer_value
+    from dlcards.core.parse import parse_text
+
+    (note,) = parse_text("Q: What is log(10)?\nA: ≈ `2.30`\n", "d.md").notes
+    assert answer_value(note) == "≈ 2.30"

@@ -74,9 +74,7 @@ def store(tmp_path: Path) -> Store:
 
 
 @pytest.mark.parametrize(("zone", "day_starts_at"), ZONES)
-def test_log_figures_match_the_object_oracle(
-    store: Store, zone: str, day_starts_at: int
-) -> None:
+def test_log_figures_match_the_object_oracle(store: Store, zone: str, day_starts_at: int) -> None:
     cal = StudyCalendar(ZoneInfo(zone), day_starts_at)
     sql = log_figures(store.conn, cal)
     oracle = LogFigures.of(store.reviews(), cal)
@@ -113,9 +111,7 @@ def test_columns_decode_what_was_stored(store: Store) -> None:
     assert len(cols) == len(reviews)
     assert cols.rating.tolist() == [int(e.rating) for _, e in by_id]
     assert cols.duration_ms.tolist() == [e.duration_ms for _, e in by_id]
-    assert cols.time_us.tolist() == [
-        round(e.time.timestamp() * 1_000_000) for _, e in by_id
-    ]
+    assert cols.time_us.tolist() == [round(e.time.timestamp() * 1_000_000) for _, e in by_id]
 
 
 def test_collection_report_equals_the_object_report(
@@ -147,3 +143,33 @@ def test_full_report_same_numbers_on_a_random_history(
     old = stats_of_figures([], LogFigures.of(store.reviews(), cal), states, flags, **args)
     assert new.to_dict() == old.to_dict()
     assert new.heatmap.days and any(w.reviews for w in new.weekly)
+
+
+@pytest.mark.parametrize("week", [1, 2, 3])
+def test_week_summary_from_the_weeks_reviews_equals_the_object_summary(
+    collection: Path, monkeypatch: pytest.MonkeyPatch, week: int
+) -> None:
+    """`Collection.week_summary` reads only the week's reviews; the same summary as the object
+    path over the whole log (week 3 has no cards: its start is derived from the first review)."""
+    from datetime import date
+
+    from dlcards.app.reports import week_summary_of
+    from dlcards.store.stats_queries import first_review_time
+
+    monkeypatch.setenv("DLCARDS_NOW", T.NOW.isoformat())
+    root = T.build_collection(collection)
+    with Collection.open(root) as col:
+        new = col.week_summary(week, now=T.NOW)
+        old = week_summary_of(col.stats_data(T.NOW), week)
+        assert new.to_dict() == old.to_dict()
+        assert new.reviews > 0 or week == 3
+        start = date(2026, 2, 25)
+        assert (
+            col.week_summary(week, start, T.NOW).to_dict()
+            == week_summary_of(col.stats_data(T.NOW), week, start).to_dict()
+        )
+        first = min(e.time for e in col.store.reviews())
+        assert first_review_time(col.store.conn, None) == first
+        assert first_review_time(col.store.conn, ["nope"]) is None
+        sm = min(e.time for e in col.store.reviews(["sm-out", "sm-max"]))
+        assert first_review_time(col.store.conn, ["nope", "sm-out", "sm-max"]) == sm

@@ -37,6 +37,7 @@ def import_anki(
         else:
             result = MergeResult(imported=plan.matched_rows, cards=sorted(plan.matched))
         return result, plan
+    collection.take_lease("import-anki")  # one writer at a time: no review open meanwhile
     collection.daily_backup()
     # the store learns the cards as the review does (so imported ones are not orphans)
     collection.sync_cards(now)

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from dlcards.review.scheduling import Scheduler
     from dlcards.review.session import Filters
     from dlcards.store import Store
+    from dlcards.store.lease import WriteLease
     from dlcards.system.config import Settings
     from dlcards.system.decks import Decks
 
@@ -95,6 +96,7 @@ class Collection:
         self._decks = decks
         self._store: Store | None = None
         self._scheduler: Scheduler | None = None
+        self._lease: WriteLease | None = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -227,11 +229,26 @@ class Collection:
 
         self.store.sync_cards(card_infos(self.notes), now if now is not None else self.now())
 
+    def take_lease(self, command: str, *, wait: float = 0.0) -> WriteLease:
+        """Hold the collection's write lease (one writer at a time: a review session, an
+        import, a sync, a prune); kept until `close()`. Raises `LeaseBusy` naming the holder
+        (`dlcards.store.lease`)."""
+        lease = self._lease
+        if lease is None or not lease.held:
+            from dlcards.store.lease import WriteLease
+
+            lease = WriteLease.acquire(self.store_file(), command, self.now(), wait=wait)
+            self._lease = lease
+        return lease
+
     def close(self) -> None:
-        """Close the review database if it was opened."""
+        """Close the review database if it was opened, and give back the write lease."""
         store, self._store = self._store, None
         if store is not None:
             store.close()
+        lease, self._lease = self._lease, None
+        if lease is not None:
+            lease.release()
 
     def __enter__(self) -> Collection:
         return self
@@ -290,10 +307,11 @@ class Collection:
     def week_summary(
         self, week: int, start: date | None = None, now: datetime | None = None
     ) -> WeekSummary:
-        """The summary of study week `week` (`dlcards stats --week N`)."""
-        from dlcards.app.reports import week_summary_of
+        """The summary of study week `week` (`dlcards stats --week N`), from that week's
+        reviews only (`reports.week_summary_from_store`)."""
+        from dlcards.app.reports import week_summary_from_store
 
-        return week_summary_of(self.stats_data(now), week, start)
+        return week_summary_from_store(self, week, start, now if now is not None else self.now())
 
     def card_info(self, card_id: str, now: datetime | None = None) -> CardInfoReport:
         """One card's info and history (`dlcards info`). Raises UnknownCardError."""
@@ -306,7 +324,8 @@ class Collection:
         With `backup`, today's database backup is made first."""
         from dlcards.app.prune_workspace import PruneWorkspace
 
-        if backup:
+        if backup:  # the writing prune (the TUI, --undo-last): one writer at a time
+            self.take_lease("prune")
             self.daily_backup()
         return PruneWorkspace(self)
 
@@ -357,8 +376,13 @@ class Collection:
     def diagnose_store(self, db: Path | None = None) -> dict[str, Any]:
         """`dlcards doctor`'s report on the review database, compared with the Markdown."""
         from dlcards.app.doctor import diagnose
+        from dlcards.core.errors import DlcardsError
 
-        return diagnose(db or self.store_file(), self.markdown_ids())
+        try:
+            scheduler = self.scheduler  # may open the store (adopted parameters)
+        except DlcardsError:
+            scheduler = None  # a damaged store: diagnose says why
+        return diagnose(db or self.store_file(), self.markdown_ids(), scheduler)
 
     def import_anki(self, path: Path, *, dry_run: bool = False) -> tuple[MergeResult, ImportPlan]:
         """Merge the review history of an Anki collection into the store (`import-anki`)."""

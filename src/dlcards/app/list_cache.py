@@ -180,11 +180,15 @@ def _row(
 ) -> ListRow:
     from dlcards.insights.listing import ListRow
 
+    if state is None and flag is None:  # most cards: new, no flags
+        return ListRow(
+            r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8],
+            tuple(r[_TAGS]), r[_QUESTION], tuple(r[_BLOCKS]),
+            "new", None, None, None, None, 0, 0, False, False, None,
+        )  # fmt: skip
     return ListRow(
-        *r[: len(_STATIC)],
-        tags=tuple(r[_TAGS]),
-        question=r[_QUESTION],
-        blocks=tuple(r[_BLOCKS]),
+        r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8],
+        tuple(r[_TAGS]), r[_QUESTION], tuple(r[_BLOCKS]),
         state=state.phase if state else "new",
         due=state.due if state else None,
         stability=state.stability if state else None,
@@ -195,7 +199,8 @@ def _row(
         suspended=bool(flag and flag.suspended),
         leech=bool(flag and flag.leech),
         buried_until=flag.buried_until if flag else None,
-    )
+        flag=flag.flag if flag else 0,
+    )  # fmt: skip
 
 
 def remember(collection: Collection, now: datetime) -> None:

@@ -84,11 +84,12 @@ def _recomputed_states(
 ) -> list[CardState]:
     """The dlcards cards' states with stability and difficulty recomputed from their histories
     with `parameters` (None: defaults), as Anki recomputes them when the parameters change."""
-    from dlcards.review.anki_days import memory_states, next_day_at
+    from dlcards.review.anki_days import next_day_at
+    from dlcards.review.batch import memory_states_batch  # one fsrs-rs call for every card
 
     states = col.store.states()
     histories = {cid: h for cid, h in _histories(col, foreign=False).items() if cid in states}
-    memory = memory_states(histories, next_day_at(now, col.calendar), parameters)
+    memory = memory_states_batch(histories, next_day_at(now, col.calendar), parameters)
     out = []
     for cid, m in memory.items():
         s = states[cid]

@@ -88,6 +88,41 @@ def stats_report_from_store(collection: Collection, now: datetime) -> StatsRepor
     )
 
 
+def week_summary_from_store(
+    collection: Collection, week: int, start: date | None, now: datetime
+) -> WeekSummary:
+    """`dlcards stats --week N` reading only that week's reviews: the week's first day comes
+    from two indexed queries (the first review of a card of week N, else the first review),
+    then the reviews of its seven study days are read. The same summary as `week_summary_of`
+    (a card's first retention review of a day depends on that day's reviews alone)."""
+    from datetime import timedelta
+
+    from dlcards.insights.retention import card_meta
+    from dlcards.insights.week import week_summary
+    from dlcards.store.stats_queries import first_review_time
+
+    cal = collection.calendar
+    store = collection.store
+    notes = collection.notes
+    if start is None:
+        ids = [cid for cid, m in card_meta(notes).items() if m.week == week]
+        first_of_week = first_review_time(store.conn, ids)
+        if first_of_week is not None:
+            start = cal.study_day(first_of_week)
+        else:
+            first = first_review_time(store.conn, None)
+            start = (
+                cal.study_day(first) + timedelta(days=7 * (week - 1))
+                if first is not None
+                else cal.study_day(now)
+            )
+    lo, hi = cal.day_start(start), cal.day_start(start + timedelta(days=7))
+    reviews = [e for e in store.reviews(since=lo) if e.time < hi]
+    return week_summary(
+        notes, reviews, store.states(), week=week, now=now, calendar=cal, start=start
+    )
+
+
 def week_summary_of(data: StatsData, week: int, start: date | None = None) -> WeekSummary:
     """`dlcards stats --week N`: the summary of one study week."""
     from dlcards.insights.stats import week_summary

@@ -50,6 +50,20 @@ SYNC_SCHEMA = Schema("review-sync", "1")
 
 
 @dataclass(frozen=True)
+class PendingAnswer:
+    """An answer that could not be saved: it is still on screen, to be given again."""
+
+    card_id: str
+    rating: Rating
+    time: datetime
+    error: Exception
+
+    def describe(self) -> str:
+        message = getattr(self.error, "message", None) or str(self.error)
+        return f"Your answer was NOT saved: {message}"
+
+
+@dataclass(frozen=True)
 class Limits:
     """Today's overrides of the daily limits (`--new-limit`, `--review-limit`)."""
 
@@ -120,8 +134,14 @@ class ReviewService:
         )
         store = self.store
         now = self.now_fn()
+        # One writer at a time (issue 17): the session holds the collection's write lease;
+        # when another window holds it, this one opens read-only and says so (`read_only`).
+        self.read_only: str | None = None
+        self.pending: PendingAnswer | None = None
+        self._take_lease()
         scards = self._index_cards()
-        self._sync(now)
+        if self.read_only is None:
+            self._sync(now)
         today = self.calendar.study_day(now)
         log = store.reviews_on_day(
             self.calendar.day_start(today), self.calendar.next_day_start(now)
@@ -163,18 +183,124 @@ class ReviewService:
     def now(self) -> datetime:
         return self.now_fn()
 
+    def _take_lease(self) -> bool:
+        """Hold the collection's write lease (True), or note who does (`read_only`)."""
+        from dlcards.store.lease import LeaseBusy
+
+        try:
+            self.collection.take_lease("review")
+        except LeaseBusy as exc:
+            who = exc.holder.describe() if exc.holder else "another dlcards"
+            self.read_only = (
+                f"Read-only: {who} is reviewing this collection; answers here are not saved. "
+                "Quit that one (then answer again here) or quit this one."
+            )
+            return False
+        self.read_only = None
+        return True
+
+    def _failed(self, exc: Exception) -> None:
+        self.write_errors.append(exc)
+        if self.on_write_error is not None:
+            self.on_write_error(exc)
+
     def apply(self, outcome: Outcome) -> Outcome:
         """Persist an outcome's effects now, in order: an answer is committed (its own
-        transaction) before the next card is drawn. A failed write is kept and reported,
-        never dropped silently."""
-        if outcome.effects:
+        transaction, its state computed there from the stored state) before the next card is
+        drawn.
+
+        An answer that cannot be committed is never dropped: the session is put back as it
+        was, the card stays current, `pending` says what was not saved (and why), and the
+        learner can answer again (retry) or quit knowing it. Other failed writes are kept in
+        `write_errors` and reported."""
+        from dlcards.review.effects import RecordReview
+
+        effects = list(outcome.effects)
+        first = effects[0] if effects else None
+        if isinstance(first, RecordReview):
+            record = first
+            effects = effects[1:]
             try:
-                apply_effects(self.store, outcome.effects)
+                self._record(record)
             except Exception as exc:
-                self.write_errors.append(exc)
-                if self.on_write_error is not None:
-                    self.on_write_error(exc)
+                self._not_saved(record, exc)
+                return Outcome([], None, record.entry.card_id)
+        if effects:
+            if self.read_only is not None and not self._take_lease():
+                from dlcards.core.errors import StoreError
+
+                self._failed(StoreError(self.read_only))
+                return outcome
+            try:
+                apply_effects(self.store, effects)
+            except Exception as exc:
+                self._failed(exc)
         return outcome
+
+    def _record(self, record: Any) -> None:
+        entry: ReviewEntry = record.entry
+        if self.read_only is not None and not self._take_lease():
+            from dlcards.core.errors import StoreError
+
+            raise StoreError(self.read_only)
+        scheduler = self.scheduler
+
+        def answer(before: CardState) -> ReviewEntry:
+            if before == entry.before and (
+                before.last_review is None or entry.time >= before.last_review
+            ):
+                return entry
+            # Never logged before the card's previous answer (a clock set back, two windows
+            # within a moment): the log's order is the order the states were computed in.
+            when = max(entry.time, before.last_review or entry.time)
+            return scheduler.review(before, entry.rating, when, entry.duration_ms)
+
+        review_id, written = self.store.record_answer(entry.card_id, answer)
+        record.review_id = review_id
+        self.pending = None
+        if written is not entry:
+            # The stored state was newer than this session's (another window, an import):
+            # the answer was computed from it; the session follows the database.
+            record.entry = written
+            session = self.session
+            if session.undo_stack and session.undo_stack[-1].record is record:
+                session.undo_stack[-1].state = written.before
+            session.states[entry.card_id] = written.after
+            session.replace_cards(list(session.all_cards.values()), {}, {}, self.now_fn())
+
+    def _not_saved(self, record: Any, exc: Exception) -> None:
+        """Put the session back as it was before the answer; the card stays current."""
+        entry: ReviewEntry = record.entry
+        session = self.session
+        if session.undo_stack and session.undo_stack[-1].record is record:
+            session.undo()  # in memory only: its effects are not persisted
+            session.current = entry.card_id
+        self.pending = PendingAnswer(entry.card_id, entry.rating, entry.time, exc)
+        self._failed(exc)
+
+    def undo(self) -> Outcome:
+        """Undo the last answer or action. An answer is removed from the store first; when
+        the store refuses (the card was answered again since, in another window or with the
+        clock set back), nothing changes and the outcome says why."""
+        from dlcards.review.effects import Effect, UndoReview
+
+        session = self.session
+        if not session.undo_stack:
+            return session.undo()
+        last = session.undo_stack[-1]
+        if last.record is not None and last.record.review_id is not None:
+            if self.read_only is not None and not self._take_lease():
+                return Outcome([], f"Cannot undo: {self.read_only}", last.card_id)
+            try:
+                self.store.undo_review(last.record.review_id)
+            except Exception as exc:
+                session.undo_stack.pop()  # it can never be undone: drop it, change nothing
+                message = getattr(exc, "message", None) or str(exc)
+                return Outcome([], message[:1].upper() + message[1:], last.card_id)
+            outcome = session.undo()
+            rest: list[Effect] = [e for e in outcome.effects if not isinstance(e, UndoReview)]
+            return self.apply(Outcome(rest, outcome.notice, outcome.card_id))
+        return self.apply(session.undo())
 
     @property
     def card_ids(self) -> list[str]:
@@ -215,6 +341,7 @@ class ReviewService:
         self.collection.reload_decks()
         scards = self._index_cards()
         now = self.now_fn()
-        self._sync(now)
+        if self.read_only is None:
+            self._sync(now)
         ids = self.card_ids
         self.session.replace_cards(scards, self.store.states(ids), self.store.flags(ids), now)

@@ -337,6 +337,7 @@ class SyncService:
 
     def _prepare(self, dry_run: bool) -> None:
         if not dry_run:
+            self.col.take_lease("sync")  # one writer at a time: no review open meanwhile
             self.col.daily_backup()
             self.col.sync_cards(self.col.now())
 

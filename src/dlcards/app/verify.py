@@ -316,13 +316,19 @@ def run_checks(
     pure: list[Task] = []
     code: list[Task] = []
     sv = tv = None
-    from dlcards.checks.binding import card_formulas, formula_payload
+    from dlcards.checks.binding import card_formulas, formula_payload, free_payload
 
     formulas_of: dict[int, list[Any]] = {}
     for note in col.notes:
         formulas = card_formulas(note)
         formulas_of[id(note)] = formulas
         report.bindings.append(CardBinding(note, formulas, [None] * len(formulas)))
+        free = free_payload(formulas) if not any(b.kind == "check" for b in note.blocks) else []
+        if free:  # formulas that name nothing are proved without a block (`784 \cdot 128 = ...`)
+            sv = sv or f"{sympy_version()}/{mpmath_version()}/{sys.version_info[:2]}"
+            empty = Block(kind="check", side="answer", line=note.line, text="")
+            key, payload = _pure_key(cache, empty, free, sv)
+            pure.append(Task(note, empty, key, "bind-free", payload=payload))
         for block in note.blocks:
             report.blocks += 1
             if block.kind in ("check", "shapes"):
@@ -372,7 +378,7 @@ def run_checks(
     if pure_misses:
         results = run_pure(
             [
-                ("bind", t.payload) if t.mode == "bind" else (t.block.kind, t.block.text)
+                ("bind", t.payload) if t.mode.startswith("bind") else (t.block.kind, t.block.text)
                 for t in pure_misses
             ]
         )
@@ -390,7 +396,11 @@ def run_checks(
     for task in pure + code:
         for d in task.result or []:
             if "formula" in d:
+                if task.mode == "bind-free" and d.get("status") == "unbound":
+                    continue  # it needs a block: coverage says it has none
                 _merge_outcome(bound[id(task.note)], d)
+            elif task.mode == "bind-free":
+                continue  # the empty block itself says nothing
             else:
                 out.append(_locate(col, task.note, task.block, d, strict))
     out += _binding_problems(col, report.bindings, strict)

@@ -41,6 +41,7 @@ __all__ = [
     "bind_block",
     "card_formulas",
     "formula_payload",
+    "free_payload",
     "outcome_problem",
 ]
 
@@ -250,6 +251,31 @@ def formula_payload(formulas: list[CardFormula]) -> list[list[str]]:
     return [[f.kind, f.latex, f.unread] for f in formulas]
 
 
+def free_payload(formulas: list[CardFormula]) -> list[list[str]]:
+    """The payload for proving a card's relations that need no block (no check block on the
+    card): those that name nothing (numbers, vocabulary functions and constants only, e.g.
+    `$784 \\cdot 128 + 128 = 100\\,480$`). The others are left unread (their outcome is
+    unbound, and the caller drops it); empty when there is nothing to prove."""
+    out = []
+    for f in formulas:
+        entry = [f.kind, f.latex, "needs a block"]
+        if f.kind == "relation" and not f.unread:
+            try:
+                claims = read_claims(f.latex)
+            except LatexUnreadable:
+                claims = []
+            names: set[str] = set()
+            for c in claims:
+                try:
+                    names |= _names(ast.parse(c.statement, mode="eval").body)
+                except SyntaxError:
+                    names.add("?")
+            if claims and not names - {"pi", "e", "E"}:
+                entry = [f.kind, f.latex, ""]
+        out.append(entry)
+    return out if any(not e[2] for e in out) else []
+
+
 def outcome_problem(
     formula: CardFormula, outcome: Outcome
 ) -> tuple[str, str, str, str | None] | None:
@@ -383,6 +409,17 @@ def _names(node: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and id(n) not in called}
 
 
+def _exact_decimals(text: str) -> str:
+    """Decimal literals as exact fractions (`0.07` -> `(7/100)`): the check engine compares a
+    claim at the precision of its most precise decimal, which must be the approximated value."""
+
+    def exact(m: re.Match[str]) -> str:
+        whole, frac = m.group(1), m.group(2)
+        return f"({int(whole + frac)}/{10 ** len(frac)})"
+
+    return re.sub(r"(?<![\w.])(\d+)\.(\d+)(?![\w.])", exact, text)
+
+
 def _free_names(node: ast.AST) -> set[str]:
     """Names an expression depends on: `subs(f, x, a)` does not depend on `x`."""
     for n in ast.walk(node):
@@ -443,7 +480,11 @@ def _bind_check(text: str, formulas: list[list[str]]) -> tuple[list[BlockProblem
         try:
             if kind == "relation":
                 read = read_claims(latex, info.kinds)
-                claims = [c.statement for c in read]
+                # `a \approx b`: the rounding is b's; a's decimals are exact inputs
+                claims = [
+                    f"{_exact_decimals(c.lhs)} == {c.rhs}" if c.approx else c.statement
+                    for c in read
+                ]
                 mode = "all"
                 if any(c.approx and not re.search(r"\d\.\d", c.statement) for c in read):
                     outcomes[i] = Outcome(

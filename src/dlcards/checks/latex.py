@@ -232,7 +232,17 @@ class _Reader:
 
     def skip_transparent(self) -> None:
         while self.is_macro(*_TRANSPARENT):
+            bold = self.is_macro("mathbf", "boldsymbol", "bm")
+            col = self.col()
             self.i += 1
+            nxt = self.peek(1) if self.is_sym("{") else self.peek()
+            if bold and nxt is not None and nxt.kind == "num":
+                # \mathbf{1} is the vector of ones (or an indicator), never the number 1
+                raise self.fail(
+                    f"\\mathbf{{{nxt.text}}} is a vector of {nxt.text}s or an indicator, "
+                    "not a number: name it in the check block",
+                    col,
+                )
 
     def raw_group(self) -> list[_Tok]:
         """The tokens of `{...}` (or one token)."""

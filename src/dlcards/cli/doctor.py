@@ -7,6 +7,7 @@ says how to restore a backup. It never makes a backup and never changes the Mark
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -39,36 +40,138 @@ def restore_hint(db: Path, backup: Path | str) -> str:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Check this database instead of the default one.",
 )
+@click.option(
+    "--repair",
+    is_flag=True,
+    help="Replace card states that disagree with their review log by a replay of it.",
+)
+@click.option(
+    "--restore",
+    "restore_from",
+    is_flag=False,
+    flag_value="newest",
+    default=None,
+    metavar="[BACKUP]",
+    help="Put a backup in place of the database (default: the newest good one); the "
+    "current file is kept aside.",
+)
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before --repair / --restore.")
 @click.pass_context
-def command(ctx: click.Context, as_json: bool, db_path: Path | None) -> None:
-    """Check the review database: integrity, schema, counts, orphans, backups.
+def command(
+    ctx: click.Context,
+    as_json: bool,
+    db_path: Path | None,
+    repair: bool = False,
+    restore_from: str | None = None,
+    yes: bool = False,
+) -> None:
+    """Check the review database: integrity, schema, counts, states against the log,
+    orphans, backups. `--repair` and `--restore` fix what it finds (asking first).
 
-    Exits with status 1 when the database is damaged.
+    Exits with status 1 when the database is damaged or a state disagrees with the log.
     """
-    from dlcards.app.doctor import diagnose
+    from dlcards.app.collection import Collection
+    from dlcards.app.doctor import default_scheduler, diagnose
+    from dlcards.core.errors import DlcardsError
     from dlcards.store import default_path
 
-    db = db_path or default_path()
-    markdown_ids = _markdown_ids(ctx)
-    report = diagnose(db, markdown_ids)
-    if as_json:
-        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
-    else:
-        _print(report, markdown_ids is not None)
-    if report["problems"]:
-        ctx.exit(1)
+    col = None
+    with contextlib.suppress(DlcardsError):
+        col = Collection.open(root_of(ctx))
+    try:
+        db = db_path or (col.store_file() if col is not None else default_path())
+        if restore_from is not None:
+            _restore(ctx, col, db, None if restore_from == "newest" else Path(restore_from), yes)
+            return
+        markdown_ids = col.markdown_ids() if col is not None else None
+        scheduler = _scheduler(col) if db.is_file() else None
+        if scheduler is None and col is None and db.is_file():
+            try:
+                scheduler = default_scheduler()
+            except DlcardsError:
+                scheduler = None
+        report = diagnose(db, markdown_ids, scheduler)
+        if repair and report.get("states", {}).get("wrong"):
+            _repair(ctx, col, db, report, scheduler, yes)
+            report = diagnose(db, markdown_ids, scheduler)
+        if as_json:
+            click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        else:
+            _print(report, markdown_ids is not None)
+        if report["problems"]:
+            ctx.exit(1)
+    finally:
+        if col is not None:
+            col.close()
 
 
-def _markdown_ids(ctx: click.Context) -> set[str] | None:
-    """Card ids in the collection's Markdown, or None outside a collection."""
-    from dlcards.app.collection import Collection
+def _scheduler(col: Any) -> Any:
     from dlcards.core.errors import DlcardsError
 
+    if col is None:
+        return None
     try:
-        with Collection.open(root_of(ctx)) as col:
-            return col.markdown_ids()
+        return col.scheduler  # may open the store (adopted parameters)
     except DlcardsError:
         return None
+
+
+def _lease(col: Any, db: Path, command: str) -> Any:
+    from dlcards.store.lease import WriteLease
+    from dlcards.system.clock import now
+
+    if col is not None and db == col.store_file():
+        return col.take_lease(command)
+    return WriteLease.acquire(db, command, now())
+
+
+def _repair(
+    ctx: click.Context, col: Any, db: Path, report: dict[str, Any], scheduler: Any, yes: bool
+) -> None:
+    from dlcards.app.doctor import repair_states
+
+    wrong = [w["card_id"] for w in report["states"]["wrong"]]
+    click.echo(
+        f"{len(wrong)} card state(s) disagree with their review log; --repair replaces them by a "
+        "replay of the log (the log itself is not changed)."
+    )
+    if not yes and not click.confirm("Repair them?", default=False, err=True):
+        click.echo("Nothing changed.")
+        ctx.exit(1)
+    lease = _lease(col, db, "doctor --repair")
+    try:
+        n = repair_states(db, scheduler, wrong)
+    finally:
+        if col is None:
+            lease.release()
+    click.echo(f"Repaired {n} card state(s) from their review log.")
+
+
+def _restore(ctx: click.Context, col: Any, db: Path, backup: Path | None, yes: bool) -> None:
+    from dlcards.app.doctor import restore
+    from dlcards.system.clock import now
+
+    what = str(backup) if backup is not None else "the newest backup that reads back whole"
+    click.echo(f"--restore puts {what} in place of {db}; the current file is kept aside.")
+    if not yes and not click.confirm("Restore?", default=False, err=True):
+        click.echo("Nothing changed.")
+        ctx.exit(1)
+    if col is not None:
+        col.close()  # its store must not stay open on the file being replaced
+    lease = _lease(None, db, "doctor --restore")
+    try:
+        done = restore(db, backup, now().strftime("%Y%m%dT%H%M%S"))
+    finally:
+        lease.release()
+    click.echo(f"Restored {done.backup} to {db}.")
+    for kept in done.kept_aside:
+        click.echo(f"  kept aside: {kept}")
+
+
+def _mismatch(w: dict[str, Any]) -> str:
+    from dlcards.app.doctor import StateMismatch
+
+    return StateMismatch(**w).describe()
 
 
 def _print(report: dict[str, Any], with_markdown: bool) -> None:
@@ -95,14 +198,22 @@ def _print(report: dict[str, Any], with_markdown: bool) -> None:
                     f"  migrated just now from version {report['migrated_from']}; the old database "
                     f"was saved in {db.parent / 'backups'}"
                 )
+    states = report.get("states")
+    damaged = [p for p in report["problems"] if "disagree with their review log" not in p]
     if report["problems"]:
         click.echo(f"integrity: {bad}")
         for p in report["problems"]:
             click.echo(f"  - {p}")
-        if report["backups"]:
+        if states and states["wrong"]:
+            for w in states["wrong"][:10]:
+                click.echo(f"    {_mismatch(w)}")
+        if not damaged:
+            pass
+        elif report["backups"]:
             click.echo(
                 "  The database is damaged. Your reviews up to the newest backup "
-                f"({report['backups'][0]['day']}) are safe there; restore it as shown below."
+                f"({report['backups'][0]['day']}) are safe there: `dlcards doctor --restore` "
+                "puts it back (the damaged file is kept aside)."
             )
         else:
             click.echo(
@@ -111,6 +222,8 @@ def _print(report: dict[str, Any], with_markdown: bool) -> None:
             )
     elif report["exists"]:
         click.echo(f"integrity: {ok} (integrity_check, foreign_key_check, state consistency)")
+        if states is not None:
+            click.echo(f"states: {ok} ({states['checked']} cards agree with a replay of their log)")
     c = report["counts"]
     if c:
         click.echo(
@@ -144,7 +257,10 @@ def _print(report: dict[str, Any], with_markdown: bool) -> None:
             f"backups: {len(backups)} in {db.parent / 'backups'} (one per study day, made when you "
             f"review; newest {backups[0]['day']}, oldest {backups[-1]['day']})"
         )
-        click.echo("  to restore one, " + restore_hint(db, backups[0]["path"]))
+        click.echo(
+            "  to restore the newest good one: `dlcards doctor --restore`; or by hand, "
+            + restore_hint(db, backups[0]["path"])
+        )
     else:
         click.echo(
             "backups: none yet (one is made each study day you review; setting `backups_keep`)"

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,8 +30,66 @@ def _when(due: datetime | None, now: datetime) -> str:
     return format_interval(seconds)
 
 
-@click.command("list")
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+# Anki's flag colours: red, orange, green, blue, pink, turquoise, purple
+FLAG_STYLE: dict[int, str | tuple[int, int, int]] = {
+    1: "red",
+    2: (255, 140, 0),
+    3: "green",
+    4: "blue",
+    5: (255, 105, 180),
+    6: (64, 224, 208),
+    7: (160, 32, 240),
+}
+
+
+def split_args(args: tuple[str, ...], cwd: Path) -> tuple[list[Path], str]:
+    """`dlcards list [PATH]... [QUERY]...`: an argument naming an existing file or folder (or
+    ending in .md) is a path; the others are words of the search query. A word with a space
+    in it was quoted on the command line, so it is a phrase."""
+    paths: list[Path] = []
+    words: list[str] = []
+    for arg in args:
+        if ":" not in arg and (arg.endswith(".md") or (cwd / arg).exists()):
+            paths.append(Path(arg))
+        elif any(c.isspace() for c in arg) and not any(c in arg for c in '"()'):
+            words.append(f'"{arg}"')
+        else:
+            words.append(arg)
+    return paths, " ".join(words)
+
+
+class _ListCommand(click.Command):
+    """`-week:1` is a negated search term, not an option: only the command's own option names
+    (exactly) are read as options; every other word goes to the query, in order."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        takes_value: dict[str, bool] = {}
+        for param in self.params:
+            if isinstance(param, click.Option):
+                for name in (*param.opts, *param.secondary_opts):
+                    takes_value[name] = not param.is_flag and param.nargs == 1
+        front: list[str] = []
+        words: list[str] = []
+        i = 0
+        while i < len(args):
+            arg = args[i]
+            if arg == "--":
+                words.extend(args[i + 1 :])
+                break
+            name = arg.split("=", 1)[0] if arg.startswith("--") else arg
+            if name in takes_value:
+                front.append(arg)
+                if takes_value[name] and "=" not in arg and i + 1 < len(args):
+                    front.append(args[i + 1])
+                    i += 1
+            else:
+                words.append(arg)
+            i += 1
+        return super().parse_args(ctx, [*front, "--", *words])
+
+
+@click.command("list", cls=_ListCommand)
+@click.argument("args", nargs=-1, metavar="[PATH]... [QUERY]...")
 @click.option("--week", type=int, help="Only cards of this study week.")
 @click.option("--topic", help="Only cards of this topic.")
 @click.option("--tag", help="Only cards with this tag.")
@@ -47,7 +107,7 @@ def _when(due: datetime | None, now: datetime) -> str:
 @click.pass_context
 def command(
     ctx: click.Context,
-    paths: tuple[Path, ...],
+    args: tuple[str, ...],
     week: int | None,
     topic: str | None,
     tag: str | None,
@@ -59,16 +119,29 @@ def command(
     suspended_only: bool,
     as_json: bool,
 ) -> None:
-    """List cards: id, kind, week, schedule (state, due in), topic, file:line, question.
+    """List cards: id, week, schedule (state, due in, R), flag, topic, question.
+
+    QUERY is the browser's search language (as in Anki): free text, "a phrase", week:3,
+    topic:softmax, tag:x, deck:x, is:new|learn|review|due|suspended|buried|leech|flagged,
+    flag:1..7, prop:ivl>10, prop:r<0.8, rated:7, added:3, lapses:>2, -negation, or,
+    (parentheses). The options filter too; a word starting with - is a negated term unless it
+    is one of the options below. Questions are shown as the review screen renders
+    them, one line each; a terminal gets a pager ($PAGER).
 
     JSON keys include state, due (ISO 8601 UTC), stability, difficulty, retrievability, reps,
-    lapses, suspended and leech. Times honour DLCARDS_NOW.
+    lapses, suspended, leech and flag (0 none, 1..7 red, orange, green, blue, pink, turquoise,
+    purple). Times honour DLCARDS_NOW.
     """
     from dlcards.app.listing import ListQuery
 
     query = ListQuery(week, topic, tag, kind, file, text, due_only, leech_only, suspended_only)
+    paths, search = split_args(args, Path.cwd())
+    if search:
+        from dlcards.core.search import parse_query
+
+        parse_query(search)  # a query that cannot be read fails before any work (exit 2)
     hit = None
-    if not paths:  # an unchanged collection: rows from the list cache, no pydantic, no parser
+    if not paths and not search:  # an unchanged collection: rows from the list cache
         from dlcards.app.list_cache import fast_rows
         from dlcards.app.root import locate_root
         from dlcards.system.clock import now as clock_now
@@ -84,46 +157,70 @@ def command(
         with Collection.open(root_of(ctx), paths=list(paths) or None) as col:
             now = col.now()
             rows = col.list_rows(query, now)
-            remember(col, now)
+            if search:
+                from dlcards.app.browse import Browser
+
+                found_ids = {r.id for r in Browser(col, now).search(search, now)}
+                rows = [r for r in rows if r.id in found_ids]
+            else:
+                remember(col, now)
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in rows], indent=2, ensure_ascii=False))
         return
     if not rows:
         click.echo("No cards match.", err=True)
         return
-    width = shutil.get_terminal_size((100, 24)).columns
-    headers = ["id", "kind", "wk", "state", "due", "R", "topic", "where", "question"]
+    tty = sys.stdout.isatty()
+    width = shutil.get_terminal_size((80, 24)).columns
+    lines = table_lines(rows, now, width, color=tty)
+    if tty:
+        click.echo_via_pager(line + "\n" for line in lines)
+    else:
+        click.echo("\n".join(lines))  # one write: echo per row cost 30 ms
+    click.echo(f"{len(rows)} cards", err=True)
 
-    def state_cell(r: ListRow) -> str:
-        mark = "S" if r.suspended else ""
-        mark += "L" if r.leech else ""
-        return r.state + (f" [{mark}]" if mark else "")
 
+def _state_cell(r: ListRow) -> str:
+    mark = ("S" if r.suspended else "") + ("L" if r.leech else "")
+    return r.state + (f" [{mark}]" if mark else "")
+
+
+def table_lines(rows: list[ListRow], now: datetime, width: int, *, color: bool) -> Iterator[str]:
+    """The table, no line wider than `width` (the `where` column only when there is room for
+    it); questions rendered as the review screen shows them, one line, as the lines are
+    asked for (a pager asks for the first screenful first)."""
+    from dlcards.app.browse import clip, text_line
+
+    wide = width >= 120
+    headers = ["id", "wk", "state", "due", "R", "⚑", "topic"] + (["where"] if wide else [])
     table = [
         [
             r.id,
-            r.kind,
             "" if r.week is None else str(r.week),
-            state_cell(r),
+            _state_cell(r),
             _when(r.due, now),
             "" if r.retrievability is None else f"{100 * r.retrievability:.0f}%",
-            r.topic or "",
-            f"{r.path}:{r.line}",
-            r.question,
+            str(r.flag) if r.flag else "",
+            clip(r.topic or "", 24 if wide else 14),
+            *([f"{r.path}:{r.line}"] if wide else []),
         ]
         for r in rows
     ]
-    widths = [max(len(h), *(len(row[i]) for row in table)) for i, h in enumerate(headers[:-1])]
-    used = sum(widths) + 2 * len(widths)
-    qwidth = max(20, width - used)
+    widths = [max(len(h), *(len(row[i]) for row in table)) for i, h in enumerate(headers)]
+    qwidth = max(0, width - sum(widths) - 2 * len(widths))
 
-    def fmt(cells: list[str]) -> str:
-        head = "  ".join(c.ljust(w) for c, w in zip(cells[:-1], widths, strict=True))
-        q = cells[-1]
-        if len(q) > qwidth:
-            q = q[: qwidth - 1] + "…"
-        return f"{head}  {q}"
+    def fmt(cells: list[str], question: str, flag: int = 0) -> str:
+        padded = [c.ljust(w) for c, w in zip(cells, widths, strict=True)]
+        if flag and color:
+            padded[5] = click.style(padded[5], fg=FLAG_STYLE[flag], bold=True)
+        head = "  ".join(padded)
+        return f"{head}  {clip(question, qwidth)}" if qwidth else head[:width]
 
-    click.echo(click.style(fmt(headers), bold=True))
-    click.echo("\n".join(fmt(row) for row in table))  # one write: echo per row cost 30 ms
-    click.echo(f"{len(rows)} cards", err=True)
+    header = fmt(headers, "question")
+    yield click.style(header, bold=True) if color else header
+    for r, cells in zip(rows, table, strict=True):
+        try:
+            question = text_line(r.question, r.kind, r.ordinal)
+        except Exception:
+            question = r.question
+        yield fmt(cells, question, r.flag)

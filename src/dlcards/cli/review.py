@@ -88,9 +88,17 @@ def _review(
         app.run()  # every answer is committed as it is given
         stats = app.ctx.session.stats
         write_errors = app.ctx.write_errors
+        pending = app.ctx.pending
+    if pending is not None:
+        raise StoreError(
+            f"your last answer (card {pending.card_id}, {pending.rating.name.lower()}) was NOT "
+            f"saved: {getattr(pending.error, 'message', pending.error)}",
+            hint="every earlier answer was saved; answer that card again next time "
+            "(`dlcards doctor` checks the database)",
+        )
     if write_errors:
         raise StoreError(
-            f"{len(write_errors)} answer(s) or action(s) could not be saved: {write_errors[0]}",
+            f"{len(write_errors)} answer(s) or action(s) could not be saved: {write_errors[-1]}",
             hint="run `dlcards doctor` to check the review database",
         )
     if stats.answered:

@@ -45,6 +45,7 @@ class ListRowDict(TypedDict):
     suspended: bool
     leech: bool
     buried_until: str | None
+    flag: int  # 0 none, 1..7 Anki's flag colours (red, orange, green, blue, pink, turquoise, purple)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,7 @@ class ListRow:
     suspended: bool
     leech: bool
     buried_until: date | None
+    flag: int = 0  # 0 none, 1..7 Anki's flag colours
 
     def is_due(self, now: datetime, end_of_today: datetime) -> bool:
         """Due in this study day: learning cards by now, review cards by the end of today.
@@ -107,6 +109,7 @@ class ListRow:
             "suspended": self.suspended,
             "leech": self.leech,
             "buried_until": None if self.buried_until is None else self.buried_until.isoformat(),
+            "flag": self.flag,
         }
 
 
@@ -159,6 +162,7 @@ def list_rows(
                     suspended=bool(flag and flag.suspended),
                     leech=bool(flag and flag.leech),
                     buried_until=flag.buried_until if flag else None,
+                    flag=flag.flag if flag else 0,
                 )
             )
     return rows

@@ -15,6 +15,7 @@ Row encoding lives in `dlcards.store.rows`, migrations and health checks in
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -25,7 +26,7 @@ from typing import Any
 
 from dlcards.core.errors import StoreError
 from dlcards.core.state import CardFlags, CardState
-from dlcards.store import schema
+from dlcards.store import integrity, schema
 from dlcards.store.backup import BACKUP_DIR, BACKUP_PREFIX, BackupInfo, daily_backup, list_backups
 from dlcards.store.migrations import LATEST
 from dlcards.store.reviewlog import ReviewLog
@@ -71,6 +72,33 @@ def _system_now() -> datetime:
     return now()
 
 
+def _create(path: Path, now_fn: NowFn) -> None:
+    """A new database, built whole under a temporary name and then linked into place: a kill
+    while creating it never leaves an empty file that would later be refused as damaged."""
+    tmp = path.with_name(f"{path.name}.new-{os.getpid()}")  # two creators never share it
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
+            leftover.unlink(missing_ok=True)
+        conn = sqlite3.connect(tmp, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode = DELETE")
+            conn.execute("PRAGMA synchronous = FULL")
+            schema.migrate(conn, tmp, now_fn())
+        finally:
+            conn.close()
+        try:
+            os.link(tmp, path)  # fails if another process created it meanwhile: theirs is kept
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+    except (OSError, sqlite3.Error) as exc:
+        with suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise integrity.describe(exc, path, "create") from None
+
+
 class Store(ReviewLog):
     """The review database of one user. Every answer is committed in its own transaction."""
 
@@ -98,8 +126,13 @@ class Store(ReviewLog):
         backup_day: date | None = None,
         backups_keep: int = 7,
         now_fn: NowFn | None = None,
+        quick_check: bool = True,
     ) -> Store:
         """Open (creating and migrating) the database; default state_dir()/"dlcards.sqlite3".
+
+        An existing file is checked first (`dlcards.store.integrity`): an empty or foreign
+        file, a newer schema, or (with `quick_check`) damaged pages raise a StoreError before
+        anything is written or backed up.
 
         With `backup_day` (a study day, from the caller's calendar), a daily backup is made (at
         most one per study day, keeping `backups_keep`); commands that only read (list, doctor)
@@ -108,20 +141,24 @@ class Store(ReviewLog):
         (default: `dlcards.system.clock.now`, which honours DLCARDS_NOW).
         """
         path = Path(path) if path is not None else default_path()
+        # Nothing is created, written or backed up before the file is known to be ours and
+        # whole (issue 17): an empty or foreign file is never taken as a new database.
+        created = not integrity.precheck(path)
+        if created:
+            _create(path, now_fn or _system_now)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(
                 path, isolation_level=None, timeout=10.0, check_same_thread=False
             )
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(
-                f"{path}: cannot open the review database: {exc}",
-                hint="check the folder's permissions, or set DLCARDS_HOME",
-            ) from None
+            raise integrity.describe(exc, path, "open") from None
         store = cls(conn, path, backups_keep=backups_keep, now_fn=now_fn)
+        if created:
+            store.migrated_from = 0
         try:
-            conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA busy_timeout = 10000")
+            integrity.check_open(conn, path, LATEST, quick=quick_check)
+            conn.execute("PRAGMA foreign_keys = ON")
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 raise StoreError(f"{path}: cannot switch the database to WAL mode (got {mode})")
@@ -129,12 +166,9 @@ class Store(ReviewLog):
             store._migrate()
             if backup_day is not None:
                 store.backup(backup_day, backups_keep)
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.Error, OSError) as exc:
             conn.close()
-            raise StoreError(
-                f"{path}: the review database is damaged or not a dlcards database: {exc}",
-                hint="run `dlcards doctor` to see the backups, and restore the newest good one",
-            ) from None
+            raise integrity.describe(exc, path, "open") from None
         except BaseException:
             conn.close()
             raise
@@ -169,14 +203,27 @@ class Store(ReviewLog):
     def _tx(self) -> Iterator[sqlite3.Connection]:
         """One write transaction (BEGIN IMMEDIATE ... COMMIT), rolled back on any error."""
         conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise integrity.describe(exc, self.path) from None
         try:
             yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
+        except BaseException as exc:
+            if conn.in_transaction:
+                with suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise integrity.describe(exc, self.path) from None
             raise
         else:
-            conn.execute("COMMIT")
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if conn.in_transaction:
+                    with suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                raise integrity.describe(exc, self.path) from None
 
     # ---- schema -----------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ each write is one transaction."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -16,8 +16,10 @@ from dlcards.store.rows import (
     _CHUNK,
     _INSERT_REVIEW,
     _REVIEW_COLUMNS,
+    _STATE_FIELDS,
     _review_from,
     _review_values,
+    _state_from,
     _ts,
 )
 
@@ -46,6 +48,32 @@ class ReviewLog:
             self._write_state(conn, entry.after)
         return int(cur.lastrowid)  # type: ignore[arg-type]
 
+    def record_answer(
+        self, card_id: str, answer: Callable[[CardState], ReviewEntry]
+    ) -> tuple[int, ReviewEntry]:
+        """ONE transaction: read the card's state as the database has it now, compute the
+        answer from it (`answer(before)`, e.g. the scheduler's review), append the log row and
+        write the state. Returns (review id, the entry written).
+
+        The state is never taken from a caller's memory: an answer given in another window,
+        or an import, since the caller last read the card is the `before` of this one."""
+        with self._tx() as conn:
+            before = self._state_in(conn, card_id)
+            entry = answer(before)
+            if entry.card_id != card_id or entry.before != before:
+                raise StoreError(f"answer of {card_id} was not computed from its stored state")
+            self._ensure_cards(conn, [card_id], entry.time)
+            cur = conn.execute(_INSERT_REVIEW, _review_values(entry))
+            self._write_state(conn, entry.after)
+        return int(cur.lastrowid), entry  # type: ignore[arg-type]
+
+    def _state_in(self, conn: sqlite3.Connection, card_id: str) -> CardState:
+        row = conn.execute(
+            "SELECT " + ", ".join(_STATE_FIELDS) + " FROM card_state WHERE card_id = ?",
+            (card_id,),
+        ).fetchone()
+        return _state_from(card_id, row) if row else CardState(card_id)
+
     def review(self, review_id: int) -> ReviewEntry | None:
         row = self.conn.execute(
             f"SELECT {_REVIEW_COLUMNS} FROM reviews WHERE id = ?", (review_id,)
@@ -69,7 +97,15 @@ class ReviewLog:
             ).fetchone()
             if later:
                 raise StoreError(
-                    f"review {review_id} of {entry.card_id} is not its latest; only the latest can be undone"
+                    f"cannot undo: that answer is not the latest of the card {entry.card_id} (it was answered again "
+                    "since, in another window or with the clock set back); nothing was changed",
+                    hint="only a card's latest answer can be undone",
+                )
+            if self._state_in(conn, entry.card_id) != entry.after:
+                raise StoreError(
+                    f"cannot undo: the card {entry.card_id}'s state changed after that answer; "
+                    "nothing was changed",
+                    hint="`dlcards doctor` checks states against the log",
                 )
             conn.execute("DELETE FROM reviews WHERE id = ?", (review_id,))
             self._write_state(conn, entry.before)

@@ -21,8 +21,9 @@ order, as `dlcards.insights.retention.first_retention_reviews` defines them.
 from __future__ import annotations
 
 import itertools
+import json
 import sqlite3
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 
@@ -31,7 +32,7 @@ from dlcards.insights.log_figures import CardFigures, DayFigures, DurationFigure
 from dlcards.insights.retention import MATURE_DAYS, PassFail
 from dlcards.store.rows import _dt
 
-__all__ = ["LogColumns", "log_figures", "review_columns", "review_span"]
+__all__ = ["LogColumns", "first_review_time", "log_figures", "review_columns", "review_span"]
 
 # the flags packed below the duration (`duration_ms << _SHIFT | flags`)
 _RATING = 7  # bits 0-2: the rating, 1..4
@@ -175,24 +176,24 @@ def log_figures(conn: sqlite3.Connection, cal: StudyCalendar) -> LogFigures:
         "lapses": _count(day, n_days, lapse),
     }
     days: dict[date, DayFigures] = {}
+    columns = [
+        per_day[k].tolist()
+        for k in ("reviews", "cards", "new", "again", "learn", "review", "relearn", "ms", "lapses")
+    ]
     for i in np.nonzero(per_day["reviews"])[0].tolist():
         d = first + timedelta(days=i)
+        n, cards_, new, again_, learn_, review_, relearn_, ms, lapses = (c[i] for c in columns)
         days[d] = DayFigures(
             d,
-            *(
-                int(per_day[k][i])
-                for k in (
-                    "reviews",
-                    "cards",
-                    "new",
-                    "again",
-                    "learn",
-                    "review",
-                    "relearn",
-                    "ms",
-                    "lapses",
-                )
-            ),
+            n,
+            cards_,
+            new,
+            again_,
+            learn_,
+            review_,
+            relearn_,
+            ms,
+            lapses,
             PassFail(int(yp[i]), int(yf[i]), int(mp[i]), int(mf[i])),
         )
 
@@ -218,3 +219,22 @@ def log_figures(conn: sqlite3.Connection, cal: StudyCalendar) -> LogFigures:
         learn_cards=int(_unique(card[learn]).shape[0]),
     )
     return LogFigures(days, cards, durations)
+
+
+def first_review_time(conn: sqlite3.Connection, card_ids: list[str] | None) -> datetime | None:
+    """The time of the first review of any of these cards (None: of any card), or None.
+    Uses the (card_id, time) index per card and the time index overall."""
+    if card_ids is None:
+        row = conn.execute("SELECT min(time) FROM reviews").fetchone()
+        return _dt(row[0]) if row else None
+    best: str | None = None
+    for i in range(0, len(card_ids), 500):
+        chunk = card_ids[i : i + 500]
+        row = conn.execute(
+            "SELECT min(first) FROM (SELECT (SELECT min(time) FROM reviews r "
+            "WHERE r.card_id = ids.value) AS first FROM json_each(?) AS ids)",
+            (json.dumps(chunk),),
+        ).fetchone()
+        if row and row[0] is not None and (best is None or row[0] < best):
+            best = row[0]
+    return _dt(best)

@@ -118,6 +118,41 @@ def relay(pid: int) -> None:
     os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
 
 
+def _reachable_by_others() -> bool:
+    """Whether a user other than the owner can read the interpreter and the packages a snippet
+    may import lazily (the standard library, site-packages, dlcards)."""
+    import stat
+    import sysconfig
+
+    places = {sys.base_prefix, sys.prefix, os.path.dirname(os.path.dirname(__file__))}
+    for key in ("stdlib", "purelib", "platlib"):
+        with contextlib.suppress(KeyError):
+            places.add(sysconfig.get_paths()[key])
+    for place in places:
+        path = os.path.realpath(place)
+        parts = path.split(os.sep)
+        for i in range(1, len(parts) + 1):
+            folder = os.sep.join(parts[:i]) or os.sep
+            try:
+                mode = os.stat(folder).st_mode
+            except OSError:
+                return False
+            if not mode & stat.S_IXOTH:
+                return False
+        try:
+            if not os.stat(path).st_mode & stat.S_IROTH:
+                return False
+        except OSError:
+            return False
+    return True
+
+
+def process_cap_holds() -> bool:
+    """Whether a snippet's processes are capped: RLIMIT_NPROC holds for every user but root,
+    and as root only when the child can become `nobody` (see drop_root)."""
+    return not (hasattr(os, "geteuid") and os.geteuid() == 0) or _reachable_by_others()
+
+
 def drop_root(workdir: str) -> bool:
     """As root, become an unprivileged user (uid/gid 65534) with a process cap: root is exempt
     from RLIMIT_NPROC, so without this a fork bomb is bounded only by the machine."""
@@ -125,10 +160,22 @@ def drop_root(workdir: str) -> bool:
         return False
     import resource
 
-    _apply([(resource.RLIMIT_NPROC, _user_processes(UNPRIVILEGED_UID) + PROCESS_CAP)])
-    os.setgroups([])
-    os.setgid(UNPRIVILEGED_UID)
-    os.setuid(UNPRIVILEGED_UID)
+    if not _reachable_by_others():
+        # Python lives where `nobody` cannot read it (e.g. under a 0700 /root): a snippet's
+        # lazy `import` would fail. Stay root; the PID namespace still takes every process
+        # down with the snippet, but root is not capped (the server's hello says so).
+        return False
+
+    try:
+        _apply([(resource.RLIMIT_NPROC, _user_processes(UNPRIVILEGED_UID) + PROCESS_CAP)])
+        os.setgroups([])
+        os.setgid(UNPRIVILEGED_UID)
+        os.setuid(UNPRIVILEGED_UID)
+    except OSError:
+        # "root" of a rootless container, where uid 65534 is not mapped: such a root is not
+        # root of the machine, so RLIMIT_NPROC (for its own uid) holds
+        _apply([(resource.RLIMIT_NPROC, _user_processes() + PROCESS_CAP)])
+        return False
     os.environ["HOME"] = workdir
     return True
 

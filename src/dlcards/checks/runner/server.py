@@ -403,7 +403,7 @@ def serve(stdin: IO[str], stdout: IO[str], memory_mb: int) -> None:
     except Exception as exc:
         send({"ready": False, "error": f"torch cannot be imported: {type(exc).__name__}: {exc}"})
         return
-    from dlcards.checks.runner.sandbox import become_subreaper
+    from dlcards.checks.runner.sandbox import become_subreaper, process_cap_holds
 
     remove_stale_workdirs()
     subreaper = become_subreaper()
@@ -415,6 +415,7 @@ def serve(stdin: IO[str], stdout: IO[str], memory_mb: int) -> None:
             "torch": torch.__version__,
             "pid": os.getpid(),
             "subreaper": subreaper,
+            "process_cap": process_cap_holds(),
             **isolation,
         }
     )
@@ -452,8 +453,10 @@ def serve(stdin: IO[str], stdout: IO[str], memory_mb: int) -> None:
             send(resp)
             # whatever escaped the snippet's process group (setsid, a double fork) died with
             # its PID namespace or is the server's child by now: kill all of it but the next
-            # spare (after answering: waiting for a large process's teardown costs ~60 ms)
-            sweep(keep=set(KEEP))
+            # spare. Without a PID namespace, wait for the killed to be torn down (~60 ms for
+            # a forked torch process) so that their orphans are handed over and killed too;
+            # with one, the kernel kills every process in it and none can reach the server.
+            sweep(keep=set(KEEP), wait_s=0 if isolation["pid_namespace"] else 3.0)
             refill()
     finally:
         for child in spare:  # kill first, wait once for everything (not per child)
@@ -462,8 +465,8 @@ def serve(stdin: IO[str], stdout: IO[str], memory_mb: int) -> None:
                     os.close(fd)
             _kill_group(child.pid)
         KEEP.clear()
-        sweep(keep=set(), wait_s=0)  # SIGKILL every child now (a killed one runs no code)
-        # the client's close() returns at this end of stream; the server then waits for the
+        # every earlier snippet was swept after its answer, so the spare is all there is: the
+        # client's close() returns at this end of stream; the server then waits for the
         # killed processes to be torn down (~60-100 ms for a forked torch process), kills
         # whatever that hands over to it, removes the folders and exits
         with contextlib.suppress(OSError, ValueError):

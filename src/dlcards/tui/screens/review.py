@@ -125,6 +125,9 @@ class ReviewScreen(Screen[None]):
         self.w_scroll = self.query_one("#card", VerticalScroll)
 
     def on_screen_resume(self) -> None:
+        if self.ctx.read_only is not None and not getattr(self, "_told_read_only", False):
+            self._told_read_only = True
+            self.notify(self.ctx.read_only, severity="warning", timeout=30)
         if self.card_id is None or self.ctx.session.current != self.card_id:
             self.show_next()
         else:  # back from help / stats / card info: same card, fresh counts
@@ -201,7 +204,10 @@ class ReviewScreen(Screen[None]):
     def notice(self, outcome: Outcome) -> None:
         if outcome.notice:
             self.notify(
-                outcome.notice, severity="warning" if "Leech" in outcome.notice else "information"
+                outcome.notice,
+                severity="warning"
+                if "Leech" in outcome.notice or outcome.notice.startswith("Cannot")
+                else "information",
             )
 
     # -- answering -------------------------------------------------------------------------
@@ -222,11 +228,21 @@ class ReviewScreen(Screen[None]):
             return
         duration = min(DURATION_CAP_MS, int((time.monotonic() - self.shown_at) * 1000))
         outcome = self.ctx.apply(self.ctx.session.answer(Rating(rating), self.ctx.now(), duration))
+        pending = self.ctx.pending
+        if pending is not None and pending.card_id == self.card_id:
+            # never dropped: the card stays, revealed, until the answer is saved or q
+            self.notify(
+                pending.describe() + "\nAnswer again to retry, or q to quit without it.",
+                severity="error",
+                timeout=30,
+            )
+            self.render_card()
+            return
         self.notice(outcome)
         self.show_next()
 
     def action_undo(self) -> None:
-        outcome = self.ctx.apply(self.ctx.session.undo())
+        outcome = self.ctx.undo()
         self.notice(outcome)
         self.show_next()
 

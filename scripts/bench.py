@@ -1,0 +1,703 @@
+#!/usr/bin/env python
+"""One benchmark harness for dlcards, measured against references on the same data.
+
+    python scripts/bench.py [--sizes 1k,10k,50k] [--reps 3] [--quick] [--dir DIR]
+                            [--out bench.json] [--markdown bench.md] [--compare old.json]
+                            [--write-readme]
+
+For each size (1k / 10k / 50k cards with 10x / 10x / 20x reviews) it generates a dlcards
+collection and its review history in bulk (`scripts/gen_collection.py --bulk`), writes the
+same cards, states and review log into an Anki collection (the `anki` package), then measures,
+interleaved (dlcards, reference, dlcards, reference, ... `--reps` times), each figure next to
+its reference:
+
+| figure | dlcards | reference |
+|---|---|---|
+| check cold / warm | `dlcards check --no-exec` (caches off / on) | `python -c pass` |
+| build | `dlcards build` | raw genanki writing the same number of notes |
+| first card cold / warm | the review service's first card (no TUI), whole process; cold = no caches, first run of the day | Anki: open the collection, `get_queued_cards` |
+| grade p50 / p99 | service answer + commit + next card, in process | Anki: `answer_card` + next queued card |
+| commit p50 / p99 | the answer's commit alone (`ReviewService.apply`) | - |
+| stats | `Collection.stats_report()` in process (decks read, store aggregated) | Anki's graphs backend call (`graphs(search="", days=365)`) |
+| stats RSS | peak memory of the `dlcards stats --json` process | peak memory of the Anki graphs process |
+| prune | `dlcards prune --json` | `python -c pass` |
+| list | `dlcards list` (warm) | `python -c pass` |
+| review RSS | peak memory of the first-card process | Anki's |
+| DB size | dlcards.sqlite3 | collection.anki2 |
+| generate | writing the collection and history | 60 s (the target for 1M reviews) |
+
+CPU seconds (user + sys, of the child process, `os.wait4`) unless a figure says wall; ratios
+are medians of the per-pair ratios, so a machine that slows down during the run affects both
+sides of each pair alike. The load average is recorded at the start and the end.
+
+Writes JSON (`--out`) and a Markdown table (`--markdown`, and printed); `--compare old.json`
+adds the old ratios and marks regressions (a ratio more than 20% worse); `--write-readme`
+rewrites README.md's block between `<!-- bench:start -->` and `<!-- bench:end -->`.
+`--quick`: the smallest size, one repetition, few grades (a smoke run; the test suite runs it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+NOW = "2026-01-05T09:00:00+00:00"
+SIZES: dict[str, tuple[int, int]] = {
+    "1k": (1_000, 10_000),
+    "10k": (10_000, 100_000),
+    "50k": (50_000, 1_000_000),
+}
+TARGETS = {  # figure -> (the issue's bound on the ratio or value, what it bounds)
+    "stats": (3.0, "ratio"),
+    "stats_rss_mb": (250.0, "dlcards"),
+    "first_card_warm": (2.0, "ratio"),
+    "first_card_cold_wall": (2.0, "dlcards"),
+    "review_rss_mb": (150.0, "dlcards"),
+    "grade_p99_ms": (16.0, "dlcards"),
+    "list": (8.0, "ratio"),
+    "db_size_mb": (1.5, "ratio"),
+    "generate_s": (60.0, "dlcards"),
+    "fsrs_batch_ms_per_card": (0.01, "ratio"),
+    "fsrs_batch_max_rel_error": (1e-6, "dlcards"),
+}
+README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+# -- processes -------------------------------------------------------------------------------
+def run(
+    cmd: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 600,
+) -> dict[str, Any]:
+    """Run a child; its own CPU time, wall time and peak memory (wait4), and its stdout."""
+    with tempfile.TemporaryFile() as out:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=subprocess.PIPE)
+        deadline = t0 + timeout
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() > deadline:
+                proc.kill()
+                os.wait4(proc.pid, 0)
+                return {"timeout": True, "wall": timeout}
+            time.sleep(0.002)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+        out.seek(0)
+        text = out.read().decode(errors="replace")
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd[:4])}... failed ({proc.returncode}):\n{err[-3000:]}")
+    return {
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "wall": wall,
+        "rss_mb": usage.ru_maxrss / 1024,
+        "stdout": text,
+    }
+
+
+def py(
+    code: str, env: dict[str, str], cwd: Path | None = None, timeout: float = 600
+) -> dict[str, Any]:
+    return run([sys.executable, "-c", code], env=env, cwd=cwd, timeout=timeout)
+
+
+def last_json(result: dict[str, Any]) -> dict[str, Any]:
+    """The JSON line a measuring child printed last ({} when it timed out)."""
+    if result.get("timeout"):
+        return {}
+    return dict(json.loads(result["stdout"].strip().splitlines()[-1]))
+
+
+# -- the data --------------------------------------------------------------------------------
+class Sizes:
+    """Where one size's collection, store and Anki collection live."""
+
+    def __init__(self, base: Path, name: str, cards: int, reviews: int):
+        self.name, self.cards, self.reviews = name, cards, reviews
+        self.base = base / name
+        self.col = self.base / "collection"
+        self.home = self.base / "home"
+        self.anki = self.base / "anki" / "collection.anki2"
+        self.stamp = self.base / "generated.json"
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DLCARDS_")}
+        env.update(DLCARDS_HOME=str(self.home), DLCARDS_NOW=NOW, TZ="UTC", **extra)
+        env["PYTHONPATH"] = str(ROOT / "src")
+        return env
+
+    @property
+    def db(self) -> Path:
+        return self.home / "dlcards.sqlite3"
+
+
+def generate(s: Sizes) -> dict[str, Any]:
+    """The collection and its history (bulk), then the matching Anki collection; reused when
+    the same size and generator made them before."""
+    digest = hashlib.sha256((ROOT / "scripts" / "gen_collection.py").read_bytes()).hexdigest()
+    want = {"cards": s.cards, "reviews": s.reviews, "now": NOW, "generator": digest[:16]}
+    if s.stamp.is_file():
+        have = json.loads(s.stamp.read_text())
+        if {k: have.get(k) for k in want} == want and s.db.is_file():
+            return have
+    shutil.rmtree(s.base, ignore_errors=True)
+    s.base.mkdir(parents=True)
+    files = max(10, s.cards // 200)
+    gen = run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "gen_collection.py"),
+            str(s.col),
+            "--cards",
+            str(s.cards),
+            "--reviews",
+            str(s.reviews),
+            "--files",
+            str(files),
+            "--home",
+            str(s.home),
+            "--now",
+            NOW,
+            "--bulk",
+        ],
+        env=s.env(),
+        timeout=3600,
+    )
+    stamp = {**want, "generate_s": round(gen["wall"], 2), "generate_cpu_s": round(gen["cpu"], 2)}
+    if not anki_installed():
+        stamp["anki"] = None
+    else:  # in a child: this process stays small (a child's peak memory counts its parent's)
+        made = run(
+            [sys.executable, __file__, "--build-anki", str(s.base), "--sizes", s.name],
+            env=s.env(),
+            timeout=3600,
+        )
+        stamp["anki"] = round(made["wall"], 2)
+    s.stamp.write_text(json.dumps(stamp))
+    return stamp
+
+
+def anki_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("anki") is not None
+
+
+def build_anki(s: Sizes) -> None:
+    """The same cards (one Basic note each), states (FSRS memory in the card's data) and review
+    log in an Anki collection. Anki counts days from its real clock, so every time is shifted
+    by (real now - NOW): the history ends now for Anki as it ends at NOW for dlcards."""
+    import sqlite3
+    from datetime import datetime
+
+    from anki.collection import Collection
+
+    s.anki.parent.mkdir(parents=True, exist_ok=True)
+    now = datetime.fromisoformat(NOW).timestamp()
+    shift = time.time() - now
+    src = sqlite3.connect(s.db)
+    col: Any = Collection(str(s.anki))
+    try:
+        col.set_config("rollover", 4)
+        col.set_config("fsrs", True)
+        model = col.models.by_name("Basic")
+        did = col.decks.id("Default")
+        today = col.sched.today
+        cards = src.execute(
+            "SELECT c.card_id, c.present, s.phase, s.stability, s.difficulty, s.due, "
+            "s.last_review, s.reps, s.lapses, s.interval_days FROM cards c "
+            "LEFT JOIN card_state s ON s.card_id = c.card_id ORDER BY c.rowid"
+        ).fetchall()
+        notes, anki_cards, cid_of = [], [], {}
+        base = int(now * 1000)
+        for i, (card_id, _present, phase, stab, diff, due, last, reps, lapses, ivl) in enumerate(
+            cards
+        ):
+            nid = cid = base + i
+            cid_of[card_id] = cid
+            front = f"{card_id} front"
+            csum = int(hashlib.sha1(front.encode()).hexdigest()[:8], 16)
+            notes.append(
+                (nid, card_id, model["id"], 0, -1, "", f"{front}\x1fback", front, csum, 0, "")
+            )
+            if phase is None or phase == "new":
+                ctype = queue = 0
+                cdue = i
+                data = ""
+            else:
+                due_t = datetime.fromisoformat(due).timestamp()
+                last_t = datetime.fromisoformat(last).timestamp()
+                data = json.dumps({"s": stab, "d": diff, "dr": 0.9, "lrt": int(last_t + shift)})
+                if phase == "review":
+                    ctype = queue = 2
+                    cdue = today + int((due_t - now) // 86400)
+                else:
+                    ctype, queue = (1, 1) if phase == "learning" else (3, 1)
+                    cdue = int(due_t + shift)
+            anki_cards.append(
+                (
+                    cid,
+                    nid,
+                    did,
+                    0,
+                    0,
+                    -1,
+                    ctype,
+                    queue,
+                    cdue,
+                    ivl or 0,
+                    2500,
+                    reps or 0,
+                    lapses or 0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    data,
+                )
+            )
+        col.db.executemany(
+            "insert into notes (id, guid, mid, mod, usn, tags, flds, sfld, csum, flags, data) "
+            "values (?,?,?,?,?,?,?,?,?,?,?)",
+            notes,
+        )
+        col.db.executemany(
+            "insert into cards (id, nid, did, ord, mod, usn, type, queue, due, ivl, factor, "
+            "reps, lapses, left, odue, odid, flags, data) values "
+            "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            anki_cards,
+        )
+        kinds = {"learn": 0, "review": 1, "relearn": 2}
+        seen: set[int] = set()
+        rows = []
+        for card_id, t, rating, ms, kind, ivl in src.execute(
+            "SELECT card_id, time, rating, duration_ms, kind, after_interval_days FROM reviews "
+            "ORDER BY id"
+        ):
+            rid = int((datetime.fromisoformat(t).timestamp() + shift) * 1000)
+            while rid in seen:
+                rid += 1
+            seen.add(rid)
+            rows.append(
+                (rid, cid_of[card_id], -1, rating, ivl or -600, 0, 2500, ms, kinds.get(kind, 3))
+            )
+        col.db.executemany(
+            "insert into revlog (id, cid, usn, ease, ivl, lastIvl, factor, time, type) "
+            "values (?,?,?,?,?,?,?,?,?)",
+            rows,
+        )
+    finally:
+        col.close()
+        src.close()
+
+
+# -- the measures ----------------------------------------------------------------------------
+FIRST_CARD = """
+import json, time
+from dlcards.app.collection import Collection
+t0 = time.perf_counter()
+with Collection.open() as col:
+    svc = col.review()
+    card = svc.session.next_card(col.now())
+print(json.dumps({"card": card, "in_process_s": time.perf_counter() - t0}))
+"""
+
+ANKI_FIRST_CARD = """
+import json, sys, time
+from anki.collection import Collection
+t0 = time.perf_counter()
+col = Collection(sys.argv[1])
+queued = col.sched.get_queued_cards(fetch_limit=1)
+print(json.dumps({"cards": len(queued.cards), "in_process_s": time.perf_counter() - t0}))
+col.close()
+"""
+
+GRADES = """
+import json, sys, time
+from dlcards.app.collection import Collection
+from dlcards.app.review import Limits
+from dlcards.core.state import Rating
+n = int(sys.argv[1])
+total, commit = [], []
+with Collection.open() as col:
+    svc = col.review(limits=Limits(new=n, review=n))
+    now = col.now()
+    svc.session.next_card(now)
+    for i in range(n):
+        t0 = time.perf_counter()
+        outcome = svc.session.answer(Rating.GOOD if i % 5 else Rating.AGAIN, now, 3000)
+        t1 = time.perf_counter()
+        svc.apply(outcome)
+        t2 = time.perf_counter()
+        card = svc.session.next_card(now)
+        total.append(time.perf_counter() - t0)
+        commit.append(t2 - t1)
+        if card is None:
+            break
+print(json.dumps({"total": total, "commit": commit}))
+"""
+
+ANKI_GRADES = """
+import json, sys, time
+from anki.collection import Collection
+from anki.scheduler.v3 import CardAnswer
+col = Collection(sys.argv[1])
+n = int(sys.argv[2])
+total = []
+queued = col.sched.get_queued_cards(fetch_limit=1)
+for i in range(n):
+    if not queued.cards:
+        break
+    t0 = time.perf_counter()
+    card = col.get_card(queued.cards[0].card.id)
+    card.start_timer()
+    states = queued.cards[0].states
+    rating = CardAnswer.GOOD if i % 5 else CardAnswer.AGAIN
+    col.sched.answer_card(col.sched.build_answer(card=card, states=states, rating=rating))
+    queued = col.sched.get_queued_cards(fetch_limit=1)
+    total.append(time.perf_counter() - t0)
+col.close()
+print(json.dumps({"total": total}))
+"""
+
+STATS = """
+import json, time
+from dlcards.app.collection import Collection
+import dlcards.insights.stats, dlcards.store.stats_queries, dlcards.review.scheduling  # noqa
+c0, t0 = time.process_time(), time.perf_counter()
+with Collection.open() as col:
+    report = col.stats_report().to_dict()
+print(json.dumps({"cpu": time.process_time() - c0, "wall": time.perf_counter() - t0,
+                  "reviews": sum(d["reviews"] for d in report["heatmap"]["days"])}))
+"""
+
+ANKI_STATS = """
+import json, sys, time
+from anki.collection import Collection
+c0, t0 = time.process_time(), time.perf_counter()
+col = Collection(sys.argv[1])
+graphs = col._backend.graphs(search="", days=365)
+col.close()
+print(json.dumps({"cpu": time.process_time() - c0, "wall": time.perf_counter() - t0}))
+"""
+
+FSRS_BATCH = """
+import json, sys, time
+from datetime import datetime
+from dlcards.store import Store
+from dlcards.review.anki_days import memory_states
+from dlcards.review.batch import memory_states_batch
+n = int(sys.argv[1])
+with Store.open() as store:
+    ids = [r[0] for r in store.conn.execute(
+        "SELECT card_id FROM reviews GROUP BY card_id ORDER BY card_id LIMIT ?", (n,))]
+    hist = {}
+    for e in store.reviews(ids):
+        hist.setdefault(e.card_id, []).append((e.time, e.rating))
+cutoff = datetime.fromisoformat(sys.argv[2])
+memory_states_batch(dict(list(hist.items())[:10]), cutoff)  # load fsrs-rs outside the timing
+t0 = time.perf_counter(); replayed = memory_states(hist, cutoff); t1 = time.perf_counter()
+batched = memory_states_batch(hist, cutoff); t2 = time.perf_counter()
+worst = max(max(abs(batched[c].stability - m.stability) / m.stability,
+                abs(batched[c].difficulty - m.difficulty) / m.difficulty) for c, m in replayed.items())
+print(json.dumps({"replay": t1 - t0, "batch": t2 - t1, "cards": len(hist), "worst": worst}))
+"""
+
+GENANKI = """
+import sys, tempfile, os, genanki
+n = int(sys.argv[1])
+model = genanki.Model(1607392319, "Basic", fields=[{"name": "Front"}, {"name": "Back"}],
+    templates=[{"name": "Card 1", "qfmt": "{{Front}}", "afmt": "{{FrontSide}}<hr>{{Back}}"}])
+deck = genanki.Deck(2059400110, "Bench")
+for i in range(n):
+    deck.add_note(genanki.Note(model=model, fields=[f"What is card {i}? $x^2$", f"It is {i}."],
+                               guid=f"bench{i}"))
+with tempfile.TemporaryDirectory() as d:
+    genanki.Package(deck).write_to_file(os.path.join(d, "raw.apkg"))
+"""
+
+
+def percentile(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(len(xs) * q))] if xs else float("nan")
+
+
+class Figures:
+    """Samples of each figure's dlcards value and its reference's, pair by pair."""
+
+    def __init__(self) -> None:
+        self.samples: dict[str, dict[str, Any]] = {}
+
+    def add(
+        self, name: str, ours: float | None, ref: float | None, ref_name: str, unit: str
+    ) -> None:
+        f = self.samples.setdefault(
+            name, {"dlcards": [], "reference": [], "ref_name": ref_name, "unit": unit}
+        )
+        f["dlcards"].append(ours)
+        f["reference"].append(ref)
+
+    def summary(self) -> dict[str, dict[str, Any]]:
+        out = {}
+        for name, f in self.samples.items():
+            ours = [x for x in f["dlcards"] if x is not None]
+            refs = [x for x in f["reference"] if x is not None]
+            pairs = [
+                a / b
+                for a, b in zip(f["dlcards"], f["reference"], strict=True)
+                if a is not None and b
+            ]
+            out[name] = {
+                "dlcards": round(statistics.median(ours), 4) if ours else None,
+                "reference": round(statistics.median(refs), 4) if refs else None,
+                "ref_name": f["ref_name"],
+                "unit": f["unit"],
+                "ratio": round(statistics.median(pairs), 2) if pairs else None,
+                "samples": len(ours),
+            }
+        return out
+
+
+def measure(s: Sizes, reps: int, grades: int, anki_ok: bool, timeout: float) -> dict[str, Any]:
+    figs = Figures()
+    pass_cmd = [sys.executable, "-c", "pass"]
+    dl = [sys.executable, "-m", "dlcards"]
+    env = s.env()
+    anki_path = str(s.anki)
+
+    def ref_pass() -> dict[str, Any]:
+        return run(pass_cmd, env=env)
+
+    def fresh_home() -> Sizes:
+        """A copy of the store (answers and backups must not change later runs)."""
+        work = Sizes(s.base.parent, s.name, s.cards, s.reviews)
+        work.home = Path(tempfile.mkdtemp(prefix="bench-home-", dir=s.base))
+        shutil.copy(s.db, work.home / "dlcards.sqlite3")
+        return work
+
+    def anki_copy() -> str:
+        d = Path(tempfile.mkdtemp(prefix="bench-anki-", dir=s.base))
+        shutil.copy(s.anki, d / "collection.anki2")
+        return str(d / "collection.anki2")
+
+    # warm the deck parse cache and the list cache once (cold runs turn caches off)
+    run([*dl, "list"], env=env, cwd=s.col, timeout=timeout)
+    for _rep in range(reps):
+        # check, cold (every cache off) and warm
+        for label, extra in (("check_cold", {"DLCARDS_CACHE_OFF": "all"}), ("check_warm", {})):
+            a = run([*dl, "check", "--no-exec"], env=s.env(**extra), cwd=s.col, timeout=timeout)
+            b = ref_pass()
+            figs.add(label, a.get("cpu"), b["cpu"], "python -c pass", "s")
+        # build vs raw genanki
+        out = Path(tempfile.mkdtemp(prefix="bench-build-", dir=s.base))
+        a = run([*dl, "build", "-o", str(out)], env=env, cwd=s.col, timeout=timeout)
+        b = py(GENANKI.replace("sys.argv[1]", str(s.cards)), env)
+        figs.add("build", a.get("cpu"), b["cpu"], "raw genanki", "s")
+        shutil.rmtree(out, ignore_errors=True)
+        # first card: cold (no caches, first run of the day on a fresh copy) and warm
+        work = fresh_home()
+        cold_env = work.env(DLCARDS_CACHE_OFF="all")
+        a = py(FIRST_CARD, cold_env, cwd=s.col, timeout=timeout)
+        b = run([sys.executable, "-c", ANKI_FIRST_CARD, anki_copy()], env=env) if anki_ok else None
+        figs.add("first_card_cold", a.get("cpu"), b and b["cpu"], "Anki engine", "s")
+        figs.add("first_card_cold_wall", a.get("wall"), b and b["wall"], "Anki engine", "s wall")
+        a = py(FIRST_CARD, work.env(), cwd=s.col, timeout=timeout)
+        b = run([sys.executable, "-c", ANKI_FIRST_CARD, anki_path], env=env) if anki_ok else None
+        figs.add("first_card_warm", a.get("cpu"), b and b["cpu"], "Anki engine", "s")
+        figs.add("review_rss_mb", a.get("rss_mb"), b and b["rss_mb"], "Anki engine", "MB")
+        # grade -> next card (service answer + commit), and the commit alone
+        a = run([sys.executable, "-c", GRADES, str(grades)], env=work.env(), cwd=s.col)
+        g = last_json(a) or {"total": [], "commit": []}
+        b_tot: list[float] = []
+        if anki_ok:
+            b = run([sys.executable, "-c", ANKI_GRADES, anki_copy(), str(grades)], env=env)
+            b_tot = last_json(b)["total"]
+        for q, label in ((0.5, "p50"), (0.99, "p99")):
+            ref = 1000 * percentile(b_tot, q) if b_tot else None
+            figs.add(
+                f"grade_{label}_ms", 1000 * percentile(g["total"], q), ref, "Anki engine", "ms wall"
+            )
+            figs.add(f"commit_{label}_ms", 1000 * percentile(g["commit"], q), None, "-", "ms wall")
+        shutil.rmtree(work.home, ignore_errors=True)
+        # stats: in process (the call), and the whole command's peak memory
+        a = last_json(py(STATS, env, cwd=s.col, timeout=timeout))
+        b = (
+            last_json(run([sys.executable, "-c", ANKI_STATS, anki_path], env=env))
+            if anki_ok
+            else None
+        )
+        figs.add("stats", a.get("cpu"), b and b.get("cpu"), "Anki graphs", "s")
+        a = run([*dl, "stats", "--json"], env=env, cwd=s.col, timeout=timeout)
+        b = run([sys.executable, "-c", ANKI_STATS, anki_path], env=env) if anki_ok else None
+        figs.add("stats_command", a.get("cpu"), b and b["cpu"], "Anki graphs process", "s")
+        figs.add("stats_rss_mb", a.get("rss_mb"), b and b["rss_mb"], "Anki graphs process", "MB")
+        # prune and list against the interpreter's start
+        a = run([*dl, "prune", "--json"], env=env, cwd=s.col, timeout=timeout)
+        figs.add("prune", a.get("cpu"), ref_pass()["cpu"], "python -c pass", "s")
+        a = run([*dl, "list"], env=env, cwd=s.col, timeout=timeout)
+        figs.add("list", a.get("cpu"), ref_pass()["cpu"], "python -c pass", "s")
+    # memory states of many histories: one fsrs-rs call vs the py-fsrs replay (in process)
+    cards = 200 if reps == 1 else 2000
+    for _rep in range(reps):
+        m = last_json(
+            py(
+                FSRS_BATCH.replace("sys.argv[1]", str(cards)).replace("sys.argv[2]", repr(NOW)),
+                env,
+                timeout=timeout,
+            )
+        )
+        if m:
+            figs.add(
+                "fsrs_batch_ms_per_card",
+                1000 * m["batch"] / m["cards"],
+                1000 * m["replay"] / m["cards"],
+                "py-fsrs replay",
+                "ms",
+            )
+            figs.add("fsrs_batch_max_rel_error", m["worst"], None, "-", "")
+    ours_mb = s.db.stat().st_size / 2**20
+    anki_mb = s.anki.stat().st_size / 2**20 if anki_ok else None
+    figs.add("db_size_mb", ours_mb, anki_mb, "Anki collection", "MB")
+    return figs.summary()
+
+
+# -- reporting -------------------------------------------------------------------------------
+def fmt(x: float | None) -> str:
+    if x is None:
+        return "-"
+    return f"{x:.3g}" if abs(x) < 1000 else f"{x:.0f}"
+
+
+def markdown(result: dict[str, Any], old: dict[str, Any] | None = None) -> str:
+    head = "| size | figure | dlcards | reference | ratio | target |"
+    sep = "|---|---|---|---|---|---|"
+    if old:
+        head += " old ratio | change |"
+        sep += "---|---|"
+    lines = [head, sep]
+    for size, data in result["sizes"].items():
+        for name, f in data["figures"].items():
+            target = TARGETS.get(name)
+            tgt = ""
+            if target:
+                bound, what = target
+                value = f["ratio"] if what == "ratio" else f["dlcards"]
+                ok = value is not None and value <= bound
+                tgt = f"{'≤' + fmt(bound) + ('×' if what == 'ratio' else ''):s} {'ok' if ok else 'MISSED'}"
+            ratio = "-" if f["ratio"] is None else f"{f['ratio']}×"
+            row = (
+                f"| {size} | {name} ({f['unit']}) | {fmt(f['dlcards'])} | "
+                f"{fmt(f['reference'])} ({f['ref_name']}) | {ratio} | {tgt} |"
+            )
+            if old:
+                o = old.get("sizes", {}).get(size, {}).get("figures", {}).get(name)
+                if o and o.get("ratio") and f["ratio"]:
+                    change = f["ratio"] / o["ratio"]
+                    flag = " REGRESSION" if change > 1.2 else ""
+                    row += f" {o['ratio']}× | {change:.2f}×{flag} |"
+                else:
+                    row += " - | - |"
+            lines.append(row)
+    meta = result["meta"]
+    lines.append("")
+    lines.append(
+        f"Measured {meta['date']} on {meta['machine']}; load average {meta['load_start']} at "
+        f"the start, {meta['load_end']} at the end; {meta['reps']} interleaved repetitions."
+    )
+    return "\n".join(lines)
+
+
+def write_readme(table: str, path: Path = ROOT / "README.md") -> None:
+    """Put the table between the README's markers (a Performance section if there are none)."""
+    text = path.read_text(encoding="utf-8")
+    block = f"{README_START}\n{table}\n{README_END}"
+    if README_START in text and README_END in text:
+        before, rest = text.split(README_START, 1)
+        _, after = rest.split(README_END, 1)
+        text = before + block + after
+    else:
+        text = text.rstrip("\n") + "\n\n## Performance\n\n" + block + "\n"
+    path.write_text(text, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--sizes", default=None, help="comma-separated: 1k,10k,50k (default all)")
+    p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--grades", type=int, default=200)
+    p.add_argument("--quick", action="store_true", help="smallest size, one repetition")
+    p.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "dlcards-bench")
+    p.add_argument("--out", type=Path, default=Path("bench.json"))
+    p.add_argument("--markdown", type=Path, default=None)
+    p.add_argument("--compare", type=Path, default=None, help="an older --out JSON")
+    p.add_argument("--write-readme", action="store_true")
+    p.add_argument("--timeout", type=float, default=900, help="seconds per dlcards process")
+    p.add_argument("--build-anki", type=Path, help=argparse.SUPPRESS)  # the child that writes it
+    args = p.parse_args(argv)
+    names = (args.sizes or ("1k" if args.quick else ",".join(SIZES))).split(",")
+    unknown = [n for n in names if n not in SIZES]
+    if unknown:
+        p.error(f"unknown size(s) {unknown}; choose from {', '.join(SIZES)}")
+    reps, grades = (1, 20) if args.quick else (args.reps, args.grades)
+    if args.build_anki:
+        name = names[0]
+        build_anki(Sizes(args.build_anki.parent, name, *SIZES[name]))
+        return 0
+    anki_ok = anki_installed()
+    result: dict[str, Any] = {
+        "meta": {
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+            "load_start": [round(x, 1) for x in os.getloadavg()],
+            "reps": reps,
+            "quick": args.quick,
+            "anki": anki_ok,
+        },
+        "sizes": {},
+    }
+    for name in names:
+        cards, reviews = SIZES[name]
+        s = Sizes(args.dir, name, cards, reviews)
+        stamp = generate(s)
+        figures = measure(s, reps, grades, anki_ok and stamp.get("anki") is not None, args.timeout)
+        figures["generate_s"] = {
+            "dlcards": stamp["generate_s"],
+            "reference": 60.0,
+            "ref_name": "60 s target",
+            "unit": "s wall",
+            "ratio": round(stamp["generate_s"] / 60.0, 2),
+            "samples": 1,
+        }
+        result["sizes"][name] = {"cards": cards, "reviews": reviews, "figures": figures}
+        print(f"{name}: done", file=sys.stderr)
+    result["meta"]["load_end"] = [round(x, 1) for x in os.getloadavg()]
+    old = json.loads(args.compare.read_text()) if args.compare else None
+    table = markdown(result, old)
+    args.out.write_text(json.dumps(result, indent=2))
+    if args.markdown:
+        args.markdown.write_text(table + "\n")
+    if args.write_readme:
+        write_readme(markdown(result))
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
