@@ -73,6 +73,19 @@ TARGETS = {  # figure -> (the issue's bound on the ratio or value, what it bound
     "fsrs_batch_max_rel_error": (1e-6, "dlcards"),
 }
 README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
+CODE = [ROOT / "src"]  # the code measured: a snapshot of src/ (`freeze`) unless --live
+
+
+def freeze(base: Path) -> Path:
+    """A copy of src/ (modification times kept) that every measured process imports: the code
+    fingerprint, and so every cache key, stays the same for the whole run even while the
+    working tree is being edited."""
+    target = base / "src-snapshot"
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(
+        ROOT / "src", target, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
+    )
+    return target
 
 
 # -- processes -------------------------------------------------------------------------------
@@ -140,7 +153,7 @@ class Sizes:
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("DLCARDS_")}
         env.update(DLCARDS_HOME=str(self.home), DLCARDS_NOW=NOW, TZ="UTC", **extra)
-        env["PYTHONPATH"] = str(ROOT / "src")
+        env["PYTHONPATH"] = str(CODE[0])
         return env
 
     @property
@@ -225,7 +238,9 @@ def build_anki(s: Sizes) -> None:
             "s.last_review, s.reps, s.lapses, s.interval_days FROM cards c "
             "LEFT JOIN card_state s ON s.card_id = c.card_id ORDER BY c.rowid"
         ).fetchall()
-        notes, anki_cards, cid_of = [], [], {}
+        notes: list[tuple[Any, ...]] = []
+        anki_cards: list[tuple[Any, ...]] = []
+        cid_of: dict[str, int] = {}
         base = int(now * 1000)
         for i, (card_id, _present, phase, stab, diff, due, last, reps, lapses, ivl) in enumerate(
             cards
@@ -273,20 +288,9 @@ def build_anki(s: Sizes) -> None:
                     data,
                 )
             )
-        col.db.executemany(
-            "insert into notes (id, guid, mid, mod, usn, tags, flds, sfld, csum, flags, data) "
-            "values (?,?,?,?,?,?,?,?,?,?,?)",
-            notes,
-        )
-        col.db.executemany(
-            "insert into cards (id, nid, did, ord, mod, usn, type, queue, due, ivl, factor, "
-            "reps, lapses, left, odue, odid, flags, data) values "
-            "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            anki_cards,
-        )
         kinds = {"learn": 0, "review": 1, "relearn": 2}
         seen: set[int] = set()
-        rows = []
+        rows: list[tuple[Any, ...]] = []
         for card_id, t, rating, ms, kind, ivl in src.execute(
             "SELECT card_id, time, rating, duration_ms, kind, after_interval_days FROM reviews "
             "ORDER BY id"
@@ -298,14 +302,33 @@ def build_anki(s: Sizes) -> None:
             rows.append(
                 (rid, cid_of[card_id], -1, rating, ivl or -600, 0, 2500, ms, kinds.get(kind, 3))
             )
-        col.db.executemany(
-            "insert into revlog (id, cid, usn, ease, ivl, lastIvl, factor, time, type) "
-            "values (?,?,?,?,?,?,?,?,?)",
-            rows,
-        )
     finally:
         col.close()
         src.close()
+    # the rows go in with sqlite3 itself: Anki's DB proxy sends each row through its backend
+    # (10k cards + 100k reviews took four minutes that way)
+    dst = sqlite3.connect(s.anki)
+    try:
+        with dst:
+            dst.executemany(
+                "insert into notes (id, guid, mid, mod, usn, tags, flds, sfld, csum, flags, "
+                "data) values (?,?,?,?,?,?,?,?,?,?,?)",
+                notes,
+            )
+            dst.executemany(
+                "insert into cards (id, nid, did, ord, mod, usn, type, queue, due, ivl, factor, "
+                "reps, lapses, left, odue, odid, flags, data) values "
+                "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                anki_cards,
+            )
+            dst.executemany(
+                "insert into revlog (id, cid, usn, ease, ivl, lastIvl, factor, time, type) "
+                "values (?,?,?,?,?,?,?,?,?)",
+                rows,
+            )
+        dst.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        dst.close()
 
 
 # -- the measures ----------------------------------------------------------------------------
@@ -615,12 +638,13 @@ def markdown(result: dict[str, Any], old: dict[str, Any] | None = None) -> str:
                 else:
                     row += " - | - |"
             lines.append(row)
-    meta = result["meta"]
     lines.append("")
-    lines.append(
-        f"Measured {meta['date']} on {meta['machine']}; load average {meta['load_start']} at "
-        f"the start, {meta['load_end']} at the end; {meta['reps']} interleaved repetitions."
-    )
+    for meta in result["meta"].get("runs", [result["meta"]]):
+        lines.append(
+            f"{', '.join(meta.get('sizes', [])) or 'Measured'}: {meta['date']} on "
+            f"{meta['machine']}; load average {meta['load_start']} at the start, "
+            f"{meta['load_end']} at the end; {meta['reps']} interleaved repetition(s)."
+        )
     return "\n".join(lines)
 
 
@@ -649,6 +673,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--compare", type=Path, default=None, help="an older --out JSON")
     p.add_argument("--write-readme", action="store_true")
     p.add_argument("--timeout", type=float, default=900, help="seconds per dlcards process")
+    p.add_argument("--live", action="store_true", help="measure src/ itself, not a snapshot")
+    p.add_argument(
+        "--from-json",
+        type=Path,
+        nargs="+",
+        help="measure nothing: the table (and --write-readme) of earlier --out files, merged",
+    )
     p.add_argument("--build-anki", type=Path, help=argparse.SUPPRESS)  # the child that writes it
     args = p.parse_args(argv)
     names = (args.sizes or ("1k" if args.quick else ",".join(SIZES))).split(",")
@@ -656,11 +687,25 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         p.error(f"unknown size(s) {unknown}; choose from {', '.join(SIZES)}")
     reps, grades = (1, 20) if args.quick else (args.reps, args.grades)
+    if args.from_json:
+        merged: dict[str, Any] = {"meta": {"runs": []}, "sizes": {}}
+        for path in args.from_json:
+            part = json.loads(path.read_text())
+            merged["meta"]["runs"].append({**part["meta"], "sizes": list(part["sizes"])})
+            merged["sizes"].update(part["sizes"])
+        table = markdown(merged)
+        if args.write_readme:
+            write_readme(table)
+        print(table)
+        return 0
     if args.build_anki:
         name = names[0]
         build_anki(Sizes(args.build_anki.parent, name, *SIZES[name]))
         return 0
     anki_ok = anki_installed()
+    args.dir.mkdir(parents=True, exist_ok=True)
+    if not args.live:
+        CODE[0] = freeze(args.dir)
     result: dict[str, Any] = {
         "meta": {
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -669,6 +714,8 @@ def main(argv: list[str] | None = None) -> int:
             "reps": reps,
             "quick": args.quick,
             "anki": anki_ok,
+            "code": "live src/" if args.live else "a snapshot of src/ taken at the start",
+            "sizes": names,
         },
         "sizes": {},
     }

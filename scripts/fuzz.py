@@ -10,8 +10,9 @@ duplicated lines). On each, `dlcards check --no-exec --no-cache --json` and
 
 - ok: exit status 0, 1 or 2 and no traceback, no "internal error";
 - traceback / internal: grouped by root cause (the innermost dlcards frame and the exception);
-- hang: past the timeout; Python's faulthandler dumps where it was (SIGABRT), and the innermost
-  dlcards frame is the root cause.
+- hang: past the timeout in CPU seconds (so a loaded machine does not make hangs); Python's
+  faulthandler dumps where it was (on SIGXCPU), and the innermost dlcards frame is the root
+  cause.
 
 One example mutant per root cause is kept under --out. Exit status 1 when anything but ok
 was seen. The bounded CI versions of these checks are tests/test_fuzz.py and
@@ -130,6 +131,22 @@ def hang_cause(stderr: str) -> str:
     return "hang (no dlcards frame in the dump)"
 
 
+# dlcards' CLI with a stack dump on SIGXCPU (the CPU limit's soft end); the hard end kills it
+RUNNER = (
+    "import faulthandler, runpy, signal, sys; "
+    "faulthandler.register(signal.SIGXCPU, all_threads=True); "
+    "sys.argv = ['dlcards', *sys.argv[1:]]; "
+    "runpy.run_module('dlcards', run_name='__main__', alter_sys=True)"
+)
+
+
+def _limit_cpu(seconds: float) -> None:
+    import resource
+
+    soft = max(1, int(seconds))
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + 2))
+
+
 def run_one(n: int, deck_files: list[Path], args: argparse.Namespace, seed: int) -> list[Outcome]:
     rng = random.Random(seed * 100_003 + n)
     work = Path(tempfile.mkdtemp(prefix="dlcards-fuzz-"))
@@ -142,18 +159,24 @@ def run_one(n: int, deck_files: list[Path], args: argparse.Namespace, seed: int)
         env = dict(os.environ, DLCARDS_HOME=str(work / "home"), PYTHONFAULTHANDLER="1")
         for command in (["check", "--no-exec", "--no-cache", "--json"], ["list", "--json"]):
             proc = subprocess.Popen(
-                [sys.executable, "-m", "dlcards", *command],
+                [sys.executable, "-c", RUNNER, *command],
                 cwd=work,
                 env=env,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
+                preexec_fn=lambda: _limit_cpu(args.timeout),
             )
             try:
-                stdout, stderr = proc.communicate(timeout=args.timeout)
+                # the limit is CPU time (a loaded machine does not make hangs); wall time is
+                # only a backstop
+                stdout, stderr = proc.communicate(timeout=args.timeout * 20)
             except subprocess.TimeoutExpired:
                 proc.send_signal(signal.SIGABRT)  # faulthandler dumps every thread's stack
                 stdout, stderr = proc.communicate()
+                out.append(Outcome("hang", hang_cause(stderr), command[0], n))
+                continue
+            if proc.returncode == -signal.SIGKILL and "Current thread" in stderr:
                 out.append(Outcome("hang", hang_cause(stderr), command[0], n))
                 continue
             if "Traceback (most recent call last)" in stderr or proc.returncode not in (0, 1, 2):
@@ -177,7 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--mutants", type=int, default=200)
     ap.add_argument("--jobs", type=int, default=max(1, (os.cpu_count() or 2) // 2))
-    ap.add_argument("--timeout", type=float, default=30.0, help="seconds per command")
+    ap.add_argument(
+        "--timeout", type=float, default=30.0, help="CPU seconds per command (a hang beyond)"
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--decks", type=Path, default=ROOT / "decks")
     ap.add_argument("--out", type=Path, default=None, help="keep mutants that failed here")

@@ -173,4 +173,16 @@ def test_the_format_examples_pass(
     else:
         args.append("--no-exec")
     code, out, err = run(capsys, *args)
-    assert (code, out) == (0, ""), out + err
+    # The format reference's examples are valid (exit 0, no error) and fully checked; three of
+    # its cards break the one-fact-per-card lint (issue 13), which says so as warnings.
+    warnings = sorted(
+        line.split(": warning: ")[0] + ": " + line.split(": warning: ")[1][:20]
+        for line in out.splitlines()
+        if ": warning: " in line
+    )
+    assert code == 0 and "error:" not in out, out + err
+    assert warnings == [
+        "decks/week-01-gradients.md:43: c2 gives itself away",
+        "decks/week-07-pytorch.md:11: the question asks fo",
+        "decks/week-07-pytorch.md:14: the code prompt does",
+    ], out

@@ -205,3 +205,25 @@ def test_undo_refuses_after_the_clock_went_back(tmp_path: Path) -> None:
             store.undo_review(rid)
         assert store.reviews_with_ids() == rows
     sched_col.close()
+
+
+def test_import_and_sync_are_refused_while_a_review_holds_the_lease(
+    root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("anki.collection", reason="the anki package is not installed")
+    from anki.collection import Collection as AnkiCollection
+
+    from dlcards.cli.main import main
+
+    desk = tmp_path / "desk" / "collection.anki2"
+    desk.parent.mkdir()
+    AnkiCollection(str(desk)).close()
+    with Collection.open(root) as col:
+        col.review()  # a review window is open
+        before = col.store.reviews_with_ids(), col.store.states()
+        for args in (["import-anki", str(desk)], ["sync", "--collection", str(desk)]):
+            code = main(["-C", str(root), *args])
+            out, err = capsys.readouterr()
+            assert code == 1, (args, out, err)
+            assert "in use by `dlcards review`" in err and f"pid {os.getpid()}" in err
+        assert (col.store.reviews_with_ids(), col.store.states()) == before

@@ -122,10 +122,19 @@ def test_collection_report_equals_the_object_report(
     monkeypatch.setenv("DLCARDS_NOW", T.NOW.isoformat())
     root = T.build_collection(collection)
     with Collection.open(root) as col:
-        new = col.stats_report(T.NOW)
+        from dlcards.app.list_cache import card_catalogue
+
+        assert card_catalogue(col) is None
+        new = col.stats_report(T.NOW)  # reads the notes, and writes the card catalogue
         old = report_of(col.stats_data(T.NOW), col.scheduler)
         assert new.today.reviews == 0 and new.counts.cards == 7
         assert old.to_dict() == new.to_dict()
+    with Collection.open(root) as col:
+        catalogue = card_catalogue(col)
+        assert catalogue is not None and len(catalogue) == 7
+        again = col.stats_report(T.NOW)  # from the catalogue: no note models
+        assert "_decks" not in vars(col) or col._decks is None
+        assert again.to_dict() == old.to_dict()
         assert new.period("all_time").counts.passed > 0
 
 
@@ -139,8 +148,8 @@ def test_full_report_same_numbers_on_a_random_history(
     now = datetime(2026, 3, 30, 10, tzinfo=UTC)
     states, flags = store.states(), store.flags()
     args = {"now": now, "calendar": cal, "weekly_hours": 3.0, "new_per_day": 5}
-    new = stats_of_figures([], log_figures(store.conn, cal), states, flags, **args)
-    old = stats_of_figures([], LogFigures.of(store.reviews(), cal), states, flags, **args)
+    new = stats_of_figures({}, log_figures(store.conn, cal), states, flags, **args)
+    old = stats_of_figures({}, LogFigures.of(store.reviews(), cal), states, flags, **args)
     assert new.to_dict() == old.to_dict()
     assert new.heatmap.days and any(w.reviews for w in new.weekly)
 

@@ -166,7 +166,7 @@ def test_a_new_database_is_created_whole(tmp_path: Path) -> None:
     path = tmp_path / "new" / "dlcards.sqlite3"
     with Store.open(path) as store:
         assert store.schema_version == LATEST
-    assert [p.name for p in path.parent.iterdir()] == ["dlcards.sqlite3"]
+    assert not [p.name for p in path.parent.iterdir() if ".new" in p.name]
     with Store.open(path) as store:  # and it opens again (not taken as empty or foreign)
         assert store.reviews() == []
 
@@ -237,9 +237,14 @@ for i in range(5000):
 """
 
 
-def test_a_full_disk_is_named_and_no_acknowledged_answer_is_lost(tmp_path: Path) -> None:
+@pytest.mark.parametrize("limit", ["tmpfs", "rlimit"])
+def test_a_full_disk_is_named_and_no_acknowledged_answer_is_lost(
+    limit: str, tmp_path: Path
+) -> None:
     folder = tmp_path / "full"
-    with tmpfs(folder, "256k") as mounted:
+    with tmpfs(folder, "256k") if limit == "tmpfs" else contextlib.nullcontext(False) as mounted:
+        if limit == "tmpfs" and not mounted:
+            pytest.skip("a tiny tmpfs needs root and mount (the rlimit case still runs)")
         path = folder / "dlcards.sqlite3"
         acked: list[int] = []
         if mounted:
@@ -274,7 +279,8 @@ def test_a_full_disk_is_named_and_no_acknowledged_answer_is_lost(tmp_path: Path)
             acked = [int(x.split()[1]) for x in lines if x.startswith("ack")]
             fails = [x for x in lines if x.startswith("fail")]
             assert fails, done.stdout[-500:] + done.stderr[-2000:]
-            assert "damaged" not in fails[0] and ("full" in fails[0] or "I/O error" in fails[0])
+            assert "StoreFullError" in fails[0] and "disk is full" in fails[0], fails[0]
+            assert "damaged" not in fails[0]
         assert acked
         conn = sqlite3.connect(path)
         ids = {r[0] for r in conn.execute("SELECT id FROM reviews")}
@@ -307,12 +313,51 @@ def test_backups_are_verified_and_rotation_keeps_the_last_good_one(tmp_path: Pat
     import dlcards.store.integrity as integrity
 
     real = integrity.quick_check_file
-    integrity.quick_check_file = lambda p: ["simulated bad copy"]  # type: ignore[assignment]
+    setattr(integrity, "quick_check_file", lambda p: ["simulated bad copy"])  # noqa: B010
     try:
         with pytest.raises(DamagedStoreError, match="does not read back"):
             daily_backup(conn, path, DAY0 + timedelta(days=9), 2)
     finally:
-        integrity.quick_check_file = real  # type: ignore[assignment]
+        setattr(integrity, "quick_check_file", real)  # noqa: B010
         conn.close()
     assert {b.path.name for b in list_backups(path)} == before
     assert not list((folder / "backups").glob("*.tmp"))
+
+
+def test_quick_check_is_skipped_only_while_the_file_is_as_dlcards_left_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dlcards.store.integrity as integrity
+
+    calls: list[int] = []
+    real = integrity.quick_check
+
+    def counting(conn: sqlite3.Connection) -> list[str]:
+        calls.append(1)
+        found: list[str] = real(conn)
+        return found
+
+    monkeypatch.setattr(integrity, "quick_check", counting)
+    path = good_db(tmp_path)  # closed cleanly
+    calls.clear()
+    Store.open(path).close()
+    assert calls == []  # unchanged since the clean close: no second full read
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # a change in the middle (mtime may not move: coarse)
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1))
+    with contextlib.suppress(StoreError):
+        Store.open(path).close()
+    assert calls == [1]
+    # a crash (the -wal left behind) also makes the next open check
+    (tmp_path / "b").mkdir()
+    path2 = good_db(tmp_path / "b")
+    calls.clear()
+    conn = sqlite3.connect(path2)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("INSERT INTO settings (key, value) VALUES ('x', 'y')")
+    conn.commit()
+    assert Path(str(path2) + "-wal").exists()
+    Store.open(path2).close()
+    conn.close()
+    assert calls == [1]

@@ -131,8 +131,8 @@ def pygments_css(style: str = "default", night_style: str = "monokai") -> str:
     """The CSS of the highlighted code, for light and Anki's night mode."""
     from pygments.formatters import HtmlFormatter
 
-    light = HtmlFormatter(style=style).get_style_defs(f".{CODE_CLASS}")
-    dark = HtmlFormatter(style=night_style).get_style_defs(f".nightMode .{CODE_CLASS}")
+    light = HtmlFormatter(style=style).get_style_defs(f".{CODE_CLASS}")  # type: ignore[no-untyped-call]
+    dark = HtmlFormatter(style=night_style).get_style_defs(f".nightMode .{CODE_CLASS}")  # type: ignore[no-untyped-call]
     return f"{light}\n{dark}\n"
 
 
@@ -317,7 +317,7 @@ def _strip_comments(markdown: str) -> str:
 
 
 def markdown_to_html(markdown: str, env: _Env) -> str:
-    return renderer().render(_strip_comments(markdown), {"dlc": env}).strip()
+    return str(renderer().render(_strip_comments(markdown), {"dlc": env})).strip()
 
 
 def _render_cloze(note: Note, env: _Env) -> str:

@@ -35,7 +35,7 @@ def _valid(data: Any) -> bool:
     if not isinstance(data, dict) or not isinstance(data.get("entries"), dict):
         return False
     entries = data["entries"]
-    return all(isinstance(v, RenderedNote) for v in entries.values()) and complete(entries)
+    return all(isinstance(v, RenderedNote) for v in entries.values()) and complete(entries, 2)
 
 
 class RenderCache:

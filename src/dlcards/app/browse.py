@@ -27,7 +27,6 @@ from dlcards.core.state import CardFlags, CardState, Phase, Rating, ReviewEntry
 
 if TYPE_CHECKING:
     from dlcards.app.collection import Collection
-    from dlcards.app.page import PageCard
     from dlcards.core.model import Card, Note
     from dlcards.insights.cardinfo import CardInfoReport
 
@@ -288,35 +287,10 @@ class Browser:
     def card_info(self, card_id: str) -> CardInfoReport:
         return self.col.card_info(card_id, self.now())
 
-    def page_cards(self, ids: Sequence[str]) -> list[PageCard]:
-        from dlcards.app.page import PageCard
-        from dlcards.core.render import context_line
-
-        out = []
-        for cid in ids:
-            card = self.card(cid)
-            if card is None:
-                continue
-            row = self.row(cid)
-            where = f"{row.path if row else card.note.path}:{card.note.line}"
-            out.append(
-                PageCard(
-                    card.note,
-                    card.ordinal if card.kind == "cloze" else 0,
-                    where,
-                    context_line(card),
-                )
-            )
-        return out
-
     def write_page(self, ids: Sequence[str]) -> Path:
         """The cards as a web page with real math, under the state folder; returns the file."""
-        from dlcards.app.page import write_page
-        from dlcards.system.paths import state_dir
-
-        cards = self.page_cards(ids)
-        title = "dlcards: " + (cards[0].context if len(cards) == 1 else f"{len(cards)} cards")
-        return write_page(cards, self.col.root, state_dir() / "pages", title)
+        cards = [c for c in (self.card(i) for i in ids) if c is not None]
+        return write_card_page(self.col, cards)
 
     # -- actions ---------------------------------------------------------------------------------
     def _store(self) -> Any:
@@ -421,6 +395,26 @@ class Browser:
 
     def _known(self, ids: Sequence[str]) -> list[str]:
         return [i for i in dict.fromkeys(ids) if i in self._notes]
+
+
+def write_card_page(col: Collection, cards: Sequence[Card]) -> Path:
+    """Cards as a web page with real math (`app.page`), written under the state folder
+    (`pages/`); returns the file to open. The page shows the answers."""
+    from dlcards.app.page import PageCard, write_page
+    from dlcards.core.render import context_line
+    from dlcards.system.paths import state_dir
+
+    pages = [
+        PageCard(
+            c.note,
+            c.ordinal if c.kind == "cloze" else 0,
+            f"{c.note.path}:{c.note.line}",
+            context_line(c),
+        )
+        for c in cards
+    ]
+    title = "dlcards: " + (pages[0].context if len(pages) == 1 else f"{len(pages)} cards")
+    return write_page(pages, col.root, state_dir() / "pages", title)
 
 
 def _cards(n: int) -> str:

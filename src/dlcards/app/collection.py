@@ -98,6 +98,8 @@ class Collection:
         self._scheduler: Scheduler | None = None
         self._lease: WriteLease | None = None
         self._lock = threading.Lock()
+        self._adopted: tuple[float, ...] | None = None
+        self._adopted_read = False
 
     @classmethod
     def open(
@@ -210,9 +212,7 @@ class Collection:
     def scheduler(self) -> Scheduler:
         """The FSRS scheduler of the settings, built (and fsrs imported) on first use."""
         if self._scheduler is None:
-            from dlcards.app.optimize import adopted_parameters
-
-            adopted = adopted_parameters(self)  # before the lock: it may open the store
+            adopted = self.adopted_parameters()  # before the lock: it may open the store
             with self._lock:
                 if self._scheduler is None:
                     from dlcards.app.settings import scheduler_config
@@ -262,10 +262,28 @@ class Collection:
         self.close()
 
     # -- services -------------------------------------------------------------------------------
+    def forget_scheduler(self) -> None:
+        """Drop the cached scheduler and parameters (new parameters were adopted)."""
+        with self._lock:
+            self._scheduler = None
+            self._adopted_read = False
+
+    def adopted_parameters(self) -> tuple[float, ...] | None:
+        """The optimiser's adopted FSRS parameters (`dlcards.app.optimize`), read once."""
+        if not self._adopted_read:
+            from dlcards.app.optimize import adopted_parameters
+
+            self._adopted = adopted_parameters(self)
+            self._adopted_read = True
+        return self._adopted
+
     def review(self, filters: Filters | None = None, limits: Limits | None = None) -> ReviewService:
         """Today's review session over this collection (see `dlcards.app.review`)."""
         from dlcards.app.review import ReviewService
 
+        # read here, on the caller's thread: the scheduler is built later in a warm-up thread,
+        # which then never touches the store connection the answers are written on
+        self.adopted_parameters()
         return ReviewService(self, filters, limits)
 
     def check_filters(self, filters: Filters) -> None:
@@ -275,11 +293,9 @@ class Collection:
         from dlcards.review.session import note_session_cards
 
         if not any(filters.matches(sc) for sc, _, _ in note_session_cards(self.notes)):
-            topics = sorted({n.meta.topic for n in self.notes if n.meta.topic})
-            raise UsageError(
-                f"no cards match {filters.describe()}",
-                hint=("topics: " + ", ".join(topics)) if topics else "see `dlcards list`",
-            )
+            from dlcards.app.custom_study import no_match_error  # names the filter, did-you-mean
+
+            raise no_match_error(self.notes, filters)
 
     def stats_data(self, now: datetime | None = None) -> StatsData:
         """What the stats figures are computed from, read once from the decks and the store."""

@@ -32,13 +32,14 @@ if TYPE_CHECKING:
     from dlcards.app.listing import ListQuery
     from dlcards.core.state import CardFlags, CardState
     from dlcards.insights.listing import ListRow
+    from dlcards.insights.retention import CardMeta
 
 SCHEMA = Schema("list-view", "1")
 _STATIC = ("id", "note_id", "kind", "ordinal", "path", "line", "deck", "week", "topic")
 # a cached row: the _STATIC values, then tags, question, blocks, and the note's file path when
 # it differs from the displayed one (lists, not dicts: a third less JSON to decode)
 _TAGS, _QUESTION, _BLOCKS, _FILE = range(len(_STATIC), len(_STATIC) + 4)
-_ID, _KIND, _PATH, _WEEK, _TOPIC = 0, 2, 4, 7, 8
+_ID, _KIND, _PATH, _LINE, _WEEK, _TOPIC = 0, 2, 4, 5, 7, 8
 
 
 def _cache() -> Cache[dict[str, Any]]:
@@ -122,6 +123,30 @@ def fast_rows(
     retrievability = _curve(*curve) if curve and states else None
     out = [_row(r, states.get(r[_ID]), flags.get(r[_ID]), retrievability, now) for r in rows]
     return _schedule_filters(out, query, calendar, now), now
+
+
+def card_catalogue(collection: Collection) -> dict[str, CardMeta] | None:
+    """What the statistics need of every card (id, file, line, topic, week, first question
+    line) from the cache, when it is current for this collection; None otherwise (the caller
+    reads the notes). Saves `dlcards stats` the note models: at 50k cards they are most of its
+    memory."""
+    from dlcards.insights.retention import CardMeta
+
+    cache = _cache()
+    if not cache.enabled or collection.paths:
+        return None
+    try:
+        key = _key(cache, collection.root)
+    except OSError:
+        return None
+    entry = cache.get(key, slot=_slot(collection.root))
+    if not isinstance(entry, dict) or "rows" not in entry:
+        return None
+    out = {}
+    for r in entry["rows"]:
+        path = r[_FILE] if r[_FILE] is not None else r[_PATH]
+        out[r[_ID]] = CardMeta(r[_ID], path, r[_LINE], r[_TOPIC], r[_WEEK], r[_QUESTION])
+    return out
 
 
 def store_file() -> Path:
@@ -220,9 +245,12 @@ def remember(collection: Collection, now: datetime) -> None:
     rows = []
     texts = []
     notes = decks.notes
+    display = {f.rel: f.display for f in decks.files}  # Decks.display_path scans the files
     for note in notes:
         text = (note.question + "\n" + note.answer).lower()
-        for row in list_rows([note], {}, {}, None, now, display_path=decks.display_path):
+        for row in list_rows(
+            [note], {}, {}, None, now, display_path=lambda rel: display.get(rel, rel)
+        ):
             cached: list[Any] = [getattr(row, k) for k in _STATIC]
             file = None if note.path == row.path else note.path
             cached += [list(row.tags), row.question, list(row.blocks), file]

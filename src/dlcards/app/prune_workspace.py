@@ -64,6 +64,22 @@ def remember_texts(root: Path, notes: list[Any]) -> dict[str, str]:
     return known
 
 
+def _never_written(anchored: Any, text: str, entry: dict[str, Any]) -> bool:
+    """Whether a journalled delete never reached the file: the file is not the one written
+    after it, and the removed text still stands at its place between the same context."""
+    from dlcards.core.edit import digest
+
+    if digest(text) == entry.get("digest_after"):
+        return False
+    edit = anchored.edit
+    at, removed = edit.offset, edit.removed
+    return bool(removed) and (
+        text[at : at + len(removed)] == removed
+        and text[max(0, at - len(anchored.before)) : at] == anchored.before
+        and text[at + len(removed) : at + len(removed) + len(anchored.after)] == anchored.after
+    )
+
+
 class Journal:
     """Append-only JSON lines: one object per action, and `{"action": "undo", "of": id}` rows."""
 
@@ -345,8 +361,15 @@ class PruneWorkspace:
                     f"{entry['path']} no longer exists; cannot undo: {describe(entry)}",
                     hint=f"the removed text is in {self.journal.path}",
                 ) from None
+            anchored = AnchoredEdit.from_dict(entry["edit"])
+            if action == "delete" and _never_written(anchored, decode(snap.data), entry):
+                # killed between the journal and the write (issue 17 chaos suite): the note
+                # is still there, so undoing must not insert it a second time
+                self._record({"action": "undo", "of": entry["id"], "what": "not deleted"})
+                self.reload()
+                return
             try:
-                new = AnchoredEdit.from_dict(entry["edit"]).undo_in(decode(snap.data))
+                new = anchored.undo_in(decode(snap.data))
             except EditError as exc:
                 raise PruneError(
                     f"{entry['path']}: {exc.message}; cannot undo: {describe(entry)}",

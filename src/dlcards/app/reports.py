@@ -70,13 +70,19 @@ def stats_report_from_store(collection: Collection, now: datetime) -> StatsRepor
     """The full `dlcards stats --json` report, the review log aggregated in the store (one
     columnar pass, `dlcards.store.stats_queries.log_figures`) instead of read as objects;
     the same numbers as `report_of` (tests/test_stats_sql.py)."""
+    from dlcards.app.list_cache import card_catalogue, remember
+    from dlcards.insights.retention import card_meta
     from dlcards.insights.stats import stats_of_figures
     from dlcards.store.stats_queries import log_figures
 
     store = collection.store
     s = collection.settings
+    meta = card_catalogue(collection)  # the cards' places without the note models, if cached
+    if meta is None:
+        meta = card_meta(collection.notes)
+        remember(collection, now)  # ... for the next run (and `dlcards list`)
     return stats_of_figures(
-        collection.notes,
+        meta,
         log_figures(store.conn, collection.calendar),
         store.states(),
         store.flags(),

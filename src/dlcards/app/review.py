@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -274,6 +275,8 @@ class ReviewService:
         session = self.session
         if session.undo_stack and session.undo_stack[-1].record is record:
             session.undo()  # in memory only: its effects are not persisted
+            with suppress(ValueError):  # undo queued it to be shown next: it is shown now
+                session._front.remove(entry.card_id)
             session.current = entry.card_id
         self.pending = PendingAnswer(entry.card_id, entry.rating, entry.time, exc)
         self._failed(exc)
@@ -335,6 +338,21 @@ class ReviewService:
     def card_info(self, card_id: str) -> CardInfoReport:
         """One card's info now (the review screen's `i`)."""
         return self.collection.card_info(card_id, self.now())
+
+    def reread_store(self) -> None:
+        """Re-read every card's state and flags from the store and rebuild today's queue
+        (after the browser suspended, flagged, buried or forgot cards), and the decks (it may
+        have opened a file in the editor)."""
+        from dlcards.core.state import CardFlags
+
+        ids = self.card_ids
+        states = self.store.states(ids)
+        flags = self.store.flags(ids)
+        session = self.session
+        for cid in ids:
+            session.states[cid] = states.get(cid) or CardState(cid)
+            session.flags[cid] = flags.get(cid) or CardFlags(cid)
+        self.reload()
 
     def reload(self) -> None:
         """Re-read the collection (after the learner edited a file) and update the session."""

@@ -217,6 +217,8 @@ class SyncService:
                     hint="pass --collection PATH/collection.anki2 (Anki closed), or log in to "
                     "a sync server: dlcards sync login --server URL --user NAME",
                 )
+        if not dry_run:  # one writer at a time: before either side is touched
+            self.col.take_lease("sync")
         delete = frozenset(delete_orphans)
         quick = not (dry_run or prefer_markdown or delete)
         if login is None:

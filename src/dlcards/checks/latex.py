@@ -89,6 +89,10 @@ _TRANSPARENT = {
     "left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr", "displaystyle",
     "textstyle", "mathbf", "boldsymbol", "bm", "mathit", "mathnormal", "limits",
 }  # fmt: skip
+_SIZING = {
+    "left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr", "biggl",
+    "biggr", "Biggl", "Biggr",
+}  # fmt: skip
 _SPACE = {",", ";", ":", "!", " ", "quad", "qquad", "enspace", "thinspace"}
 _ACCENTS = {"hat": "hat", "widehat": "hat", "bar": "bar", "overline": "bar", "tilde": "tilde"}
 _CLOZE = re.compile(r"\{\{c\d+::((?:(?!\{\{c\d+::).)*?)(?:::[^{}]*?)?\}\}", re.S)
@@ -144,6 +148,11 @@ def _tokens(s: str) -> list[_Tok]:
                 )
             elif name in _SPACE:
                 space = True
+            elif name in _SIZING:
+                # \left( \bigr] ... size the delimiter that follows; the delimiter is what is read
+                nxt = s[m.end() : m.end() + 2]
+                if not (nxt[:1] in ("(", ")", "[", "]", "|") or nxt == "\\|"):
+                    raise LatexUnreadable(f"\\{name} must stand before a delimiter", i + 1)
             else:
                 add("macro", name, i + 1)
             i = m.end()
@@ -514,7 +523,11 @@ class _Reader:
                 return self.big_op(name, t.col)
             return self.call(name, t.col)
         if name in _ACCENTS:
-            base = self.word(self.raw_group())
+            toks = self.raw_group()
+            if len(toks) == 1 and toks[0].kind == "macro" and toks[0].text in GREEK:
+                base = GREEK[toks[0].text]  # \bar\alpha, \hat{\epsilon}
+            else:
+                base = self.word(toks)
             sym = f"{base}_{_ACCENTS[name]}"
             return _E(sym, self.kinds.get(sym, "S"))
         if name == "sqrt":

@@ -82,6 +82,9 @@ class _ListCommand(click.Command):
                 if takes_value[name] and "=" not in arg and i + 1 < len(args):
                     front.append(args[i + 1])
                     i += 1
+            elif arg.startswith("--") and len(arg) > 2:
+                # a mistyped option (`--wek`), not a search word (those negate with one `-`)
+                raise click.NoSuchOption(name, possibilities=sorted(takes_value), ctx=ctx)
             else:
                 words.append(arg)
             i += 1

@@ -32,7 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "review": (
         "dlcards.cli.review:command",
-        "Review the cards due today in the terminal (the default).",
+        "Review the cards due today in the terminal (`dlcards` alone: the home screen).",
     ),
     "doctor": (
         "dlcards.cli.doctor:command",
@@ -125,14 +125,14 @@ class LazyGroup(click.Group):
 def app(ctx: click.Context, collection: Path | None) -> None:
     """dlcards: spaced-repetition flashcards for learning deep learning.
 
-    Cards live in Markdown files under decks/. Run `dlcards` alone to review.
+    Cards live in Markdown files under decks/. Run `dlcards` alone for the home screen
+    (today's counts per week and topic; study any of them), `dlcards review` for today's cards.
     """
     ctx.obj = {"root": collection}
-    if ctx.invoked_subcommand is None:
-        if "review" in COMMANDS:
-            ctx.invoke(app.get_command(ctx, "review"))  # type: ignore[arg-type]
-        else:
-            click.echo(ctx.get_help())
+    if ctx.invoked_subcommand is None:  # the home screen (issue 14); `review` goes to cards
+        from dlcards.cli.review import home
+
+        home(ctx)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,5 @@
-"""`dlcards review` (and bare `dlcards`): review due cards in the terminal."""
+"""`dlcards review`: review due cards in the terminal; and bare `dlcards`: the home screen
+(`home`), from which any week, topic or tag can be studied."""
 
 from __future__ import annotations
 
@@ -108,4 +109,35 @@ def _review(
         click.echo(
             f"Reviewed {stats.answered} card{'s' if stats.answered != 1 else ''} in "
             f"{duration_text(stats.duration_ms)} (again {rate:.0%})."
+        )
+
+
+def home(ctx: click.Context) -> None:
+    """Bare `dlcards`: the home screen (the curriculum with today's counts; study any part of
+    it, custom study, the browser). Every answer is saved as it is given."""
+    from dlcards.app.collection import Collection
+    from dlcards.core.errors import StoreError, UsageError
+    from dlcards.tui.screens.home import build_home_app
+
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError(
+            "`dlcards` needs an interactive terminal",
+            hint="run it in a terminal; for scripts use `dlcards list --json`",
+        )
+    with Collection.open(root_of(ctx)) as col:
+        errors = col.decks.errors
+        if errors:
+            click.echo(
+                f"dlcards: {len(errors)} error(s) in the deck files; cards that could not be "
+                "read are left out (run `dlcards check`).",
+                err=True,
+            )
+        app = build_home_app(col, background=col.daily_backup)
+        app.run()
+        service = app.ctx
+        write_errors = service.write_errors if service is not None else []
+    if write_errors:
+        raise StoreError(
+            f"{len(write_errors)} answer(s) or action(s) could not be saved: {write_errors[-1]}",
+            hint="run `dlcards doctor` to check the review database",
         )

@@ -45,7 +45,7 @@ class ListRowDict(TypedDict):
     suspended: bool
     leech: bool
     buried_until: str | None
-    flag: int  # 0 none, 1..7 Anki's flag colours (red, orange, green, blue, pink, turquoise, purple)
+    flag: int  # 0 none, 1..7 Anki's flag colours
 
 
 @dataclass(frozen=True, slots=True)

@@ -265,7 +265,7 @@ def compute_stats(
     The study days come from `calendar`, else from `tz` (default UTC) and `day_starts_at`."""
     cal = calendar or StudyCalendar(tz or ZoneInfo("UTC"), day_starts_at)
     return stats_of_figures(
-        notes,
+        card_meta(notes),
         History.of(reviews, cal),
         states,
         flags,
@@ -280,7 +280,7 @@ def compute_stats(
 
 
 def stats_of_figures(
-    notes: list[Note],
+    meta: dict[str, CardMeta],
     history: LogFigures,
     states: dict[str, CardState],
     flags: dict[str, CardFlags],
@@ -294,11 +294,11 @@ def stats_of_figures(
     heatmap_days: int = HEATMAP_DAYS,
 ) -> StatsReport:
     """Every figure of `dlcards stats` from the review log's figures (`LogFigures`, read by
-    `History.of` or aggregated in SQLite by `dlcards.store.stats_queries.log_figures`)."""
+    `History.of` or aggregated in SQLite by `dlcards.store.stats_queries.log_figures`) and
+    each card's place in the decks (`card_meta(notes)`, or a cached catalogue of it)."""
     now = require_utc(now)
     cal = calendar
     today = cal.study_day(now)
-    meta = card_meta(notes)
     card_ids = list(meta)
     per_review, per_new = mean_durations(history)
     suspended = suspended_cards(card_ids, flags)

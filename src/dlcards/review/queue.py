@@ -108,7 +108,19 @@ class DayQueue:
     # -- limits ------------------------------------------------------------------------------
     @property
     def new_limit_left(self) -> int:
-        return max(0, self.policy.new_per_day + self.extra_new - len(self.new_done))
+        """New cards still allowed today: under the new-card limit and, as in Anki's v3
+        scheduler, under the review limit too (`review_room_for_new`)."""
+        own = max(0, self.policy.new_per_day + self.extra_new - len(self.new_done))
+        return min(own, self.review_room_for_new)
+
+    @property
+    def review_room_for_new(self) -> int:
+        """Anki v3: the review limit also caps new cards. Reviews waiting today (up to the
+        limit) and the new cards already shown today take their places first; new cards get
+        what is left. With 70 due and a review limit of 40: no new card today."""
+        cap = self.policy.reviews_per_day + self.extra_reviews
+        waiting = min(len(self.review_q), self.review_limit_left)
+        return max(0, cap - len(self.reviews_done) - len(self.new_done) - waiting)
 
     @property
     def review_limit_left(self) -> int:

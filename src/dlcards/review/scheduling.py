@@ -163,7 +163,9 @@ class Scheduler:
 
     def interval_for(self, stability: float) -> float:
         """Unrounded interval in days at which recall falls to the desired retention."""
-        return stability / self._factor * (self.config.desired_retention ** (1 / self._decay) - 1)
+        return float(
+            stability / self._factor * (self.config.desired_retention ** (1 / self._decay) - 1)
+        )
 
     def retrievability(self, state: CardState, now: datetime) -> float | None:
         """Probability of recall at `now` (fractional days elapsed); None for a new card."""

@@ -175,6 +175,8 @@ class Session(DayQueue):
         self.new_done: set[str] = set()
         self.reviews_done: set[str] = set()
         for entry in today_log:
+            if entry.kind == "manual":  # a reset (the browser's forget) is no answer
+                continue
             if self.policy.day(entry.time) != self.today:
                 continue
             if entry.before.phase == "new":
@@ -321,7 +323,8 @@ class Session(DayQueue):
         """Raise today's limits, like Anki's custom study: new by new_per_day, and reviews by
         reviews_per_day when the review limit is what stopped the session."""
         self.extra_new += max(1, self.policy.new_per_day)
-        if self.review_q and self.review_limit_left == 0:
+        capped = self.new_ready and self.review_room_for_new == 0  # Anki v3: see queue.py
+        if (self.review_q and self.review_limit_left == 0) or capped:
             self.extra_reviews += max(1, self.policy.reviews_per_day)
         return Outcome(
             [SetStudyMore(self.today, self.extra_new, self.extra_reviews)],

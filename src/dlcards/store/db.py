@@ -91,6 +91,9 @@ def _create(path: Path, now_fn: NowFn) -> None:
             os.link(tmp, path)  # fails if another process created it meanwhile: theirs is kept
         except FileExistsError:
             pass
+        except OSError:  # a file system without hard links: rename unless one appeared
+            if not path.exists():
+                os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
     except (OSError, sqlite3.Error) as exc:
@@ -157,7 +160,12 @@ class Store(ReviewLog):
             store.migrated_from = 0
         try:
             conn.execute("PRAGMA busy_timeout = 10000")
-            integrity.check_open(conn, path, LATEST, quick=quick_check)
+            integrity.check_open(
+                conn,
+                path,
+                LATEST,
+                quick=quick_check and not integrity.unchanged_since_clean_close(path),
+            )
             conn.execute("PRAGMA foreign_keys = ON")
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
@@ -181,6 +189,7 @@ class Store(ReviewLog):
             with suppress(sqlite3.Error):
                 conn.execute("PRAGMA optimize")
             conn.close()
+            integrity.mark_clean_close(self.path)
 
     def __enter__(self) -> Store:
         return self

@@ -120,6 +120,56 @@ def check_open(conn: sqlite3.Connection, path: Path, latest: int, *, quick: bool
             )
 
 
+# -- "closed cleanly, unchanged since": quick_check costs ~1 s per 40 MB, so the open skips
+# it while the file is exactly as dlcards left it at its last clean close (size, mtime,
+# inode in `<db>.checked`). A crash, a copy, a truncation or any other change to the file
+# makes the next open check it again (`dlcards doctor` always runs the full integrity_check).
+
+
+def _checked_path(path: Path) -> Path:
+    return path.with_name(path.name + ".checked")
+
+
+def _stat_key(path: Path) -> str | None:
+    """Size, mtime, inode and a hash of the first and last pages (mtimes are coarse)."""
+    import hashlib
+
+    try:
+        st = path.stat()
+        with path.open("rb") as fh:
+            h = hashlib.sha256(fh.read(4096))
+            fh.seek(max(0, st.st_size - 4096))
+            h.update(fh.read(4096))
+    except OSError:
+        return None
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}:{h.hexdigest()[:32]}"
+
+
+def unchanged_since_clean_close(path: Path) -> bool:
+    """Whether the file is as dlcards left it at its last clean close (no -wal pending)."""
+    key = _stat_key(path)
+    if key is None or path.with_name(path.name + "-wal").exists():
+        return False
+    try:
+        return _checked_path(path).read_text(encoding="ascii").strip() == key
+    except OSError:
+        return False
+
+
+def mark_clean_close(path: Path) -> None:
+    """After the last connection closed (the -wal is gone): remember the file as it is."""
+    marker = _checked_path(path)
+    try:
+        if path.with_name(path.name + "-wal").exists():
+            marker.unlink(missing_ok=True)  # other connections are open: check next time
+            return
+        key = _stat_key(path)
+        if key is not None:
+            marker.write_text(key + "\n", encoding="ascii")
+    except OSError:
+        pass  # a read-only folder: the next open checks again
+
+
 def quick_check(conn: sqlite3.Connection) -> list[str]:
     """PRAGMA quick_check's findings ([] when the pages read back whole)."""
     try:
@@ -186,6 +236,34 @@ _BUSY = {"SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_BUSY_SNAPSHOT", "SQLITE_BUSY_RE
 _DAMAGE = {"SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_CORRUPT_INDEX", "SQLITE_CORRUPT_VTAB"}
 
 
+def _no_room(path: Path) -> bool:
+    """After an I/O error: is the disk (almost) full, or the process's file size limit
+    (RLIMIT_FSIZE) reached by the database or its log? SQLite reports both as I/O errors."""
+    import shutil
+
+    try:
+        if shutil.disk_usage(path.parent).free < 1 << 20:
+            return True
+    except OSError:
+        pass
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+    except (ImportError, OSError, ValueError):  # pragma: no cover - no resource module
+        return False
+    if soft == resource.RLIM_INFINITY:
+        return False
+    for suffix in ("", "-wal", "-journal"):
+        f = path.with_name(path.name + suffix)
+        try:
+            if f.stat().st_size + (1 << 16) >= soft:
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def describe(exc: BaseException, path: Path, doing: str = "write to") -> StoreError:
     """A failure while opening or writing the database, as a StoreError that names the cause."""
     if isinstance(exc, StoreError):
@@ -194,7 +272,13 @@ def describe(exc: BaseException, path: Path, doing: str = "write to") -> StoreEr
     text = str(exc)
     low = text.lower()
     err = getattr(exc, "errno", None)
-    if name in _FULL or "disk is full" in low or err in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+    io_error = name.startswith("SQLITE_IOERR") or "i/o error" in low
+    if (
+        name in _FULL
+        or "disk is full" in low
+        or err in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+        or (io_error and _no_room(path))
+    ):
         return StoreFullError(
             f"{path}: the disk is full (or the file size limit is reached): could not {doing} "
             "the review database; nothing was written",
@@ -222,7 +306,7 @@ def describe(exc: BaseException, path: Path, doing: str = "write to") -> StoreEr
             f"{path}: the review database is damaged ({text}); nothing was written",
             hint=restore_hint(path),
         )
-    if name == "SQLITE_IOERR" or name.startswith("SQLITE_IOERR") or "i/o error" in low:
+    if io_error:
         return StoreError(
             f"{path}: an I/O error while trying to {doing} the review database ({text}); the "
             "disk may be full, removed or failing",

@@ -72,7 +72,8 @@ class LogColumns:
         return int(self.time_us.shape[0])
 
     def flag(self, bit: int) -> np.ndarray:
-        return (self.packed & bit) != 0
+        out: np.ndarray = (self.packed & bit) != 0
+        return out
 
     @property
     def rating(self) -> np.ndarray:
@@ -84,14 +85,29 @@ class LogColumns:
 
 
 def review_columns(conn: sqlite3.Connection) -> LogColumns:
-    """Every review as integers, read in chunks (no row outlives its chunk)."""
-    parts = []
-    cur = conn.execute(_COLUMNS)
-    while rows := cur.fetchmany(_CHUNK):
-        flat = itertools.chain.from_iterable(rows)
-        parts.append(np.fromiter(flat, dtype=np.int64, count=3 * len(rows)))
-    data = np.concatenate(parts).reshape(-1, 3) if parts else np.zeros((0, 3), np.int64)
-    return LogColumns(data[:, 0], data[:, 1], data[:, 2])
+    """Every review as integers, read in chunks into preallocated arrays (no row outlives its
+    chunk; no second copy of the columns is made)."""
+    own = not conn.in_transaction
+    if own:  # one snapshot for the count and the rows (WAL: writers are not blocked)
+        conn.execute("BEGIN")
+    try:
+        n = int(conn.execute("SELECT count(*) FROM reviews").fetchone()[0])
+        time_us = np.empty(n, dtype=np.int64)
+        card = np.empty(n, dtype=np.int64)
+        packed = np.empty(n, dtype=np.int64)
+        at = 0
+        cur = conn.execute(_COLUMNS)
+        while rows := cur.fetchmany(_CHUNK):
+            chunk = np.fromiter(itertools.chain.from_iterable(rows), np.int64, 3 * len(rows))
+            chunk = chunk.reshape(-1, 3)
+            time_us[at : at + len(rows)] = chunk[:, 0]
+            card[at : at + len(rows)] = chunk[:, 1]
+            packed[at : at + len(rows)] = chunk[:, 2]
+            at += len(rows)
+    finally:
+        if own:
+            conn.execute("COMMIT")
+    return LogColumns(time_us[:at], card[:at], packed[:at])
 
 
 def _day_index(cal: StudyCalendar, time_us: np.ndarray, first: date, last: date) -> np.ndarray:

@@ -147,10 +147,97 @@ def _reachable_by_others() -> bool:
     return True
 
 
+CGROUP_PIDS_MAX = 256  # tasks (threads count) of all of one server's snippets together
+_cgroup: list[str] = []  # the server's pids cgroup, inherited by its forked children
+
+
+def make_pids_cgroup(name: str) -> str | None:
+    """As root where no `nobody` can be used: a cgroup with `pids.max` for the server's
+    children (cgroup v1 `pids` hierarchy, or v2 with the pids controller), or None."""
+    if not sys.platform.startswith("linux") or os.geteuid() != 0:
+        return None
+    for base in _pids_cgroup_bases():
+        path = os.path.join(base, name)
+        try:
+            os.makedirs(path, exist_ok=True)
+            with open(os.path.join(path, "pids.max"), "w") as fh:
+                fh.write(str(CGROUP_PIDS_MAX))
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.rmdir(path)
+            continue
+        _cgroup[:] = [path]
+        return path
+    return None
+
+
+def _pids_cgroup_bases() -> list[str]:
+    """Folders where this process's pids cgroup children can be made (v1 first)."""
+    mounts: list[tuple[str, str, str]] = []  # (fstype, mount point, super options)
+    try:
+        with open("/proc/self/mountinfo") as fh:
+            for line in fh:
+                left, _, right = line.partition(" - ")
+                fields, rfields = left.split(), right.split()
+                if len(fields) >= 5 and len(rfields) >= 3:
+                    mounts.append((rfields[0], fields[4], rfields[2]))
+        with open("/proc/self/cgroup") as fh:
+            own = [line.rstrip("\n").split(":", 2) for line in fh]
+    except OSError:
+        return []
+    out: list[str] = []
+    for fstype, point, opts in mounts:
+        if fstype == "cgroup" and "pids" in opts.split(","):
+            rel = next((c[2] for c in own if len(c) == 3 and "pids" in c[1].split(",")), "/")
+            out.append(os.path.join(point, rel.lstrip("/")))
+    for fstype, point, _opts in mounts:
+        if fstype == "cgroup2":
+            rel = next((c[2] for c in own if len(c) == 3 and c[0] == "0"), "/")
+            base = os.path.join(point, rel.lstrip("/"))
+            try:
+                with open(os.path.join(base, "cgroup.controllers")) as fh:
+                    if "pids" not in fh.read().split():
+                        continue
+                with open(os.path.join(base, "cgroup.subtree_control"), "w") as fh:
+                    fh.write("+pids")
+            except OSError:
+                continue
+            out.append(base)
+    return out
+
+
+def remove_cgroup(path: str | None) -> None:
+    """Remove an (emptied) cgroup folder, retrying while its last tasks exit."""
+    if not path:
+        return
+    for _ in range(200):
+        try:
+            os.rmdir(path)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.005)
+
+
+def join_cgroup() -> bool:
+    """Move this process into the server's pids cgroup, if there is one."""
+    if not _cgroup:
+        return False
+    try:
+        with open(os.path.join(_cgroup[0], "cgroup.procs"), "w") as fh:
+            fh.write(str(os.getpid()))
+    except OSError:
+        return False
+    return True
+
+
 def process_cap_holds() -> bool:
-    """Whether a snippet's processes are capped: RLIMIT_NPROC holds for every user but root,
-    and as root only when the child can become `nobody` (see drop_root)."""
-    return not (hasattr(os, "geteuid") and os.geteuid() == 0) or _reachable_by_others()
+    """Whether a snippet's processes are capped: RLIMIT_NPROC holds for every user but root;
+    as root when the child can become `nobody` (see drop_root) or the server has a pids
+    cgroup."""
+    root = hasattr(os, "geteuid") and os.geteuid() == 0
+    return not root or _reachable_by_others() or bool(_cgroup)
 
 
 def drop_root(workdir: str) -> bool:
@@ -162,8 +249,9 @@ def drop_root(workdir: str) -> bool:
 
     if not _reachable_by_others():
         # Python lives where `nobody` cannot read it (e.g. under a 0700 /root): a snippet's
-        # lazy `import` would fail. Stay root; the PID namespace still takes every process
-        # down with the snippet, but root is not capped (the server's hello says so).
+        # lazy `import` would fail. Stay root, capped by the server's pids cgroup where there
+        # is one (the server's hello says whether a cap holds)
+        join_cgroup()
         return False
 
     try:

@@ -403,9 +403,22 @@ def serve(stdin: IO[str], stdout: IO[str], memory_mb: int) -> None:
     except Exception as exc:
         send({"ready": False, "error": f"torch cannot be imported: {type(exc).__name__}: {exc}"})
         return
-    from dlcards.checks.runner.sandbox import become_subreaper, process_cap_holds
+    from dlcards.checks.runner.sandbox import (
+        become_subreaper,
+        make_pids_cgroup,
+        process_cap_holds,
+        remove_cgroup,
+    )
 
     remove_stale_workdirs()
+    cgroup = make_pids_cgroup(f"{RUN_PREFIX}{os.getpid()}") if os.geteuid() == 0 else None
+    if cgroup:  # cgroups of killed servers (empty once their children died)
+        parent = os.path.dirname(cgroup)
+        for name in os.listdir(parent):
+            owner = name[len(RUN_PREFIX) :] if name.startswith(RUN_PREFIX) else ""
+            if owner.isdigit() and not _alive(int(owner)):
+                with contextlib.suppress(OSError):
+                    os.rmdir(os.path.join(parent, name))
     subreaper = become_subreaper()
     isolation = probe_isolation()
     send(
@@ -474,6 +487,7 @@ def serve(stdin: IO[str], stdout: IO[str], memory_mb: int) -> None:
         sweep(keep=set())
         for child in spare:
             shutil.rmtree(child.workdir, ignore_errors=True)
+        remove_cgroup(cgroup)
 
 
 def probe_isolation() -> dict[str, bool]:

@@ -43,6 +43,28 @@ FLAG_COLOURS = {
 HINTS = "u undo  s suspend  b bury  f flag  e edit  ? help  q quit"
 
 
+def fitted_context(card: Any, width: int) -> str:
+    """The context line in `width` characters: the whole `deck › week › topic › headings`
+    when it fits; else the nearest heading first, then `week N › topic` if there is room (the
+    deck and the middle headings dropped), so that the sub-heading is never the part cut."""
+    full = context_line(card)
+    if len(full) <= width:
+        return full
+    note = card.note
+    heads: list[str] = [str(h) for h in note.context if h]
+    fixed = " › ".join(
+        ([f"week {note.meta.week}"] if note.meta.week is not None else [])
+        + ([note.meta.topic] if note.meta.topic else [])
+    )
+    if not heads:
+        return fixed if len(fixed) <= width else fixed[: max(0, width - 1)] + "…"
+    text: str = heads[-1]
+    for extra in (f" · {fixed}" if fixed else "", f" · {heads[-2]}" if len(heads) > 1 else ""):
+        if extra and len(text) + len(extra) <= width:
+            text += extra
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
 def interval_labels(ctx: ReviewService) -> dict[Rating, str]:
     from dlcards.review.scheduling import format_interval
 
@@ -90,8 +112,19 @@ class ReviewScreen(Screen[None]):
         Binding("m", "study_more", "Study more", show=False),
         Binding("t", "toggle_theme", "Theme", show=False),
         Binding("question_mark", "help", "Help", show=False),
+        Binding("slash", "browse", "Browse", show=False),
+        Binding("j,down", "scroll(1)", "Scroll down", show=False),
+        Binding("k,up", "scroll(-1)", "Scroll up", show=False),
+        Binding("pagedown", "scroll_page(1)", "Page down", show=False),
+        Binding("pageup", "scroll_page(-1)", "Page up", show=False),
+        Binding("o", "open_page", "Open as a web page", show=False),
         Binding("q,escape", "quit_session", "Quit", show=False),
     ]
+
+    # toasts sit above the grade bar and the hints (3 lines), never over them
+    DEFAULT_CSS = """
+    ReviewScreen #textual-toastrack { margin-bottom: 3; }
+    """
 
     def __init__(self, ctx: ReviewService):
         super().__init__()
@@ -159,7 +192,9 @@ class ReviewScreen(Screen[None]):
             ctx_line.append("⚑ ", style=f"bold {FLAG_COLOURS.get(flags.flag, 'red')}")
         if flags is not None and flags.leech:
             ctx_line.append("leech ", style="bold red")
-        ctx_line.append(context_line(card), style="bold")
+        counts_width = self.w_counts.size.width or 26
+        room = max(16, self.size.width - counts_width - 2 - len(ctx_line.plain))
+        ctx_line.append(fitted_context(card, room), style="bold")
         self.w_context.update(ctx_line, layout=False)  # one fixed-height line: no reflow
         self.update_counts()
         self.w_question.update(card_markdown(text.front, dark=dark))
@@ -181,7 +216,10 @@ class ReviewScreen(Screen[None]):
             if line:
                 line.append("   ")
             line.append("r", style="bold")
-            line.append(" runs the snippet", style="dim italic")
+            says = (
+                " runs the snippet" if self.revealed else " shows the answer and runs the snippet"
+            )
+            line.append(says, style="dim italic")
         if line:
             self.w_checks.update(line)
         self.w_checks.display = bool(line)
@@ -219,6 +257,21 @@ class ReviewScreen(Screen[None]):
             return
         self.revealed = True
         self.render_card()
+        # a long card: bring the answer into view (the grade bar shows under it)
+        self.call_after_refresh(self._answer_into_view)
+
+    def _answer_into_view(self) -> None:
+        if self.revealed and self.w_answer.display:
+            self.w_scroll.scroll_to_widget(self.w_answer, animate=False)
+
+    def action_scroll(self, lines: int) -> None:
+        self.w_scroll.scroll_relative(y=lines * 2, animate=False)
+
+    def action_scroll_page(self, pages: int) -> None:
+        if pages > 0:
+            self.w_scroll.scroll_page_down(animate=False)
+        else:
+            self.w_scroll.scroll_page_up(animate=False)
 
     def action_grade(self, rating: int) -> None:
         if self.card_id is None:
@@ -339,6 +392,52 @@ class ReviewScreen(Screen[None]):
             self.show_next()
 
     # -- other screens and code ------------------------------------------------------------
+    def action_browse(self) -> None:
+        """The card browser (`/`); what it changed is re-read into the session on return."""
+        from dlcards.app.browse import Browser
+        from dlcards.tui.screens.browser import BrowserScreen
+
+        ctx = self.ctx
+
+        def back(changed: bool | None) -> None:
+            if not changed:
+                return
+            try:
+                ctx.reread_store()
+            except Exception as exc:
+                self.notify(f"Could not re-read the collection: {exc}", severity="error")
+            self.show_next()  # the card may be suspended, buried or reset now
+
+        try:
+            browser = Browser(ctx.collection)
+        except Exception as exc:
+            self.notify(f"The browser could not be opened: {exc}", severity="error")
+            return
+        self.app.push_screen(BrowserScreen(browser), back)
+
+    def action_open_page(self) -> None:
+        """`o`: the card as a web page with real math. The page shows the answer, so only
+        once the answer is shown."""
+        card = self.ctx.card(self.card_id)
+        if card is None:
+            return
+        if not self.revealed:
+            self.notify("Show the answer first (space): the page shows it too.")
+            return
+        from dlcards.app.browse import write_card_page
+        from dlcards.app.page import open_in_browser
+
+        opener = getattr(self.app, "open_page", None) or open_in_browser
+        try:
+            path = write_card_page(self.ctx.collection, [card])
+        except Exception as exc:
+            self.notify(f"Could not write the page: {exc}", severity="error")
+            return
+        if opener(path):
+            self.notify(f"Opened in the web browser: {path.name}")
+        else:
+            self.notify(f"No web browser could be started; the page is {path}", timeout=15)
+
     def _push(self, make: Callable[[], Screen[None]], what: str) -> None:
         try:
             screen = make()
@@ -386,6 +485,8 @@ class ReviewScreen(Screen[None]):
             )
             return
         block = next((b for b in blocks if b.side == "question"), blocks[0])
+        if not self.revealed:  # the output gives the answer away: show them together
+            self.revealed = True
         self.run_output = Text("▶ running…", style="dim")
         self.render_card()
         self.run_worker(

@@ -1,25 +1,6 @@
-"""The card search language shared by the browser and `dlcards list QUERY`. Pure.
-
-Modelled on Anki's search syntax (https://docs.ankiweb.net/searching.html), with the keys a
-deep-learning curriculum needs:
-
-    softmax                   free text in the question or answer (case-insensitive; `*` wildcard)
-    "chain rule"              a quoted phrase
-    week:3  week:>=5  week:3-5
-    topic:softmax  topic:soft*     tag:calculus (also matches tag::child)     deck:"Deep Learning"
-    is:new|learn|review|due|suspended|buried|leech|flagged
-    flag:1 … flag:7 (flag:0 = no flag)
-    prop:ivl>10  prop:s<5  prop:d>7  prop:r<0.8  prop:due<=1  prop:reps>3  prop:lapses>=2
-    rated:7 (answered in the last 7 study days)   rated:7:1 (… with Again)
-    added:3 (first seen in the last 3 study days)
-    lapses:>2  reps:0  id:abc123  kind:cloze  file:week-03
-    -term (not), a or b, (a or b) c   (terms side by side: all must hold)
-
-`parse_query(text)` returns an expression tree or raises `SearchError` naming the position and,
-for an unknown key or value, the valid ones (with a did-you-mean). `Expr.matches(row, ctx)`
-evaluates it against a `SearchRow` (any object with the attributes below) at a time given by
-the caller, so the same query means the same thing in every front end.
-"""
+"""The search keys and their term builders: each `key:value` (and free text) becomes a `Term`
+whose test looks at a `SearchRow`; a bad key or value raises `SearchError` with the valid ones
+and a did-you-mean."""
 
 from __future__ import annotations
 
@@ -27,96 +8,10 @@ import difflib
 import fnmatch
 import operator
 import re
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Protocol, TypeVar
+from collections.abc import Callable, Iterable
+from datetime import date, timedelta
 
-from dlcards.core.errors import DlcardsError
-
-__all__ = [
-    "IS_VALUES",
-    "KEYS",
-    "PROPS",
-    "And",
-    "Expr",
-    "Not",
-    "Or",
-    "SearchContext",
-    "SearchError",
-    "SearchRow",
-    "Term",
-    "filter_rows",
-    "parse_query",
-]
-
-
-class SearchError(DlcardsError):
-    """A query that cannot be read; the message names the place and the fix."""
-
-    exit_code = 2
-
-
-class SearchRow(Protocol):
-    """What a query looks at. `dlcards.insights.listing.ListRow` and the browser rows have it."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def note_id(self) -> str: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def week(self) -> int | None: ...
-    @property
-    def topic(self) -> str | None: ...
-    @property
-    def tags(self) -> Sequence[str]: ...
-    @property
-    def deck(self) -> str: ...
-    @property
-    def path(self) -> str: ...
-    @property
-    def text(self) -> str: ...  # question + answer, as written
-    @property
-    def state(self) -> str: ...  # new | learning | review | relearning
-    @property
-    def due(self) -> datetime | None: ...
-    @property
-    def interval_days(self) -> int: ...
-    @property
-    def stability(self) -> float | None: ...
-    @property
-    def difficulty(self) -> float | None: ...
-    @property
-    def retrievability(self) -> float | None: ...
-    @property
-    def reps(self) -> int: ...
-    @property
-    def lapses(self) -> int: ...
-    @property
-    def suspended(self) -> bool: ...
-    @property
-    def buried_until(self) -> date | None: ...
-    @property
-    def leech(self) -> bool: ...
-    @property
-    def flag(self) -> int: ...
-    @property
-    def added(self) -> date | None: ...  # study day the card was first seen
-    @property
-    def ratings(self) -> Sequence[tuple[date, int]]: ...  # (study day, rating) per answer, oldest first
-
-
-@dataclass(frozen=True)
-class SearchContext:
-    """The moment a query is evaluated at: `now` and today's study day, and the instant today
-    ends (review cards due before it are due today)."""
-
-    now: datetime
-    today: date
-    end_of_today: datetime
-
+from dlcards.core.search.model import Expr, SearchContext, SearchError, SearchRow, Term, _Tok
 
 IS_VALUES = ("new", "learn", "review", "due", "suspended", "buried", "leech", "flagged")
 PROPS = ("ivl", "s", "d", "r", "due", "reps", "lapses")
@@ -145,111 +40,6 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
     "=": operator.eq,
 }
 _CMP = re.compile(r"^(<=|>=|!=|<|>|=)?\s*(-?\d+(?:\.\d+)?)$")
-
-
-class Expr:
-    def matches(self, row: SearchRow, ctx: SearchContext) -> bool:  # pragma: no cover
-        raise NotImplementedError
-
-
-@dataclass(frozen=True)
-class And(Expr):
-    parts: tuple[Expr, ...]
-
-    def matches(self, row: SearchRow, ctx: SearchContext) -> bool:
-        return all(p.matches(row, ctx) for p in self.parts)
-
-
-@dataclass(frozen=True)
-class Or(Expr):
-    parts: tuple[Expr, ...]
-
-    def matches(self, row: SearchRow, ctx: SearchContext) -> bool:
-        return any(p.matches(row, ctx) for p in self.parts)
-
-
-@dataclass(frozen=True)
-class Not(Expr):
-    inner: Expr
-
-    def matches(self, row: SearchRow, ctx: SearchContext) -> bool:
-        return not self.inner.matches(row, ctx)
-
-
-@dataclass(frozen=True)
-class Term(Expr):
-    """One search term: `key` is '' for free text."""
-
-    key: str
-    value: str
-    test: Callable[[SearchRow, SearchContext], bool] = field(compare=False, repr=False)
-
-    def matches(self, row: SearchRow, ctx: SearchContext) -> bool:
-        return self.test(row, ctx)
-
-
-@dataclass(frozen=True)
-class _Tok:
-    kind: str  # 'lp' | 'rp' | 'or' | 'term'
-    text: str
-    pos: int  # 1-based column
-    negated: bool = False
-    quoted: bool = False
-    key: str | None = None  # the part before an unquoted ':' (None: free text)
-
-
-def _tokenize(text: str) -> list[_Tok]:
-    toks: list[_Tok] = []
-    i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        if c.isspace():
-            i += 1
-            continue
-        if c in "()":
-            toks.append(_Tok("lp" if c == "(" else "rp", c, i + 1))
-            i += 1
-            continue
-        start = i
-        negated = False
-        if c == "-" and i + 1 < n and not text[i + 1].isspace():
-            negated = True
-            i += 1
-            if text[i] == "(":
-                toks.append(_Tok("not", "-", start + 1))
-                continue
-        buf: list[str] = []
-        quoted = False
-        key: str | None = None
-        while i < n and not text[i].isspace() and text[i] not in "()":
-            if text[i] == ":" and key is None and not quoted:
-                key = "".join(buf)
-                buf = []
-                i += 1
-                continue
-            if text[i] == '"':
-                close = text.find('"', i + 1)
-                if close < 0:
-                    raise SearchError(
-                        f"column {i + 1}: unclosed quote",
-                        hint='close the phrase with " (e.g. "chain rule")',
-                    )
-                buf.append(text[i + 1 : close])
-                quoted = True
-                i = close + 1
-                continue
-            buf.append(text[i])
-            i += 1
-        word = "".join(buf)
-        if key is not None:
-            toks.append(_Tok("term", word, start + 1, negated, quoted, key))
-        elif not quoted and not negated and word.lower() == "or":
-            toks.append(_Tok("or", word, start + 1))
-        elif not quoted and not negated and word.lower() == "and":
-            continue  # explicit 'and' is the default
-        else:
-            toks.append(_Tok("term", word, start + 1, negated, quoted))
-    return toks
 
 
 def _glob(pattern: str) -> Callable[[str], bool]:
@@ -339,7 +129,16 @@ def _tag(value: str, tok: _Tok) -> Callable[[SearchRow, SearchContext], bool]:
     child = _glob(value + "::*")
     if not any(ch in value for ch in "*_?[]"):
         v, kids = value.lower(), value.lower() + "::"
-        return lambda r, c: any((t := tag.lower()) == v or t.startswith(kids) for tag in r.tags)
+        lowered: dict[tuple[str, ...], tuple[str, ...]] = {}  # cards share their note's tags
+
+        def plain(r: SearchRow, c: SearchContext) -> bool:
+            tags = tuple(r.tags)
+            low = lowered.get(tags)
+            if low is None:
+                low = lowered[tags] = tuple(t.lower() for t in tags)
+            return v in low or any(t.startswith(kids) for t in low)
+
+        return plain
     return lambda r, c: any(g(t) or child(t) for t in r.tags)
 
 
@@ -512,86 +311,3 @@ _EXAMPLES = {
     "kind": "kind:cloze",
     "file": "file:week-03",
 }
-
-
-class _Parser:
-    def __init__(self, toks: list[_Tok]):
-        self.toks = toks
-        self.i = 0
-
-    def peek(self) -> _Tok | None:
-        return self.toks[self.i] if self.i < len(self.toks) else None
-
-    def parse(self) -> Expr:
-        expr = self.or_expr()
-        tok = self.peek()
-        if tok is not None:
-            raise SearchError(
-                f"column {tok.pos}: unexpected ')'", hint="remove it or add a matching '('"
-            )
-        return expr
-
-    def or_expr(self) -> Expr:
-        parts = [self.and_expr()]
-        while (tok := self.peek()) is not None and tok.kind == "or":
-            self.i += 1
-            if self.peek() is None or self.peek().kind in ("or", "rp"):  # type: ignore[union-attr]
-                raise SearchError(
-                    f"column {tok.pos}: 'or' needs a term on both sides",
-                    hint="e.g. week:3 or week:4",
-                )
-            parts.append(self.and_expr())
-        return parts[0] if len(parts) == 1 else Or(tuple(parts))
-
-    def and_expr(self) -> Expr:
-        parts: list[Expr] = []
-        while (tok := self.peek()) is not None and tok.kind not in ("or", "rp"):
-            parts.append(self.unary())
-        if not parts:
-            tok = self.peek()
-            where = f"column {tok.pos}: " if tok else ""
-            raise SearchError(f"{where}expected a search term", hint="e.g. week:3 softmax")
-        return parts[0] if len(parts) == 1 else And(tuple(parts))
-
-    def unary(self) -> Expr:
-        tok = self.toks[self.i]
-        self.i += 1
-        if tok.kind == "not":
-            return Not(self.group(self.toks[self.i]))
-        if tok.kind == "lp":
-            return self.group(tok, consumed=True)
-        expr = _term(tok)
-        return Not(expr) if tok.negated else expr
-
-    def group(self, tok: _Tok, consumed: bool = False) -> Expr:
-        if not consumed:
-            self.i += 1
-        if self.peek() is not None and self.peek().kind == "rp":  # type: ignore[union-attr]
-            raise SearchError(
-                f"column {tok.pos}: empty parentheses", hint="put a search term inside"
-            )
-        inner = self.or_expr()
-        close = self.peek()
-        if close is None or close.kind != "rp":
-            raise SearchError(f"column {tok.pos}: '(' is never closed", hint="add a matching ')'")
-        self.i += 1
-        return inner
-
-
-_ALL = And(())
-
-
-def parse_query(text: str) -> Expr:
-    """The expression a query stands for; an empty query matches every card."""
-    toks = _tokenize(text)
-    if not toks:
-        return _ALL
-    return _Parser(toks).parse()
-
-
-_R = TypeVar("_R", bound=SearchRow)
-
-
-def filter_rows(rows: Iterable[_R], query: str | Expr, ctx: SearchContext) -> list[_R]:
-    expr = parse_query(query) if isinstance(query, str) else query
-    return [r for r in rows if expr.matches(r, ctx)]

@@ -1,0 +1,94 @@
+"""The sync engine's state, shared by its steps (`content`, `reviews`, `flags`): what the
+Markdown wants, what Anki and the last sync had, and the pending writes on both sides, with
+`flush_anki`, the one place Anki's notes, cards and revlog are written."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from dlcards.anki.sync.collection import LAST_SYNC_KEY, AnkiCardRow, _our_notetypes, read_notes
+from dlcards.anki.sync.desired import Desired
+from dlcards.anki.sync.schedule import DayMap
+
+if TYPE_CHECKING:
+    from dlcards.anki.sync.values import SyncInput, SyncReport
+    from dlcards.store import Store
+
+
+class _EngineBase:
+    def __init__(
+        self,
+        col: Any,
+        store: Store,
+        inp: SyncInput,
+        report: SyncReport,
+        write: Any,
+        desired: list[Desired],
+    ):
+        from dlcards.store.sync import synced_cards, synced_notes
+
+        self.col = col
+        self.store = store
+        self.inp = inp
+        self.report = report
+        self.write = write
+        self.desired = desired
+        self.by_guid = {d.guid: d for d in desired}
+        self.base_notes = synced_notes(store, inp.target)
+        self.base_cards = synced_cards(store, inp.target)
+        self.mids = _our_notetypes(col)
+        self.anki = read_notes(col, self.mids)
+        self.note_updates: dict[int, Any] = {}  # nid -> anki Note (to flush)
+        self.card_updates: dict[int, Any] = {}  # cid -> anki Card (to flush)
+        self.revlog_rows: list[tuple[Any, ...]] = []
+        self.deck_moves: dict[str, list[int]] = {}
+        self.delete_nids: list[int] = []
+        self.order: list[tuple[str, int]] = []  # (GUID, ordinal) in curriculum order
+        self.cards: dict[int, list[AnkiCardRow]] = {}
+        self.card_of: dict[str, AnkiCardRow] = {}  # dlcards card id -> Anki card
+        self.note_of_card: dict[str, Desired] = {}
+        self.today = inp.calendar.study_day(inp.now)
+        sched = col.sched
+        self.days = DayMap(int(sched.today), self.today, int(sched.day_cutoff), inp.calendar)
+
+    # -- helpers --
+
+    def _note(self, nid: int) -> Any:
+        note = self.note_updates.get(nid)
+        if note is None:
+            note = self.note_updates[nid] = self.col.get_note(nid)
+        return note
+
+    def _card(self, cid: int) -> Any:
+        card = self.card_updates.get(cid)
+        if card is None:
+            card = self.card_updates[cid] = self.col.get_card(cid)
+        return card
+
+    # -- writing Anki --
+
+    def flush_anki(self) -> None:
+        if self.inp.dry_run:
+            return
+        col = self.col
+        if self.note_updates:
+            col.update_notes(list(self.note_updates.values()))
+            self.note_updates.clear()
+        if self.card_updates:
+            col.update_cards(list(self.card_updates.values()))
+            self.card_updates.clear()
+        if self.revlog_rows:
+            col.db.executemany(
+                "insert or ignore into revlog (id, cid, usn, ease, ivl, lastIvl, factor, time, "
+                "type) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                self.revlog_rows,
+            )
+            self.revlog_rows = []
+        if self.delete_nids:
+            col.remove_notes(self.delete_nids)
+            self.delete_nids = []
+        if self.report.changed:
+            # raw revlog inserts do not mark the collection modified; this does (so it syncs)
+            # (a value never written before: an unchanged value would not count)
+            col.set_config(LAST_SYNC_KEY, time.time_ns())
