@@ -52,7 +52,9 @@ async def select(pilot, app, card_id: str) -> None:  # type: ignore[no-untyped-d
 
 
 @run_async
-async def test_list_delete_and_undo(prune_root: Path) -> None:
+async def test_list_delete_asks_then_undo(prune_root: Path) -> None:
+    from dlcards.tui.screens.confirm import ConfirmScreen
+
     soft = prune_root / "decks" / "softmax.md"
     original = soft.read_bytes()
     app = app_for(prune_root)
@@ -63,7 +65,18 @@ async def test_list_delete_and_undo(prune_root: Path) -> None:
         assert items["sm-dup"] == ["duplicate"] and items["sm-out"] == ["duplicate"]
         assert items["sm-max"] == ["orphan"]
         await select(pilot, app, "sm-long")
-        await pilot.press("d")
+        await pilot.press("d")  # asks first: n leaves the file alone
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "Delete card sm-long from decks/softmax.md?" in str(
+            app.screen.query_one("#confirm-question").render()
+        )
+        await pilot.press("n")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert soft.read_bytes() == original
+        assert "sm-long" in [it.card_id for it in app.workspace.items]
+        await pilot.press("d", "y")
         await pilot.pause()
         assert "sm-long" not in [it.card_id for it in app.workspace.items]
         assert soft.read_bytes() == original.replace(
@@ -159,5 +172,18 @@ def test_prune_snapshot(prune_root: Path, snap_compare) -> None:  # type: ignore
     app = app_for(prune_root)
     try:
         assert snap_compare(app, terminal_size=(80, 24))
+    finally:
+        app.workspace.col.close()
+
+
+def test_prune_delete_asks_snapshot(prune_root: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    """`d` opens the y/n question over the list, naming the card, its file and its question."""
+    app = app_for(prune_root)
+
+    async def on_long(pilot) -> None:  # type: ignore[no-untyped-def]
+        await select(pilot, app, "sm-long")
+
+    try:
+        assert snap_compare(app, terminal_size=(80, 24), run_before=on_long, press=["d"])
     finally:
         app.workspace.col.close()

@@ -232,3 +232,23 @@ def test_review_filters_that_match_nothing_say_why(
         col.check_filters(Filters(**filters))
     assert says in err.value.message and hint in (err.value.hint or "")
     col.check_filters(Filters(deck="DL"))  # --deck filters decks: an existing deck is fine
+
+
+def test_bare_dlcards_needs_a_terminal(col: Collection, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dlcards.cli.main import main
+
+    monkeypatch.chdir(col.root)
+    assert main([]) == 2  # the home screen, refused politely when piped
+
+
+@run_async
+async def test_ctrl_c_quits_even_from_a_session(col: Collection) -> None:
+    app = build_home_app(col, light=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("enter")  # all cards: today's usual review
+        await pilot.pause()
+        assert isinstance(app.screen, ReviewScreen)
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+    assert not app.is_running

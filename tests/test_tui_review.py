@@ -164,10 +164,19 @@ async def test_suspend_bury_flag(collection: Collection, col: Path, store: Store
         await pilot.pause()
         assert store.flags()["soft1/c1"].buried_until == date(2026, 1, 6)
         assert scr.card_id == "soft1/c2"
-        await pilot.press("f")
+        await pilot.press("f", "3")  # f then 1-7: Anki's colours (3 green)
         await pilot.pause()
-        assert store.flags()["soft1/c2"].flag == 1
+        assert store.flags()["soft1/c2"].flag == 3
         assert "⚑" in text_of(scr.w_context)
+        await pilot.press("f", "escape")  # escape leaves the flag as it is
+        await pilot.pause()
+        assert store.flags()["soft1/c2"].flag == 3 and app.screen is scr
+        await pilot.press("f", "0")  # 0 removes it
+        await pilot.pause()
+        assert "soft1/c2" not in store.flags()  # no flag left: the row goes
+        await pilot.press("u")  # undo the removal: green again
+        await pilot.pause()
+        assert store.flags()["soft1/c2"].flag == 3
         await pilot.press("u", "u")
         await pilot.pause()
         assert "soft1/c1" not in store.flags() and "soft1/c2" not in store.flags()
@@ -257,7 +266,10 @@ async def test_filters_and_limits(collection: Collection, col: Path, store: Stor
         assert isinstance(app.screen, DoneScreen)
         summary = text_of(app.screen.query_one("#summary"))
         assert "topic attention" in summary
-        assert "wait until you start: basics" in summary
+        # no alphabetical list of waiting topics: the first one, and how to study it
+        assert "wait until you start" not in summary
+        assert "wait for the topic basics: `dlcards review --topic basics`" in summary
+        assert "Tomorrow: nothing due." in summary
 
 
 @run_async

@@ -77,7 +77,7 @@ async def test_toasts_sit_above_the_grade_bar(col: Collection) -> None:
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.pause()
         scr: Any = app.screen
-        await pilot.press("space", "f")  # "Card flagged." toast
+        await pilot.press("space", "f", "1")  # "Flagged red." toast
         for _ in range(20):
             await pilot.pause(0.05)
         from textual.widgets._toast import Toast, ToastRack

@@ -226,8 +226,12 @@ class Collection:
     def sync_cards(self, now: datetime | None = None) -> None:
         """Tell the store which cards the Markdown has now (absent ones become orphans)."""
         from dlcards.store import card_infos
+        from dlcards.store.card_text import remember_card_texts, texts_of
 
-        self.store.sync_cards(card_infos(self.notes), now if now is not None else self.now())
+        when = now if now is not None else self.now()
+        self.store.sync_cards(card_infos(self.notes), when)
+        # the last known question and answer of every card: orphans stay readable (issue 14)
+        remember_card_texts(self.store, texts_of(self.notes), when)
 
     def take_lease(self, command: str, *, wait: float = 0.0) -> WriteLease:
         """Hold the collection's write lease (one writer at a time: a review session, an

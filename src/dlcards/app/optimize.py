@@ -90,6 +90,7 @@ def optimize(col: Collection, *, force: bool = False, dry_run: bool = False) -> 
     overridden = adopt and col.settings.fsrs_parameters is not None
     row = None
     if not dry_run:
+        col.take_lease("optimize")  # the history row and the recomputed states: one writer
         states = _recomputed_states(col, result.parameters, now) if adopt and not overridden else []
         row = add_params(
             col.store,
@@ -121,6 +122,7 @@ def rollback(col: Collection) -> tuple[ParamsRow, ParamsRow | None]:
     """Withdraw the adopted parameters in force: (rolled back, now active or None = defaults)."""
     from dlcards.store.params import rollback_params
 
+    col.take_lease("optimize")  # it rewrites every card's memory state: one writer at a time
     now = col.now()
     out = rollback_params(
         col.store,

@@ -93,6 +93,7 @@ def adopt_parameters(
 
     params = check_parameters(parameters)
     _check_schedulable(col, params)
+    col.take_lease("optimize")  # it rewrites every card's memory state: one writer at a time
     now = col.now()
     states = _recomputed_states(col, params, now)
     row = add_params(

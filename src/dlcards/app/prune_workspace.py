@@ -203,10 +203,19 @@ class PruneWorkspace:
             answer_word_limit=s.answer_word_limit,
             leech_threshold=s.leech_threshold,
             orphans=self.store.orphans(),
-            orphan_texts=remember_texts(self.root, self.collection.notes),
+            orphan_texts=self._orphan_texts(),
             kept=self.journal.kept(),
             retrievability=self.col.scheduler.retrievability,
         )
+
+    def _orphan_texts(self) -> dict[str, str]:
+        """Questions the cards had: the store's last known text (written by `sync_cards`) over
+        the older remembered-questions file."""
+        from dlcards.store.card_text import last_known_texts
+
+        texts = remember_texts(self.root, self.collection.notes)
+        texts.update({cid: t.question for cid, t in last_known_texts(self.store).items()})
+        return texts
 
     def note_of(self, card_id: str) -> Any:
         for note in self.collection.notes:

@@ -160,10 +160,29 @@ def card_info_from(collection: Collection, card_id: str, now: datetime) -> CardI
         if note is not None
         else next((o for o in store.orphans() if o.card_id == card_id), None)
     )
+    if note is None and orphan is None:  # gone from the Markdown since the last sync
+        orphan = next((c for c in store.cards() if c.card_id == card_id), None)
     if note is None and orphan is None and not reviews and state is None:
         raise UnknownCardError(
             f"no card with id {card_id!r}",
             hint="`dlcards list` shows the ids; a cloze card's id ends in /c1, /c2, ...",
         )
     retrievability = collection.scheduler.retrievability
-    return card_info_of(card_id, note, state, flags, reviews, now, retrievability, orphan)
+    last_text = None
+    if note is None:
+        from dlcards.store.card_text import last_known_text
+
+        last_text = last_known_text(store, card_id)
+    tz = collection.calendar.tz
+    return card_info_of(
+        card_id,
+        note,
+        state,
+        flags,
+        reviews,
+        now,
+        retrievability,
+        orphan,
+        last_text=last_text,
+        timezone=getattr(tz, "key", None) or str(tz),
+    )

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 NowFn = Callable[[], datetime]
 SYNC_KEY = "review.synced_collection"
 # the store's 'cards synced with these deck files' marker, keyed by the one cache rule
-SYNC_SCHEMA = Schema("review-sync", "1")
+SYNC_SCHEMA = Schema("review-sync", "2")  # 2: the sync also keeps card text (issue 14)
 
 
 @dataclass(frozen=True)

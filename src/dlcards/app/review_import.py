@@ -82,6 +82,7 @@ def import_reviews(col: Collection, path: Path, *, dry_run: bool = False) -> Imp
     now = col.now()
     known = col.markdown_ids()
     if not dry_run:
+        col.take_lease("import-reviews")  # one writer at a time (no review open meanwhile)
         col.sync_cards(now)
     known |= {c.card_id for c in col.store.cards()}
     by_card: dict[str, list[Any]] = defaultdict(list)

@@ -408,6 +408,15 @@ class _Reader:
             return _E(e.text, "S", e.indices | {toks[0].text}, e.atomic)
         if e.text.endswith(")") and not e.text[:1].isalpha():
             raise self.fail("a subscript on an expression", col)
+        if (
+            len(toks) == 1
+            and toks[0].kind == "macro"
+            and toks[0].text in ("max", "min")
+            and re.fullmatch(r"[A-Za-z]\w*", e.text)
+        ):
+            # \eta_{\max}, \lambda_{\min}: a label, part of the name
+            name = f"{e.text}_{toks[0].text}"
+            return _E(name, self.kinds.get(name, "S"))
         if all(t.kind in ("letter", "num") for t in toks) and re.fullmatch(r"[A-Za-z]\w*", e.text):
             joined = "".join(t.text for t in toks)
             name = f"{e.text}{joined}" if joined.isdigit() else f"{e.text}_{joined}"
@@ -632,7 +641,8 @@ class _Reader:
 
     def maybe_call(self, name: str, e: _E, col: int) -> _E:
         if self.kinds.get(name) == "F":
-            return self.call(name, col)
+            # a function the block defines: g'(x) is its derivative at a variable
+            return self.call(name, col, prime_allowed=True)
         if self.next_kind("prime"):
             raise self.fail(
                 f"{name}' is not a known function: prove the derivative in the block", col

@@ -20,25 +20,37 @@ def _num(v: float | None, fmt: str = "{:.2f}") -> str:
     return "–" if v is None else fmt.format(v)
 
 
+def _indented(label: str, text: str) -> list[str]:
+    lines = text.splitlines() or [""]
+    return [f"{label}{lines[0]}", *(f"   {ln}" if ln else "" for ln in lines[1:])]
+
+
 def text_info(info: CardInfoReport) -> str:
+    from dlcards.insights.cardinfo import flag_name, local_time, readable
     from dlcards.review.scheduling import format_interval
 
     w = info.where
+    tz = info.timezone
     lines = [
         f"Card {info.card_id}"
         + (f"  {w.path}:{w.line}" if w else "")
         + ("" if info.in_decks else "  (orphaned: no longer in any deck file)")
+        + (f"  ⚑ {flag_name(info.flag)} flag" if info.flag else "")
     ]
     if info.question:
-        lines.append(f"Q: {info.question.splitlines()[0]}")
+        if not info.in_decks:
+            lines.append("Last known text:")
+        lines += _indented("Q: ", readable(info.question))
+        if info.answer:
+            lines += _indented("A: ", readable(info.answer))
     st = info.state
     r = info.retrievability
     if st:
-        due = st.due.isoformat() if st.due else "–"
+        due = local_time(st.due, tz) if st.due else "–"
         lines.append(
             f"Phase {st.phase}, interval {st.interval_days} d, stability "
             f"{_num(st.stability)} d, difficulty {_num(st.difficulty)}, "
-            f"retrievability {'–' if r is None else f'{r * 100:.1f}%'}, due {due}"
+            f"retrievability {'–' if r is None else f'{r * 100:.1f}%'}, due {due} ({tz})"
         )
         lines.append(
             f"Reps {st.reps}, lapses {st.lapses}"
@@ -49,13 +61,15 @@ def text_info(info: CardInfoReport) -> str:
         lines.append("New: never reviewed.")
     if info.history:
         lines.append("")
+        head = f"time ({tz})"
+        width = max(17, len(head))
         lines.append(
-            f"{'time (UTC)':<17} {'rating':<6} {'kind':<8} {'time':>6} {'ivl':>6} {'stab':>7} {'diff':>5}"
+            f"{head:<{width}} {'rating':<6} {'kind':<8} {'time':>6} {'ivl':>6} {'stab':>7} {'diff':>5}"
         )
         for h in info.history:
             ivl = format_interval(h.interval_days * 86400) if h.interval_days else "–"
             lines.append(
-                f"{h.time.isoformat()[:16].replace('T', ' '):<17} {h.rating_name:<6} {h.kind:<8} "
+                f"{local_time(h.time, tz):<{width}} {h.rating_name:<6} {h.kind:<8} "
                 f"{h.duration_s:>5.0f}s {ivl:>6} {_num(h.stability):>7} {_num(h.difficulty):>5}"
             )
     return "\n".join(lines)

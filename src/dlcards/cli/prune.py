@@ -16,14 +16,39 @@ if TYPE_CHECKING:
     from dlcards.insights.prune import PruneItem
 
 
+def _wrapped(label: str, text: str, width: int) -> list[str]:
+    import textwrap
+
+    indent = " " * 7
+    out: list[str] = []
+    for i, para in enumerate(text.splitlines() or [""]):
+        first = indent + (label if i == 0 else " " * len(label))
+        out += textwrap.wrap(
+            para,
+            width=max(20, width),
+            initial_indent=first,
+            subsequent_indent=indent + " " * len(label),
+        ) or [first.rstrip()]
+    return out
+
+
 def text_report(items: list[PruneItem], limit: int | None, width: int) -> str:
+    from dlcards.insights.cardinfo import flag_name, readable
+
     if not items:
         return "Nothing to prune: no card has a reason to be looked at."
     lines = []
     for rank, it in enumerate(items[:limit] if limit else items, 1):
         where = f"{it.path}:{it.line}" if it.path else "(no file)"
-        head = f"{rank:>3}. [{it.score:4.1f}] {it.card_id}  {where}  {it.question}"
-        lines.append(head if len(head) <= width else head[: width - 1] + "…")
+        if it.orphan and it.path:
+            where = f"was at {where}, in no deck file now"
+        flag = f"  ⚑ {flag_name(it.flag)}" if it.flag else ""
+        lines.append(f"{rank:>3}. [{it.score:4.1f}] {it.card_id}  {where}{flag}")
+        lines += _wrapped("Q: " if not it.orphan else "was: ", readable(it.question), width)
+        if it.orphan and it.relink_to:
+            lines += _wrapped(
+                f"now {it.relink_to}: ", readable(it.relink_question or "(no text)"), width
+            )
         for r in it.reasons:
             lines.append(f"       - {r.code}: {r.message}")
     return "\n".join(lines)
@@ -48,9 +73,9 @@ def command(
     leeches, high difficulty or low retention, long answers or several facts, near-duplicates,
     cards never reviewed or long suspended, and orphaned history (with a card to relink it to).
 
-    The TUI walks the list: e edit in $EDITOR, s suspend, d delete from the Markdown file,
-    r relink an orphan, k keep, u undo, i card info. Every change is journalled and can be
-    undone later with `dlcards prune --undo-last`.
+    The TUI walks the list: e edit in $EDITOR, s suspend, d delete from the Markdown file
+    (asks y/n first), r relink an orphan, k keep, u undo, i card info. Every change is
+    journalled and can be undone later with `dlcards prune --undo-last`.
     """
     import sys
 

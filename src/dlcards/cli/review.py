@@ -134,10 +134,18 @@ def home(ctx: click.Context) -> None:
             )
         app = build_home_app(col, background=col.daily_backup)
         app.run()
-        service = app.ctx
-        write_errors = service.write_errors if service is not None else []
+        services = app.services
+        write_errors = [e for s in services for e in s.write_errors]
+        answered = sum(s.session.stats.answered for s in services)
+        duration = sum(s.session.stats.duration_ms for s in services)
     if write_errors:
         raise StoreError(
             f"{len(write_errors)} answer(s) or action(s) could not be saved: {write_errors[-1]}",
             hint="run `dlcards doctor` to check the review database",
+        )
+    if answered:
+        from dlcards.tui.screens.done import duration_text
+
+        click.echo(
+            f"Reviewed {answered} card{'s' if answered != 1 else ''} in {duration_text(duration)}."
         )

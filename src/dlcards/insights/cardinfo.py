@@ -7,16 +7,51 @@ them from the decks and the store); `.to_dict()` is the exact `dlcards info ID -
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from typing_extensions import TypedDict
 
 from dlcards.core.model import Note
 from dlcards.core.state import CardFlags, CardState, Phase, Rating, ReviewEntry, ReviewKind
 from dlcards.insights.retention import Retrievability
+
+# Anki's seven flag colours (0: no flag)
+FLAG_NAMES = ("", "red", "orange", "green", "blue", "pink", "turquoise", "purple")
+_CLOZE = re.compile(r"\{\{c\d+::(.*?)(?:::[^{}]*)?\}\}", re.S)
+
+
+def flag_name(flag: int) -> str:
+    """`red` .. `purple` for flags 1..7, "" for none."""
+    return FLAG_NAMES[flag] if 0 <= flag < len(FLAG_NAMES) else str(flag)
+
+
+def readable(markdown: str) -> str:
+    """A card's whole text for a terminal or a report: math as Unicode, cloze markers opened
+    (the hidden part shown), check blocks dropped, blank runs squeezed."""
+    from dlcards.core.render import terminal_markdown  # deferred: the LaTeX reader is heavy
+
+    text = terminal_markdown(_CLOZE.sub(r"\1", markdown))
+    return text.replace("<kbd>", "").replace("</kbd>", "")
+
+
+def local_time(t: datetime, tz: str | tzinfo | None) -> str:
+    """`YYYY-MM-DD HH:MM` in the collection's time zone (`tz`: an IANA name or a tzinfo)."""
+    zone = ZoneInfo(tz) if isinstance(tz, str) else tz
+    return (t.astimezone(zone) if zone is not None else t).strftime("%Y-%m-%d %H:%M")
+
+
+class TextSource(Protocol):
+    """A card's last known text (`dlcards.store.card_text.CardText`)."""
+
+    @property
+    def question(self) -> str: ...
+    @property
+    def answer(self) -> str: ...
 
 
 class OrphanPlace(Protocol):
@@ -167,10 +202,12 @@ class CardInfoDict(TypedDict):
     state: CardStateDict | None
     suspended: bool
     leech: bool
+    flag: int
     retrievability: float | None
     reviews: int
     again: int
     total_minutes: float
+    timezone: str
     history: list[HistoryRowDict]
 
 
@@ -194,6 +231,8 @@ class CardInfoReport:
     again: int
     total_minutes: float
     history: tuple[HistoryRow, ...]
+    flag: int = 0  # 0 none, 1..7 Anki's colours (FLAG_NAMES)
+    timezone: str = "UTC"  # the collection's zone: how front ends show the times
 
     def to_dict(self) -> CardInfoDict:
         return {
@@ -208,10 +247,12 @@ class CardInfoReport:
             "state": None if self.state is None else state_dict(self.state),
             "suspended": self.suspended,
             "leech": self.leech,
+            "flag": self.flag,
             "retrievability": self.retrievability,
             "reviews": self.reviews,
             "again": self.again,
             "total_minutes": self.total_minutes,
+            "timezone": self.timezone,
             "history": [h.to_dict() for h in self.history],
         }
 
@@ -225,9 +266,12 @@ def card_info_of(
     now: datetime,
     retrievability: Retrievability,
     orphan: OrphanPlace | None = None,
+    last_text: TextSource | None = None,
+    timezone: str = "UTC",
 ) -> CardInfoReport:
     """The card's info from already-read parts: its note (None when no deck file has it; then
-    `orphan` says where the store last saw it), state, flags and reviews in time order."""
+    `orphan` says where the store last saw it and `last_text` what it last said), state,
+    flags and reviews in time order."""
     r = retrievability(state, now) if state is not None else None
     where = None
     kind: str | None = None
@@ -238,6 +282,8 @@ def card_info_of(
         where = Where(orphan.path, orphan.line, None)
         kind = orphan.kind
     passed = sum(1 for e in reviews if int(e.rating) > 1)
+    text_q = None if last_text is None else last_text.question
+    text_a = None if last_text is None else last_text.answer
     return CardInfoReport(
         card_id=card_id,
         in_decks=note is not None,
@@ -245,8 +291,8 @@ def card_info_of(
         kind=kind,
         topic=note.meta.topic if note is not None else None,
         week=note.meta.week if note is not None else None,
-        question=note.question if note is not None else None,
-        answer=note.answer if note is not None else None,
+        question=note.question if note is not None else text_q,
+        answer=note.answer if note is not None else text_a,
         state=state,
         suspended=bool(flags and flags.suspended),
         leech=bool(flags and flags.leech),
@@ -255,4 +301,6 @@ def card_info_of(
         again=len(reviews) - passed,
         total_minutes=round(sum(e.duration_ms for e in reviews) / 60000, 2),
         history=history_rows(reviews),
+        flag=flags.flag if flags else 0,
+        timezone=timezone,
     )

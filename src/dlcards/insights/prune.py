@@ -257,9 +257,12 @@ def orphan_item(
     notes: list[Note],
     has_history: set[str],
     old_text: str | None,
+    flag: int = 0,
 ) -> PruneItem:
-    """An orphaned history, with the card it most likely belongs to now."""
+    """An orphaned history, with the card it most likely belongs to now (and its question,
+    shown beside the orphan's last known one)."""
     target, score = relink_candidate(orphan, notes, has_history, old_text)
+    target_note = next((n for n in notes if target in n.card_ids()), None) if target else None
     msg = f"{reviews} review{'s' if reviews != 1 else ''} under an id no deck file has any more"
     if target:
         msg += f"; relink to {target}?"
@@ -280,30 +283,36 @@ def orphan_item(
         orphan.path,
         orphan.line,
         None,
-        _first_line(old_text) if old_text else f"(was at {orphan.path}:{orphan.line})",
+        old_text.strip() if old_text else f"(was at {orphan.path}:{orphan.line})",
         (reason,),
         orphan=True,
         relink_to=target,
         reviews=reviews,
+        flag=flag,
+        relink_question=None if target_note is None else target_note.question.strip(),
     )
 
 
-def _first_line(text: str) -> str:
-    return next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+def _flag(flags: dict[str, CardFlags], card_id: str) -> int:
+    f = flags.get(card_id)
+    return f.flag if f is not None else 0
 
 
 # -- the report -------------------------------------------------------------------------------
-def card_item(note: Note, card_id: str, reasons: list[Reason], reviews: int) -> PruneItem:
-    """A card of the decks with its reasons, heaviest first."""
+def card_item(
+    note: Note, card_id: str, reasons: list[Reason], reviews: int, flag: int = 0
+) -> PruneItem:
+    """A card of the decks (its whole question) with its reasons, heaviest first."""
     return PruneItem(
         card_id,
         note.id,
         note.path,
         note.line,
         note.end_line,
-        note.first_question_line,
+        note.question.strip(),
         tuple(sorted(reasons, key=lambda r: -r.weight)),
         reviews=reviews,
+        flag=flag,
     )
 
 
@@ -353,7 +362,8 @@ def prune_report(
         if reason is not None and (cid, reason.code) not in kept_set:
             reasons[cid].append(reason)
     items = [
-        card_item(card_note[c], c, rs, len(reviews_of.get(c, []))) for c, rs in reasons.items()
+        card_item(card_note[c], c, rs, len(reviews_of.get(c, [])), _flag(flags, c))
+        for c, rs in reasons.items()
     ]
 
     has_history = {c for c, es in reviews_of.items() if es} | {
@@ -364,7 +374,8 @@ def prune_report(
             continue
         old_text = (orphan_texts or {}).get(orphan.card_id)
         n = len(reviews_of.get(orphan.card_id, []))
-        items.append(orphan_item(orphan, n, notes, has_history, old_text))
+        flag = _flag(flags, orphan.card_id)
+        items.append(orphan_item(orphan, n, notes, has_history, old_text, flag))
 
     items.sort(key=lambda it: (-it.score, it.path or "", it.line or 0, it.card_id))
     return items

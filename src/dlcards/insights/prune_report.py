@@ -143,7 +143,9 @@ class PruneItemDict(TypedDict):
     score: float
     orphan: bool
     relink_to: str | None
+    relink_question: str | None
     reviews: int
+    flag: int
     reasons: list[ReasonDict]
 
 
@@ -159,6 +161,8 @@ class PruneItem:
     orphan: bool = False
     relink_to: str | None = None
     reviews: int = 0
+    flag: int = 0  # 0 none, 1..7 Anki's colours (dlcards.insights.cardinfo.FLAG_NAMES)
+    relink_question: str | None = None  # the suggested card's question (an orphan's relink)
 
     @property
     def score(self) -> float:
@@ -179,7 +183,9 @@ class PruneItem:
             "score": self.score,
             "orphan": self.orphan,
             "relink_to": self.relink_to,
+            "relink_question": self.relink_question,
             "reviews": self.reviews,
+            "flag": self.flag,
             "reasons": [r.to_dict() for r in self.reasons],
         }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -128,9 +129,13 @@ def week_start(
 
 
 def hardest_cards(
-    in_week: list[ReviewEntry], states: dict[str, CardState], meta: dict[str, CardMeta]
+    in_week: list[ReviewEntry],
+    states: dict[str, CardState],
+    meta: dict[str, CardMeta],
+    questions: dict[str, str] | None = None,
 ) -> list[HardCard]:
-    """Cards failed in the week or of difficulty >= 7: most Agains first, then the hardest."""
+    """Cards failed in the week or of difficulty >= 7: most Agains first, then the hardest.
+    `questions`: each card's whole question (else the first line from `meta`)."""
     counts: dict[str, list[int]] = {}  # card -> [reviews, again]
     for e in in_week:
         c = counts.setdefault(e.card_id, [0, 0])
@@ -149,7 +154,8 @@ def hardest_cards(
                 n,
                 again,
                 difficulty,
-                m.question if m else "(card no longer in the decks)",
+                (questions or {}).get(cid)
+                or (m.question if m else "(card no longer in the decks)"),
                 f"{m.path}:{m.line}" if m else None,
                 m.topic if m else None,
             )
@@ -194,13 +200,42 @@ def week_summary(
         minutes=round(sum(e.duration_ms for e in in_week) / 60000, 2),
         lapses=sum(1 for e in in_week if is_lapse(e)),
         retention=PassFail.of(e for _, e in retained),
-        hardest_cards=tuple(hardest_cards(in_week, states, meta)[:top]),
+        hardest_cards=tuple(
+            hardest_cards(
+                in_week,
+                states,
+                meta,
+                {cid: n.question.strip() for n in notes for cid in n.card_ids()},
+            )[:top]
+        ),
         weakest_topics=tuple(topics[:top]),
     )
 
 
 def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.1f}%"
+
+
+_CLOZE = re.compile(r"\{\{c\d+::(.*?)(?:::[^{}]*)?\}\}", re.S)
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
+
+
+def blog_text(markdown: str) -> str:
+    """A card's whole question as Markdown for a blog: math kept as `$…$`, cloze deletions
+    shown in bold, `check`/`shapes` blocks and comments dropped."""
+    from dlcards.core.render import HIDDEN_BLOCKS, fenced_blocks
+
+    lines = _COMMENT.sub("", _CLOZE.sub(r"**\1**", markdown)).split("\n")
+    for block in reversed(fenced_blocks(lines)):
+        if block.info in HIDDEN_BLOCKS:
+            del lines[block.start : block.end]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def _list_item(text: str) -> str:
+    """`text` as the body of a Markdown list item (continuation lines indented)."""
+    first, *rest = text.split("\n")
+    return "\n".join([first, *(f"  {ln}" if ln.strip() else "" for ln in rest)])
 
 
 def week_markdown(summary: WeekSummary) -> str:
@@ -223,10 +258,15 @@ def week_markdown(summary: WeekSummary) -> str:
         lines += ["", "### Hardest cards", ""]
         for h in s.hardest_cards:
             diff = "" if h.difficulty is None else f", difficulty {h.difficulty:.1f}"
-            lines.append(
-                f"- {h.question} — {h.again} × Again in {h.reviews} "
-                f"review{'s' if h.reviews != 1 else ''}{diff}"
-            )
+            tally = f"{h.again} × Again in {h.reviews} review{'s' if h.reviews != 1 else ''}{diff}"
+            body = blog_text(h.question)
+            if "\n" in body:  # a multi-line question: the numbers first, then the question
+                lines.append(f"- {tally}:")
+                lines.append("")
+                lines.append("  " + _list_item(body))
+                lines.append("")
+            else:
+                lines.append(f"- {body} — {tally}")
     if s.weakest_topics:
         lines += ["", "### Weakest topics", ""]
         for t in s.weakest_topics:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from itertools import pairwise
+from operator import itemgetter
 from typing import Any
 
 from dlcards.review.anki_days import DAY_SECONDS, MemoryState
@@ -30,8 +30,14 @@ _SECOND = timedelta(seconds=1)
 
 def _deltas(times: Sequence[datetime], cutoff_s: int) -> list[int]:
     """`anki_days.delta_ts` with the cutoff in whole seconds (the same integer arithmetic)."""
-    back = [max(cutoff_s - (t - _EPOCH) // _SECOND, 0) // DAY_SECONDS for t in times]
-    return [0] + [max(a - b, 0) for a, b in pairwise(back)]
+    epoch, second, day = _EPOCH, _SECOND, DAY_SECONDS
+    out = []
+    prev = 0
+    for i, t in enumerate(times):
+        back = max(cutoff_s - (t - epoch) // second, 0) // day
+        out.append(0 if i == 0 else max(prev - back, 0))
+        prev = back
+    return out
 
 
 def fsrs_items(
@@ -43,12 +49,13 @@ def fsrs_items(
     cutoff_s = (cutoff.astimezone(UTC) - _EPOCH) // _SECOND
     review = rs.FSRSReview
     item = rs.FSRSItem
+    first = itemgetter(0)
     ids: list[str] = []
     items: list[Any] = []
     for card_id, history in histories.items():
         if not history:
             continue
-        ordered = sorted(history, key=lambda h: h[0])
+        ordered = sorted(history, key=first)
         deltas = _deltas([h[0] for h in ordered], cutoff_s)
         items.append(item([review(int(h[1]), d) for h, d in zip(ordered, deltas, strict=True)]))
         ids.append(card_id)

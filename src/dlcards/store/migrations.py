@@ -188,12 +188,25 @@ CREATE TABLE anki_notetypes (
 ) STRICT;
 """
 
+V6_CARD_TEXT = """
+-- The last known text of every card (question and answer as in the Markdown, raw), written when
+-- the Markdown's cards are synced to the store, so an orphan stays readable: prune's relink
+-- suggestion, card info and `dlcards info` show what the card asked.
+CREATE TABLE card_text (
+    card_id TEXT PRIMARY KEY REFERENCES cards (card_id) ON UPDATE CASCADE ON DELETE CASCADE,
+    question TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+) STRICT;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", V1_INITIAL),
     Migration(2, "card_flags_anki_dedupe_gone_since", V2_FLAGS),
     Migration(3, "anki_sync", V3_ANKI_SYNC),
     Migration(4, "fsrs_params_foreign_reviews", V4_FSRS_PARAMS),
     Migration(5, "anki_notes", V5_ANKI_NOTES),
+    Migration(6, "card_text", V6_CARD_TEXT),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -44,12 +44,13 @@ _SHIFT = 11
 _COLUMNS = f"""
 SELECT unixepoch(r.time) * 1000000 + CAST(substr(r.time, 21, 6) AS INTEGER),
        c.rowid,
-       (r.duration_ms << {_SHIFT}) | r.rating | {_LEARN} * (r.kind = 'learn')
-       | {_REVIEW} * (r.kind = 'review') | {_RELEARN} * (r.kind = 'relearn')
-       | {_MANUAL} * (r.kind = 'manual') | {_BEFORE_NEW} * (r.before_phase = 'new')
-       | {_BEFORE_REVIEW} * (r.before_phase = 'review')
-       | {_BEFORE_DAY} * (r.before_interval_days >= 1)
-       | {_BEFORE_MATURE} * (r.before_interval_days >= {MATURE_DAYS})
+       (r.duration_ms << {_SHIFT}) | r.rating
+       | CASE r.kind WHEN 'review' THEN {_REVIEW} WHEN 'learn' THEN {_LEARN}
+                     WHEN 'relearn' THEN {_RELEARN} WHEN 'manual' THEN {_MANUAL} ELSE 0 END
+       | CASE r.before_phase WHEN 'review' THEN {_BEFORE_REVIEW}
+                             WHEN 'new' THEN {_BEFORE_NEW} ELSE 0 END
+       | CASE WHEN r.before_interval_days >= {MATURE_DAYS} THEN {_BEFORE_DAY | _BEFORE_MATURE}
+              WHEN r.before_interval_days >= 1 THEN {_BEFORE_DAY} ELSE 0 END
 FROM reviews AS r JOIN cards AS c ON c.card_id = r.card_id
 ORDER BY r.id"""
 _CHUNK = 16384

@@ -7,8 +7,9 @@ Constructor:
 - `info`: the card's `dlcards.insights.cardinfo.CardInfoReport`, as
   `Collection.card_info(card_id)` returns it. The screen reads nothing itself.
 
-Shows where the card lives, its question, current state and retrievability, and every review
-(time, rating, kind, time taken, interval, stability, difficulty). Keys: q / escape close.
+Shows where the card lives, its whole question and answer (math as Unicode; an orphan's
+last known text), its flag, current state and retrievability, and every review
+(time, rating, kind, time taken, interval, stability, difficulty), times in the collection's time zone. Keys: q / escape close.
 The review app pushes it with `i`; the prune screen with `i` as well.
 """
 
@@ -22,6 +23,8 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from dlcards.tui.screens.confirm import FLAG_STYLE
+
 if TYPE_CHECKING:
     from dlcards.insights.cardinfo import CardInfoReport
 
@@ -33,19 +36,29 @@ def _num(v: float | None, fmt: str = "{:.2f}") -> str:
 
 
 def header_text(info: CardInfoReport) -> Text:
+    from dlcards.insights.cardinfo import flag_name, local_time, readable
+
     text = Text()
     text.append(f"Card {info.card_id}", style="bold")
     w = info.where
     if w:
         text.append(f"  {w.path}:{w.line}", style="dim")
+    if info.flag:
+        style = f"bold {FLAG_STYLE.get(info.flag, 'red')}"
+        text.append(f"  ⚑ {flag_name(info.flag)}", style=style)
     if not info.in_decks:
         text.append("  orphaned: no longer in any deck file", style="bold yellow")
     text.append("\n")
     if info.question:
-        q = info.question.splitlines()[0]
+        if not info.in_decks:
+            text.append("last known text\n", style="italic dim")
         text.append("Q: ", style="bold")
-        text.append((q[:150] + "…") if len(q) > 150 else q)
+        text.append(readable(info.question))
         text.append("\n")
+        if info.answer:
+            text.append("A: ", style="bold")
+            text.append(readable(info.answer))
+            text.append("\n")
     st = info.state
     r = info.retrievability
     if st is None:
@@ -55,9 +68,9 @@ def header_text(info: CardInfoReport) -> Text:
     text.append("  retrievability ")
     text.append("–" if r is None else f"{r * 100:.1f}%", style="bold")
     text.append(f"  stability {_num(st.stability)} d  difficulty {_num(st.difficulty)}\n")
-    due = (st.due.isoformat() if st.due else "–")[:16].replace("T", " ")
+    due = local_time(st.due, info.timezone) if st.due else "–"
     text.append(
-        f"interval {st.interval_days} d  due {due}  reps {st.reps}  lapses {st.lapses}  "
+        f"interval {st.interval_days} d  due {due} ({info.timezone})  reps {st.reps}  lapses {st.lapses}  "
         f"{info.reviews} reviews in {info.total_minutes:.1f} min"
     )
     if info.suspended:
@@ -70,7 +83,8 @@ def header_text(info: CardInfoReport) -> Text:
 class CardInfoScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("q,escape,i", "close", "Close")]
     DEFAULT_CSS = """
-    CardInfoScreen #info-head { height: auto; padding: 0 1; margin-bottom: 1; }
+    CardInfoScreen #info-head { height: auto; max-height: 60%; overflow-y: auto; padding: 0 1;
+        margin-bottom: 1; }
     CardInfoScreen DataTable { height: 1fr; }
     """
 
@@ -87,12 +101,21 @@ class CardInfoScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
+        from dlcards.insights.cardinfo import local_time
+
         table.add_columns(
-            "time (UTC)", "rating", "kind", "took", "gap", "interval", "stability", "diff."
+            f"time ({self.info.timezone})",
+            "rating",
+            "kind",
+            "took",
+            "gap",
+            "interval",
+            "stability",
+            "diff.",
         )
         for h in self.info.history:
             table.add_row(
-                h.time.isoformat()[:16].replace("T", " "),
+                local_time(h.time, self.info.timezone),
                 Text(h.rating_name, style=RATING_STYLE.get(int(h.rating), "")),
                 h.kind,
                 f"{h.duration_s:.0f}s",

@@ -1,9 +1,11 @@
-"""The end of a session: a summary of what was reviewed, and when the next card is due."""
+"""The end of a session: a summary of what was reviewed, when the next card is due, and
+tomorrow's load (due reviews + learning + new cards within the day's limits)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -42,7 +44,84 @@ def due_text(due: datetime, now: datetime, tz: object) -> str:
     return f"in {format_interval((due - now).total_seconds())} ({when})"
 
 
-def summary_text(session: Session, now: datetime) -> Text:
+@dataclass(frozen=True)
+class TomorrowLoad:
+    reviews: int  # review cards due by the end of tomorrow's study day, within the review limit
+    learning: int  # learning / relearning cards due by then
+    new: int  # new cards tomorrow's limits let in (Anki v3: the review limit caps them too)
+
+    @property
+    def total(self) -> int:
+        return self.reviews + self.learning + self.new
+
+
+def tomorrow_load(
+    session: Session, *, new_per_day: int | None = None, reviews_per_day: int | None = None
+) -> TomorrowLoad:
+    """What tomorrow's study day holds for this session's cards, if nothing more is studied
+    today: cards due by its end (overdue ones included), and new cards up to the limits
+    (the settings' daily limits; today's `--new-limit`/`--review-limit` when not given)."""
+    tomorrow = session.today + timedelta(days=1)
+    end = session.policy.calendar.day_start(tomorrow + timedelta(days=1))
+    reviews = learning = new = 0
+    for cid, card in session.cards.items():
+        f, st = session.flags[cid], session.states[cid]
+        if f.suspended or (f.buried_until is not None and tomorrow < f.buried_until):
+            continue
+        if st.phase == "new":
+            waits = any(
+                t in session.known_topics and t not in session.started for t in card.requires
+            )
+            new += 0 if waits else 1
+        elif st.due is not None and st.due < end:
+            if st.phase == "review":
+                reviews += 1
+            else:
+                learning += 1
+    limit = session.policy.reviews_per_day if reviews_per_day is None else reviews_per_day
+    new_limit = session.policy.new_per_day if new_per_day is None else new_per_day
+    reviews = min(reviews, limit)
+    new = min(new, new_limit, max(0, limit - reviews))
+    return TomorrowLoad(reviews, learning, new)
+
+
+def first_blocking_topic(session: Session) -> str | None:
+    """The earliest topic (curriculum order) that new cards of this session wait for."""
+    waiting = set(session.waiting_for())
+    first = min(
+        (c for c in session.all_cards.values() if c.topic in waiting),
+        key=lambda c: c.order,
+        default=None,
+    )
+    return None if first is None else first.topic
+
+
+def tomorrow_text(load: TomorrowLoad) -> Text:
+    text = Text("Tomorrow: ")
+    if not load.total:
+        text.append("nothing due.", style="bold")
+        return text
+    parts = [
+        (load.reviews, "due" if load.reviews else None),
+        (load.learning, "learning" if load.learning else None),
+        (load.new, "new" if load.new else None),
+    ]
+    shown = [(n, label) for n, label in parts if label]
+    if len(shown) == 1:
+        text.append(str(load.total), style="bold")
+        text.append(f" {shown[0][1]} card{'s' if load.total != 1 else ''}.")
+        return text
+    for i, (n, label) in enumerate(shown):
+        if i:
+            text.append(" + ")
+        text.append(str(n), style="bold")
+        text.append(f" {label}")
+    text.append(f" = {load.total} card{'s' if load.total != 1 else ''}.")
+    return text
+
+
+def summary_text(session: Session, now: datetime, settings: Any = None) -> Text:
+    """The done screen's text; `settings` (the collection's) give tomorrow's daily limits."""
     stats = session.stats
     text = Text(justify="center")
     if stats.answered:
@@ -59,16 +138,27 @@ def summary_text(session: Session, now: datetime) -> Text:
         text.append(f"  ({filt})", style="dim")
     text.append("\n")
     due = session.next_due(now)
-    waiting = session.waiting_for()
     if due is not None:
         text.append(f"Next card due {due_text(due, now, session.policy.calendar.tz)}.\n")
     elif not session.cards:
         text.append("There are no cards to review here.\n")
-    elif not waiting:
+    elif not session.waiting_for():
         text.append("Every card is suspended.\n")
-    if waiting:
-        shown = ", ".join(waiting[:4]) + (", …" if len(waiting) > 4 else "")
-        text.append(f"New cards here wait until you start: {shown}.\n", style="dim")
+    if session.cards:
+        load = tomorrow_load(
+            session,
+            new_per_day=getattr(settings, "new_per_day", None),
+            reviews_per_day=getattr(settings, "reviews_per_day", None),
+        )
+        text.append(tomorrow_text(load))
+        text.append("\n")
+        first = first_blocking_topic(session)
+        if first is not None and not load.new:
+            text.append(
+                f"New cards here wait for the topic {first}: "
+                f"`dlcards review --topic {first}` studies it.\n",
+                style="dim",
+            )
     if session.limits_reached():
         text.append("\nToday's limit is reached. Press ", style="")
         text.append(" m ", style="bold reverse")
@@ -100,7 +190,9 @@ class DoneScreen(Screen[None]):
         self.set_interval(RECHECK_SECONDS, self.recheck)
 
     def refresh_summary(self) -> None:
-        self.query_one("#summary", Static).update(summary_text(self.ctx.session, self.ctx.now()))
+        self.query_one("#summary", Static).update(
+            summary_text(self.ctx.session, self.ctx.now(), self.ctx.settings)
+        )
 
     def recheck(self) -> None:
         if self.ctx.session.next_card(self.ctx.now()) is not None:

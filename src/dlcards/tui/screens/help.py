@@ -18,7 +18,7 @@ KEYS = [
     ("u", "undo the last answer or action (again: further)"),
     ("s", "suspend the card (until unsuspended)"),
     ("b", "bury the card until tomorrow"),
-    ("f", "flag / unflag the card"),
+    ("f 1-7", "flag: 1 red, 2 orange … 7 purple; f 0 unflags"),
     ("e", "edit the card in $EDITOR, then reload it"),
     ("v", "show / hide the card's check and shapes blocks"),
     ("r", "run the card's torch snippet live"),

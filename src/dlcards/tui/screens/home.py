@@ -252,6 +252,7 @@ class HomeApp(ReviewApp):
         )
         self.ctx: ReviewService | None = None  # type: ignore[assignment]
         self.studying = False
+        self.services: list[ReviewService] = []  # every session started here, in order
         self.plan: StudyPlan | None = None
         self._runner: Any = None
         self._runner_lock = threading.Lock()
@@ -273,6 +274,7 @@ class HomeApp(ReviewApp):
             self.notify(f"Could not start the session: {exc}", severity="error")
             return
         service.on_write_error = self._write_failed
+        self.services.append(service)
         self.ctx = service
         self.plan = plan
         self.studying = True
@@ -283,6 +285,11 @@ class HomeApp(ReviewApp):
         if not self._warmed:
             self._warmed = True
             self.call_after_refresh(self._start_background)
+
+    async def action_quit(self) -> None:
+        """ctrl+c quits the program, from a session too."""
+        self.studying = False
+        self.exit()
 
     def exit(self, result: Any = None, return_code: int = 0, message: Any = None) -> None:
         """`q` in a session (or on its done screen) comes back to the home screen."""

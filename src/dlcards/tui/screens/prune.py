@@ -6,7 +6,7 @@ line)` opens the editor (default: `$VISUAL`/`$EDITOR` at the card's line, inside
 `App.suspend()`; tests pass their own).
 
 Keys: e edit in $EDITOR (the card is re-read afterwards), s suspend/unsuspend, d delete the card
-from its Markdown file, r relink an orphan's history to the suggested card, k keep (the reasons
+from its Markdown file (asks first: y/n; u undoes it too), r relink an orphan's history to the suggested card, k keep (the reasons
 are not listed again), u undo the last action, i card info, R reload, q quit.
 Every change is journalled; `dlcards prune --undo-last` undoes it later too.
 """
@@ -26,6 +26,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from dlcards.core.errors import DlcardsError
+from dlcards.tui.screens.confirm import FLAG_STYLE, ConfirmScreen
 
 if TYPE_CHECKING:
     from dlcards.insights.prune import PruneItem
@@ -54,11 +55,23 @@ def default_editor(app: Any) -> Callable[[Path, int], None]:
 
 
 def detail_text(item: PruneItem) -> Text:
+    from dlcards.insights.cardinfo import flag_name, readable
+
     text = Text()
     where = f"{item.path}:{item.line}" if item.path else "(no file)"
+    if item.orphan and item.path:
+        where = f"was at {where}"
     text.append(f"{item.card_id}", style="bold")
-    text.append(f"  {where}  score {item.score:.1f}  {item.reviews} reviews\n", style="dim")
-    text.append(item.question[:200] + "\n")
+    text.append(f"  {where}  score {item.score:.1f}  {item.reviews} reviews", style="dim")
+    if item.flag:
+        text.append(f"  ⚑ {flag_name(item.flag)}", style=f"bold {FLAG_STYLE.get(item.flag, 'red')}")
+    text.append("\n")
+    if item.orphan:
+        text.append("was: ", style="bold")
+    text.append(readable(item.question) + "\n")
+    if item.orphan and item.relink_to:
+        text.append(f"now {item.relink_to}: ", style="bold")
+        text.append(readable(item.relink_question or "(no text)") + "\n")
     for r in item.reasons:
         text.append(f"• {r.code}: ", style=REASON_STYLE.get(r.code, "bold"))
         text.append(r.message)
@@ -93,7 +106,9 @@ class PruneScreen(Screen[None]):
     DEFAULT_CSS = """
     PruneScreen #prune-title { height: 1; padding: 0 1; background: $boost; }
     PruneScreen DataTable { height: 1fr; }
-    PruneScreen #prune-detail { height: 9; padding: 0 1; border-top: solid $primary; }
+    PruneScreen #prune-detail {
+        height: 10; padding: 0 1; border-top: solid $primary; overflow-y: auto;
+    }
     """
 
     def __init__(self, workspace: Any, *, run_editor: Callable[[Path, int], None] | None = None):
@@ -183,7 +198,22 @@ class PruneScreen(Screen[None]):
             what = f"note {item.note_id} ({n} cards)" if n > 1 else item.card_id
             return f"Deleted {what} from {e['path']} (u to undo)"
 
-        self._act(lambda: self.ws.delete(item.card_id), done)
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._act(lambda: self.ws.delete(item.card_id), done)
+            else:
+                self.notify("Nothing deleted.")
+
+        note = self.ws.note_of(item.card_id)
+        n = len(note.card_ids()) if note is not None else 1
+        what = f"the note of {item.card_id} ({n} cards)" if n > 1 else f"card {item.card_id}"
+        question = Text()
+        question.append(f"Delete {what} from {item.path}?\n\n", style="bold")
+        from dlcards.insights.cardinfo import readable
+
+        question.append(readable(item.question)[:400] + "\n\n")
+        question.append("The text leaves the Markdown file; u undoes it.", style="dim")
+        self.app.push_screen(ConfirmScreen(question), answered)
 
     def action_suspend(self) -> None:
         item = self.current

@@ -104,6 +104,7 @@ class ReviewScreen(Screen[None]):
         Binding("s", "suspend", "Suspend", show=False),
         Binding("b", "bury", "Bury", show=False),
         Binding("f", "flag", "Flag", show=False),
+        *(Binding(f"ctrl+{n}", f"set_flag({n})", show=False) for n in range(1, 8)),
         Binding("e", "edit", "Edit", show=False),
         Binding("v", "toggle_checks", "Checks", show=False),
         Binding("r", "run_code", "Run code", show=False),
@@ -314,11 +315,26 @@ class ReviewScreen(Screen[None]):
         self.show_next()
 
     def action_flag(self) -> None:
+        """`f` then 1-7 sets one of Anki's flag colours, 0 removes it (Ctrl+1..7 directly)."""
         if self.card_id is None:
             return
+        from dlcards.tui.screens.confirm import FlagScreen
+
         current = self.ctx.session.flags[self.card_id].flag
-        self.ctx.apply(self.ctx.session.set_flag(0 if current else 1, self.card_id))
-        self.notify("Flag removed." if current else "Card flagged.")
+        self.app.push_screen(
+            FlagScreen(current), lambda flag: None if flag is None else self.action_set_flag(flag)
+        )
+
+    def action_set_flag(self, flag: int) -> None:
+        if self.card_id is None:
+            return
+        from dlcards.insights.cardinfo import flag_name
+
+        current = self.ctx.session.flags[self.card_id].flag
+        if flag == current:
+            return
+        self.ctx.apply(self.ctx.session.set_flag(flag, self.card_id))
+        self.notify(f"Flagged {flag_name(flag)}." if flag else "Flag removed.")
         self.render_card()
 
     def action_study_more(self) -> None:
