@@ -142,6 +142,10 @@ async def test_prune_card_info_of_an_orphan_shows_its_last_known_text(edges_root
     app = build_prune_app(Collection.open(edges_root))
     async with app.run_test(size=(80, 30)) as pilot:
         await select(pilot, app, "sm-max")
+        from textual.widgets import DataTable
+
+        row = app.screen.query_one(DataTable).get_row("sm-max")
+        assert str(row[2]) == "sm-max ⚑"  # flagged cards are marked in the list too
         detail = str(app.screen.query_one("#prune-detail").render())
         assert f"was: {OLD_Q}" in detail and "now sm-max2: Why subtract the largest" in detail
         assert "⚑ pink" in detail
@@ -250,3 +254,35 @@ def test_readable_opens_cloze_and_renders_math() -> None:
 
     text = readable("Softmax is invariant to {{c1::adding $c$::what}} to every\nlogit $z_i$.")
     assert text == "Softmax is invariant to adding c to every\nlogit zᵢ."
+
+
+@run_async
+async def test_review_flags_in_seven_colours(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`f` opens the colour picker (1-7, 0 none, escape keeps); Ctrl+1..7 set a colour at once."""
+    from dlcards.tui.app import build_review_app
+    from dlcards.tui.screens.confirm import FlagScreen
+    from tui_collection import NOW as TUI_NOW
+    from tui_collection import make_collection
+
+    monkeypatch.setenv("DLCARDS_NOW", TUI_NOW)
+    with Collection.open(make_collection(tmp_path / "col")) as col:
+        app = build_review_app(col)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            scr = app.screen
+            card = scr.card_id  # type: ignore[attr-defined]
+            await pilot.press("f")
+            await pilot.pause()
+            assert isinstance(app.screen, FlagScreen)
+            picker = str(app.screen.query_one("#flag-picker").render())
+            assert "1 ⚑ red" in picker and "7 ⚑ purple" in picker
+            await pilot.press("7")
+            await pilot.pause()
+            assert app.screen is scr and col.store.flags()[card].flag == 7
+            await pilot.press("ctrl+6")
+            await pilot.pause()
+            assert col.store.flags()[card].flag == 6
+            code, out = 0, json.dumps(col.card_info(card).to_dict())
+            assert code == 0 and json.loads(out)["flag"] == 6

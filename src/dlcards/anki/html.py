@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dlcards.anki.media import MediaRef, is_remote, media_ref
+from dlcards.core.comments import strip_html_comments
 from dlcards.core.model import Note
 
 if TYPE_CHECKING:
@@ -313,7 +314,7 @@ def renderer() -> MarkdownIt:
 
 
 def _strip_comments(markdown: str) -> str:
-    return re.sub(r"<!--.*?-->", "", markdown, flags=re.S)
+    return strip_html_comments(markdown)
 
 
 def markdown_to_html(markdown: str, env: _Env) -> str:

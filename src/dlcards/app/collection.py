@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from dlcards.app.prune_workspace import PruneWorkspace
     from dlcards.app.reports import StatsData
     from dlcards.app.review import Limits, ReviewService
-    from dlcards.app.verify import CheckReport
+    from dlcards.app.verify import CheckReport, Progress
     from dlcards.core.calendar import StudyCalendar
     from dlcards.core.errors import Problem
     from dlcards.core.model import Note
@@ -433,12 +433,18 @@ class Collection:
         no_exec: bool = False,
         no_cache: bool = False,
         quiet: bool = False,
+        progress: Progress | None = None,
     ) -> CheckReport:
         """`dlcards check`: the decks' problems plus every checked block's, as one report."""
         from dlcards.app.verify import check_report
 
         return check_report(
-            self.decks, strict=strict, no_exec=no_exec, no_cache=no_cache, quiet=quiet
+            self.decks,
+            strict=strict,
+            no_exec=no_exec,
+            no_cache=no_cache,
+            quiet=quiet,
+            progress=progress,
         )
 
     def build(self, out_dir: Path | None = None, **options: Any) -> Any:

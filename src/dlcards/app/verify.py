@@ -14,10 +14,10 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from typing_extensions import TypedDict
 
@@ -223,9 +223,21 @@ def _cores() -> int:
 
 
 def run_pure(
-    items: list[tuple[str, str]], *, parallel_min: int = PARALLEL_MIN
+    items: list[tuple[str, str]],
+    *,
+    parallel_min: int = PARALLEL_MIN,
+    progress: Progress | None = None,
 ) -> list[list[dict[str, Any]]]:
     """Check `check`/`shapes` blocks, in worker processes when there are enough of them."""
+
+    def counted(results: Iterable[list[dict[str, Any]]]) -> list[list[dict[str, Any]]]:
+        out = []
+        for r in results:
+            out.append(r)
+            if progress is not None:
+                progress.advance()
+        return out
+
     cores = _cores()
     if len(items) < parallel_min or cores < 2:
         import gc
@@ -235,7 +247,7 @@ def run_pure(
         was = gc.isenabled()
         gc.disable()
         try:
-            return [_check_pure(i) for i in items]
+            return counted(_check_pure(i) for i in items)
         finally:
             if was:
                 gc.enable()
@@ -254,7 +266,7 @@ def run_pure(
 
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            return list(pool.map(_check_pure, items, chunksize=chunk))
+            return counted(pool.map(_check_pure, items, chunksize=chunk))
     except (BrokenProcessPool, OSError):  # a worker died (or none could start): do it here
         return [_check_pure(i) for i in items]
 
@@ -263,14 +275,22 @@ def _locate(col: Decks, note: Note, block: Block, d: dict[str, Any], strict: boo
     severity = d["severity"]
     code = d["code"]
     message = d["message"]
-    if strict and code == "claim-unproved":
-        severity = "error"
+    if strict and code in ("claim-unproved", "proof-budget"):
+        severity = "error"  # --strict: what was not proved (in time) is not passed
     if strict and code == "card-formula-unproved":
         severity = "error"
     line = block.first_line + int(d.get("offset", 0))
     return Problem(
         SourceLocation(col.display_path(note.path), line), severity, code, message, d.get("hint")
     )
+
+
+class Progress(Protocol):
+    """Where long work reports how far it is (the CLI draws a bar on a terminal)."""
+
+    def start(self, total: int, label: str) -> None: ...
+
+    def advance(self, n: int = 1) -> None: ...
 
 
 def check_report(
@@ -281,6 +301,7 @@ def check_report(
     no_cache: bool = False,
     quiet: bool = False,
     runner_factory: Callable[[], Any] | None = None,
+    progress: Progress | None = None,
 ) -> CheckReport:
     """`dlcards check` of a collection: its structural problems plus those of every checked
     block, as one `CheckReport`."""
@@ -294,6 +315,7 @@ def check_report(
         quiet=quiet,
         report=tally,
         runner_factory=runner_factory,
+        progress=progress,
     )
     return CheckReport.of(problems, tally, files=len(col.files), cards=len(col.cards))
 
@@ -308,8 +330,10 @@ def run_checks(
     quiet: bool = False,
     report: CheckTally | None = None,
     runner_factory: Callable[[], Any] | None = None,
+    progress: Progress | None = None,
 ) -> list[Problem]:
-    """Return the structural problems plus those of every checked block, sorted."""
+    """Return the structural problems plus those of every checked block, sorted. `progress`
+    hears of every block that has to run (cache misses), as it finishes."""
     report = report if report is not None else CheckTally()
     cache = ResultCache(read=not no_cache)
     out = list(problems)
@@ -375,12 +399,15 @@ def run_checks(
         for r in runners:
             r.start()  # torch loads in the background while the formulas are checked
     pure_misses = [t for t in pure if t.result is None]
+    if progress is not None and (pure_misses or runners):
+        progress.start(len(pure_misses) + (len(code_misses) if runners else 0), "Checking")
     if pure_misses:
         results = run_pure(
             [
                 ("bind", t.payload) if t.mode.startswith("bind") else (t.block.kind, t.block.text)
                 for t in pure_misses
-            ]
+            ],
+            progress=progress,
         )
         for task, res in zip(pure_misses, results, strict=True):
             task.result = res
@@ -388,7 +415,7 @@ def run_checks(
             report.ran += 1
     if runners:
         try:
-            _run_code(runners, code_misses, report, cache)
+            _run_code(runners, code_misses, report, cache, progress)
         finally:
             for r in runners:
                 r.close()
@@ -516,7 +543,11 @@ def _code_gate(col: Decks, misses: list[Task], out: list[Problem]) -> bool:
 
 
 def _run_code(
-    runners: list[Any], tasks: list[Task], report: CheckTally, cache: ResultCache
+    runners: list[Any],
+    tasks: list[Task],
+    report: CheckTally,
+    cache: ResultCache,
+    progress: Progress | None = None,
 ) -> None:
     """Run the snippets, one thread per runner server (each forks its own children)."""
     from concurrent.futures import ThreadPoolExecutor
@@ -544,6 +575,9 @@ def _run_code(
                         "hint": None,
                     }
                 ]
+                if progress is not None:
+                    with lock:
+                        progress.advance()
                 continue  # not cached: it says nothing about the snippet
             task.result = [
                 p.to_dict() for p in problems_of(result.to_dict(), task.block.text, task.mode)
@@ -553,6 +587,8 @@ def _run_code(
                 isolated.append(bool(result.net_isolated))
                 report.snippets += 1
                 report.ran += 1
+                if progress is not None:
+                    progress.advance()
 
     with ThreadPoolExecutor(max_workers=len(runners)) as pool:
         for f in [pool.submit(work, r) for r in runners]:

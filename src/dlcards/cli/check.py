@@ -57,7 +57,12 @@ def command(
         col = Collection.open(
             root_of(ctx), paths=list(paths) or None, use_cache=not no_cache, lint=True
         )
-        report = col.check(strict=strict, no_exec=no_exec, no_cache=no_cache, quiet=as_json)
+        from dlcards.cli._common import TerminalProgress
+
+        with TerminalProgress(enabled=None if not as_json else False) as bar:
+            report = col.check(
+                strict=strict, no_exec=no_exec, no_cache=no_cache, quiet=as_json, progress=bar
+            )
         problems, notes = list(report.problems), list(report.notes)
         files, cards = report.files, report.cards
         if key and not any(p.code in ("internal", "code-not-run") for p in problems):

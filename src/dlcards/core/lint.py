@@ -6,6 +6,7 @@ import re
 from collections import defaultdict
 from difflib import SequenceMatcher
 
+from dlcards.core.comments import strip_html_comments
 from dlcards.core.errors import Problem, SourceLocation
 from dlcards.core.model import Deletion, Note
 
@@ -22,7 +23,7 @@ def prose_words(markdown: str) -> int:
     text = DISPLAY_MATH_RE.sub(" M ", text)
     text = INLINE_MATH_RE.sub(" M ", text)
     text = CODE_SPAN_RE.sub(" C ", text)
-    text = re.sub(r"<!--.*?-->", " ", text, flags=re.S)
+    text = strip_html_comments(text, " ")
     return len([w for w in re.split(r"\s+", text) if re.search(r"\w", w)])
 
 
@@ -161,7 +162,7 @@ def _question_prose(markdown: str) -> str:
     """The question as prose: code blocks and id comments dropped, math and code spans kept as
     placeholders (so their `?` or `,` do not count)."""
     text = FENCE_RE.sub(" ", markdown)
-    text = re.sub(r"<!--.*?-->", " ", text, flags=re.S)
+    text = strip_html_comments(text, " ")
     text = DISPLAY_MATH_RE.sub(" M ", text)
     text = INLINE_MATH_RE.sub(" M ", text)
     text = CODE_SPAN_RE.sub(" C ", text)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from dlcards.core.comments import strip_html_comments
 from dlcards.core.errors import Problem, SourceLocation
 from dlcards.core.model import BLOCK_KINDS, ID_RE, Block, DeckMeta, Deletion, Note
 
@@ -590,25 +591,6 @@ def _hint_at(text: str, begin: int, close: int) -> int | None:
 
 def _fence_kind(tok: Token) -> str:
     return tok.info.strip().split(maxsplit=1)[0] if tok.info.strip() else ""
-
-
-def strip_html_comments(text: str) -> str:
-    """`text` without `<!-- ... -->` comments, in linear time (`re.sub(r"<!--.*?-->")` rescans
-    the rest of the text for every unclosed `<!--`: quadratic). An unclosed `<!--` is kept, as
-    the regex keeps it."""
-    out: list[str] = []
-    pos = 0
-    while True:
-        start = text.find("<!--", pos)
-        if start < 0:
-            out.append(text[pos:])
-            return "".join(out)
-        out.append(text[pos:start])
-        end = text.find("-->", start + 4)
-        if end < 0:
-            out.append(text[start:])
-            return "".join(out)
-        pos = end + 3
 
 
 def _visible(markdown: str) -> bool:

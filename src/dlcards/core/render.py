@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from dlcards.core.comments import strip_html_comments
 from dlcards.core.latex_text import HL_CLOSE, HL_OPEN, latex_to_unicode, script
 
 if TYPE_CHECKING:
@@ -46,7 +47,6 @@ _INLINE_SEGMENTS = re.compile(
     r"|(?<![\\$])\$(?P<inline>(?:[^$`\n]|\n(?!\s*\n))+?)(?<!\\)\$(?![\d$])",
     re.S,
 )
-_COMMENT = re.compile(r"<!--.*?-->", re.S)
 
 
 def escape_markdown(text: str) -> str:
@@ -101,7 +101,7 @@ def terminal_markdown(markdown: str, *, show_checks: bool = False) -> str:
     """Card Markdown ready for a terminal renderer: math as Unicode, `check`/`shapes` blocks
     removed (or kept as plain code with `show_checks`), `torch` blocks highlighted as Python,
     HTML comments dropped, cloze markers turned into `<kbd>` spans."""
-    lines = _COMMENT.sub("", markdown).split("\n")
+    lines = strip_html_comments(markdown).split("\n")
     pieces: list[str] = []
     pos = 0
     for block in fenced_blocks(lines):

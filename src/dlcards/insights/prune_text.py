@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Protocol
 
+from dlcards.core.comments import strip_html_comments
 from dlcards.core.lint import FENCE_RE
 from dlcards.core.model import Note
 
@@ -67,7 +68,7 @@ FENCE_BODY_RE = re.compile(r"^(```|~~~)[^\n]*\n(.*?)^\1[ \t]*$", re.S | re.M)
 
 def normalize(text: str) -> str:
     """Prose for similarity: comments, fenced blocks, markup and case removed, spaces collapsed."""
-    text = re.sub(r"<!--.*?-->", " ", text, flags=re.S)
+    text = strip_html_comments(text, " ")
     text = FENCE_RE.sub(" ", text)
     text = re.sub(r"\{\{c\d+::(.*?)(?:::[^}]*)?\}\}", r"\1", text, flags=re.S)
     text = re.sub(r"[`*_#>|\\]", " ", text)
@@ -83,7 +84,7 @@ def exact_parts(text: str) -> tuple[str, str]:
     """(math and numbers, code) of a question, whitespace removed: what must match exactly for
     two questions to be duplicates (one changed symbol in a formula or snippet, or "two" instead
     of "three", makes another card)."""
-    prose = FENCE_RE.sub(" ", re.sub(r"<!--.*?-->", " ", text, flags=re.S))
+    prose = FENCE_RE.sub(" ", strip_html_comments(text, " "))
     math = "|".join(re.sub(r"\s+", "", m.group(0)) for m in MATH_RE.finditer(prose))
     words = re.findall(r"\w+", MATH_RE.sub(" ", prose).lower())
     numbers = " ".join(sorted(w for w in words if w.isdigit() or w in NUMBER_WORDS))

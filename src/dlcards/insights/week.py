@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from typing_extensions import TypedDict
 
 from dlcards.core.calendar import StudyCalendar
+from dlcards.core.comments import strip_html_comments
 from dlcards.core.model import Note
 from dlcards.core.state import CardState, Rating, ReviewEntry, require_utc
 from dlcards.insights.retention import (
@@ -217,7 +218,6 @@ def _pct(value: float | None) -> str:
 
 
 _CLOZE = re.compile(r"\{\{c\d+::(.*?)(?:::[^{}]*)?\}\}", re.S)
-_COMMENT = re.compile(r"<!--.*?-->", re.S)
 
 
 def blog_text(markdown: str) -> str:
@@ -225,7 +225,7 @@ def blog_text(markdown: str) -> str:
     shown in bold, `check`/`shapes` blocks and comments dropped."""
     from dlcards.core.render import HIDDEN_BLOCKS, fenced_blocks
 
-    lines = _COMMENT.sub("", _CLOZE.sub(r"**\1**", markdown)).split("\n")
+    lines = strip_html_comments(_CLOZE.sub(r"**\1**", markdown)).split("\n")
     for block in reversed(fenced_blocks(lines)):
         if block.info in HIDDEN_BLOCKS:
             del lines[block.start : block.end]

@@ -514,9 +514,8 @@ def _same(got: Any, want: Any, tol: Tolerance) -> str | None:
 
 
 def _kind(n: Any) -> str:
-    return {"seq": "shape/sequence", "num": "number", "tensor": "tensor", "bool": "boolean"}.get(
-        n["t"], n["t"]
-    )
+    names = {"seq": "shape/sequence", "num": "number", "tensor": "tensor", "bool": "boolean"}
+    return str(names.get(n["t"], n["t"]))
 
 
 def _scalar_differ(g: Any, want: Any, tol: Tolerance) -> str | None:

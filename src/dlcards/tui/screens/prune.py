@@ -148,7 +148,10 @@ class PruneScreen(Screen[None]):
                     reasons.append(" ")
                 reasons.append(code, style=REASON_STYLE.get(code, ""))
             where = f"{it.path}:{it.line}" if it.path else ""
-            table.add_row(str(rank), f"{it.score:.1f}", it.card_id, reasons, where, key=it.card_id)
+            card = Text(it.card_id)
+            if it.flag:
+                card.append(" ⚑", style=f"bold {FLAG_STYLE.get(it.flag, 'red')}")
+            table.add_row(str(rank), f"{it.score:.1f}", card, reasons, where, key=it.card_id)
         if self.ws.items:
             table.move_cursor(row=min(max(0, row or 0), len(self.ws.items) - 1))
         n = len(self.ws.items)

@@ -31,13 +31,14 @@ if TYPE_CHECKING:
     from dlcards.review.session import Outcome
 
 DURATION_CAP_MS = 60_000  # like Anki: a card left on screen counts at most a minute
+# Anki's flag colours as Rich colour names ("orange", "pink", "turquoise" are not Rich colours)
 FLAG_COLOURS = {
     1: "red",
-    2: "orange",
+    2: "dark_orange",
     3: "green",
     4: "blue",
-    5: "pink",
-    6: "turquoise",
+    5: "hot_pink",
+    6: "dark_turquoise",
     7: "purple",
 }
 HINTS = "u undo  s suspend  b bury  f flag  e edit  ? help  q quit"
