@@ -318,8 +318,24 @@ def bind_block(
     if kind == "check":
         return _bind_check(text, formulas)
     if kind == "shapes":
-        return _bind_shapes(text, formulas)
+        from dlcards.checks.math import _Timeout, time_budget
+
+        # the shapes checker has its own budgets; the card side of the binding gets one too,
+        # so a hostile size (2**2**2**2**2) ends as an unbound formula, never a hang
+        try:
+            with time_budget(SHAPES_BIND_BUDGET_S):
+                return _bind_shapes(text, formulas)
+        except (_Timeout, MemoryError, RecursionError, OverflowError):
+            problems = []
+            from dlcards.checks.shapes import check_shapes
+
+            problems = check_shapes(text)
+            why = "binding this card's shapes ran out of its budget"
+            return problems, [Outcome(i, "unbound", why) for i in range(len(formulas))]
     raise ValueError(f"cannot bind to a {kind} block")
+
+
+SHAPES_BIND_BUDGET_S = 3.0
 
 
 def _split_definition(text: str) -> tuple[str, str] | None:
