@@ -719,6 +719,14 @@ def _product(factors: list[tuple[str, _E, int]]) -> _E:
     kind = factors[0][1].kind
     idx = set(factors[0][1].indices)
     for op, f, col in factors[1:]:
+        if idx and f.indices and idx != f.indices:
+            # x_i y_j is entry (i, j) of an outer product: reading it per entry would say x * y
+            raise LatexUnreadable(
+                f"a product of entries with different free indices "
+                f"({', '.join(sorted(idx | f.indices))}) is not read per entry: "
+                "write the matrix (x y^\\top) or sum over the index",
+                col,
+            )
         if op == "/":
             sym = "/"
         elif op == "odot":

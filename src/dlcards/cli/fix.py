@@ -23,12 +23,15 @@ def command(ctx: click.Context, paths: tuple[Path, ...], dry_run: bool) -> None:
     from dlcards.app.collection import Collection
     from dlcards.core.errors import FileChangedError
     from dlcards.core.identity import IdWrite, apply_id_writes
-    from dlcards.system.fsutil import write_atomic
+    from dlcards.system.fsutil import remove_stale_temps, write_atomic
 
     col = Collection.open(root_of(ctx), paths=list(paths) or None, use_cache=False).decks
     by_file: dict[str, list[IdWrite]] = defaultdict(list)
     for w in col.writes:
         by_file[w.path].append(w)
+    if not dry_run:
+        for deck_file in col.files:  # what a killed `fix` left behind
+            remove_stale_temps(deck_file.path)
     if not by_file:
         click.echo(f"All {len(col.notes)} cards already have ids; nothing to do.")
         return

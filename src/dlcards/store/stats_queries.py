@@ -86,29 +86,21 @@ class LogColumns:
 
 
 def review_columns(conn: sqlite3.Connection) -> LogColumns:
-    """Every review as integers, read in chunks into preallocated arrays (no row outlives its
-    chunk; no second copy of the columns is made)."""
-    own = not conn.in_transaction
-    if own:  # one snapshot for the count and the rows (WAL: writers are not blocked)
-        conn.execute("BEGIN")
-    try:
-        n = int(conn.execute("SELECT count(*) FROM reviews").fetchone()[0])
-        time_us = np.empty(n, dtype=np.int64)
-        card = np.empty(n, dtype=np.int64)
-        packed = np.empty(n, dtype=np.int64)
-        at = 0
-        cur = conn.execute(_COLUMNS)
-        while rows := cur.fetchmany(_CHUNK):
-            chunk = np.fromiter(itertools.chain.from_iterable(rows), np.int64, 3 * len(rows))
-            chunk = chunk.reshape(-1, 3)
-            time_us[at : at + len(rows)] = chunk[:, 0]
-            card[at : at + len(rows)] = chunk[:, 1]
-            packed[at : at + len(rows)] = chunk[:, 2]
-            at += len(rows)
-    finally:
-        if own:
-            conn.execute("COMMIT")
-    return LogColumns(time_us[:at], card[:at], packed[:at])
+    """Every review as integers, read in chunks into arrays sized by a count first (no row
+    outlives its chunk, no second copy of the columns). No transaction is opened on the
+    caller's connection: rows added between the count and the scan grow the arrays."""
+    n = int(conn.execute("SELECT count(*) FROM reviews").fetchone()[0])
+    data = np.empty((n, 3), dtype=np.int64)
+    at = 0
+    cur = conn.execute(_COLUMNS)
+    while rows := cur.fetchmany(_CHUNK):
+        chunk = np.fromiter(itertools.chain.from_iterable(rows), np.int64, 3 * len(rows))
+        if at + len(rows) > len(data):
+            data = np.concatenate((data[:at], np.empty((len(rows), 3), np.int64)))
+        data[at : at + len(rows)] = chunk.reshape(-1, 3)
+        at += len(rows)
+    data = data[:at]
+    return LogColumns(data[:, 0], data[:, 1], data[:, 2])  # views: no second copy
 
 
 def _day_index(cal: StudyCalendar, time_us: np.ndarray, first: date, last: date) -> np.ndarray:

@@ -65,7 +65,10 @@ def write_atomic(snapshot: FileSnapshot, new_data: bytes) -> None:
                 hint="run the command again",
             )
         mode = path.stat().st_mode & 0o7777
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        remove_stale_temps(path)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent
+        )
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(new_data)
@@ -87,6 +90,26 @@ def write_atomic(snapshot: FileSnapshot, new_data: bytes) -> None:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
         _fsync_dir(path.parent)
+
+
+def remove_stale_temps(path: Path) -> None:
+    """Remove the temporary files a killed writer of `path` left behind (`.{name}.{pid}.*.tmp`
+    whose pid is no longer running): a `kill -9` between writing and renaming cannot clean up,
+    so the next write does."""
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        parts = stale.name[len(path.name) + 2 :].split(".")
+        if not parts or not parts[0].isdigit():
+            continue
+        pid = int(parts[0])
+        if pid == os.getpid():
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            with contextlib.suppress(OSError):
+                stale.unlink()
+        except OSError:
+            continue  # alive (another user's) or unknowable: leave it
 
 
 def _exchange(a: str | Path, b: str | Path) -> bool:

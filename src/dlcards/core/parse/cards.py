@@ -1,281 +1,30 @@
-"""Markdown text -> notes with source lines. Pure: no file reads, no clock.
-
-Cards are found on markdown-it-py's block tokens (so `Q:` inside code fences, `$$` math
-blocks and HTML comments never starts a card); each token's `map` gives its source lines.
-"""
+"""Finding cards on markdown-it's block tokens: notes, blocks, cloze deletions; `parse_text`."""
 
 from __future__ import annotations
 
 import bisect
-import hashlib
-import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from dlcards.core.comments import strip_html_comments
-from dlcards.core.errors import Problem, SourceLocation
-from dlcards.core.model import BLOCK_KINDS, ID_RE, Block, DeckMeta, Deletion, Note
+from dlcards.core.model import BLOCK_KINDS, ID_RE, Block, Deletion, Note
+from dlcards.core.parse.base import ParsedFile, _fence_kind, _visible, markdown_parser
+from dlcards.core.parse.front_matter import _FrontMatter
+from dlcards.core.parse.text import (
+    ANSWER_RE,
+    CARD_PREFIX_RE,
+    CLOZE_OPEN_RE,
+    CLOZE_TYPO_RE,
+    ENDS_CARD,
+    content_hash,
+    find_id_comment,
+    remove_id_comments,
+)
 
 if TYPE_CHECKING:
-    from markdown_it import MarkdownIt
     from markdown_it.token import Token
 
-PARSER_VERSION = "1"
 
-_ID_OPEN_RE = re.compile(r"<!--\s*+id:")
-MAX_YAML_DEPTH = 20  # front matter nested deeper is refused (PyYAML recurses per level)
-NEWLINE_RE = re.compile(r"\r\n?")
-CLOZE_OPEN_RE = re.compile(r"\{\{c(\d+)::")
-CLOZE_TYPO_RE = re.compile(r"\{\{c\d+:(?!:)|\{\{C\d+::|\{\{c::")
-CARD_PREFIX_RE = re.compile(r"^(Q|C):(?=\s|$)")
-ANSWER_RE = re.compile(r"^ {0,3}A:(?=\s|$)")
-CARD_START_TYPES = ("paragraph_open",)
-ENDS_CARD = ("heading_open", "hr")
-
-
-@dataclass
-class ParsedFile:
-    """The result of parsing one deck file."""
-
-    path: str
-    meta: DeckMeta
-    notes: list[Note] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-
-
-@lru_cache(maxsize=1)
-def markdown_parser() -> MarkdownIt:
-    from markdown_it import MarkdownIt
-    from mdit_py_plugins.dollarmath import dollarmath_plugin
-    from mdit_py_plugins.front_matter import front_matter_plugin
-
-    return (
-        MarkdownIt("commonmark", {"html": True})
-        .enable("table")
-        .use(front_matter_plugin)
-        .use(dollarmath_plugin, allow_space=True, allow_digits=True, double_inline=True)
-    )
-
-
-def normalize_newlines(text: str) -> str:
-    """Strip a UTF-8 BOM and turn CRLF / CR into LF, keeping the number of lines."""
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    return NEWLINE_RE.sub("\n", text)
-
-
-def content_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-
-@dataclass(frozen=True)
-class IdComment:
-    """An `<!-- id: ... -->` comment found in a line: [start, end) includes the blanks before."""
-
-    start: int
-    end: int
-    raw_id: str
-
-
-def find_id_comment(line: str) -> IdComment | None:
-    """The first `<!-- id: ... -->` of one line (what `[ \\t]*<!--\\s*id:\\s*(.*?)\\s*-->` finds), in linear
-    time: the regex backtracks quadratically on long runs of blanks and rescans every unclosed
-    comment (issue 17: 40,000 blanks took 6 s, 1 MB hours)."""
-    m = _ID_OPEN_RE.search(line)
-    if m is None:
-        return None
-    close = line.find("-->", m.end())
-    if close < 0:  # no later comment of the line can close either
-        return None
-    start = m.start()
-    while start > 0 and line[start - 1] in " \t":
-        start -= 1
-    return IdComment(start, close + 3, line[m.end() : close].strip())
-
-
-def remove_id_comments(text: str) -> str:
-    """`text` without its id comments (and the blanks before them), line by line."""
-    out = []
-    for line in text.split("\n"):
-        while (c := find_id_comment(line)) is not None:
-            line = line[: c.start] + line[c.end :]
-        out.append(line)
-    return "\n".join(out)
-
-
-def _yaml_depth_exceeded(text: str, limit: int) -> int | None:
-    """The 0-based line where flow brackets or indentation nest deeper than `limit`, if any.
-
-    PyYAML composes nodes recursively: thousands of `[[[[` or indented levels raise
-    RecursionError (which used to drop the whole file). Counted on the raw text, linearly."""
-    depth = 0
-    indents: list[int] = []
-    quote: str | None = None
-    for n, line in enumerate(text.split("\n")):
-        stripped = line.lstrip(" ")
-        if stripped and not stripped.startswith("#") and depth == 0 and quote is None:
-            ind = len(line) - len(stripped)
-            while indents and indents[-1] >= ind:
-                indents.pop()
-            indents.append(ind)
-            # a `- - - - x` line nests one level per dash
-            dashes = len(stripped) - len(stripped.lstrip("- "))
-            if len(indents) + stripped[:dashes].count("-") > limit:
-                return n
-        for ch in line:
-            if quote is not None:
-                if ch == quote:
-                    quote = None
-            elif ch in "'\"":
-                quote = ch
-            elif ch == "#":
-                break
-            elif ch in "[{":
-                depth += 1
-                if depth > limit:
-                    return n
-            elif ch in "]}":
-                depth = max(0, depth - 1)
-    return None
-
-
-class _Builder:
-    def __init__(self, path: str, text: str, default_deck: str):
-        self.path = path
-        self.text = normalize_newlines(text)
-        self.lines = self.text.split("\n")
-        self.default_deck = default_deck
-        self.problems: list[Problem] = []
-        self.meta = DeckMeta()
-
-    def problem(
-        self, line: int, severity: str, code: str, message: str, hint: str | None = None
-    ) -> None:
-        self.problems.append(
-            Problem(SourceLocation(self.path, line), severity, code, message, hint)  # type: ignore[arg-type]
-        )
-
-    # -- front matter -------------------------------------------------------------------
-    def front_matter(self, token: Token) -> None:
-        import yaml
-
-        assert token.map is not None
-        start, end = token.map
-        closed = end - 1 > start and self.lines[end - 1].rstrip() in ("---", "...")
-        if not closed:
-            self.problem(
-                1,
-                "error",
-                "front-matter-unclosed",
-                "front matter is not closed",
-                "end the YAML block with a line holding only `---`",
-            )
-            return
-        deep = _yaml_depth_exceeded(token.content, MAX_YAML_DEPTH)
-        if deep is not None:
-            self.problem(
-                start + 2 + deep,
-                "error",
-                "front-matter-yaml",
-                f"front matter nests deeper than {MAX_YAML_DEPTH} levels",
-                "front matter holds flat `key: value` lines (week, topic, tags, requires, deck)",
-            )
-            return
-        try:
-            if any(isinstance(ev, yaml.AliasEvent) for ev in yaml.parse(token.content)):
-                # `*alias` references multiply on every use (a "billion laughs" front matter)
-                self.problem(
-                    start + 2,
-                    "error",
-                    "front-matter-yaml",
-                    "front matter uses YAML aliases (`*name`), which are not supported",
-                    "write each value out: `tags: [math, pytorch]`",
-                )
-                return
-            data = yaml.safe_load(token.content)
-        except RecursionError:
-            self.problem(
-                start + 2,
-                "error",
-                "front-matter-yaml",
-                "front matter nests too deeply to read",
-                "front matter holds flat `key: value` lines (week, topic, tags, requires, deck)",
-            )
-            return
-        except (ValueError, OverflowError, TypeError) as exc:  # e.g. a 5,000-digit integer
-            self.problem(
-                start + 2,
-                "error",
-                "front-matter-yaml",
-                f"malformed front matter: {_short(str(exc))}",
-                "front matter holds short values: `week: 3`, `topic: softmax`",
-            )
-            return
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = start + 2 + (mark.line if mark is not None else 0)
-            reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            self.problem(
-                line,
-                "error",
-                "front-matter-yaml",
-                f"malformed front matter: {reason}",
-                "front matter is YAML: `key: value` lines, lists as [a, b]; indent with spaces, not tabs",
-            )
-            return
-        if data is None:
-            return
-        if not isinstance(data, dict):
-            self.problem(
-                start + 2,
-                "error",
-                "front-matter-yaml",
-                "front matter must be a mapping of keys to values",
-                "write `week: 3`, `topic: softmax`, ... one per line",
-            )
-            return
-        from pydantic import ValidationError
-
-        try:
-            self.meta = DeckMeta.model_validate(data)
-        except ValidationError as exc:
-            for err in exc.errors():
-                key = str(err["loc"][0]) if err["loc"] else ""
-                line = self._front_matter_key_line(start, end, key)
-                if err["type"] == "extra_forbidden":
-                    self.problem(
-                        line,
-                        "error",
-                        "front-matter-unknown-key",
-                        f"unknown front matter key `{key}`",
-                        "allowed keys: " + ", ".join(DeckMeta.model_fields),
-                    )
-                else:
-                    self.problem(
-                        line,
-                        "error",
-                        "front-matter-invalid",
-                        f"front matter `{key}`: {_describe_pydantic_error(key, err)}",
-                        _front_matter_hint(key),
-                    )
-            # keep what is valid so the rest of the file is still checked
-            valid = {k: v for k, v in data.items() if k in DeckMeta.model_fields}
-            for k in list(valid):
-                try:
-                    DeckMeta.model_validate({k: valid[k]})
-                except ValidationError:
-                    del valid[k]
-            self.meta = DeckMeta.model_validate(valid)
-
-    def _front_matter_key_line(self, start: int, end: int, key: str) -> int:
-        pattern = re.compile(rf"^\s*{re.escape(key)}\s*:")
-        for i in range(start + 1, end - 1):
-            if pattern.match(self.lines[i]):
-                return i + 1
-        return start + 1
-
+class _Builder(_FrontMatter):
     # -- cards --------------------------------------------------------------------------
     def build(self) -> ParsedFile:
         tokens = markdown_parser().parse(self.text)
@@ -587,43 +336,6 @@ def _hint_at(text: str, begin: int, close: int) -> int | None:
             return j
         j += 1
     return None
-
-
-def _fence_kind(tok: Token) -> str:
-    return tok.info.strip().split(maxsplit=1)[0] if tok.info.strip() else ""
-
-
-def _visible(markdown: str) -> bool:
-    return bool(strip_html_comments(markdown).strip())
-
-
-def _short(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _input_repr(value: Any) -> str:
-    try:
-        return _short(repr(value))
-    except ValueError:  # an integer over the int->str digit limit
-        return "a number too large to show"
-
-
-def _describe_pydantic_error(key: str, err: Any) -> str:
-    if key == "week":
-        return f"must be a positive integer, not {_input_repr(err.get('input'))}"
-    if key == "topic":
-        return f"must be a slug (lowercase letters, digits, '-', '_'), not {_input_repr(err.get('input'))}"
-    return _short(str(err.get("msg", "invalid value")))
-
-
-def _front_matter_hint(key: str) -> str | None:
-    return {
-        "week": "write e.g. `week: 3`",
-        "topic": "write e.g. `topic: softmax`",
-        "tags": "write e.g. `tags: [math, pytorch]` (tags cannot contain spaces)",
-        "requires": "write e.g. `requires: [gradients]` (topic slugs)",
-        "deck": "write e.g. `deck: Deep Learning`",
-    }.get(key)
 
 
 def parse_text(text: str, path: str, default_deck: str = "dlcards") -> ParsedFile:

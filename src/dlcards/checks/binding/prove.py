@@ -1,0 +1,308 @@
+"""Binding formulas to a `check` block: the block's names, translating each formula, proving it
+there.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+
+from dlcards.checks.binding.outcomes import _RANK, Outcome, Status
+from dlcards.checks.common import PROOF_BUDGET, BlockProblem, statements
+from dlcards.checks.latex import LatexUnreadable, read_claims, read_expr
+
+
+def _split_definition(text: str) -> tuple[str, str] | None:
+    depth = 0
+    for i, ch in enumerate(text):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "=" and depth == 0:
+            prev = text[i - 1] if i else ""
+            nxt = text[i + 1] if i + 1 < len(text) else ""
+            if nxt == "=" or prev in "=!<>":
+                continue
+            return text[:i].strip(), text[i + 1 :].strip()
+    return None
+
+
+@dataclass
+class _BlockInfo:
+    kinds: dict[str, str]  # name -> "V" | "M" | "F" (scalars absent)
+    names: set[str]  # every name the block uses or defines
+    sides: list[str]  # both sides of every claim, in order (rhs first)
+    terms: dict[str, int]  # ast.dump of every subexpression of a statement -> its offset
+    defined: set[str]  # names the block defines (`p = ...`, `f(x) = ...`)
+
+
+def _block_info(text: str) -> _BlockInfo:
+    """Kinds of the block's names, found with the check engine's own evaluator."""
+    from dlcards.checks.math import Arr, Evaluator, Scope, time_budget
+
+    scope = Scope()
+    ev = Evaluator(scope)
+    kinds: dict[str, str] = {}
+    names: set[str] = set()
+    sides: list[str] = []
+    terms: dict[str, int] = {}
+    defined: set[str] = set()
+    for st in statements(text):
+        body = st.text.strip()
+        if body.startswith("where:"):
+            names.update(re.findall(r"[A-Za-z_]\w*", body[len("where:") :]))
+            continue
+        split = _split_definition(body)
+        try:
+            if split is None:
+                node = ast.parse(body, mode="eval").body
+                names.update(_names(node))
+                if isinstance(node, ast.Compare) and len(node.comparators) == 1:
+                    sides += [ast.unparse(node.comparators[0]), ast.unparse(node.left)]
+                    for sub in ast.walk(node):
+                        terms.setdefault(ast.dump(sub), st.offset)
+                continue
+            target = ast.parse(split[0], mode="eval").body
+            value = ast.parse(split[1], mode="eval").body
+        except SyntaxError:
+            continue
+        for sub in ast.walk(value):
+            terms.setdefault(ast.dump(sub), -1)
+        if isinstance(target, ast.Name):
+            names.add(target.id)
+            defined.add(target.id)
+            names.update(_names(value))
+            try:
+                with time_budget(2.0):
+                    v = ev.eval(value)
+            except BaseException as exc:  # the block's own check reports its errors
+                if isinstance(exc, KeyboardInterrupt | SystemExit):
+                    raise
+                continue
+            scope.names[target.id] = v
+            if isinstance(v, Arr):
+                kinds[target.id] = "V" if v.ndim == 1 else "M"
+        elif isinstance(target, ast.Call) and isinstance(target.func, ast.Name):
+            params = [a.id for a in target.args if isinstance(a, ast.Name)]
+            scope.functions[target.func.id] = (params, value)
+            kinds[target.func.id] = "F"
+            names.add(target.func.id)
+            defined.add(target.func.id)
+            names.update(_names(value) - set(params))
+    return _BlockInfo(kinds, names, sides, terms, defined)
+
+
+def _names(node: ast.AST) -> set[str]:
+    """Names an expression uses, except the functions it calls."""
+    called = {id(n.func) for n in ast.walk(node) if isinstance(n, ast.Call)}
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and id(n) not in called}
+
+
+def _exact_decimals(text: str) -> str:
+    """Decimal literals as exact fractions (`0.07` -> `(7/100)`): the check engine compares a
+    claim at the precision of its most precise decimal, which must be the approximated value."""
+
+    def exact(m: re.Match[str]) -> str:
+        whole, frac = m.group(1), m.group(2)
+        return f"({int(whole + frac)}/{10 ** len(frac)})"
+
+    return re.sub(r"(?<![\w.])(\d+)\.(\d+)(?![\w.])", exact, text)
+
+
+def _free_names(node: ast.AST) -> set[str]:
+    """Names an expression depends on: `subs(f, x, a)` does not depend on `x`."""
+    for n in ast.walk(node):
+        if (
+            isinstance(n, ast.Call)
+            and isinstance(n.func, ast.Name)
+            and n.func.id == "subs"
+            and len(n.args) == 3
+        ):
+            inner = _free_names(n.args[0])
+            if isinstance(n.args[1], ast.Name):
+                inner.discard(n.args[1].id)
+            return (_names(node) - _names(n)) | inner | _free_names(n.args[2])
+    return _names(node)
+
+
+def _setting(side: str, info: _BlockInfo) -> str | None:
+    """A lone name the block uses as a free symbol: `x = 2` on a card sets it."""
+    if re.fullmatch(r"[A-Za-z]\w*", side) and side in info.names and side not in info.defined:
+        return side
+    return None
+
+
+def _foreign(claim: str, info: _BlockInfo) -> list[str]:
+    """Names of `claim` that the block does not know (vocabulary constants excepted)."""
+    from dlcards.checks.math import CONSTANTS
+
+    try:
+        node = ast.parse(claim, mode="eval").body
+    except SyntaxError:
+        return []
+    called = {
+        n.func.id
+        for n in ast.walk(node)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+    }
+    unknown = sorted(
+        n
+        for n in _names(node)
+        if n not in info.names and n not in CONSTANTS and n not in info.kinds
+    )
+    unknown += sorted(f for f in called if f in info.kinds and f not in info.names)
+    return unknown
+
+
+def _bind_check(text: str, formulas: list[list[str]]) -> tuple[list[BlockProblem], list[Outcome]]:
+    from dlcards.checks.math import check_math
+
+    info = _block_info(text)
+    lines: list[str] = []  # candidate claims appended to the block
+    owners: list[int] = []  # candidate -> formula index
+    plans: dict[int, tuple[str, list[int]]] = {}  # formula -> (mode, candidate indices)
+    outcomes: dict[int, Outcome] = {}
+    for i, (kind, latex, unread) in enumerate(formulas):
+        if unread:
+            outcomes[i] = Outcome(i, "unbound", unread)
+            continue
+        try:
+            if kind == "relation":
+                read = read_claims(latex, info.kinds)
+                # `a \approx b`: the rounding is b's; a's decimals are exact inputs
+                claims = [
+                    f"{_exact_decimals(c.lhs)} == {c.rhs}" if c.approx else c.statement
+                    for c in read
+                ]
+                mode = "all"
+                if any(c.approx and not re.search(r"\d\.\d", c.statement) for c in read):
+                    outcomes[i] = Outcome(
+                        i,
+                        "unbound",
+                        "\\approx without a written decimal: a rough statement, not checked",
+                        claims[0],
+                    )
+                    continue
+                setting = _setting(read[0].lhs, info)
+                if setting:
+                    outcomes[i] = Outcome(
+                        i,
+                        "unbound",
+                        f"the card gives {setting} a value, which the check block leaves free "
+                        "(a setting, not a claim)",
+                        claims[0],
+                    )
+                    continue
+            elif kind in ("answer", "expression"):
+                expr = read_expr(latex, info.kinds)
+                if not info.sides:
+                    raise LatexUnreadable("the check block makes no claim to compare with", 1)
+                claims = [f"{expr} == {side}" for side in info.sides]
+                mode = kind
+            else:
+                outcomes[i] = Outcome(i, "unbound", "no shapes block to prove it in")
+                continue
+        except LatexUnreadable as exc:
+            outcomes[i] = Outcome(i, "unbound", f"cannot read the formula: {exc}")
+            continue
+        foreign = sorted({n for c in claims for n in _foreign(c, info)})
+        if foreign:
+            outcomes[i] = Outcome(
+                i,
+                "unbound",
+                f"the card names {', '.join(foreign)}, which the check block does not define",
+                claims[0],
+            )
+            continue
+        idx = []
+        for c in claims:
+            idx.append(len(lines))
+            lines.append(c)
+            owners.append(i)
+        plans[i] = (mode, idx)
+    base = text.rstrip("\n")
+    n0 = len(base.split("\n"))
+    full = base + ("\n" + "\n".join(lines) if lines else "")
+    problems = check_math(full)
+    own = [p for p in problems if p.offset < n0]
+    found: dict[int, list[BlockProblem]] = {}
+    for p in problems:
+        if p.offset >= n0:
+            found.setdefault(p.offset - n0, []).append(p)
+    for i, (mode, idx) in plans.items():
+        verdicts = [(_verdict(found.get(j, [])), lines[j]) for j in idx]
+        if mode == "all":
+            worst = min(verdicts, key=lambda v: _RANK[v[0][0]])
+            (status, message), claim = worst
+            outcomes[i] = Outcome(
+                i, status, message, claim if status != "proved" else lines[idx[0]]
+            )
+        else:
+            outcomes[i] = _answer_outcome(i, verdicts, info, own, mode == "answer")
+    return own, [outcomes[i] for i in range(len(formulas))]
+
+
+def _answer_outcome(
+    i: int,
+    verdicts: list[tuple[tuple[Status, str], str]],
+    info: _BlockInfo,
+    own: list[BlockProblem],
+    at_answer: bool,
+) -> Outcome:
+    """An answer expression is proved when it equals a side of a claim. It is false when it
+    differs from a claim's right-hand side (the block's answer) about the same names: same
+    quantities, another value. Else it is bound when it is itself a term of the block's
+    statements (the block proves something of exactly that expression: `norm(x/norm(x)) == 1`
+    for the answer x/‖x‖). Otherwise the block is about something else: unbound."""
+    (status, message), claim = max(verdicts, key=lambda v: _RANK[v[0][0]])
+    if status in ("proved", "numeric", "budget"):
+        return Outcome(i, status, message, claim)
+    expr = claim.split(" == ", 1)[0]
+    try:
+        node = ast.parse(expr, mode="eval").body
+    except SyntaxError:
+        node = None
+    mine = _free_names(node) if node is not None else set()
+    for j, ((st, msg), c) in enumerate(verdicts):
+        side = c.split(" == ", 1)[1]
+        if j % 2 or st != "false" or not at_answer:
+            continue  # only a claim's right-hand side is the block's answer
+        try:
+            theirs = _free_names(ast.parse(side, mode="eval").body)
+        except SyntaxError:
+            continue
+        if theirs == mine:
+            return Outcome(i, "false", f"the answer is not `{side}`: {msg}", c)
+    trivial = isinstance(node, ast.Constant | ast.Name)  # `3`, `x`: a term of anything
+    if node is not None and not trivial and ast.dump(node) in info.terms:
+        offset = info.terms[ast.dump(node)]
+        at = [p for p in own if offset < 0 or p.offset == offset]
+        st, msg = _verdict(at) if at else ("proved", "")
+        if st in ("unbound", "false"):
+            st = "failed"
+        return Outcome(i, st, msg, expr)
+    return Outcome(
+        i,
+        "unbound",
+        "the answer equals no side of the check block's claims, which are about other quantities",
+        claim,
+    )
+
+
+def _verdict(problems: list[BlockProblem]) -> tuple[Status, str]:
+    if not problems:
+        return "proved", ""
+    codes = {p.code: p for p in problems}
+    for code in ("claim-false", "claim-undefined"):
+        if code in codes:
+            return "false", codes[code].message
+    if PROOF_BUDGET in codes:
+        return "budget", codes[PROOF_BUDGET].message
+    if "claim-unproved" in codes:
+        return "numeric", codes["claim-unproved"].message
+    p = problems[0]
+    if "different sizes" in p.message or "different shapes" in p.message:
+        return "false", p.message  # e.g. a transposed gradient: the sides cannot be equal
+    return "unbound", f"the block cannot evaluate the card's formula: {p.message}"
