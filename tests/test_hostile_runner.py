@@ -204,6 +204,11 @@ def test_working_folders_of_a_killed_runner_are_removed_by_the_next_one() -> Non
     r = Runner()
     r.start()
     pid = r.ready_info["pid"]
+    # the spare folder for the next snippet is made just after "ready": wait for it (a loaded
+    # machine can take a while), then kill the server before it can clean up
+    deadline = time.monotonic() + 30
+    while not _workdirs(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert _workdirs(pid)
     os.kill(pid, signal.SIGKILL)
     assert r._proc is not None
