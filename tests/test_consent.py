@@ -194,8 +194,20 @@ def test_consent_recorded_before_binding_asks_again(col: Path, dlcards_home: Pat
     assert consent.trust_status(col)[0] is False
 
 
-def test_untrust_removes_the_marker(col: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_untrust_withdraws_consent_and_a_second_state_folder_keeps_its_own(
+    col: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     run(capsys, "trust")
-    assert (col / ".dlcards-trust-id").exists()
+    marker = (col / ".dlcards-trust-id").read_text()
+    # another state folder (another user, another DLCARDS_HOME) trusts the same collection:
+    # the marker is reused, so the first consent still holds
+    first_home = Path(str(consent.state_dir()))
+    monkeypatch.setenv("DLCARDS_HOME", str(tmp_path / "other-home"))
+    run(capsys, "trust")
+    assert (col / ".dlcards-trust-id").read_text() == marker and consent.is_trusted(col)
+    monkeypatch.setenv("DLCARDS_HOME", str(first_home))
+    assert consent.is_trusted(col)
     run(capsys, "untrust")
-    assert not (col / ".dlcards-trust-id").exists() and not consent.is_trusted(col)
+    assert not consent.is_trusted(col)
+    monkeypatch.setenv("DLCARDS_HOME", str(tmp_path / "other-home"))
+    assert consent.is_trusted(col)  # untrust here withdrew only this state folder's consent

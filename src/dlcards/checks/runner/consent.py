@@ -18,7 +18,6 @@ Editing decks, committing and pulling keep consent.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import secrets
 from datetime import datetime
@@ -115,9 +114,13 @@ def trust(root: Path, when: datetime) -> bool:
         return False
     data = _load()
     cols = data.setdefault("collections", {})
-    token = secrets.token_hex(16)
+    # a marker already there (another state folder's trust, e.g. a second user or
+    # DLCARDS_HOME) is reused, so trusting here never revokes consent given elsewhere; a deck
+    # cannot profit from shipping one, since it cannot guess the id recorded in trust.json
+    token = _read_marker(root) or secrets.token_hex(16)
     marker = _marker_path(root)
-    marker.write_text(token + "\n", encoding="utf-8")
+    if _read_marker(root) != token:
+        marker.write_text(token + "\n", encoding="utf-8")
     cols[_key(root)] = {
         "trusted_at": when.isoformat(),
         "id": token,
@@ -133,7 +136,5 @@ def untrust(root: Path) -> bool:
     cols = data.get("collections", {})
     if cols.pop(_key(root), None) is None:
         return False
-    _save(data)
-    with contextlib.suppress(OSError):
-        _marker_path(root).unlink()
+    _save(data)  # the marker stays: other state folders may still trust this collection
     return True
