@@ -231,6 +231,7 @@ def merge_into_store(
     *,
     now: datetime | None = None,
     dry_run: bool = False,
+    progress: Any = None,
 ) -> MergeResult:
     """Append the new Anki reviews to the dlcards log and recompute the affected cards' states.
 
@@ -248,7 +249,11 @@ def merge_into_store(
     result = MergeResult()
     new_entries: list[ReviewEntry] = []
     states = []
+    if progress is not None:  # `dlcards.app.verify.Progress`: start(total, label), advance()
+        progress.start(len(plan.matched), "Merging reviews")
     for card_id in sorted(plan.matched):
+        if progress is not None:
+            progress.advance()
         existing = store.reviews([card_id])
         known = {e.anki_revlog_id for e in existing if e.anki_revlog_id is not None}
         fresh = [r for r in plan.matched[card_id] if r.revlog_id not in known]

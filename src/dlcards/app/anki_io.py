@@ -14,10 +14,11 @@ if TYPE_CHECKING:
     from dlcards.anki.builder import BuildResult
     from dlcards.anki.reader import ImportPlan, MergeResult
     from dlcards.app.collection import Collection
+    from dlcards.app.verify import Progress
 
 
 def import_anki(
-    collection: Collection, path: Path, *, dry_run: bool = False
+    collection: Collection, path: Path, *, dry_run: bool = False, progress: Progress | None = None
 ) -> tuple[MergeResult, ImportPlan]:
     """Merge the review history of the Anki collection at `path` into the store. A dry run
     writes nothing (and creates no database)."""
@@ -42,7 +43,7 @@ def import_anki(
     # the store learns the cards as the review does (so imported ones are not orphans)
     collection.sync_cards(now)
     plan, own = drop_own_reviews(plan, collection.store)
-    result = merge_into_store(collection.store, scheduler, plan, now=now)
+    result = merge_into_store(collection.store, scheduler, plan, now=now, progress=progress)
     result.duplicates += own
     return result, plan
 

@@ -404,11 +404,13 @@ class Collection:
             scheduler = None  # a damaged store: diagnose says why
         return diagnose(db or self.store_file(), self.markdown_ids(), scheduler)
 
-    def import_anki(self, path: Path, *, dry_run: bool = False) -> tuple[MergeResult, ImportPlan]:
+    def import_anki(
+        self, path: Path, *, dry_run: bool = False, progress: Progress | None = None
+    ) -> tuple[MergeResult, ImportPlan]:
         """Merge the review history of an Anki collection into the store (`import-anki`)."""
         from dlcards.app.anki_io import import_anki
 
-        return import_anki(self, path, dry_run=dry_run)
+        return import_anki(self, path, dry_run=dry_run, progress=progress)
 
     def verify(
         self, *, strict: bool = False, no_exec: bool = False, no_cache: bool = False

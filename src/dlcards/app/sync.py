@@ -18,6 +18,7 @@ messages or the sync summary). `logout` deletes it.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -201,6 +202,7 @@ class SyncService:
         prefer_markdown: bool = False,
         dry_run: bool = False,
         delete_orphans: Iterable[str] = (),
+        progress: Any = None,
     ) -> SyncReport:
         """One sync with the collection file, else the logged-in server, else the collection
         file used last time. Raises DlcardsError (nothing changed) when none is set up."""
@@ -230,7 +232,7 @@ class SyncService:
             if report is None:
                 col = open_anki(path)
                 try:
-                    report = self._run(col, target, dry_run, prefer_markdown, delete)
+                    report = self._run(col, target, dry_run, prefer_markdown, delete, progress)
                 finally:
                     close_anki(col)
                 if not dry_run:
@@ -249,7 +251,7 @@ class SyncService:
                     _write_private(sync_dir() / LOGIN_FILE, login.__dict__)
                 report = self._unchanged(target, _anki_stamp(col)) if quick else None
                 if report is None:
-                    report = self._run(col, target, dry_run, prefer_markdown, delete)
+                    report = self._run(col, target, dry_run, prefer_markdown, delete, progress)
                     if not dry_run:
                         t0 = time.perf_counter()
                         pushed, _ = server_sync(col, login.hkey, login.endpoint, phase="push")
@@ -268,12 +270,20 @@ class SyncService:
         return report
 
     def _run(
-        self, col: Any, target: str, dry_run: bool, prefer_markdown: bool, delete: frozenset[str]
+        self,
+        col: Any,
+        target: str,
+        dry_run: bool,
+        prefer_markdown: bool,
+        delete: frozenset[str],
+        progress: Any = None,
     ) -> SyncReport:
         from dlcards.anki.sync import run_sync
 
         t0 = time.perf_counter()
         inp = self._input(dry_run, prefer_markdown, delete)
+        if progress is not None:
+            inp = dataclasses.replace(inp, progress=progress)
         inp.target = target
         self._prepare(dry_run)
         t1 = time.perf_counter()

@@ -27,9 +27,10 @@ def command(ctx: click.Context, path: Path, dry_run: bool) -> None:
     imported twice, and the affected cards' FSRS state is recomputed from the merged history.
     """
     from dlcards.app.collection import Collection
+    from dlcards.cli._common import TerminalProgress
 
-    with Collection.open(root_of(ctx)) as col:
-        result, plan = col.import_anki(path, dry_run=dry_run)
+    with Collection.open(root_of(ctx)) as col, TerminalProgress() as bar:
+        result, plan = col.import_anki(path, dry_run=dry_run, progress=bar)
     if dry_run:
         click.echo("dry run: nothing written")
         _report(result, plan, "would import")

@@ -56,10 +56,12 @@ def command(
     """
     if ctx.invoked_subcommand is not None:
         return
+    from dlcards.cli._common import TerminalProgress
+
     col, service = _service(ctx)
-    with col:
+    with col, TerminalProgress(enabled=None if not as_json else False) as bar:
         report = service.sync(
-            collection_path, prefer_markdown=prefer == "markdown", dry_run=dry_run
+            collection_path, prefer_markdown=prefer == "markdown", dry_run=dry_run, progress=bar
         )
     _print_report(report, as_json)
 

@@ -31,11 +31,16 @@ def run_sync(col: Any, store: Store, inp: SyncInput) -> SyncReport:
     desired = desired_notes(inp.notes, inp.rendered, inp.display, order)
     engine = _Engine(col, store, inp, report, write, desired)
     engine.order = order
-    engine.content()
-    engine.reviews_and_schedule()
-    engine.flags()
-    engine.options()
+    steps = (engine.content, engine.reviews_and_schedule, engine.flags, engine.options)
+    if inp.progress is not None:
+        inp.progress.start(len(steps) + 1, "Syncing")
+    for step in steps:
+        step()
+        if inp.progress is not None:
+            inp.progress.advance()
     engine.flush_anki()
+    if inp.progress is not None:
+        inp.progress.advance()
     report.seconds = time.perf_counter() - started
     write.summary = report.to_dict()
     if not inp.dry_run:

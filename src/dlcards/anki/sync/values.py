@@ -141,3 +141,4 @@ class SyncInput:
     dry_run: bool = False
     delete_orphans: frozenset[str] = frozenset()  # note ids `dlcards prune` deleted
     pause: Callable[[str], None] | None = None  # test hook: called at named points
+    progress: Any = None  # `dlcards.app.verify.Progress`: start(total, label), advance()

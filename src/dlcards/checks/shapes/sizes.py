@@ -44,7 +44,7 @@ class Pieces:
     items: tuple[Tensor, ...]
 
 
-class _DimPrinter(StrPrinter):  # type: ignore[misc]  # sympy: untyped base class
+class _DimPrinter(StrPrinter):  # sympy: untyped base class
     def _print_floor(self, expr: Any) -> str:
         num, den = sp.fraction(sp.together(expr.args[0]))
         if den != 1:
