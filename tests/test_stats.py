@@ -408,3 +408,23 @@ def test_calendar_or_zone_give_the_same_report():
     # starting at midnight makes it the first review of 03-10
     midnight = compute_stats(notes(), HISTORY, STATES, FLAGS, now=NOW, tz=UTC_TZ, day_starts_at=0)
     assert midnight.period("today").counts.mature_failed == 2
+
+
+def test_weeks_not_studied_yet_sort_numerically() -> None:
+    """Issue 14: stats listed weeks `1, 10, 11, …, 2`."""
+    from dlcards.insights.retention import GroupRow, weakest_first
+
+    rows = [
+        GroupRow(
+            group=g,
+            cards=1,
+            reviews=0,
+            lapses=0,
+            passed=0,
+            failed=0,
+            retention=None,
+            mean_difficulty=None,
+        )
+        for g in (10, 2, 1, 11, 20)
+    ]
+    assert [r.group for r in sorted(rows, key=weakest_first)] == [1, 2, 10, 11, 20]

@@ -205,9 +205,13 @@ class GroupRow:
         }
 
 
-def weakest_first(row: GroupRow) -> tuple[bool, float, int, str]:
+def weakest_first(row: GroupRow) -> tuple[bool, float, int, tuple[int, int, str]]:
+    """Lowest retention first, then most lapses; ties (e.g. weeks not studied yet) in natural
+    order: week 2 before week 10, numbers before names."""
     r = row.retention
-    return (r is None, r if r is not None else 0.0, -row.lapses, str(row.group))
+    g = row.group
+    natural = (0, g, "") if isinstance(g, int) else (1, 0, str(g))
+    return (r is None, r if r is not None else 0.0, -row.lapses, natural)
 
 
 def group_retention(
