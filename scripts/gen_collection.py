@@ -372,17 +372,8 @@ def write_bulk(
     return history, finals
 
 
-STATE_FIELDS = (
-    "phase",
-    "step",
-    "stability",
-    "difficulty",
-    "due",
-    "last_review",
-    "reps",
-    "lapses",
-    "interval_days",
-)
+# the store's state columns, in its order (one definition: dlcards.store.rows)
+from dlcards.store.rows import _STATE_FIELDS as STATE_FIELDS  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,55 +24,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from dlcards.core.state import CardFlags, CardState, ReviewEntry, require_utc
+from dlcards.core.state import CardFlags, CardState, ReviewEntry
 from dlcards.store.db import Store
-
-_STATE_FIELDS = (
-    "phase",
-    "step",
-    "stability",
-    "difficulty",
-    "due",
-    "last_review",
-    "reps",
-    "lapses",
-    "interval_days",
-)
-_INSERT_REVIEW = (
-    "INSERT INTO reviews (card_id, time, rating, duration_ms, kind, source, anki_revlog_id, "
-    + ", ".join(f"before_{f}" for f in _STATE_FIELDS)
-    + ", "
-    + ", ".join(f"after_{f}" for f in _STATE_FIELDS)
-    + ") VALUES ("
-    + ", ".join("?" * (7 + 2 * len(_STATE_FIELDS)))
-    + ")"
-)
-_UPSERT_STATE = (
-    "INSERT INTO card_state (card_id, "
-    + ", ".join(_STATE_FIELDS)
-    + ") VALUES ("
-    + ", ".join("?" * (1 + len(_STATE_FIELDS)))
-    + ") ON CONFLICT (card_id) DO UPDATE SET "
-    + ", ".join(f"{f} = excluded.{f}" for f in _STATE_FIELDS)
-)
-
-
-def _ts(value: datetime | None) -> str | None:
-    return None if value is None else require_utc(value).isoformat(timespec="microseconds")
-
-
-def _state_values(state: CardState) -> tuple[Any, ...]:
-    return (
-        state.phase,
-        state.step,
-        state.stability,
-        state.difficulty,
-        _ts(state.due),
-        _ts(state.last_review),
-        state.reps,
-        state.lapses,
-        state.interval_days,
-    )
+from dlcards.store.rows import _INSERT_REVIEW, _UPSERT_STATE, _state_values, _ts
 
 
 @dataclass(frozen=True)
