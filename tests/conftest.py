@@ -9,7 +9,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-# copies of ../shared/format/examples and ../shared/data: tests read only this repository
+# copies of the format reference examples and the review log (from the workplace folder
+# beside the repository): tests read only this repository
 EXAMPLES = FIXTURES / "examples"
 REVIEW_LOG = FIXTURES / "reviews" / "review_logs_josh_2024.csv"
 

@@ -237,7 +237,7 @@ def test_fix_writes_through_a_symlinked_deck(
 ) -> None:
     from dlcards.cli.main import main
 
-    outside = tmp_path_factory.mktemp("shared") / "linked.md"
+    outside = tmp_path_factory.mktemp("elsewhere") / "linked.md"
     outside.write_text("Q: Linked question?\nA: yes\n", encoding="utf-8")
     link = collection / "decks" / "linked.md"
     link.symlink_to(outside)
