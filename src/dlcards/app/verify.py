@@ -7,178 +7,40 @@ asks for consent before any code runs, and turns block-relative results into loc
 
 Nothing heavy is imported when every block is a cache hit: versions are read from the
 installed packages' files, not by importing sympy or torch.
+
+Parts: `verify_values` (Task, CheckTally, CheckReport, Progress), `verify_cache`
+(ResultCache, cacheable), `verify_code` (code runners); all re-exported here.
 """
 
 from __future__ import annotations
 
-import os
 import sys
-import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from typing_extensions import TypedDict
-
-from dlcards.core.errors import Problem, ProblemDict, SourceLocation, sort_problems
+from dlcards.app.verify_cache import CHECKS_SCHEMA as CHECKS_SCHEMA
+from dlcards.app.verify_cache import ResultCache as ResultCache
+from dlcards.app.verify_cache import _problem_list as _problem_list
+from dlcards.app.verify_cache import cacheable as cacheable
+from dlcards.app.verify_code import MAX_RUNNERS as MAX_RUNNERS
+from dlcards.app.verify_code import SNIPPETS_PER_RUNNER as SNIPPETS_PER_RUNNER
+from dlcards.app.verify_code import _code_gate as _code_gate
+from dlcards.app.verify_code import _cores as _cores
+from dlcards.app.verify_code import _run_code as _run_code
+from dlcards.app.verify_values import CardBinding as CardBinding
+from dlcards.app.verify_values import CheckReport as CheckReport
+from dlcards.app.verify_values import CheckReportDict as CheckReportDict
+from dlcards.app.verify_values import CheckTally as CheckTally
+from dlcards.app.verify_values import Progress as Progress
+from dlcards.app.verify_values import Task as Task
+from dlcards.core.errors import Problem, SourceLocation, sort_problems
 from dlcards.core.model import Block, Note
-from dlcards.system.cache import Cache, Schema, any_speed_dependent
 from dlcards.system.decks import Decks
 from dlcards.system.versions import mpmath_version, sympy_version, torch_version
 
 CHECKER_VERSION = "1"
 PARALLEL_MIN = 24  # misses below this run in this process: starting workers costs more
 CODE_TIMEOUT_S = 10.0
-MAX_RUNNERS = 4  # runner servers for many code misses (each imports torch once)
-SNIPPETS_PER_RUNNER = 12  # fewer misses than this per extra server: one server is faster
-
-
-@dataclass
-class Task:
-    note: Note
-    block: Block
-    key: str
-    mode: str = ""  # torch: "question" | "answer"; check/shapes: "bind" with the card's formulas
-    expect: str | None = None
-    result: list[dict[str, Any]] | None = None
-    payload: str = ""  # bind: the JSON the worker reads (block text and the card's formulas)
-
-
-@dataclass
-class CardBinding:
-    """The formulas a card states and what binding found for each (issue 12; see
-    `dlcards.checks.binding`): `outcomes[i]` is None when no block could bind formula i."""
-
-    note: Note
-    formulas: list[Any]  # checks.binding.CardFormula
-    outcomes: list[Any]  # checks.binding.Outcome | None
-
-
-@dataclass
-class CheckTally:
-    """What one `run_checks` call counts and says besides problems (filled in as it runs)."""
-
-    notes: list[str] = field(default_factory=list)
-    blocks: int = 0
-    cached: int = 0
-    ran: int = 0
-    snippets: int = 0
-    bindings: list[CardBinding] = field(default_factory=list)
-
-
-class CheckReportDict(TypedDict):
-    problems: list[ProblemDict]
-    notes: list[str]
-    files: int
-    cards: int
-
-
-@dataclass(frozen=True, slots=True)
-class CheckReport:
-    """The result of `dlcards check`: every problem, sorted, and what it says besides them.
-
-    `problem_dicts()` is the `dlcards check --json` output (schemas/check.schema.json);
-    `to_dict()` is the whole report, as the run cache keeps it (`from_dict` reads it back).
-    """
-
-    problems: tuple[Problem, ...]
-    notes: tuple[str, ...] = ()
-    files: int = 0
-    cards: int = 0
-    blocks: int = 0
-    cached: int = 0
-    ran: int = 0
-    snippets: int = 0
-
-    @classmethod
-    def of(
-        cls, problems: list[Problem], tally: CheckTally, *, files: int, cards: int
-    ) -> CheckReport:
-        return cls(
-            tuple(problems),
-            tuple(tally.notes),
-            files,
-            cards,
-            tally.blocks,
-            tally.cached,
-            tally.ran,
-            tally.snippets,
-        )
-
-    @property
-    def errors(self) -> int:
-        return sum(1 for p in self.problems if p.severity == "error")
-
-    @property
-    def warnings(self) -> int:
-        return len(self.problems) - self.errors
-
-    def problem_dicts(self) -> list[ProblemDict]:
-        return [p.to_dict() for p in self.problems]
-
-    def to_dict(self) -> CheckReportDict:
-        return {
-            "problems": self.problem_dicts(),
-            "notes": list(self.notes),
-            "files": self.files,
-            "cards": self.cards,
-        }
-
-    @classmethod
-    def from_dict(cls, d: CheckReportDict) -> CheckReport:
-        problems = tuple(Problem.from_dict(p) for p in d["problems"])
-        return cls(problems, tuple(d["notes"]), d["files"], d["cards"])
-
-
-# one JSON list of block-relative problem dicts per block (failures too); the checker's own
-# version is part of the key, dlcards' code fingerprint is part of every key
-CHECKS_SCHEMA = Schema("checks", "2")
-
-
-def _problem_list(value: Any) -> bool:
-    return isinstance(value, list) and all(
-        isinstance(d, dict) and isinstance(d.get("code"), str) for d in value
-    )
-
-
-class ResultCache:
-    """Check results on `system.cache`: one entry per block (failures too), keyed by the
-    checker's version, the block's text and the libraries' versions (and, as every key,
-    dlcards' code fingerprint and the schema).
-
-    A result that depended on the machine's speed (a proof out of its budget, a snippet that
-    timed out: `system.cache.speed_dependent`) or that says nothing about the block (an
-    internal error, code that could not run) is never stored: it is computed again next run.
-    (An index of each collection's last results, read as one file, was measured to save
-    nothing over reading one small file per block, and was dropped.)
-    """
-
-    def __init__(self, *, read: bool = True, folder: Path | None = None):
-        self.read = read  # False (--no-cache): every block runs; results are stored anew
-        self.entries: Cache[list[dict[str, Any]]] = Cache(
-            CHECKS_SCHEMA, _problem_list, codec="json", folder=folder
-        )
-
-    def key(self, *parts: str) -> str:
-        return self.entries.key(CHECKER_VERSION, *parts)
-
-    def get(self, key: str) -> list[dict[str, Any]] | None:
-        return self.entries.get(key) if self.read else None
-
-    def put(self, key: str, problems: list[dict[str, Any]]) -> None:
-        self.entries.put(key, problems, cacheable=cacheable(problems))
-
-
-def cacheable(result: list[dict[str, Any]]) -> bool:
-    """Whether a block's result is a verdict: not a checker bug or code that did not run
-    (`checks.common.cacheable`: also a proof out of its CPU budget, a snippet that timed
-    out), and nothing else that depended on the machine's speed (`system.cache`)."""
-    from dlcards.checks.common import cacheable as checker_says
-
-    if any(d.get("code") in ("internal", "code-not-run") for d in result):
-        return False
-    return checker_says(result) and not any_speed_dependent(result)
 
 
 def _check_pure(item: tuple[str, str]) -> list[dict[str, Any]]:
@@ -213,13 +75,6 @@ def _bind_pure(payload: str) -> list[dict[str, Any]]:
         ]
         outcomes = []
     return [p.to_dict() for p in problems] + [o.to_dict() for o in outcomes]
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
 
 
 def run_pure(
@@ -283,14 +138,6 @@ def _locate(col: Decks, note: Note, block: Block, d: dict[str, Any], strict: boo
     return Problem(
         SourceLocation(col.display_path(note.path), line), severity, code, message, d.get("hint")
     )
-
-
-class Progress(Protocol):
-    """Where long work reports how far it is (the CLI draws a bar on a terminal)."""
-
-    def start(self, total: int, label: str) -> None: ...
-
-    def advance(self, n: int = 1) -> None: ...
 
 
 def check_report(
@@ -505,104 +352,3 @@ def _binding_problems(col: Decks, bindings: list[CardBinding], strict: bool) -> 
             where = SourceLocation(col.display_path(b.note.path), formula.line)
             out.append(Problem(where, severity, code, message, hint))  # type: ignore[arg-type]
     return out
-
-
-def _code_gate(col: Decks, misses: list[Task], out: list[Problem]) -> bool:
-    """Whether code may and can run; if not, one warning for the collection says why."""
-    from dlcards.checks.runner.client import torch_available
-    from dlcards.checks.runner.consent import is_trusted
-
-    first = min(misses, key=lambda t: (t.note.path, t.block.line))
-    where = SourceLocation(col.display_path(first.note.path), first.block.line)
-    n = len(misses)
-    cards = f"{n} code card{'s' if n != 1 else ''}"
-    if not is_trusted(col.root):
-        out.append(
-            Problem(
-                where,
-                "warning",
-                "needs-trust",
-                f"{cards} not run: this collection has no consent to run code here",
-                "run `dlcards trust` to allow it (see docs/checks.md), or pass --no-exec "
-                "to skip code cards",
-            )
-        )
-        return False
-    if not torch_available():
-        out.append(
-            Problem(
-                where,
-                "warning",
-                "no-torch",
-                f"{cards} not run: PyTorch is not installed",
-                "install torch (e.g. `pip install torch`), or pass --no-exec",
-            )
-        )
-        return False
-    return True
-
-
-def _run_code(
-    runners: list[Any],
-    tasks: list[Task],
-    report: CheckTally,
-    cache: ResultCache,
-    progress: Progress | None = None,
-) -> None:
-    """Run the snippets, one thread per runner server (each forks its own children)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from dlcards.checks.code import problems_of
-
-    queue = list(reversed(tasks))
-    lock = threading.Lock()
-    isolated: list[bool] = []
-
-    def work(runner: Any) -> None:
-        while True:
-            with lock:
-                if not queue:
-                    return
-                task = queue.pop()
-            result = runner.run(task.block.text, CODE_TIMEOUT_S, expect=task.expect, mode="check")
-            if result.kind in ("no-torch", "runner"):
-                task.result = [
-                    {
-                        "offset": 0,
-                        "severity": "warning",
-                        "code": "code-not-run",
-                        "message": f"code card not run: {result.error}",
-                        "hint": None,
-                    }
-                ]
-                if progress is not None:
-                    with lock:
-                        progress.advance()
-                continue  # not cached: it says nothing about the snippet
-            task.result = [
-                p.to_dict() for p in problems_of(result.to_dict(), task.block.text, task.mode)
-            ]
-            cache.put(task.key, task.result)
-            with lock:
-                isolated.append(bool(result.net_isolated))
-                report.snippets += 1
-                report.ran += 1
-                if progress is not None:
-                    progress.advance()
-
-    with ThreadPoolExecutor(max_workers=len(runners)) as pool:
-        for f in [pool.submit(work, r) for r in runners]:
-            f.result()
-    if report.snippets:
-        info = runners[0].ready_info
-        device = info.get("device", "cpu")
-        shown = f" ({device} available for review)" if device != "cpu" else ""
-        report.notes.append(
-            f"ran {report.snippets} code snippet{'s' if report.snippets != 1 else ''} "
-            f"on cpu{shown}, torch {info.get('torch', '?')}"
-        )
-        if not all(isolated):
-            report.notes.append(
-                "note: this kernel does not allow a private network namespace; code "
-                "cards ran with only a Python-level network guard"
-            )
