@@ -266,6 +266,11 @@ class Collection:
         self.close()
 
     # -- services -------------------------------------------------------------------------------
+    @property
+    def built_scheduler(self) -> Scheduler | None:
+        """The scheduler if something already built it (never builds one: fsrs stays unimported)."""
+        return self._scheduler
+
     def forget_scheduler(self) -> None:
         """Drop the cached scheduler and parameters (new parameters were adopted)."""
         with self._lock:

@@ -263,9 +263,9 @@ def remember(collection: Collection, now: datetime) -> None:
         "curve": None,
         "params": None,
     }
-    sched = collection._scheduler  # only when the full path built one
+    sched = collection.built_scheduler  # only when the full path built one
     if sched is not None and collection.has_store():
-        entry["curve"] = [sched._factor, sched._decay]
+        entry["curve"] = list(sched.curve)
         entry["params"] = _params_fingerprint(collection.store)
     cache.put(key, entry, slot=_slot(root))
     cache.put(key, texts, slot=_slot(root) + "-text")  # type: ignore[arg-type]

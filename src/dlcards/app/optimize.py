@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 from dlcards.app.parameters import (
     FOREIGN_PREFIX,
-    _forget_scheduler,
     _histories,
     _recomputed_states,
     adopt_parameters,
@@ -107,7 +106,7 @@ def optimize(col: Collection, *, force: bool = False, dry_run: bool = False) -> 
             states=states,
         )
     if row is not None and adopt:
-        _forget_scheduler(col)
+        col.forget_scheduler()
     return OptimizeOutcome(result, source, adopt and not dry_run, force, overridden, row)
 
 
@@ -129,7 +128,7 @@ def rollback(col: Collection) -> tuple[ParamsRow, ParamsRow | None]:
         now,
         lambda active: _recomputed_states(col, None if active is None else active.parameters, now),
     )
-    _forget_scheduler(col)
+    col.forget_scheduler()
     return out
 
 

@@ -99,7 +99,7 @@ def adopt_parameters(
     row = add_params(
         col.store, params, created_at=now, source=source, adopted=True, note=note, states=states
     )
-    _forget_scheduler(col)
+    col.forget_scheduler()
     return row
 
 
@@ -121,8 +121,3 @@ def _check_schedulable(col: Collection, params: tuple[float, ...]) -> None:
             exc.message.replace("setting `fsrs_parameters`: ", "FSRS parameters: "),
             hint="these numbers are outside what FSRS-6 allows; copy them again from Anki",
         ) from None
-
-
-def _forget_scheduler(col: Collection) -> None:
-    """The collection's cached scheduler was built with the old parameters: drop it."""
-    col.forget_scheduler()

@@ -142,11 +142,6 @@ class PassFail:
         }
 
 
-def retention_between(retained: list[tuple[date, ReviewEntry]], lo: date, hi: date) -> PassFail:
-    """Retention of the first retention reviews on study days `lo`..`hi` (inclusive)."""
-    return PassFail.of(e for d, e in retained if lo <= d <= hi)
-
-
 @dataclass(frozen=True, slots=True)
 class CardMeta:
     card_id: str

@@ -132,6 +132,11 @@ class Scheduler:
             return anki_days.elapsed_days(earlier, later, cutoff)
         return anki_days.answer_elapsed_days(earlier, later, self.config.calendar)
 
+    @property
+    def curve(self) -> tuple[float, float]:
+        """(factor, decay) of the forgetting curve: what `forgetting_curve` depends on."""
+        return self._factor, self._decay
+
     def forgetting_curve(self, elapsed_days: float, stability: float) -> float:
         """FSRS-6 power forgetting curve R(t, S)."""
         return float((1 + self._factor * elapsed_days / stability) ** self._decay)

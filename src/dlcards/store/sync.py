@@ -19,9 +19,8 @@ Tables (migration 3, `anki_sync`):
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from dlcards.core.state import CardFlags, CardState, ReviewEntry
@@ -278,25 +277,6 @@ def commit_sync(store: Store, write: SyncWrite) -> int:
         raise
     conn.execute("COMMIT")
     return inserted
-
-
-def forget_target_notes(store: Store, target: str, note_ids: Iterable[str]) -> None:
-    """Drop the sync base of notes deleted in Anki by `dlcards prune` (one transaction)."""
-    ids = list(note_ids)
-    conn = store.conn
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        conn.executemany(
-            "DELETE FROM sync_notes WHERE target = ? AND note_id = ?", [(target, n) for n in ids]
-        )
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
-def buried_flag(flags: CardFlags | None, today: date) -> bool:
-    return bool(flags and flags.buried_until and flags.buried_until > today)
 
 
 def store_fingerprint(store: Store) -> str:

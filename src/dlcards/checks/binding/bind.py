@@ -28,7 +28,6 @@ def bind_block(
             with time_budget(SHAPES_BIND_BUDGET_S):
                 return _bind_shapes(text, formulas)
         except (_Timeout, MemoryError, RecursionError, OverflowError):
-            problems = []
             from dlcards.checks.shapes import check_shapes
 
             problems = check_shapes(text)
