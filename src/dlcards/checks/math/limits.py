@@ -22,6 +22,12 @@ EXTREMES = (10.0, 123.45, 1e3, 1e6)  # magnitudes tried besides the random point
 EXTREME_SHARE = 0.25  # of the claim's budget, at most, for the extreme points
 
 
+# After the budget runs out the alarm repeats every _AGAIN seconds of CPU time until the
+# exception gets through: Python swallows (and only warns about) an exception raised while a
+# gc callback or a __del__ runs, so a single alarm that lands there would be lost.
+_AGAIN = 0.05
+
+
 class _Timeout(BaseException):  # not an Exception: sympy code must not swallow it
     pass
 
@@ -42,7 +48,7 @@ def time_budget(seconds: float) -> Iterator[None]:
         raise _Timeout
 
     old = signal.signal(signal.SIGPROF, _alarm)
-    signal.setitimer(signal.ITIMER_PROF, seconds)
+    signal.setitimer(signal.ITIMER_PROF, seconds, _AGAIN)
     try:
         yield
     finally:
@@ -73,7 +79,7 @@ def sub_budget(seconds: float) -> Iterator[None]:
 
     started = time.process_time()
     old = signal.signal(signal.SIGPROF, _alarm)
-    signal.setitimer(signal.ITIMER_PROF, seconds)
+    signal.setitimer(signal.ITIMER_PROF, seconds, _AGAIN)
     try:
         yield
     finally:
@@ -83,4 +89,4 @@ def sub_budget(seconds: float) -> Iterator[None]:
             left = outer_left - (time.process_time() - started)
             if left <= 0:
                 raise _Timeout
-            signal.setitimer(signal.ITIMER_PROF, left)
+            signal.setitimer(signal.ITIMER_PROF, left, _AGAIN)

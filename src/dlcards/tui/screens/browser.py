@@ -203,7 +203,11 @@ class BrowserScreen(Screen[bool]):
         self.search_text = event.value
         if self._timer is not None:
             self._timer.stop()
-        self._timer = self.set_timer(0.15, self.run_search)
+        self._timer = self.set_timer(0.15, self._typed_search)
+
+    def _typed_search(self) -> None:
+        self._timer = None
+        self.run_search()
 
     @on(Input.Submitted, "#search")
     def _submitted(self, event: Input.Submitted) -> None:
@@ -212,6 +216,9 @@ class BrowserScreen(Screen[bool]):
         self.table.focus()
 
     def run_search(self) -> None:
+        if self._timer is not None:  # a search typed earlier must not land after this one
+            self._timer.stop()
+            self._timer = None
         try:
             found = self.browser.search(self.search_text)
         except SearchError as exc:
