@@ -128,14 +128,14 @@ class StateMismatch:
 
 def _replays(store: Store, scheduler: Scheduler) -> dict[str, tuple[CardState, int]]:
     """Every card's state replayed from its log through the scheduler: id -> (state, reviews)."""
+    from dlcards.review.batch import replay_batch
+
     by_card: dict[str, list[tuple[datetime, Rating, int]]] = {}
     for entry in store.reviews():
         by_card.setdefault(entry.card_id, []).append((entry.time, entry.rating, entry.duration_ms))
-    out = {}
-    for cid, rows in by_card.items():
-        state, _ = scheduler.replay(cid, rows)
-        out[cid] = (state, len(rows))
-    return out
+    # one batched replay, bit-identical to `scheduler.replay` per card (final states only)
+    replayed = replay_batch(scheduler, by_card, wanted={})
+    return {cid: (replayed[cid][0], len(rows)) for cid, rows in by_card.items()}
 
 
 def check_states(store: Store, scheduler: Scheduler) -> list[StateMismatch]:
