@@ -15,7 +15,7 @@ import contextlib
 import shutil
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -76,28 +76,36 @@ def _revlog_rows(col: Any) -> list[AnkiReview]:
         names = [f["name"] for f in nt["flds"]]
         if "DlcId" in names:
             dlc_field[int(nt["id"])] = names.index("DlcId")
-    rows = col.db.all(
-        "select r.id, coalesce(n.guid, ''), coalesce(c.ord, 0), r.ease, r.time, r.type, "
-        "coalesce(n.mid, 0), coalesce(n.flds, '') from revlog r left join cards c on c.id = r.cid "
-        "left join notes n on n.id = c.nid order by r.id"
-    )
-    out = []
-    for rid, guid, ord_, ease, taken, rtype, mid, flds in rows:
+    # each note once (its GUID and DlcId), not its fields again for every review of it
+    of_note: dict[int, tuple[str, str | None]] = {}
+    for nid, guid, mid, flds in col.db.all(
+        "select id, guid, mid, flds from notes where id in "
+        "(select nid from cards where id in (select cid from revlog))"
+    ):
         index = dlc_field.get(int(mid))
         dlc_id = None
         if index is not None:
             values = str(flds).split("\x1f")
             dlc_id = values[index].strip() if index < len(values) else None
+        of_note[int(nid)] = (str(guid), dlc_id or None)
+    rows = col.db.all(
+        "select r.id, coalesce(c.nid, 0), coalesce(c.ord, 0), r.ease, r.time, r.type "
+        "from revlog r left join cards c on c.id = r.cid order by r.id"
+    )
+    missing = ("", None)
+    out = []
+    for rid, nid, ord_, ease, taken, rtype in rows:
+        guid, dlc_id = of_note.get(int(nid), missing)
         out.append(
             AnkiReview(
                 revlog_id=int(rid),
-                guid=str(guid),
+                guid=guid,
                 ord=int(ord_),
                 time=datetime.fromtimestamp(int(rid) / 1000, UTC),
                 ease=int(ease),
                 duration_ms=max(0, int(taken)),
                 type=int(rtype),
-                dlc_id=dlc_id or None,
+                dlc_id=dlc_id,
             )
         )
     return out
@@ -217,6 +225,18 @@ def plan_import(rows: Iterable[AnkiReview], notes: Iterable[Note]) -> ImportPlan
     return plan
 
 
+_MERGE_CHUNK = 500  # cards replayed per batch (the progress bar advances per batch)
+
+
+def as_imported(entry: ReviewEntry, revlog_id: int) -> ReviewEntry:
+    """`replace(entry, source="anki", anki_revlog_id=revlog_id)`, built directly (a review
+    log of 50k rows calls it 50k times)."""
+    e = entry
+    return ReviewEntry(
+        e.card_id, e.time, e.rating, e.duration_ms, e.before, e.after, e.kind, "anki", revlog_id
+    )
+
+
 @dataclass
 class MergeResult:
     imported: int = 0
@@ -244,38 +264,61 @@ def merge_into_store(
     computes the same counts and writes nothing.
     """
     from dlcards.review.anki_days import next_day_at
+    from dlcards.review.batch import replay_batch
 
     cutoff = next_day_at(now, scheduler.config.calendar) if now is not None else None
     result = MergeResult()
     new_entries: list[ReviewEntry] = []
     states = []
+    card_ids = sorted(plan.matched)
     if progress is not None:  # `dlcards.app.verify.Progress`: start(total, label), advance()
-        progress.start(len(plan.matched), "Merging reviews")
-    for card_id in sorted(plan.matched):
-        if progress is not None:
-            progress.advance()
-        existing = store.reviews([card_id])
-        known = {e.anki_revlog_id for e in existing if e.anki_revlog_id is not None}
-        fresh = [r for r in plan.matched[card_id] if r.revlog_id not in known]
-        result.duplicates += len(plan.matched[card_id]) - len(fresh)
-        if not fresh:
+        progress.start(len(card_ids), "Merging reviews")
+    # the cards' dlcards histories in one read, in time order (as `store.reviews` gives them)
+    existing: dict[str, list[ReviewEntry]] = {}
+    for entry in store.reviews(card_ids) if card_ids else ():
+        existing.setdefault(entry.card_id, []).append(entry)
+    for start in range(0, len(card_ids), _MERGE_CHUNK):
+        chunk = card_ids[start : start + _MERGE_CHUNK]
+        histories: dict[str, list[tuple[datetime, Rating, int]]] = {}
+        rows_of: dict[str, dict[int, AnkiReview]] = {}
+        for card_id in chunk:
+            mine = existing.get(card_id, [])
+            known = {e.anki_revlog_id for e in mine if e.anki_revlog_id is not None}
+            fresh = [r for r in plan.matched[card_id] if r.revlog_id not in known]
+            result.duplicates += len(plan.matched[card_id]) - len(fresh)
+            if not fresh:
+                continue
+            merged: list[tuple[datetime, Rating, int, AnkiReview | None]] = [
+                (e.time, e.rating, e.duration_ms, None) for e in mine
+            ]
+            merged += [(r.time, Rating(r.ease), r.duration_ms, r) for r in fresh]
+            merged.sort(key=lambda m: m[0])
+            histories[card_id] = [(t, rating, ms) for t, rating, ms, _ in merged]
+            rows_of[card_id] = {i: m[3] for i, m in enumerate(merged) if m[3] is not None}
+        if dry_run:  # the counts need no replay
+            for card_id in chunk:
+                if progress is not None:
+                    progress.advance()
+                if card_id in rows_of:
+                    result.imported += len(rows_of[card_id])
+                    result.cards.append(card_id)
             continue
-        merged: list[tuple[datetime, Rating, int, AnkiReview | None]] = [
-            (e.time, e.rating, e.duration_ms, None) for e in existing
-        ]
-        merged += [(r.time, Rating(r.ease), r.duration_ms, r) for r in fresh]
-        merged.sort(key=lambda m: m[0])
-        state, entries = scheduler.replay(
-            card_id, [(t, rating, ms) for t, rating, ms, _ in merged], cutoff=cutoff
-        )
-        for (_, _, _, row), entry in zip(merged, entries, strict=True):
-            if row is not None:
-                new_entries.append(replace(entry, source="anki", anki_revlog_id=row.revlog_id))
-        states.append(state)
-        result.cards.append(card_id)
-    if dry_run:
-        result.imported = len(new_entries)
-    elif new_entries:
+        # the whole merged history of every card replayed at once, with the same results as
+        # `scheduler.replay` card by card (`dlcards.review.batch.replay_batch`)
+        replayed = replay_batch(scheduler, histories, cutoff=cutoff, wanted=rows_of)
+        for card_id in chunk:
+            if progress is not None:
+                progress.advance()
+            if card_id not in replayed:
+                continue
+            state, entries = replayed[card_id]
+            for i, row in rows_of[card_id].items():
+                replayed_entry = entries[i]
+                assert replayed_entry is not None
+                new_entries.append(as_imported(replayed_entry, row.revlog_id))
+            states.append(state)
+            result.cards.append(card_id)
+    if new_entries:
         # reviews and recomputed states in one transaction: a crash leaves neither half
         imported, dups = store.import_reviews(new_entries, states)
         result.imported += imported

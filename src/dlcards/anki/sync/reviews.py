@@ -69,6 +69,7 @@ class _Reviews(_EngineBase):
                 del incoming[card_id]
         taken_ids = all_ids | known
         states = self.store.states(set(incoming) | set(outgoing))
+        self._replayed = self._replay_merged(incoming)
         for card_id in sorted(set(incoming) | set(outgoing)):
             ins, outs = incoming.get(card_id, []), outgoing.get(card_id, [])
             card = self.card_of[card_id]
@@ -105,31 +106,54 @@ class _Reviews(_EngineBase):
                 state = states.get(card_id) or CardState(card_id=card_id)
                 self._to_anki(card, state)
 
+    def _replay_merged(
+        self, incoming: dict[str, list[tuple[int, int, int, int]]]
+    ) -> dict[str, tuple[CardState, list[ReviewEntry | None], dict[int, int]]]:
+        """Every card with new Anki rows: its dlcards history (one read) merged with them, all
+        replayed at once (`dlcards.review.batch.replay_batch`: the same states as
+        `Scheduler.replay` card by card), memory states as Anki's `compute_memory_state` gives
+        them now (`anki_days`). Card id -> (state, entries, {index of an Anki row: revlog id})."""
+        from dlcards.review.anki_days import next_day_at
+        from dlcards.review.batch import replay_batch
+
+        if not incoming:
+            return {}
+        existing: dict[str, list[ReviewEntry]] = {}
+        for entry in self.store.reviews(sorted(incoming)):
+            existing.setdefault(entry.card_id, []).append(entry)
+        histories: dict[str, list[tuple[datetime, Rating, int]]] = {}
+        anki_rows: dict[str, dict[int, int]] = {}
+        for card_id, rows in incoming.items():
+            merged: list[tuple[datetime, Rating, int, int | None]] = [
+                (e.time, e.rating, e.duration_ms, None) for e in existing.get(card_id, [])
+            ]
+            merged += [
+                (datetime.fromtimestamp(rid / 1000, UTC), Rating(ease), max(taken, 0), rid)
+                for rid, ease, taken, _ in rows
+            ]
+            merged.sort(key=lambda m: m[0])
+            histories[card_id] = [(t, rating, ms) for t, rating, ms, _ in merged]
+            anki_rows[card_id] = {i: m[3] for i, m in enumerate(merged) if m[3] is not None}
+        replayed = replay_batch(
+            self.inp.scheduler,
+            histories,
+            cutoff=next_day_at(self.inp.now, self.inp.calendar),
+            wanted=anki_rows,
+        )
+        return {cid: (*replayed[cid], anki_rows[cid]) for cid in replayed}
+
     def _merge_in(
         self, card_id: str, rows: list[tuple[int, int, int, int]], card: AnkiCardRow, *, both: bool
     ) -> CardState:
         """Append Anki's new rows to the card's history; its state from the merged replay (or
         Anki's own schedule when dlcards has no new answer of its own)."""
-        existing = self.store.reviews([card_id])
-        merged: list[tuple[datetime, Rating, int, int | None]] = [
-            (e.time, e.rating, e.duration_ms, None) for e in existing
-        ]
-        merged += [
-            (datetime.fromtimestamp(rid / 1000, UTC), Rating(ease), max(taken, 0), rid)
-            for rid, ease, taken, _ in rows
-        ]
-        merged.sort(key=lambda m: m[0])
-        # memory states as Anki's compute_memory_state gives them now (anki_days)
-        from dlcards.review.anki_days import next_day_at
+        from dlcards.anki.reader import as_imported
 
-        state, entries = self.inp.scheduler.replay(
-            card_id,
-            [(t, rating, ms) for t, rating, ms, _ in merged],
-            cutoff=next_day_at(self.inp.now, self.inp.calendar),
-        )
-        for (_, _, _, rid), entry in zip(merged, entries, strict=True):
-            if rid is not None:
-                self.write.reviews.append(replace(entry, source="anki", anki_revlog_id=rid))
+        state, entries, anki_rows = self._replayed[card_id]
+        for i, rid in anki_rows.items():
+            entry = entries[i]
+            assert entry is not None
+            self.write.reviews.append(as_imported(entry, rid))
         if not both:  # answered only in Anki: Anki's schedule is the one
             state = state_from_anki(card, state, self.days, self.inp.settings)
         self.write.states.append(state)
