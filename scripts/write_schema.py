@@ -54,7 +54,8 @@ REPORTS: dict[str, tuple[str, str]] = {
     "coverage.schema.json": (
         "dlcards.app.coverage:CoverageReportDict",
         "`dlcards check --coverage --json`: per card (a cloze note counts once) its category "
-        "(bound-and-proved, bound-numeric-only, false, unbound, nothing-checkable), counts per "
+        "(bound-and-proved, bound-numeric-only, false, unbound, code-checked, "
+        "nothing-checkable), counts per "
         "deck file and in total, and every unbound formula with its path, line and reason.",
     ),
 }

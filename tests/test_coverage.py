@@ -32,7 +32,7 @@ def test_categories_counts_and_unbound_reasons(col: Path) -> None:
     assert by_line == {
         ("a.md", 8): "bound-and-proved",  # the card's own formula, proved in the block
         ("a.md", 15): "unbound",  # the card names L, N, X, y_hat: not the block's names
-        ("a.md", 24): "unbound",  # \lfloor cannot be read
+        ("a.md", 24): "unbound",  # a symbolic \lfloor cannot be read
         ("a.md", 31): "unbound",  # a formula, but no block
         ("a.md", 34): "nothing-checkable",
         ("a.md", 37): "unbound",  # a code card, not run (--no-exec)
@@ -49,12 +49,16 @@ def test_categories_counts_and_unbound_reasons(col: Path) -> None:
         "bound_numeric_only": 0,
         "false": 1,
         "unbound": 6,
+        "code_checked": 0,
         "nothing_checkable": 1,
+        "formula_cards": 11,
         "formulas": 11,
         "formulas_proved": 5,
     }
     assert cov.by_file()[str(col / "decks" / "b.md")]["formulas_proved"] == 3
-    assert cov.headline() == "5 of 11 formulas on cards are proved"
+    assert cov.headline() == (
+        "5 of 11 formulas on cards are proved; 4 of 11 formula cards bound and proved (36%)"
+    )
     unbound = [(Path(u.path).name, u.line, u.reason) for u in cov.unbound]
     assert unbound == [
         (
@@ -62,7 +66,13 @@ def test_categories_counts_and_unbound_reasons(col: Path) -> None:
             16,
             "the card names L, N, X, y_hat, which the check block does not define",
         ),
-        ("a.md", 25, "cannot read the formula: column 24: \\lfloor is not read in formulas"),
+        (
+            "a.md",
+            25,
+            "cannot read the formula: column 24: \\lfloor … \\rfloor of a symbolic expression: "
+            "the check language has no floor or ceiling (a closed form such as "
+            "\\lfloor (7-3)/2 \\rfloor is read)",
+        ),
         ("a.md", 32, "no check block to prove it in"),
         ("a.md", 38, "code cards were not run"),
         ("a.md", 59, "the check block passes, but the card's text states no formula it proves"),
@@ -102,6 +112,8 @@ def test_cli_coverage_json_and_text(col: Path, capsys: pytest.CaptureFixture[str
     code = main(["-C", str(col), "check", "--coverage", "--no-exec"])
     out, err = capsys.readouterr()
     assert code == 1 and "1 error" in err
-    assert out.rstrip().endswith("5 of 11 formulas on cards are proved")
+    assert out.rstrip().endswith(
+        "5 of 11 formulas on cards are proved; 4 of 11 formula cards bound and proved (36%)"
+    )
     assert "b.md:15: $\\frac{d}{dt} = 2$: cannot read the formula" in out
     assert "card-formula-false" not in out and "the card's formula is false" in out

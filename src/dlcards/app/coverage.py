@@ -8,8 +8,14 @@ Every card falls in one category:
   or ran out of its CPU budget;
 - `false`: a formula on the card is false (an error of `dlcards check`);
 - `unbound`: a formula on the card cannot be read or names what no block defines, or a formula
-  has no block to be proved in, or the card has blocks but its text states nothing they prove;
+  has no block to be proved in, or the card has a `check`/`shapes` block but its text states
+  nothing it proves;
+- `code-checked`: the card states no formula; its answer is prose checked by code: its `torch`
+  block(s) ran and passed their asserts. Not a formula card: outside the rate's denominator;
 - `nothing-checkable`: no formula on the card and no checked block.
+
+The rate: formula cards are all cards but `code-checked` and `nothing-checkable`; the headline
+says how many formulas were proved and how many formula cards were bound and proved.
 
 The JSON form is `CoverageReport.to_dict()` (schemas/coverage.schema.json).
 """
@@ -27,13 +33,19 @@ from dlcards.core.errors import Problem
 from dlcards.system.decks import Decks
 
 Category = Literal[
-    "bound-and-proved", "bound-numeric-only", "false", "unbound", "nothing-checkable"
+    "bound-and-proved",
+    "bound-numeric-only",
+    "false",
+    "unbound",
+    "code-checked",
+    "nothing-checkable",
 ]
 CATEGORIES: tuple[Category, ...] = (
     "bound-and-proved",
     "bound-numeric-only",
     "false",
     "unbound",
+    "code-checked",
     "nothing-checkable",
 )
 _CARD_OF: dict[str, Category] = {
@@ -52,7 +64,9 @@ class CoverageCountsDict(TypedDict):
     bound_numeric_only: int
     false: int
     unbound: int
+    code_checked: int
     nothing_checkable: int
+    formula_cards: int  # every card but code-checked and nothing-checkable ones
     formulas: int
     formulas_proved: int
 
@@ -132,7 +146,9 @@ def _counts(cards: list[CardCoverage]) -> CoverageCountsDict:
         "bound_numeric_only": by["bound-numeric-only"],
         "false": by["false"],
         "unbound": by["unbound"],
+        "code_checked": by["code-checked"],
         "nothing_checkable": by["nothing-checkable"],
+        "formula_cards": len(cards) - by["code-checked"] - by["nothing-checkable"],
         "formulas": sum(c.formulas for c in cards),
         "formulas_proved": sum(c.proved for c in cards),
     }
@@ -153,7 +169,14 @@ class CoverageReport:
 
     def headline(self) -> str:
         t = self.total
-        return f"{t['formulas_proved']} of {t['formulas']} formulas on cards are proved"
+        line = f"{t['formulas_proved']} of {t['formulas']} formulas on cards are proved"
+        if t["formula_cards"]:
+            rate = round(100 * t["bound_and_proved"] / t["formula_cards"])
+            line += (
+                f"; {t['bound_and_proved']} of {t['formula_cards']} formula cards bound and "
+                f"proved ({rate}%)"
+            )
+        return line
 
     def to_dict(self) -> CoverageReportDict:
         return {
@@ -167,14 +190,15 @@ class CoverageReport:
         """The text form: per file, the total, then every unbound formula with its reason."""
         out = []
         head = f"{'file':<44} {'cards':>5} {'proved':>6} {'numeric':>7} {'false':>5} "
-        head += f"{'unbound':>7} {'none':>5} {'formulas':>9}"
+        head += f"{'unbound':>7} {'code':>5} {'none':>5} {'formulas':>9}"
         out.append(head)
         rows = [*self.by_file().items(), ("total", self.total)]
         for path, c in rows:
             out.append(
                 f"{path[-44:]:<44} {c['cards']:>5} {c['bound_and_proved']:>6} "
                 f"{c['bound_numeric_only']:>7} {c['false']:>5} {c['unbound']:>7} "
-                f"{c['nothing_checkable']:>5} {c['formulas_proved']:>4}/{c['formulas']:<4}"
+                f"{c['code_checked']:>5} {c['nothing_checkable']:>5} "
+                f"{c['formulas_proved']:>4}/{c['formulas']:<4}"
             )
         if self.unbound:
             out.append("")
@@ -182,6 +206,11 @@ class CoverageReport:
             for u in self.unbound:
                 shown = f" {u.formula}:" if u.formula else ""
                 out.append(f"{u.path}:{u.line}:{shown} {u.reason}")
+        code = [c for c in self.cards if c.category == "code-checked"]
+        if code:
+            out.append("")
+            out.append("checked by code (no formula on the card; its torch block passed):")
+            out += [f"{c.path}:{c.line}: card {c.card}" for c in code]
         out.append("")
         out.append(self.headline())
         return out
@@ -254,6 +283,20 @@ def coverage_of(
                     c
                 ),
             )
+        elif note.blocks and all(bl.kind == "torch" for bl in note.blocks):
+            # prose checked by code: the answer-side torch block ran and passed its asserts
+            ran_badly = any(
+                (path, ln) in failed_at
+                for bl in note.blocks
+                for ln in range(bl.line, bl.line + bl.text.count("\n") + 2)
+            )
+            if not_run:
+                category = "unbound"
+                unbound.append(
+                    Unbound(path, note.line, note.id, "torch", "code cards were not run")
+                )
+            else:
+                category = "false" if ran_badly else "code-checked"
         elif note.blocks:
             category = "unbound"
             kinds = "/".join(sorted({bl.kind for bl in note.blocks}))

@@ -277,8 +277,35 @@ def run_checks(
                 continue  # the empty block itself says nothing
             else:
                 out.append(_locate(col, task.note, task.block, d, strict))
+    _bind_torch_values(report.bindings, code)
     out += _binding_problems(col, report.bindings, strict)
     return sort_problems(out)
+
+
+def _bind_torch_values(bindings: list[CardBinding], code: list[Task]) -> None:
+    """A card's setting (`$T = 1000$`) that no check block proves, bound to a torch block's
+    tagged assert (`assert … == 1000  # card: T`; `checks.binding.torch_values`)."""
+    from dlcards.checks.binding import bind_torch_value
+
+    ran = {(id(t.note), id(t.block)): t.result for t in code}
+    for b in bindings:
+        torch = [bl for bl in b.note.blocks if bl.kind == "torch"]
+        if not torch or not any("# card:" in bl.text for bl in torch):
+            continue
+        blocks: list[tuple[str, bool | None]] = []
+        for bl in torch:
+            result = ran.get((id(b.note), id(bl)))
+            not_run = result is None or any(d.get("code") == "code-not-run" for d in result)
+            passed = (
+                None if not_run else not any(d.get("severity") == "error" for d in result or [])
+            )
+            blocks.append((bl.text, passed))
+        for i, (formula, outcome) in enumerate(zip(b.formulas, b.outcomes, strict=True)):
+            if outcome is not None and outcome.status != "unbound":
+                continue
+            found = bind_torch_value(i, formula, blocks)
+            if found is not None:
+                b.outcomes[i] = found
 
 
 def _pure_key(
@@ -297,13 +324,14 @@ def binding_status(note: Note, *, cache: ResultCache | None = None) -> str:
     """What a card's checks proved, from the result cache alone (nothing runs; for the review
     screen): `proved` (every formula on the card bound and proved), `numeric`, `unbound` (the
     blocks pass but the card's text is not what they prove), `false` (a formula on the card is
-    false, or a block fails), `unchecked` (no cached result: run `dlcards check`), or `none`
-    (no check/shapes block)."""
+    false, or a block fails), `code` (no formula on the card, only answer-side torch blocks, and
+    they passed: "code block passed", never "formula proved"), `unchecked` (no cached result:
+    run `dlcards check`), or `none` (no check/shapes block)."""
     from dlcards.checks.binding import Outcome, best, card_formulas, formula_payload
 
     blocks = [b for b in note.blocks if b.kind in ("check", "shapes")]
     if not blocks:
-        return "none"
+        return _code_status(note, cache)
     cache = cache or ResultCache()
     formulas = card_formulas(note)
     payload = formula_payload(formulas)
@@ -325,6 +353,36 @@ def binding_status(note: Note, *, cache: ResultCache | None = None) -> str:
         if status in statuses:
             return {"failed": "false", "budget": "numeric"}.get(status, status)
     return "proved" if formulas else "unbound"
+
+
+def _code_status(note: Note, cache: ResultCache | None) -> str:
+    """`code` or `false` for a card checked by code (coverage's `code-checked`: only
+    answer-side torch blocks and no formula on the card) once `dlcards check` ran it; `none`
+    for any other card, or before the check."""
+    from dlcards.checks.binding import bind_torch_value, card_formulas
+
+    torch = [b for b in note.blocks if b.kind == "torch"]
+    question = any(b.side == "question" for b in torch) and note.kind == "basic"
+    if not torch or question:
+        return "none"
+    cache = cache or ResultCache()
+    tv = torch_version()
+    blocks: list[tuple[str, bool | None]] = []
+    for block in torch:
+        result = cache.get(cache.key("torch", block.text, "answer", "", tv, "cpu"))
+        if result is None:
+            return "none"  # as before code cards had a status: says nothing until checked
+        if any(d.get("severity") == "error" for d in result):
+            return "false"
+        blocks.append((block.text, True))
+    formulas = card_formulas(note)
+    if not formulas:
+        return "code"
+    # settings the torch block asserts (`# card: T`): proved only when every formula is
+    found = [bind_torch_value(i, f, blocks) for i, f in enumerate(formulas)]
+    if any(o is not None and o.status == "false" for o in found):
+        return "false"
+    return "proved" if all(o is not None and o.status == "proved" for o in found) else "none"
 
 
 def _merge_outcome(binding: CardBinding, d: dict[str, Any]) -> None:

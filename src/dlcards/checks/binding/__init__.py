@@ -28,6 +28,8 @@ The parts:
 - `bind`: `bind_block`, which sends a block to one of the two below.
 - `prove`: binding formulas to a `check` block and proving them in its context.
 - `shape_binding`: binding a card's shape tuples to a `shapes` block's claims.
+- `torch_values`: binding a card's setting (`$T = 1000$`) to a torch block's tagged assert
+  (`assert … == 1000  # card: T`).
 Every name is re-exported here, so `dlcards.checks.binding.X` still works.
 """
 
@@ -88,6 +90,7 @@ from dlcards.checks.binding.shape_binding import (
     _split_top,
     _sym,
 )
+from dlcards.checks.binding.torch_values import TorchValue, bind_torch_value, torch_values
 
 __all__ = [
     "OUTCOME_CODES",
@@ -102,6 +105,7 @@ __all__ = [
     "FormulaKind",
     "Outcome",
     "Status",
+    "TorchValue",
     "_BlockInfo",
     "_answer_outcome",
     "_answer_position",
@@ -131,8 +135,10 @@ __all__ = [
     "_verdict",
     "best",
     "bind_block",
+    "bind_torch_value",
     "card_formulas",
     "formula_payload",
     "free_payload",
     "outcome_problem",
+    "torch_values",
 ]

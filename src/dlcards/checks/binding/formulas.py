@@ -9,7 +9,7 @@ import re
 
 from dlcards.checks.binding.outcomes import CardFormula, FormulaKind
 from dlcards.checks.binding.prove import _names
-from dlcards.checks.latex import LatexUnreadable, read_claims, strip_cloze
+from dlcards.checks.latex import RELATION_MACROS, LatexUnreadable, read_claims, strip_cloze
 from dlcards.core.model import Note
 
 # ---------------------------------------------------------------------------------------------
@@ -28,7 +28,8 @@ def _blank(m: re.Match[str]) -> str:
 
 
 def _top_level_relation(latex: str) -> bool:
-    """`=` or `\\approx` outside braces (not `\\sum_{j=1}`), and no inequality."""
+    """`=`, `\\approx`, `\\neq` or `\\leftarrow` outside braces (not `\\sum_{j=1}`), and no
+    inequality."""
     depth = 0
     found = False
     i = 0
@@ -37,9 +38,9 @@ def _top_level_relation(latex: str) -> bool:
         if c == "\\":
             m = re.match(r"\\([A-Za-z]+)", latex[i:])
             if m:
-                if depth == 0 and m.group(1) == "approx":
-                    found = True
-                if depth == 0 and m.group(1) in ("le", "leq", "ge", "geq", "ll", "gg", "ne", "neq"):
+                if depth == 0 and m.group(1) in RELATION_MACROS:
+                    found = True  # \approx, \neq, \leftarrow
+                if depth == 0 and m.group(1) in ("le", "leq", "ge", "geq", "ll", "gg"):
                     return False
                 i += len(m.group(0))
                 continue

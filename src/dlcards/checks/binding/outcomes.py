@@ -92,7 +92,8 @@ def outcome_problem(
             "card-formula-false",
             f"the card's formula is false: {outcome.message}",
             f"the card says {formula.shown}, read as `{outcome.claim}`; fix the card "
-            "(or the check block, if the card is right)",
+            f"(or the {'torch' if outcome.claim.startswith('torch:') else 'check'} block, "
+            "if the card is right)",
         )
     if outcome.status == "numeric":
         return (

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from dlcards.checks.binding.outcomes import _RANK, Outcome, Status
 from dlcards.checks.common import PROOF_BUDGET, BlockProblem, statements
-from dlcards.checks.latex import LatexUnreadable, read_claims, read_expr
+from dlcards.checks.latex import DUMMY_PREFIX, LatexUnreadable, read_claims, read_expr
 
 
 def _split_definition(text: str) -> tuple[str, str] | None:
@@ -36,6 +36,11 @@ class _BlockInfo:
     sides: list[str]  # both sides of every claim, in order (rhs first)
     terms: dict[str, int]  # ast.dump of every subexpression of a statement -> its offset
     defined: set[str]  # names the block defines (`p = ...`, `f(x) = ...`)
+    params: dict[str, tuple[str, ...]]  # the parameters of the block's functions
+
+    @property
+    def all_names(self) -> set[str]:
+        return self.names | self.defined
 
 
 def _block_info(text: str) -> _BlockInfo:
@@ -49,6 +54,7 @@ def _block_info(text: str) -> _BlockInfo:
     sides: list[str] = []
     terms: dict[str, int] = {}
     defined: set[str] = set()
+    params_of: dict[str, tuple[str, ...]] = {}
     for st in statements(text):
         body = st.text.strip()
         if body.startswith("where:"):
@@ -87,11 +93,12 @@ def _block_info(text: str) -> _BlockInfo:
         elif isinstance(target, ast.Call) and isinstance(target.func, ast.Name):
             params = [a.id for a in target.args if isinstance(a, ast.Name)]
             scope.functions[target.func.id] = (params, value)
+            params_of[target.func.id] = tuple(params)
             kinds[target.func.id] = "F"
             names.add(target.func.id)
             defined.add(target.func.id)
             names.update(_names(value) - set(params))
-    return _BlockInfo(kinds, names, sides, terms, defined)
+    return _BlockInfo(kinds, names, sides, terms, defined, params_of)
 
 
 def _names(node: ast.AST) -> set[str]:
@@ -150,7 +157,11 @@ def _foreign(claim: str, info: _BlockInfo) -> list[str]:
     unknown = sorted(
         n
         for n in _names(node)
-        if n not in info.names and n not in CONSTANTS and n not in info.kinds
+        if n not in info.names
+        and n not in CONSTANTS
+        and n not in info.kinds
+        and not n.startswith(DUMMY_PREFIX)  # the reader's own variable of f'(g(x))
+        and not any(n in ps for ps in info.params.values())  # (fg)' is in f's parameter
     )
     unknown += sorted(f for f in called if f in info.kinds and f not in info.names)
     return unknown
@@ -164,19 +175,25 @@ def _bind_check(text: str, formulas: list[list[str]]) -> tuple[list[BlockProblem
     owners: list[int] = []  # candidate -> formula index
     plans: dict[int, tuple[str, list[int]]] = {}  # formula -> (mode, candidate indices)
     outcomes: dict[int, Outcome] = {}
+    negated: set[int] = set()  # formulas written with \neq: the verdict is inverted
+    rhs_of: dict[int, list[bool]] = {}  # answer -> whether each candidate is a claim's rhs
+    # the names the block gives a scalar value are marked "S": f'(x_star) is f' at that value
+    values = {n: "S" for n in info.defined if n not in info.kinds}
+    context = ({**values, **info.kinds}, info.all_names, info.params)
     for i, (kind, latex, unread) in enumerate(formulas):
         if unread:
             outcomes[i] = Outcome(i, "unbound", unread)
             continue
         try:
             if kind == "relation":
-                read = read_claims(latex, info.kinds)
+                read = read_claims(latex, *context)
                 # `a \approx b`: the rounding is b's; a's decimals are exact inputs
                 claims = [
-                    f"{_exact_decimals(c.lhs)} == {c.rhs}" if c.approx else c.statement
-                    for c in read
+                    f"{_exact_decimals(c.lhs)} == {c.rhs}" if c.approx else c.equation for c in read
                 ]
                 mode = "all"
+                if any(c.negated for c in read):
+                    negated.add(i)
                 if any(c.approx and not re.search(r"\d\.\d", c.statement) for c in read):
                     outcomes[i] = Outcome(
                         i,
@@ -186,6 +203,15 @@ def _bind_check(text: str, formulas: list[list[str]]) -> tuple[list[BlockProblem
                     )
                     continue
                 setting = _setting(read[0].lhs, info)
+                if setting and i in negated:
+                    outcomes[i] = Outcome(
+                        i,
+                        "unbound",
+                        f"the card puts a condition on {setting}, which the check block leaves "
+                        "free (a condition, not a claim)",
+                        read[0].statement,
+                    )
+                    continue
                 if setting:
                     outcomes[i] = Outcome(
                         i,
@@ -196,10 +222,16 @@ def _bind_check(text: str, formulas: list[list[str]]) -> tuple[list[BlockProblem
                     )
                     continue
             elif kind in ("answer", "expression"):
-                expr = read_expr(latex, info.kinds)
+                expr = read_expr(latex, *context)
                 if not info.sides:
                     raise LatexUnreadable("the check block makes no claim to compare with", 1)
-                claims = [f"{expr} == {side}" for side in info.sides]
+                used = [k for k, side in enumerate(info.sides) if _comparable(expr, side, info)]
+                if not used:
+                    why = "a tuple on the card, but no side of the check block's claims is a vector"
+                    outcomes[i] = Outcome(i, "unbound", why, expr)
+                    continue
+                claims = [f"{expr} == {info.sides[k]}" for k in used]
+                rhs_of[i] = [k % 2 == 0 for k in used]  # sides alternate: rhs, lhs
                 mode = kind
             else:
                 outcomes[i] = Outcome(i, "unbound", "no shapes block to prove it in")
@@ -232,6 +264,11 @@ def _bind_check(text: str, formulas: list[list[str]]) -> tuple[list[BlockProblem
         if p.offset >= n0:
             found.setdefault(p.offset - n0, []).append(p)
     for i, (mode, idx) in plans.items():
+        if i in negated:
+            (j,) = idx
+            status, message = _negated_verdict(found.get(j, []))
+            outcomes[i] = Outcome(i, status, message, lines[j].replace(" == ", " != ", 1))
+            continue
         verdicts = [(_verdict(found.get(j, [])), lines[j]) for j in idx]
         if mode == "all":
             worst = min(verdicts, key=lambda v: _RANK[v[0][0]])
@@ -240,7 +277,7 @@ def _bind_check(text: str, formulas: list[list[str]]) -> tuple[list[BlockProblem
                 i, status, message, claim if status != "proved" else lines[idx[0]]
             )
         else:
-            outcomes[i] = _answer_outcome(i, verdicts, info, own, mode == "answer")
+            outcomes[i] = _answer_outcome(i, verdicts, info, own, mode == "answer", rhs_of[i])
     return own, [outcomes[i] for i in range(len(formulas))]
 
 
@@ -250,6 +287,7 @@ def _answer_outcome(
     info: _BlockInfo,
     own: list[BlockProblem],
     at_answer: bool,
+    is_rhs: list[bool],
 ) -> Outcome:
     """An answer expression is proved when it equals a side of a claim. It is false when it
     differs from a claim's right-hand side (the block's answer) about the same names: same
@@ -267,7 +305,7 @@ def _answer_outcome(
     mine = _free_names(node) if node is not None else set()
     for j, ((st, msg), c) in enumerate(verdicts):
         side = c.split(" == ", 1)[1]
-        if j % 2 or st != "false" or not at_answer:
+        if not is_rhs[j] or st != "false" or not at_answer:
             continue  # only a claim's right-hand side is the block's answer
         try:
             theirs = _free_names(ast.parse(side, mode="eval").body)
@@ -289,6 +327,45 @@ def _answer_outcome(
         "the answer equals no side of the check block's claims, which are about other quantities",
         claim,
     )
+
+
+def _comparable(expr: str, side: str, info: _BlockInfo) -> bool:
+    """Whether an answer may be compared with a side of the block's claims: a tuple on the card
+    (`(2x + 3y, 3x)`, read as a list) only with a list or a vector the block names; a scalar
+    side would be broadcast against it (`[n, n] == n` holds entry by entry)."""
+    if not expr.startswith("["):
+        return True
+    try:
+        node = ast.parse(side, mode="eval").body
+    except SyntaxError:
+        return False
+    return isinstance(node, ast.List) or (
+        isinstance(node, ast.Name) and info.kinds.get(node.id) == "V"
+    )
+
+
+def _negated_verdict(problems: list[BlockProblem]) -> tuple[Status, str]:
+    """The verdict on `a \\neq b` from the engine's problems with `a == b`: proved when the
+    equation is false somewhere in the block's domain (a witness) or the sides cannot even be
+    the same size; false when the equation is proved, or holds at every sampled point."""
+    if not problems:
+        return "false", "the two sides are equal: `a == b` is proved"
+    codes = {p.code: p for p in problems}
+    if "claim-false" in codes:
+        return "proved", ""
+    if "claim-undefined" in codes:
+        return "false", codes["claim-undefined"].message
+    if PROOF_BUDGET in codes:
+        return "budget", codes[PROOF_BUDGET].message
+    if "claim-unproved" in codes:
+        return (
+            "false",
+            "the two sides are equal at every sampled point (no point where they differ)",
+        )
+    p = problems[0]
+    if "different sizes" in p.message or "different shapes" in p.message:
+        return "proved", ""
+    return "unbound", f"the block cannot evaluate the card's formula: {p.message}"
 
 
 def _verdict(problems: list[BlockProblem]) -> tuple[Status, str]:

@@ -147,7 +147,12 @@ def _card_dims(latex: str) -> list[Any] | None:
         if not p:
             return None
         try:
-            texts.append(read_expr(p) if "\\" in p or "{" in p or "_" in p else p)
+            ast.parse(p, mode="eval")
+            plain = not ("\\" in p or "{" in p or "_" in p)
+        except SyntaxError:
+            plain = False  # 4H, 2d: TeX's juxtaposition, read as 4*H
+        try:
+            texts.append(p if plain else read_expr(p))
         except LatexUnreadable:
             return None
     return _dims("(" + ", ".join(texts) + ",)")

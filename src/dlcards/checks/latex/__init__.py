@@ -42,7 +42,14 @@ Parts (the code of the old `checks/latex.py`, moved):
 from __future__ import annotations
 
 from dlcards.checks.latex.atoms import _Atoms
-from dlcards.checks.latex.expressions import _E, _derivative_parts, _join_kind, _product, _vectorise
+from dlcards.checks.latex.expressions import (
+    _E,
+    _derivative_parts,
+    _join_kind,
+    _product,
+    _vectorise,
+    exact_value,
+)
 from dlcards.checks.latex.operators import _Operators
 from dlcards.checks.latex.reader import _Reader, read_claim, read_claims, read_expr
 from dlcards.checks.latex.reader_base import _ReaderBase
@@ -52,12 +59,18 @@ from dlcards.checks.latex.tables import (
     _SIZING,
     _SPACE,
     _TRANSPARENT,
+    BOLD_NAMES,
     CONSTANTS,
+    DUMMY_PREFIX,
     FUNCTIONS,
     GREEK,
     INDEX_LETTERS,
     NAMED,
+    NEGATED,
+    RELATION_MACROS,
     SCALAR_OF_VECTOR,
+    UPDATE,
+    UPDATE_SUFFIX,
     VECTOR_RESULT,
     Claim,
     Kind,
@@ -66,13 +79,19 @@ from dlcards.checks.latex.tables import (
 from dlcards.checks.latex.tokens import _GROUPED, _MACRO, UNITS, _Tok, _tokens, strip_cloze
 
 __all__ = [
+    "BOLD_NAMES",
     "CONSTANTS",
+    "DUMMY_PREFIX",
     "FUNCTIONS",
     "GREEK",
     "INDEX_LETTERS",
     "NAMED",
+    "NEGATED",
+    "RELATION_MACROS",
     "SCALAR_OF_VECTOR",
     "UNITS",
+    "UPDATE",
+    "UPDATE_SUFFIX",
     "VECTOR_RESULT",
     "_ACCENTS",
     "_CLOZE",
@@ -95,6 +114,7 @@ __all__ = [
     "_product",
     "_tokens",
     "_vectorise",
+    "exact_value",
     "read_claim",
     "read_claims",
     "read_expr",

@@ -3,7 +3,9 @@ products (`@`, `*`, outer), derivative fractions, and per-entry (vectorised) cla
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
+from fractions import Fraction
 
 from dlcards.checks.latex.tables import (
     Claim,
@@ -34,6 +36,8 @@ def _product(factors: list[tuple[str, _E, int]]) -> _E:
     text = factors[0][1].paren()
     kind = factors[0][1].kind
     idx = set(factors[0][1].indices)
+    # a row vector so far (u^\top, u^\top \Sigma): times a vector it is the dot product
+    row = kind == "V" and text.endswith(".T")
     for op, f, col in factors[1:]:
         if idx and f.indices and idx != f.indices:
             # x_i y_j is entry (i, j) of an outer product: reading it per entry would say x * y
@@ -53,8 +57,8 @@ def _product(factors: list[tuple[str, _E, int]]) -> _E:
             kind = "M"
             idx |= f.indices
             continue
-        elif kind == "V" and f.kind == "V" and op == "" and text.endswith(".T"):
-            sym = " @ "  # a^\top b: the dot product
+        elif kind == "V" and f.kind == "V" and op == "" and row:
+            sym = " @ "  # a^\top b, u^\top \Sigma u: the dot product
         elif kind == "V" and f.kind == "V" and op == "":
             raise LatexUnreadable(
                 "two vectors side by side: write a^\\top b or a \\cdot b for the dot product, "
@@ -66,6 +70,8 @@ def _product(factors: list[tuple[str, _E, int]]) -> _E:
         else:
             sym = "*"
         text = f"{text}{sym}{f.paren()}"
+        # a row vector stays one times a matrix, or times a scalar (u^\top c\, u)
+        row = row and ((sym == " @ " and f.kind == "M") or (sym == "*" and f.kind == "S"))
         if sym == " @ ":
             kind = (
                 "S"
@@ -114,3 +120,43 @@ def _vectorise(lhs: _E, rhs: _E, approx: bool) -> Claim:
             f"the index {missing[0]} is free on one side only: the claim is not per entry", 1
         )
     return Claim(lhs.text, rhs.text, approx)
+
+
+def exact_value(text: str) -> Fraction | None:
+    """The exact value of a check-language closed form (numbers, + - * / ** and parentheses),
+    or None when it names anything."""
+    try:
+        node = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        return None
+
+    def value(n: ast.expr) -> Fraction:
+        if isinstance(n, ast.Constant) and isinstance(n.value, int | float):
+            return Fraction(str(n.value))
+        if isinstance(n, ast.UnaryOp) and isinstance(n.op, ast.USub):
+            return -value(n.operand)
+        if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Add | ast.Sub | ast.Mult | ast.Div):
+            a, b = value(n.left), value(n.right)
+            if isinstance(n.op, ast.Add):
+                return a + b
+            if isinstance(n.op, ast.Sub):
+                return a - b
+            if isinstance(n.op, ast.Mult):
+                return a * b
+            if b == 0:
+                raise ValueError("division by zero")
+            return a / b
+        if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Pow):
+            power = value(n.right)
+            base = value(n.left)
+            if power.denominator != 1 or abs(power) > 64 or (base == 0 and power < 0):
+                raise ValueError("not a closed form")
+            if max(base.numerator.bit_length(), base.denominator.bit_length()) > 4096:
+                raise ValueError("too large")  # (10**64)**64**...: never a hang
+            return base ** int(power)
+        raise ValueError("not a closed form")
+
+    try:
+        return value(node)
+    except (ValueError, ZeroDivisionError, OverflowError):
+        return None

@@ -8,11 +8,14 @@ import re
 from dlcards.checks.latex.expressions import _E, _product
 from dlcards.checks.latex.reader_base import _ReaderBase
 from dlcards.checks.latex.tables import (
-    INDEX_LETTERS,
+    DUMMY_PREFIX,
+    RELATION_MACROS,
     SCALAR_OF_VECTOR,
     VECTOR_RESULT,
     Kind,
 )
+
+_CLOSERS = ("rfloor", "rceil")
 
 
 class _Operators(_ReaderBase):
@@ -47,7 +50,11 @@ class _Operators(_ReaderBase):
         factors: list[tuple[str, _E, int]] = [("", self.factor(), self.col())]
         while True:
             t = self.peek()
-            if t is None or (t.kind == "sym" and t.text in "+-=)],}|") or self.is_macro("approx"):
+            if (
+                t is None
+                or (t.kind == "sym" and t.text in "+-=)],}|")
+                or self.is_macro(*RELATION_MACROS, *_CLOSERS)
+            ):
                 break
             if t.kind == "sym" and t.text == "‖" and self._closing_norm():
                 break
@@ -65,7 +72,10 @@ class _Operators(_ReaderBase):
                 self.i += 1
                 factors.append(("/", self.factor(), 0))
             elif t.kind == "sym" and t.text in "<>":
-                raise self.fail(f"only '=' and '\\approx' are read as claims, not '{t.text}'")
+                raise self.fail(
+                    "only '=', '\\approx', '\\neq' and '\\leftarrow' are read as claims, "
+                    f"not '{t.text}'"
+                )
             else:
                 col = self.col()
                 factors.append(("", self.factor(), col))
@@ -83,40 +93,101 @@ class _Operators(_ReaderBase):
         return base
 
     def postfix(self) -> _E:
+        upright = self.is_macro("mathrm", "operatorname", "text", "textrm")
         e = self.atom()
+        if e.text == "E" and self.is_sym("["):
+            raise self.fail("E[…] is an expectation: not read (say it in words)")
         while True:
-            if self.is_sym("^"):
+            if self.is_sym("^") and self._star_next():
+                # x^*, D^*(x): a starred name (the optimum), `x_star`
+                col = self.col()
+                self.i += 3 if self.is_sym("{", 1) else 2
+                if not re.fullmatch(r"[A-Za-z]\w*", e.text):
+                    raise self.fail("a star on an expression: only a name is starred", col)
+                name = f"{e.text}_star"
+                e = self.maybe_call(name, _E(name, self.kinds.get(name, "S")), col)
+            elif self.is_sym("^"):
                 self.i += 1
                 e = self.power(e)
             elif self.is_sym("_"):
                 col = self.col()
                 self.i += 1
                 sub = self.raw_group()
+                written = f"{e.text}_{''.join(t.text for t in sub)}"
                 e = self.subscript(e, sub, col)
+                if self.kinds.get(e.text) == "F":
+                    # \epsilon_\theta(x_t, c), r_\theta(x): a function the block names
+                    e = self.call(e.text, col, prime_allowed=True)
+                elif upright and self._unspaced_paren():
+                    # \mathrm{rank}_r(d) reads as a function applied to d: never guess a product
+                    raise self.fail(
+                        f"is {written}(…) a function or a product? define it as a function "
+                        "in the check block, or write \\cdot (…) for a product",
+                        col,
+                    )
             elif self.next_kind("prime"):
-                raise self.fail(
-                    "a prime is read only on a function: \\sigma'(x), f'(x) with f known"
-                )
+                var = self._prime_variable(e)
+                if var is None:
+                    raise self.fail(
+                        "a prime is read only on a function: \\sigma'(x), f'(x) with f known"
+                    )
+                self.i += 1
+                e = _E(f"diff({e.text}, {var})", e.kind, e.indices)
             else:
                 return e
+
+    def _unspaced_paren(self) -> bool:
+        nxt = self.peek()
+        return (self.is_sym("(") or self.is_macro("left")) and nxt is not None and not nxt.spaced
+
+    def _prime_variable(self, e: _E) -> str | None:
+        """The variable of `(fg)'`: a parenthesised expression of the block's one-parameter
+        functions, all of the same parameter; None when there is no such single variable."""
+        if not (e.atomic and e.text.startswith("(") and e.text.endswith(")")):
+            return None
+        used = {
+            self.params[fn][0]
+            for fn in re.findall(r"([A-Za-z]\w*)\(", e.text)
+            if self.kinds.get(fn) == "F" and len(self.params.get(fn, ())) == 1
+        }
+        return used.pop() if len(used) == 1 else None
+
+    def _star_next(self) -> bool:
+        one = self.peek(1)
+        if one is not None and one.kind == "sym" and one.text == "*":
+            return True
+        two = self.peek(2)
+        return self.is_sym("{", 1) and two is not None and two.text == "*" and self.is_sym("}", 3)
 
     def power(self, base: _E) -> _E:
         col = self.col()
         toks = self.raw_group()
         if len(toks) == 1 and (toks[0].text in ("T", "top", "intercal")):
             return _E(f"{base.paren()}.T", base.kind, base.indices)
-        sub = type(self).__new__(type(self))
-        sub.toks, sub.i, sub.kinds, sub.n = toks, 0, self.kinds, self.n
+        sub = self._sub(toks)
         exp = sub.expr()
         if sub.peek() is not None:
             raise self.fail("cannot read this exponent", col)
+        if base.kind == "M" and exp.text == "-1":
+            return _E(f"inv({base.text})", "M", base.indices)  # V^{-1}: the matrix inverse
         if base.kind != "S" and exp.text == "-1":
-            raise self.fail(
-                "a matrix inverse: write \\mathrm{inv}? not read yet; use the block", col
-            )
+            raise self.fail("the inverse of a vector is not defined", col)
         return _E(f"{base.paren()}**{exp.paren()}", base.kind, base.indices | exp.indices)
 
     def call(self, fn: str, col: int, prime_allowed: bool = False) -> _E:
+        if self.kinds.get(fn) == "F" and len(self.params.get(fn, ())) == 1:
+            # a bare `f` (or `f'`) of a one-parameter function the block defines is f at its
+            # parameter: (fg)' = f'g + fg' reads f'g as diff(f(x), x)*g(x)
+            (p,) = self.params[fn]
+            primed = self.next_kind("prime")
+            after = self.peek(1) if primed else self.peek()
+            if after is None or not (
+                (after.kind == "sym" and after.text == "(") or after.text == "left"
+            ):
+                if primed:
+                    self.i += 1
+                    return _E(f"diff({fn}({p}), {p})")
+                return _E(f"{fn}({p})")
         derivative = False
         if self.next_kind("prime"):
             if not prime_allowed and fn not in ("exp", "tanh", "sin", "cos", "log", "sigmoid"):
@@ -129,6 +200,8 @@ class _Operators(_ReaderBase):
             self.i += 1
             pow_before = self.sub_expr(self.raw_group(), col)
         self.skip_transparent()
+        if self.is_sym("(") and self.is_macro_at(1, "cdot") and self.is_sym(")", 2):
+            raise self.fail(f"{fn}(\\cdot) names the function itself, not a value: not read", col)
         if self.is_sym("("):
             self.i += 1
             args = [self.expr()]
@@ -159,9 +232,19 @@ class _Operators(_ReaderBase):
             kind = args[0].kind
         out = _E(f"{fn}({text_args})", kind, idx)
         if derivative:
-            if len(args) != 1 or not re.fullmatch(r"[A-Za-z]\w*", args[0].text):
+            if len(args) != 1:
+                raise self.fail(f"{fn}'(…) is read only with one argument", col)
+            at_value = self.kinds.get(args[0].text) == "S"  # a name the block defines
+            at_param = self.params.get(fn, (args[0].text,)) == (args[0].text,)  # f(x) = …: f'(x)
+            if self.kinds.get(fn) == "F" and kind == "S" and not at_param:
+                # the block's f'(a), f'(g(x)): the derivative of f at a, taken in a dummy
+                # variable, so a name that f's own definition also uses is not differentiated
+                u = f"{DUMMY_PREFIX}{fn}"
+                out = _E(f"subs(diff({fn}({u}), {u}), {u}, {args[0].text})", kind, idx)
+            elif re.fullmatch(r"[A-Za-z]\w*", args[0].text) and not at_value:
+                out = _E(f"diff({out.text}, {args[0].text})", kind, idx)
+            else:
                 raise self.fail(f"{fn}'(…) is read only at a variable: {fn}'(x)", col)
-            out = _E(f"diff({out.text}, {args[0].text})", kind, idx)
         if pow_before is not None:
             out = _E(f"{out.text}**{pow_before.paren()}", kind, idx | pow_before.indices)
         return out
@@ -176,6 +259,8 @@ class _Operators(_ReaderBase):
         return self.postfix()
 
     def maybe_call(self, name: str, e: _E, col: int) -> _E:
+        if self.kinds.get(name) == "F" and self.is_sym("_"):
+            return e  # g_t, f_\theta: the subscript makes another name (postfix reads it)
         if self.kinds.get(name) == "F":
             # a function the block defines: g'(x) is its derivative at a variable
             return self.call(name, col, prime_allowed=True)
@@ -197,7 +282,8 @@ class _Operators(_ReaderBase):
         if self.is_sym("_"):
             self.i += 1
             sub = self.raw_group()
-            if not sub or sub[0].kind != "letter" or sub[0].text not in INDEX_LETTERS:
+            # any lower-case letter is an index here: \sum_c, \sum_r (the sum declares it)
+            if not sub or sub[0].kind != "letter" or not sub[0].text.islower():
                 raise self.fail(
                     f"\\{name} is read over an index letter: \\{name}_i or \\{name}_{{i=1}}^n", col
                 )
@@ -213,7 +299,12 @@ class _Operators(_ReaderBase):
             self.raw_group()  # the upper limit is the vector's length
         if index is None:
             raise self.fail(f"\\{name} needs its index: \\{name}_i", col)
-        body = self.term()
+        outer = self.bound
+        self.bound = (*outer, index)
+        try:
+            body = self.term()
+        finally:
+            self.bound = outer
         if index not in body.indices:
             raise self.fail(f"the body of \\{name}_{index} does not use the index {index}", col)
         return _E(f"{name}({body.text})", "S", body.indices - {index})

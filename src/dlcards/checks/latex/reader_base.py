@@ -3,12 +3,18 @@ groups) and `claims`, the entry point that reads `a = b (= c)` chains."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING
 
 from dlcards.checks.latex.expressions import _E, _vectorise
 from dlcards.checks.latex.tables import (
     _TRANSPARENT,
+    BOLD_NAMES,
+    NEGATED,
+    RELATION_MACROS,
+    UPDATE,
+    UPDATE_SUFFIX,
     Claim,
     Kind,
     LatexUnreadable,
@@ -38,11 +44,29 @@ class _ReaderBase:
         def variable(self, toks: list[_Tok], col: int) -> str: ...
         def fraction(self, col: int) -> _E: ...
 
-    def __init__(self, latex: str, kinds: Mapping[str, Kind]):
+    def __init__(
+        self,
+        latex: str,
+        kinds: Mapping[str, Kind],
+        names: Collection[str] = (),
+        params: Mapping[str, tuple[str, ...]] | None = None,
+    ):
         self.toks = _tokens(latex)
         self.i = 0
         self.kinds = dict(kinds)
+        # every name the block declares or uses: `TP` written together is that name, not T*P
+        self.names = frozenset(names)
+        # the parameters of the block's functions: a bare `f` is f at its parameter
+        self.params = dict(params or {})
+        self.bound: tuple[str, ...] = ()  # index letters of the enclosing \sum / \prod
         self.n = len(latex)
+
+    def _sub(self, toks: list[_Tok]) -> _ReaderBase:
+        """A reader of `toks` (a group) with this reader's context."""
+        sub = type(self).__new__(type(self))
+        sub.toks, sub.i, sub.kinds, sub.n = toks, 0, self.kinds, self.n
+        sub.names, sub.params, sub.bound = self.names, self.params, self.bound
+        return sub
 
     # -- token helpers ---------------------------------------------------------------------
     def peek(self, k: int = 0) -> _Tok | None:
@@ -64,6 +88,10 @@ class _ReaderBase:
         t = self.peek()
         return t is not None and t.kind == kind
 
+    def is_macro_at(self, k: int, *names: str) -> bool:
+        t = self.peek(k)
+        return t is not None and t.kind == "macro" and t.text in names
+
     def is_macro(self, *names: str) -> bool:
         t = self.peek()
         return t is not None and t.kind == "macro" and t.text in names
@@ -82,19 +110,35 @@ class _ReaderBase:
             raise self.fail(f"expected '{text}', found {got}")
         self.i += 1
 
-    def skip_transparent(self) -> None:
+    def skip_transparent(self, bold_ok: bool = False) -> str | None:
+        """Skip spacing and font macros. With `bold_ok`, a bold 1 or 0 (`\\mathbf{1}`) is
+        read as the block's name for it (`ones_vec`, `zeros_vec`), which is returned."""
         while self.is_macro(*_TRANSPARENT):
             bold = self.is_macro("mathbf", "boldsymbol", "bm")
             col = self.col()
             self.i += 1
-            nxt = self.peek(1) if self.is_sym("{") else self.peek()
+            braced = self.is_sym("{")
+            nxt = self.peek(1) if braced else self.peek()
             if bold and nxt is not None and nxt.kind == "num":
                 # \mathbf{1} is the vector of ones (or an indicator), never the number 1
+                closed = not braced or self.is_sym("}", 2)
+                name = BOLD_NAMES.get(nxt.text)
+                if bold_ok and name and closed:
+                    self.i += 3 if braced else 1
+                    if self.is_sym("[") or self.is_sym("_"):
+                        raise self.fail(
+                            f"\\mathbf{{{nxt.text}}}[…] is an indicator: not read "
+                            "(write the mask as a name the check block defines)",
+                            col,
+                        )
+                    return name
                 raise self.fail(
                     f"\\mathbf{{{nxt.text}}} is a vector of {nxt.text}s or an indicator, "
-                    "not a number: name it in the check block",
+                    "not a number: name it in the check block"
+                    + (f" ({BOLD_NAMES[nxt.text]})" if nxt.text in BOLD_NAMES else ""),
                     col,
                 )
+        return None
 
     def raw_group(self) -> list[_Tok]:
         """The tokens of `{...}` (or one token)."""
@@ -118,24 +162,45 @@ class _ReaderBase:
         return [t]
 
     def word(self, toks: list[_Tok]) -> str:
+        # `\_` inside \text{output\_padding} is the underscore of the name
         if not toks or not all(t.kind in ("letter", "num") or t.text == "_" for t in toks):
             raise self.fail("expected a name", toks[0].col if toks else None)
         return "".join(t.text for t in toks)
 
     # -- grammar ---------------------------------------------------------------------------
     def claims(self) -> list[Claim]:
-        """`a = b` or a chain `a = b = c` (two claims, each side with the next)."""
+        """`a = b` or a chain `a = b = c` (two claims, each side with the next); `a \\neq b`
+        (negated: the sides differ) and `w \\leftarrow E` (the update: `w_new == E`) stand
+        alone, never in a chain."""
         sides = [self.expr()]
-        rels: list[bool] = []
-        while self.is_sym("=") or self.is_macro("approx"):
-            rels.append(self.take().text == "approx")
+        rels: list[tuple[str, int]] = []
+        while self.is_sym("=") or self.is_macro(*RELATION_MACROS):
+            col = self.col()
+            rels.append((self.take().text, col))
             sides.append(self.expr())
         t = self.peek()
         if not rels:
             if t is None:
                 raise self.fail("not an equation: nothing to prove (write `a = b`)")
-            raise self.fail(f"only '=' and '\\approx' are read as claims, not '{t.text}'")
+            raise self.fail(
+                "only '=', '\\approx', '\\neq' and '\\leftarrow' are read as claims, "
+                f"not '{t.text}'"
+            )
         if t is not None:
             raise self.fail(f"unexpected '{t.text}' after the right-hand side")
-        pairs = zip(sides[:-1], sides[1:], rels, strict=True)
-        return [_vectorise(a, b, approx) for a, b, approx in pairs]
+        special = [(r, col) for r, col in rels if r in NEGATED or r in UPDATE]
+        if special and len(rels) > 1:
+            raise self.fail(
+                f"\\{special[0][0]} in a chain of relations: write one claim", special[0][1]
+            )
+        if special and special[0][0] in UPDATE:
+            lhs, rhs = sides
+            if not re.fullmatch(r"[A-Za-z]\w*", lhs.text) or lhs.kind == "F":
+                raise self.fail(f"\\{special[0][0]} updates a name: write `w \\leftarrow …`", 1)
+            new = _E(f"{lhs.text}{UPDATE_SUFFIX}", lhs.kind, lhs.indices)
+            return [_vectorise(new, rhs, False)]
+        if special:
+            c = _vectorise(sides[0], sides[1], False)
+            return [Claim(c.lhs, c.rhs, False, negated=True)]
+        pairs = zip(sides[:-1], sides[1:], [r for r, _ in rels], strict=True)
+        return [_vectorise(a, b, r == "approx") for a, b, r in pairs]

@@ -23,10 +23,18 @@ class Claim:
     lhs: str
     rhs: str
     approx: bool  # written with \approx: compared numerically at the written precision
+    # written with \neq: the card says the sides differ (somewhere in the block's domain);
+    # the engine checks `equation` and binding inverts the verdict
+    negated: bool = False
+
+    @property
+    def equation(self) -> str:
+        """The claim the engine checks (for `\\neq`, the equation that must be false)."""
+        return f"{self.lhs} == {self.rhs}"
 
     @property
     def statement(self) -> str:
-        return f"{self.lhs} == {self.rhs}"
+        return f"{self.lhs} {'!=' if self.negated else '=='} {self.rhs}"
 
 
 GREEK = {
@@ -41,6 +49,7 @@ CONSTANTS = {"pi": "pi"}
 FUNCTIONS = {
     "exp": "exp", "log": "log", "ln": "log", "sin": "sin", "cos": "cos",
     "tan": "tan", "tanh": "tanh", "sinh": "sinh", "cosh": "cosh", "arctan": "atan",
+    "det": "det",
 }  # fmt: skip
 # names written with \mathrm / \operatorname / \text, lower-cased
 NAMED = {
@@ -63,5 +72,15 @@ _SIZING = {
     "biggr", "Biggl", "Biggr",
 }  # fmt: skip
 _SPACE = {",", ";", ":", "!", " ", "quad", "qquad", "enspace", "thinspace"}
+# relations read at the top level of a formula: `=`, `\\approx` (symbols and these macros)
+NEGATED = {"neq", "ne"}  # a \neq b: the sides are not equal (everywhere the block samples)
+UPDATE = {"leftarrow", "gets"}  # w \leftarrow E: the new value of w (read as `w_new == E`)
+RELATION_MACROS = {"approx", *NEGATED, *UPDATE}
+UPDATE_SUFFIX = "_new"
+# the bold 1 and 0 (`\mathbf{1}`): vectors (or matrices) of ones and zeros the block names
+BOLD_NAMES = {"1": "ones_vec", "0": "zeros_vec"}
+# the argument of a prime at an expression, f'(g(x)) -> subs(diff(f(at__f), at__f), at__f, g(x));
+# binding knows names with this prefix are the reader's own, not the card's
+DUMMY_PREFIX = "at__"
 _ACCENTS = {"hat": "hat", "widehat": "hat", "bar": "bar", "overline": "bar", "tilde": "tilde"}
 _CLOZE = re.compile(r"\{\{c\d+::((?:(?!\{\{c\d+::).)*?)(?:::[^{}]*?)?\}\}", re.S)

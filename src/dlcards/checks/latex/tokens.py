@@ -32,6 +32,7 @@ class _Tok:
 
 _MACRO = re.compile(r"\\([A-Za-z]+|.)")
 _GROUPED = re.compile(r"\d{1,3}(?:(?:\\,|\{,\}|\\ )\d{3})+(?![\d.])")
+_DELIMITER_MACROS = {"lfloor", "rfloor", "lceil", "rceil", "lVert", "rVert", "Vert", "|"}
 UNITS = {"k", "m", "million", "b", "billion", "g", "gb", "mb", "kb", "tb", "ms", "s", "%", "x"}
 
 
@@ -56,7 +57,7 @@ def _tokens(s: str) -> list[_Tok]:
             if m is None:
                 raise LatexUnreadable("a backslash at the end", i + 1)
             name = m.group(1)
-            if name == "|":
+            if name in ("|", "lVert", "rVert", "Vert"):
                 add("sym", "‖", i + 1)
             elif name in ("{", "}"):
                 raise LatexUnreadable(
@@ -66,8 +67,13 @@ def _tokens(s: str) -> list[_Tok]:
                 space = True
             elif name in _SIZING:
                 # \left( \bigr] ... size the delimiter that follows; the delimiter is what is read
-                nxt = s[m.end() : m.end() + 2]
-                if not (nxt[:1] in ("(", ")", "[", "]", "|") or nxt == "\\|"):
+                at = m.end()
+                while at < len(s) and s[at] == " ":
+                    at += 1
+                nxt = s[at : at + 2]
+                after = _MACRO.match(s, at)
+                delimiter = after is not None and after.group(1) in _DELIMITER_MACROS
+                if not (nxt[:1] in ("(", ")", "[", "]", "|") or nxt == "\\|" or delimiter):
                     raise LatexUnreadable(f"\\{name} must stand before a delimiter", i + 1)
             else:
                 add("macro", name, i + 1)

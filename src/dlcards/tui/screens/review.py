@@ -88,6 +88,7 @@ _CHECK_SAYS: dict[str, tuple[str, str]] = {
     "proved": ("✓ formula proved", "bold green"),
     "numeric": ("≈ formula holds numerically (not proved)", "yellow"),
     "unbound": ("check block passed (card text not bound)", "dim"),
+    "code": ("code block passed (no formula on the card)", "green"),
     "false": ("✗ check fails: run dlcards check", "bold red"),
     "unchecked": ("not checked yet: run dlcards check", "dim"),
     "none": ("", "dim"),
