@@ -289,14 +289,14 @@ def build_anki(s: Sizes) -> None:
                     data,
                 )
             )
-        kinds = {"learn": 0, "review": 1, "relearn": 2}
+        kinds = {0: 0, 1: 1, 2: 2}  # dlcards' kind codes learn, review, relearn -> Anki's
         seen: set[int] = set()
         rows: list[tuple[Any, ...]] = []
         for card_id, t, rating, ms, kind, ivl in src.execute(
-            "SELECT card_id, time, rating, duration_ms, kind, after_interval_days FROM reviews "
-            "ORDER BY id"
+            "SELECT c.card_id, l.time, (l.info & 3) + 1, l.duration_ms, (l.info >> 2) & 7, "
+            "l.interval_days FROM review_log AS l JOIN cards AS c ON c.id = l.card ORDER BY l.id"
         ):
-            rid = int((datetime.fromisoformat(t).timestamp() + shift) * 1000)
+            rid = int((t / 1e6 + shift) * 1000)  # time: microseconds since 1970 UTC
             while rid in seen:
                 rid += 1
             seen.add(rid)
@@ -431,7 +431,8 @@ from dlcards.review.batch import memory_states_batch
 n = int(sys.argv[1])
 with Store.open() as store:
     ids = [r[0] for r in store.conn.execute(
-        "SELECT card_id FROM reviews GROUP BY card_id ORDER BY card_id LIMIT ?", (n,))]
+        "SELECT c.card_id FROM review_log AS l JOIN cards AS c ON c.id = l.card "
+        "GROUP BY c.card_id ORDER BY c.card_id LIMIT ?", (n,))]
     hist = {}
     for e in store.reviews(ids):
         hist.setdefault(e.card_id, []).append((e.time, e.rating))

@@ -316,35 +316,52 @@ def write_bulk(
         conn = col.store.conn
         conn.execute("PRAGMA synchronous = OFF")  # bulk load: durability is not the point
 
-        def state(s: tuple[Any, ...]) -> tuple[Any, ...]:
-            due = None if s[4] is None else iso(s[4])
-            last = None if s[5] is None else iso(s[5])
-            return (s[0], s[1], s[2], s[3], due, last, s[6], s[7], s[8])
+        # the lean review log (migration 7): integer card numbers and microseconds; a
+        # `before` is stored only where it is not the card's previous `after` (never, here).
+        # A state's last review is the review's own time, to the microsecond, as dlcards'
+        # scheduler writes it (the bulk history keeps whole seconds).
+        from dlcards.store.rows import _INSERT_LOG, _PHASE_CODE, NEW_KEY, _info, _key_json
+
+        refs = dict(conn.execute("SELECT card_id, id FROM cards"))
+        last: dict[str, tuple[tuple[Any, ...], tuple[Any, ...]]] = {}  # raw after, key
+        last_us: dict[str, int] = {}
+
+        def key(s: tuple[Any, ...], t: int | None) -> tuple[Any, ...]:
+            due = None if s[4] is None else s[4] * 1_000_000
+            at = None if s[5] is None else (t if t is not None else s[5] * 1_000_000)
+            return (_PHASE_CODE[s[0]], s[1], s[2], s[3], due, at, s[6], s[7], s[8])
+
+        def row(r: BulkReview) -> tuple[Any, ...]:
+            t = r.time * 1_000_000 + r.ms * 1000
+            previous = last.get(r.card_id)
+            if previous is not None and previous[0] == r.before:
+                before = previous[1]
+            else:
+                before = key(r.before, None)
+            after = key(r.after, t)
+            stored = None if before == (previous or (None, NEW_KEY))[1] else _key_json(before)
+            last[r.card_id] = (r.after, after)
+            last_us[r.card_id] = t
+            return (
+                refs[r.card_id],
+                t,
+                _info(r.rating, r.kind, r.after[0]),
+                r.duration_ms,
+                after[1],
+                after[2],
+                after[3],
+                None if after[4] is None else after[4] - t,
+                None if after[5] is None else after[5] - t,
+                after[6],
+                after[7],
+                after[8],
+                None,
+                None,
+                stored,
+            )
 
         conn.execute("BEGIN")
-        conn.executemany(
-            "INSERT INTO reviews (card_id, time, rating, duration_ms, kind, source, anki_revlog_id, "
-            + ", ".join(f"before_{f}" for f in STATE_FIELDS)
-            + ", "
-            + ", ".join(f"after_{f}" for f in STATE_FIELDS)
-            + ") VALUES ("
-            + ", ".join("?" * 25)
-            + ")",
-            (
-                (
-                    r.card_id,
-                    iso(r.time, r.ms),
-                    r.rating,
-                    r.duration_ms,
-                    r.kind,
-                    "dlcards",
-                    None,
-                    *state(r.before),
-                    *state(r.after),
-                )
-                for r in history
-            ),
-        )
+        conn.executemany(_INSERT_LOG, (row(r) for r in history))
         conn.executemany(
             "INSERT INTO card_state (card_id, "
             + ", ".join(STATE_FIELDS)
@@ -359,7 +376,7 @@ def write_bulk(
                     c.stability,
                     c.difficulty,
                     iso(c.due),
-                    iso(c.last_review),
+                    iso(last_us[c.card_id] // 1_000_000, last_us[c.card_id] // 1000 % 1000),
                     c.reps,
                     c.lapses,
                     c.interval_days,

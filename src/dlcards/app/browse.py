@@ -440,11 +440,9 @@ class _Ratings:
         if not self.col.has_store():
             return out
         day_of = _DayOf(self.col)
-        # a narrow query, not `Store.reviews` (which builds two full states per entry)
-        for cid, when, rating in self.col.store.conn.execute(
-            "SELECT card_id, time, rating FROM reviews WHERE kind != 'manual' ORDER BY time, id"
-        ):
-            out.setdefault(cid, []).append((day_of(when), int(rating)))
+        # a narrow read, not `Store.reviews` (which builds two full states per entry)
+        for cid, when, rating in self.col.store.rated_answers():
+            out.setdefault(cid, []).append((day_of(when), rating))
         return out
 
 

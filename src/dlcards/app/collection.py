@@ -154,6 +154,11 @@ class Collection:
         self._decks = self._read_decks(use_cache)
         return self._decks
 
+    def drop_decks(self) -> None:
+        """Forget the parsed decks: the next use reads them again (review start-up, issue 16:
+        the review's catalogue reads them only when a deck file changed)."""
+        self._decks = None
+
     def _read_decks(self, use_cache: bool | None = None) -> Decks:
         from dlcards.system.decks import read_decks
 
@@ -295,9 +300,22 @@ class Collection:
         self.adopted_parameters()
         return ReviewService(self, filters, limits)
 
+    def deck_error_count(self) -> int:
+        """How many error problems the deck files have: from the review's cached catalogue
+        when it is current (no deck read; issue 16), else from the decks."""
+        from dlcards.app.review_catalogue import load
+
+        catalogue = load(self)
+        return catalogue.errors if catalogue is not None else len(self.decks.errors)
+
     def check_filters(self, filters: Filters) -> None:
         """Raise UsageError when `filters` match no card (naming the topics there are)."""
         if not filters.describe():
+            return
+        from dlcards.app.review_catalogue import load
+
+        catalogue = load(self)  # the review's cached catalogue: no deck read (issue 16)
+        if catalogue is not None and any(filters.matches(c) for c in catalogue.cards.values()):
             return
         from dlcards.review.session import note_session_cards
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,13 +33,14 @@ if TYPE_CHECKING:
     from dlcards.core.state import CardFlags, CardState
     from dlcards.insights.listing import ListRow
     from dlcards.insights.retention import CardMeta
+    from dlcards.insights.stats_columns import Catalogue
 
 SCHEMA = Schema("list-view", "1")
 _STATIC = ("id", "note_id", "kind", "ordinal", "path", "line", "deck", "week", "topic")
 # a cached row: the _STATIC values, then tags, question, blocks, and the note's file path when
 # it differs from the displayed one (lists, not dicts: a third less JSON to decode)
 _TAGS, _QUESTION, _BLOCKS, _FILE = range(len(_STATIC), len(_STATIC) + 4)
-_ID, _KIND, _PATH, _LINE, _WEEK, _TOPIC = 0, 2, 4, 5, 7, 8
+_ID, _KIND, _ORDINAL, _PATH, _LINE, _WEEK, _TOPIC = 0, 2, 3, 4, 5, 7, 8
 
 
 def _cache() -> Cache[dict[str, Any]]:
@@ -69,7 +70,11 @@ def _key(cache: Cache[dict[str, Any]], root: Path) -> str:
 
 def _params_fingerprint(store: Any) -> str:
     """Which FSRS parameters the store has adopted (a new optimisation, a rollback)."""
-    row = store.conn.execute(
+    return _params_of(store.conn)
+
+
+def _params_of(conn: Any) -> str:
+    row = conn.execute(
         "SELECT count(*), max(id), count(rolled_back_at) FROM fsrs_params"
     ).fetchone()
     return repr(tuple(row))
@@ -123,6 +128,161 @@ def fast_rows(
     retrievability = _curve(*curve) if curve and states else None
     out = [_row(r, states.get(r[_ID]), flags.get(r[_ID]), retrievability, now) for r in rows]
     return _schedule_filters(out, query, calendar, now), now
+
+
+# -- the plain table (`dlcards list` with no option, the common case) ---------------------------
+# A second slot holds the table's columns that come from the Markdown, the question already
+# rendered as the review screen shows it (`dlcards.app.browse.text_line`: pylatexenc, ~30 µs a
+# card); it is derived from the row entry above (same key), on the first light run after it.
+TABLE_SCHEMA = Schema("list-table", "1")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NO_QUERY_FIELDS = ("week", "topic", "tag", "kind", "file", "text", "due", "leech", "suspended")
+
+
+def _table_cache() -> Cache[dict[str, Any]]:
+    return Cache(TABLE_SCHEMA, lambda v: isinstance(v, dict) and "ids" in v, codec="pickle")
+
+
+def _table_of(rows: list[list[Any]]) -> dict[str, Any]:
+    from dlcards.app.browse import text_line
+
+    questions = []
+    for r in rows:
+        try:
+            questions.append(text_line(r[_QUESTION], r[_KIND], r[_ORDINAL]))
+        except Exception:
+            questions.append(r[_QUESTION])
+    return {
+        "ids": [r[_ID] for r in rows],
+        "weeks": ["" if r[_WEEK] is None else str(r[_WEEK]) for r in rows],
+        "topics": [r[_TOPIC] or "" for r in rows],
+        "wheres": [f"{r[_PATH]}:{r[_LINE]}" for r in rows],
+        "questions": questions,
+    }
+
+
+def fast_table(
+    root: Path, query: ListQuery, now_fn: Callable[[], datetime]
+) -> tuple[dict[str, Sequence[Any]], datetime] | None:
+    """`dlcards list`'s plain table as columns of display cells (id, wk, state, due, R, flag,
+    topic, where, question; `dlcards.cli.list.table_cells` makes the same from `ListRow`s),
+    from the cache and one read of the store's states and flags; None when the query has any
+    filter or the full path must run."""
+    if any(getattr(query, f) for f in _NO_QUERY_FIELDS):
+        return None
+    cache, tables = _cache(), _table_cache()
+    if not cache.enabled or not tables.enabled:
+        return None
+    try:
+        key = _key(cache, root)
+    except OSError:
+        return None
+    slot = _slot(root)
+    table = tables.get(key, slot=slot)
+    if table is None:  # derived from the row entry once
+        entry = cache.get(key, slot=slot)
+        if not isinstance(entry, dict) or "rows" not in entry:
+            return None
+        table = _table_of(entry["rows"])
+        table["curve"], table["params"] = entry.get("curve"), entry.get("params")
+        tables.put(key, table, slot=slot)
+    now = now_fn()
+    states: dict[str, tuple[Any, ...]] = {}
+    flags: dict[str, tuple[Any, ...]] = {}
+    path = store_file()
+    if path.is_file():
+        from dlcards.store.state_columns import read_schedule
+
+        read = read_schedule(path)
+        if read is None:
+            return None
+        states, flags, params = read
+        if states and (table.get("curve") is None or table.get("params") != params):
+            # the curve the table slot copied is missing or stale: the row entry may have a
+            # newer one (a full run built the scheduler since)
+            entry = cache.get(key, slot=slot)
+            if not isinstance(entry, dict) or entry.get("curve") is None:
+                return None
+            if entry.get("params") != params:
+                return None
+            table["curve"], table["params"] = entry["curve"], params
+            tables.put(key, table, slot=slot)
+    return _cells(table, states, flags, now), now
+
+
+def _cells(
+    table: dict[str, Any],
+    states: dict[str, tuple[Any, ...]],
+    flags: dict[str, tuple[Any, ...]],
+    now: datetime,
+) -> dict[str, Sequence[Any]]:
+    """The schedule cells of every row (`_when`, the R and state cells of `dlcards.cli.list`,
+    from the stored values; most cards of a new collection: new, no flags, constants)."""
+    ids = table["ids"]
+    n = len(ids)
+    phases, whens, rs, flag_cells = ["new"] * n, ["-"] * n, [""] * n, [0] * n
+    index = {cid: i for i, cid in enumerate(ids)} if states or flags else {}
+    if states:
+        from dlcards.review.scheduling import format_interval as fmt
+
+        curve = table.get("curve")
+        factor, decay = curve if curve else (0.0, 0.0)
+        d = now - _EPOCH
+        now_us = (d.days * 86400 + d.seconds) * 1_000_000 + d.microseconds  # exact
+        at = index.get
+        for cid, (phase, due, last, stability) in states.items():
+            i = at(cid)
+            if i is None:
+                continue
+            phases[i] = phase
+            if due is not None:
+                seconds = (due - now_us) / 1000000  # == (due - now).total_seconds()
+                if seconds > 0:
+                    whens[i] = fmt(seconds)
+                else:
+                    whens[i] = "now" if seconds > -60 else f"-{fmt(-seconds)}"
+            if curve and stability is not None and last is not None:
+                days = max((now_us - last) / 1000000 / 86400.0, 0.0)
+                r = float((1 + factor * days / stability) ** decay)
+                rs[i] = f"{100 * r:.0f}%"
+    for cid, (suspended, leech, flag) in flags.items():
+        i = index.get(cid)
+        if i is None:
+            continue
+        mark = ("S" if suspended else "") + ("L" if leech else "")
+        if mark:
+            phases[i] = f"{phases[i]} [{mark}]"
+        flag_cells[i] = flag
+    return {
+        "ids": ids,
+        "weeks": table["weeks"],
+        "states": phases,
+        "whens": whens,
+        "rs": rs,
+        "flags": flag_cells,
+        "topics": table["topics"],
+        "wheres": table["wheres"],
+        "questions": table["questions"],
+    }
+
+
+def card_columns(collection: Collection) -> Catalogue | None:
+    """`card_catalogue` as columns (ids, topics, weeks: what the statistics group by) from a
+    slot of their own (pickled, written with the row entry): no 50k `CardMeta`, no decoding of
+    the whole row entry; None when not current."""
+    from dlcards.insights.stats_columns import Catalogue
+
+    cache, tables = _cache(), _table_cache()
+    if not cache.enabled or not tables.enabled or collection.paths:
+        return None
+    try:
+        key = _key(cache, collection.root)
+    except OSError:
+        return None
+    value = tables.get(key, slot=_slot(collection.root) + "-catalogue")
+    if value is None:
+        return None
+    return Catalogue(value["ids"], value["topics"], value["weeks"])
 
 
 def card_catalogue(collection: Collection) -> dict[str, CardMeta] | None:
@@ -228,9 +388,10 @@ def _row(
     )  # fmt: skip
 
 
-def remember(collection: Collection, now: datetime) -> None:
+def remember(collection: Collection, now: datetime, *, table: bool = False) -> None:
     """Write the cache entry from a collection the full path has read (decks, settings, and
-    the scheduler if it was built)."""
+    the scheduler if it was built); with `table`, the plain table's slot too (its questions
+    rendered: `dlcards list` asks for it, the statistics do not)."""
     from dlcards.insights.listing import list_rows
 
     cache = _cache()
@@ -269,3 +430,14 @@ def remember(collection: Collection, now: datetime) -> None:
         entry["params"] = _params_fingerprint(collection.store)
     cache.put(key, entry, slot=_slot(root))
     cache.put(key, texts, slot=_slot(root) + "-text")  # type: ignore[arg-type]
+    catalogue = {
+        "ids": [r[_ID] for r in rows],
+        "topics": [r[_TOPIC] for r in rows],
+        "weeks": [r[_WEEK] for r in rows],
+    }
+    tables = _table_cache()
+    tables.put(key, catalogue, slot=_slot(root) + "-catalogue")
+    if table:
+        rendered = _table_of(rows)
+        rendered["curve"], rendered["params"] = entry["curve"], entry["params"]
+        tables.put(key, rendered, slot=_slot(root))

@@ -159,8 +159,9 @@ class PruneWorkspace:
         self.now_fn = collection.now_fn
         self.root = collection.root
         self.store = collection.store
-        # deck files are read without the parse cache: deletes are planned on these bytes
-        self.collection = collection.reload_decks(use_cache=False)
+        # deck files are read again: deletes are planned on these bytes (the parse cache is
+        # keyed by the bytes read, so a hit is the parse of exactly these bytes)
+        self.collection = collection.reload_decks()
         self.journal = Journal(journal_path(self.root))
         self.items: list[PruneItem] = []
         self._rank()
@@ -180,7 +181,7 @@ class PruneWorkspace:
         return self.col.settings
 
     def reload(self) -> None:
-        self.collection = self.col.reload_decks(use_cache=False)
+        self.collection = self.col.reload_decks()
         self._rank()
 
     def card_info(self, card_id: str) -> CardInfoReport:
@@ -188,18 +189,22 @@ class PruneWorkspace:
         return self.col.card_info(card_id, self.now_fn())
 
     def _rank(self) -> None:
-        from dlcards.insights.prune import prune_report
+        """Rank from the review log's per-card figures and the states and flags as columns
+        (issue 16: no review object; `prune_report` over objects is the tested oracle)."""
+        from dlcards.insights.prune import prune_report_of
+        from dlcards.store.state_columns import flag_arrays, state_arrays
+        from dlcards.store.stats_queries import log_figures
 
         s = self.settings
         now = self.now_fn()
         self.col.sync_cards(now)
-        self.items = prune_report(
+        conn = self.store.conn
+        self.items = prune_report_of(
             self.collection.notes,
-            self.store.reviews(),
-            self.store.states(),
-            self.store.flags(),
+            log_figures(conn, self.col.calendar).cards,
+            state_arrays(conn),
+            flag_arrays(conn),
             now=now,
-            calendar=self.col.calendar,
             answer_word_limit=s.answer_word_limit,
             leech_threshold=s.leech_threshold,
             orphans=self.store.orphans(),

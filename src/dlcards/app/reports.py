@@ -70,27 +70,31 @@ def stats_report_from_store(collection: Collection, now: datetime) -> StatsRepor
     """The full `dlcards stats --json` report, the review log aggregated in the store (one
     columnar pass, `dlcards.store.stats_queries.log_figures`) instead of read as objects;
     the same numbers as `report_of` (tests/test_stats_sql.py)."""
-    from dlcards.app.list_cache import card_catalogue, remember
+    from dlcards.app.list_cache import card_columns, remember
     from dlcards.insights.retention import card_meta
-    from dlcards.insights.stats import stats_of_figures
+    from dlcards.insights.stats import stats_of_columns
+    from dlcards.insights.stats_columns import Catalogue, Curve
+    from dlcards.store.state_columns import flag_arrays, state_arrays
     from dlcards.store.stats_queries import log_figures
 
     store = collection.store
     s = collection.settings
-    meta = card_catalogue(collection)  # the cards' places without the note models, if cached
-    if meta is None:
-        meta = card_meta(collection.notes)
-        remember(collection, now)  # ... for the next run (and `dlcards list`)
-    return stats_of_figures(
-        meta,
+    states = state_arrays(store.conn)  # columns: no CardState per card (issue 16)
+    curve = Curve(*collection.scheduler.curve) if len(states) else None
+    catalogue = card_columns(collection)  # the cards' groups without the note models, if cached
+    if catalogue is None:
+        catalogue = Catalogue.of(card_meta(collection.notes))
+        remember(collection, now)  # ... for the next run (and `dlcards list`: the curve too)
+    return stats_of_columns(
+        catalogue,
         log_figures(store.conn, collection.calendar),
-        store.states(),
-        store.flags(),
+        states,
+        flag_arrays(store.conn),
         now=now,
         calendar=collection.calendar,
+        curve=curve,
         weekly_hours=s.weekly_hours,
         new_per_day=s.new_per_day,
-        retrievability=collection.scheduler.retrievability,
     )
 
 

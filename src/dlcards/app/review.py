@@ -6,17 +6,21 @@ Every answer and action is persisted the moment it is made (`apply`), each answe
 store transaction (WAL, synchronous=FULL), before the next card is drawn. A failed write is
 reported on screen.
 
-Start-up is on the critical path (`dlcards review` to the first card): cards are indexed from
-the notes without building a `Card` model per card, the store sync is skipped when no deck
-file changed since the last run, and the FSRS scheduler is imported on first use (the app
-warms it in a thread once the first card is on screen).
+Start-up is on the critical path (`dlcards review` to the first card) and does not grow with
+the collection (issue 16, item 2): the cards' Markdown side comes from a cached catalogue
+(`dlcards.app.review_catalogue`, keyed by every deck file's stats and the code; a miss reads
+the decks as before), the store sync is skipped when no deck file changed since the last run,
+today's queue is pulled from the store by indexed queries only as far as today's limits reach
+(`dlcards.store.queue_queries`, `Session.indexed`), a card's note is read from its own file
+when it is shown, and the FSRS scheduler is imported on first use (the app warms it in a
+thread once the first card is on screen).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -28,7 +32,6 @@ from dlcards.review.session import (
     Outcome,
     Session,
     apply_effects,
-    note_session_cards,
     parse_study_more,
     study_more_key,
 )
@@ -82,6 +85,58 @@ def collection_fingerprint(collection: Decks) -> str:
     for f in collection.files:
         h.update(f"{f.rel}\0{f.snapshot.digest}\0".encode())
     return key_of(SYNC_SCHEMA, PARSER_VERSION, str(collection.root), h.hexdigest())
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """The cyclic GC paused while the decks are read into memory (as `dlcards review` does for
+    its whole start-up): their objects all live on, so collecting during the read only walks
+    them again and again (at 50k cards ~40% of the read's CPU)."""
+    import gc
+
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+class StoreSource:
+    """The indexed session's `QueueSource`: the store's states, flags and due queries."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    def states(self, ids: list[str]) -> dict[str, CardState]:
+        return self.store.states(ids)
+
+    def flags(self, ids: list[str]) -> dict[str, Any]:
+        return self.store.flags(ids)
+
+    def all_states(self) -> dict[str, CardState]:
+        return self.store.states()
+
+    def all_flags(self) -> dict[str, Any]:
+        return self.store.flags()
+
+    def due_reviews(
+        self, day_end: datetime, after: tuple[datetime, str] | None, limit: int
+    ) -> list[tuple[CardState, Any]]:
+        from dlcards.store.queue_queries import due_reviews
+
+        return due_reviews(self.store.conn, day_end, after, limit)
+
+    def due_learning(self, day_end: datetime) -> list[tuple[CardState, Any]]:
+        from dlcards.store.queue_queries import due_learning
+
+        return due_learning(self.store.conn, day_end)
+
+    def touched(self) -> tuple[set[str], set[str]]:
+        from dlcards.store.queue_queries import touched_cards
+
+        return touched_cards(self.store.conn)
 
 
 class LazyScheduler:
@@ -140,7 +195,8 @@ class ReviewService:
         self.read_only: str | None = None
         self.pending: PendingAnswer | None = None
         self._take_lease()
-        scards = self._index_cards()
+        self._source = StoreSource(store)
+        self._index_cards()
         if self.read_only is None:
             self._sync(now)
         today = self.calendar.study_day(now)
@@ -148,10 +204,9 @@ class ReviewService:
             self.calendar.day_start(today), self.calendar.next_day_start(now)
         )
         more = parse_study_more(store.get_setting(study_more_key(today)))
-        self.session = Session(
-            scards,
-            store.states(),
-            store.flags(),
+        self.session = Session.indexed(
+            self._catalogue.cards,
+            self._source,
             log,
             self.scheduler,
             self.policy,
@@ -160,21 +215,43 @@ class ReviewService:
             study_more=more,
         )
 
-    def _index_cards(self) -> list[Any]:
-        decks = self.collection.decks
-        order = {f.rel: i for i, f in enumerate(decks.files)}
-        triples = note_session_cards(decks.notes, order)
-        self._where: dict[str, tuple[Note, int]] = {
-            sc.id: (note, ordinal) for sc, note, ordinal in triples
-        }
+    def _index_cards(self) -> None:
+        """The catalogue: cached when no deck file changed, else from the decks (read now)."""
+        from dlcards.app import review_catalogue
+
+        self._where: dict[str, tuple[Note, int]] = {}
         self._cards: dict[str, Card] = {}
-        return [sc for sc, _, _ in triples]
+        catalogue = review_catalogue.load(self.collection)
+        if catalogue is None:
+            with _gc_paused():  # ~10^5 long-lived objects: a full collection is wasted work
+                decks = self.collection.decks
+                triples = review_catalogue.session_cards_of(decks)
+                catalogue = review_catalogue.build(self.collection, decks, triples)
+                self._where = {sc.id: (note, ordinal) for sc, note, ordinal in triples}
+        self._catalogue = catalogue
+
+    def _index_notes(self, decks: Decks) -> None:
+        """Where each card's note is, from decks read in this process (no file read later)."""
+        from dlcards.app.review_catalogue import session_cards_of
+
+        self._where = {sc.id: (note, ordinal) for sc, note, ordinal in session_cards_of(decks)}
 
     def _sync(self, now: datetime) -> None:
-        fingerprint = collection_fingerprint(self.collection.decks)
+        fingerprint = self._catalogue.fingerprint
         if disabled(SYNC_SCHEMA.name) or self.store.get_setting(SYNC_KEY) != fingerprint:
+            decks = self.collection.decks  # the notes are needed: read them (a rare miss)
+            fingerprint = collection_fingerprint(decks)
             self.collection.sync_cards(now)
             self.store.set_setting(SYNC_KEY, fingerprint)
+
+    @property
+    def deck_errors(self) -> int:
+        """How many error problems the deck files have (from the catalogue: no deck read)."""
+        return self._catalogue.errors
+
+    def has_code_cards(self) -> bool:
+        """Whether a card of the collection has a `torch` block (no deck read)."""
+        return self._catalogue.code_cards
 
     def warm_up(self) -> None:
         """Import and build what the first answer needs (run in a thread after the first card)."""
@@ -267,7 +344,7 @@ class ReviewService:
             if session.undo_stack and session.undo_stack[-1].record is record:
                 session.undo_stack[-1].state = written.before
             session.states[entry.card_id] = written.after
-            session.replace_cards(list(session.all_cards.values()), {}, {}, self.now_fn())
+            session.requeue()
 
     def _not_saved(self, record: Any, exc: Exception) -> None:
         """Put the session back as it was before the answer; the card stays current."""
@@ -307,14 +384,14 @@ class ReviewService:
 
     @property
     def card_ids(self) -> list[str]:
-        return list(self._where)
+        return list(self._catalogue.cards)
 
     def card(self, card_id: str | None) -> Card | None:
         if not card_id:
             return None
         card = self._cards.get(card_id)
         if card is None:
-            where = self._where.get(card_id)
+            where = self._note_of(card_id)
             if where is None:
                 return None
             from dlcards.core.model import Card
@@ -324,12 +401,25 @@ class ReviewService:
             self._cards[card_id] = card
         return card
 
-    def file_of(self, card_id: str) -> tuple[Path, int] | None:
+    def _note_of(self, card_id: str) -> tuple[Note, int] | None:
+        """The card's note and ordinal: read from its own file when the catalogue came from
+        the cache; from all the decks when that file changed since (as before)."""
         where = self._where.get(card_id)
-        if where is None:
+        if where is not None or card_id not in self._catalogue.cards:
+            return where
+        from dlcards.app.review_catalogue import card_note
+
+        note = card_note(self.collection, self._catalogue, card_id)
+        if note is not None:
+            return note, self._catalogue.cards[card_id].order[4]
+        self._index_notes(self.collection.decks)
+        return self._where.get(card_id)
+
+    def file_of(self, card_id: str) -> tuple[Path, int] | None:
+        cards = self._catalogue.cards
+        if card_id not in cards:
             return None
-        note = where[0]
-        return self.root / note.path, note.line
+        return self.root / cards[card_id].path, cards.line(card_id)
 
     def stats_report(self) -> StatsReport:
         """The stats figures now (the review screen's `S`)."""
@@ -343,23 +433,15 @@ class ReviewService:
         """Re-read every card's state and flags from the store and rebuild today's queue
         (after the browser suspended, flagged, buried or forgot cards), and the decks (it may
         have opened a file in the editor)."""
-        from dlcards.core.state import CardFlags
-
-        ids = self.card_ids
-        states = self.store.states(ids)
-        flags = self.store.flags(ids)
-        session = self.session
-        for cid in ids:
-            session.states[cid] = states.get(cid) or CardState(cid)
-            session.flags[cid] = flags.get(cid) or CardFlags(cid)
+        self.session.forget_loaded()
         self.reload()
 
     def reload(self) -> None:
-        """Re-read the collection (after the learner edited a file) and update the session."""
-        self.collection.reload_decks()
-        scards = self._index_cards()
+        """Re-read the collection (after the learner edited a file) and update the session:
+        the deck files are read again when one changed (the catalogue's key)."""
+        self.collection.drop_decks()
+        self._index_cards()
         now = self.now_fn()
         if self.read_only is None:
             self._sync(now)
-        ids = self.card_ids
-        self.session.replace_cards(scards, self.store.states(ids), self.store.flags(ids), now)
+        self.session.replace_catalogue(self._catalogue.cards, self._source, now)

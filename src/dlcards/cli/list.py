@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -144,43 +144,51 @@ def command(
 
         parse_query(search)  # a query that cannot be read fails before any work (exit 2)
     hit = None
+    cells: dict[str, Sequence[Any]] | None = None
     if not paths and not search:  # an unchanged collection: rows from the list cache
-        from dlcards.app.list_cache import fast_rows
+        from dlcards.app.list_cache import fast_rows, fast_table
         from dlcards.app.root import locate_root
         from dlcards.system.clock import now as clock_now
 
         found = locate_root(root_of(ctx))
-        hit = fast_rows(found, query, clock_now) if found is not None else None
-    if hit is not None:
-        rows, now = hit
-    else:
-        from dlcards.app.collection import Collection
-        from dlcards.app.list_cache import remember
+        if found is not None and not as_json:
+            table = fast_table(found, query, clock_now)  # the plain table: cells, no rows
+            cells = table[0] if table is not None else None
+        if found is not None and cells is None:
+            hit = fast_rows(found, query, clock_now)
+    if cells is None:
+        if hit is not None:
+            rows, now = hit
+        else:
+            from dlcards.app.collection import Collection
+            from dlcards.app.list_cache import remember
 
-        with Collection.open(root_of(ctx), paths=list(paths) or None) as col:
-            now = col.now()
-            rows = col.list_rows(query, now)
-            if search:
-                from dlcards.app.browse import Browser
+            with Collection.open(root_of(ctx), paths=list(paths) or None) as col:
+                now = col.now()
+                rows = col.list_rows(query, now)
+                if search:
+                    from dlcards.app.browse import Browser
 
-                found_ids = {r.id for r in Browser(col, now).search(search, now)}
-                rows = [r for r in rows if r.id in found_ids]
-            else:
-                remember(col, now)
-    if as_json:
-        click.echo(json.dumps([r.to_dict() for r in rows], indent=2, ensure_ascii=False))
-        return
-    if not rows:
+                    found_ids = {r.id for r in Browser(col, now).search(search, now)}
+                    rows = [r for r in rows if r.id in found_ids]
+                else:
+                    remember(col, now, table=True)
+        if as_json:
+            click.echo(json.dumps([r.to_dict() for r in rows], indent=2, ensure_ascii=False))
+            return
+        cells = table_cells(rows, now)
+    n = len(cells["ids"])
+    if not n:
         click.echo("No cards match.", err=True)
         return
     tty = sys.stdout.isatty()
     width = shutil.get_terminal_size((80, 24)).columns
-    lines = table_lines(rows, now, width, color=tty)
+    lines = format_table(cells, width, color=tty)
     if tty:
         click.echo_via_pager(line + "\n" for line in lines)
     else:
         click.echo("\n".join(lines))  # one write: echo per row cost 30 ms
-    click.echo(f"{len(rows)} cards", err=True)
+    click.echo(f"{n} cards", err=True)
 
 
 def _state_cell(r: ListRow) -> str:
@@ -188,42 +196,90 @@ def _state_cell(r: ListRow) -> str:
     return r.state + (f" [{mark}]" if mark else "")
 
 
-def table_lines(rows: list[ListRow], now: datetime, width: int, *, color: bool) -> Iterator[str]:
-    """The table, no line wider than `width` (the `where` column only when there is room for
-    it); questions rendered as the review screen shows them, one line, as the lines are
-    asked for (a pager asks for the first screenful first)."""
-    from dlcards.app.browse import clip, text_line
+def _question(r: ListRow) -> str:
+    from dlcards.app.browse import text_line
 
+    try:
+        return text_line(r.question, r.kind, r.ordinal)
+    except Exception:
+        return r.question
+
+
+def table_cells(rows: list[ListRow], now: datetime) -> dict[str, Sequence[Any]]:
+    """The table's cells of each row as columns (`dlcards.app.list_cache.fast_table` makes the
+    same from its cache); questions rendered as the review screen shows them, one line, as the
+    lines are asked for (a pager asks for the first screenful first)."""
+    return {
+        "ids": [r.id for r in rows],
+        "weeks": ["" if r.week is None else str(r.week) for r in rows],
+        "states": [_state_cell(r) for r in rows],
+        "whens": [_when(r.due, now) for r in rows],
+        "rs": ["" if r.retrievability is None else f"{100 * r.retrievability:.0f}%" for r in rows],
+        "flags": [r.flag for r in rows],
+        "topics": [r.topic or "" for r in rows],
+        "wheres": [f"{r.path}:{r.line}" for r in rows],
+        "questions": _Lazy(rows),
+    }
+
+
+class _Lazy(Sequence[str]):
+    def __init__(self, rows: list[ListRow]):
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i):  # type: ignore[no-untyped-def]
+        return _question(self.rows[i])
+
+
+def _clip(text: str, width: int) -> str:
+    """`dlcards.app.browse.clip` (without importing the browser)."""
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+def table_lines(rows: list[ListRow], now: datetime, width: int, *, color: bool) -> Iterator[str]:
+    """The table of `rows`: see `format_table`."""
+    return format_table(table_cells(rows, now), width, color=color)
+
+
+def format_table(cells: dict[str, Sequence[Any]], width: int, *, color: bool) -> Iterator[str]:
+    """The table, no line wider than `width` (the `where` column only when there is room for
+    it), one line per row of `cells` (`table_cells`)."""
     wide = width >= 120
     headers = ["id", "wk", "state", "due", "R", "⚑", "topic"] + (["where"] if wide else [])
-    table = [
-        [
-            r.id,
-            "" if r.week is None else str(r.week),
-            _state_cell(r),
-            _when(r.due, now),
-            "" if r.retrievability is None else f"{100 * r.retrievability:.0f}%",
-            str(r.flag) if r.flag else "",
-            clip(r.topic or "", 24 if wide else 14),
-            *([f"{r.path}:{r.line}"] if wide else []),
-        ]
-        for r in rows
+    tw = 24 if wide else 14
+    flags = cells["flags"]
+    columns: list[Sequence[str]] = [
+        cells["ids"],
+        cells["weeks"],
+        cells["states"],
+        cells["whens"],
+        cells["rs"],
+        [str(f) if f else "" for f in flags],
+        [_clip(t, tw) for t in cells["topics"]],
+        *([cells["wheres"]] if wide else []),
     ]
-    widths = [max(len(h), *(len(row[i]) for row in table)) for i, h in enumerate(headers)]
+    widths = [
+        max(len(h), max(map(len, c), default=0)) for h, c in zip(headers, columns, strict=True)
+    ]
     qwidth = max(0, width - sum(widths) - 2 * len(widths))
+    pattern = "  ".join(f"%-{w}s" for w in widths)  # "%-Ns" pads as str.ljust(N)
 
-    def fmt(cells: list[str], question: str, flag: int = 0) -> str:
+    def styled(cells: tuple[str, ...], flag: int) -> str:
         padded = [c.ljust(w) for c, w in zip(cells, widths, strict=True)]
-        if flag and color:
-            padded[5] = click.style(padded[5], fg=FLAG_STYLE[flag], bold=True)
-        head = "  ".join(padded)
-        return f"{head}  {clip(question, qwidth)}" if qwidth else head[:width]
+        padded[5] = click.style(padded[5], fg=FLAG_STYLE[flag], bold=True)
+        return "  ".join(padded)
 
-    header = fmt(headers, "question")
+    header = pattern % tuple(headers)
+    header = f"{header}  {_clip('question', qwidth)}" if qwidth else header[:width]
     yield click.style(header, bold=True) if color else header
-    for r, cells in zip(rows, table, strict=True):
-        try:
-            question = text_line(r.question, r.kind, r.ordinal)
-        except Exception:
-            question = r.question
-        yield fmt(cells, question, r.flag)
+    questions = cells["questions"]
+    cut = max(0, qwidth - 1)
+    for i, row in enumerate(zip(*columns, strict=True)):
+        head = styled(row, flags[i]) if color and flags[i] else pattern % row
+        if not qwidth:
+            yield head[:width]
+            continue
+        q = questions[i]
+        yield f"{head}  {q}" if len(q) <= qwidth else f"{head}  {q[:cut]}…"  # _clip

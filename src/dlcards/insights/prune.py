@@ -26,8 +26,9 @@ The typed items and their JSON shapes live in `dlcards.insights.prune_report`.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Set
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from dlcards.core.calendar import StudyCalendar
 from dlcards.core.lint import lint_note, prose_words
@@ -45,6 +46,7 @@ from dlcards.insights.prune_text import (
     RELINK_MIN_SCORE,
     OrphanLike,
     code_of,
+    duplicate_pairs,
     exact_parts,
     fact_counts,
     find_duplicates,
@@ -52,7 +54,17 @@ from dlcards.insights.prune_text import (
     relink_candidate,
     similarity,
 )
-from dlcards.insights.retention import Retrievability, first_retention_reviews, is_lapse, ratio
+from dlcards.insights.retention import (
+    CardFiguresLike,
+    Retrievability,
+    first_retention_reviews,
+    is_lapse,
+    ratio,
+)
+from dlcards.insights.state_arrays import NEW
+
+if TYPE_CHECKING:
+    from dlcards.insights.state_arrays import FlagArrays, StateArrays
 
 __all__ = [
     "DUPLICATE_ANSWER",
@@ -69,6 +81,7 @@ __all__ = [
     "find_duplicates",
     "normalize",
     "prune_report",
+    "prune_report_of",
     "relink_candidate",
     "similarity",
 ]
@@ -91,7 +104,14 @@ def leech_reason(
     reviews: list[ReviewEntry],
     leech_threshold: int,
 ) -> Reason | None:
-    lapses = max(state.lapses if state is not None else 0, sum(1 for e in reviews if is_lapse(e)))
+    return leech_reason_of(state, flags, sum(1 for e in reviews if is_lapse(e)), leech_threshold)
+
+
+def leech_reason_of(
+    state: CardState | None, flags: CardFlags | None, log_lapses: int, leech_threshold: int
+) -> Reason | None:
+    """`leech_reason` given the number of lapses in the card's review log."""
+    lapses = max(state.lapses if state is not None else 0, log_lapses)
     flagged = bool(flags and flags.leech)
     if lapses < max(2, leech_threshold // 2) and not flagged:
         return None
@@ -125,16 +145,20 @@ def difficult_reason(
 
 def low_retention_reason(retained: list[ReviewEntry]) -> Reason | None:
     """`retained`: the card's first retention review of each study day."""
-    if len(retained) < LOW_RETENTION_MIN_REVIEWS:
-        return None
     passed = sum(1 for e in retained if e.rating != Rating.AGAIN)
-    failed = len(retained) - passed
+    return low_retention_of(passed, len(retained) - passed)
+
+
+def low_retention_of(passed: int, failed: int) -> Reason | None:
+    """`low_retention_reason` given the passes and fails of the card's retained reviews."""
+    if passed + failed < LOW_RETENTION_MIN_REVIEWS:
+        return None
     rate = ratio(passed, failed)
     if rate is None or rate >= LOW_RETENTION_BELOW:
         return None
     return Reason(
         "low-retention",
-        f"recalled {passed} of {len(retained)} times ({rate * 100:.0f}%)",
+        f"recalled {passed} of {passed + failed} times ({rate * 100:.0f}%)",
         1 + (LOW_RETENTION_BELOW - rate) * 10,
         {"passed": passed, "failed": failed, "retention": rate},
     )
@@ -165,15 +189,27 @@ def never_reviewed_reasons(
     flags: dict[str, CardFlags],
 ) -> list[tuple[str, Reason]]:
     """Cards never reviewed (nor suspended) from a study week before the latest one studied."""
-    studied = [card_note[c].meta.week for c, es in reviews_of.items() if es and c in card_note]
+    reviewed = {c for c, es in reviews_of.items() if es}
+    skip = (
+        reviewed
+        | {c for c, f in flags.items() if f.suspended}
+        | {c for c, s in states.items() if s.phase != "new"}
+    )
+    return never_reviewed_of(card_note, reviewed, skip)
+
+
+def never_reviewed_of(
+    card_note: dict[str, Note], reviewed: Set[str], skip: Set[str]
+) -> list[tuple[str, Reason]]:
+    """`never_reviewed_reasons` given the cards with reviews and the cards not to list
+    (reviewed, suspended or started)."""
+    studied = [card_note[c].meta.week for c in reviewed if c in card_note]
     latest = max((w for w in studied if w), default=None)
     if latest is None:
         return []
     out = []
     for cid, note in card_note.items():
-        fl = flags.get(cid)
-        st = states.get(cid)
-        if reviews_of.get(cid) or (fl and fl.suspended) or (st is not None and st.phase != "new"):
+        if cid in skip:
             continue
         if note.meta.week is not None and note.meta.week < latest:
             reason = Reason(
@@ -216,7 +252,8 @@ def several_facts_reasons(note: Note, answer_word_limit: int) -> list[Reason]:
                     {"list_items": n_items, "sentences": sentences},
                 )
             )
-    if note.kind == "cloze":
+    numbers = [d.number for d in note.deletions] if note.kind == "cloze" else []
+    if len(set(numbers)) < len(numbers):  # lint's `cloze-same-number` needs a repeated number
         for p in lint_note(note, answer_word_limit):
             if p.code == "cloze-same-number":
                 out.append(Reason("several-facts", p.message, 1.5, {"line": p.location.line}))
@@ -224,29 +261,41 @@ def several_facts_reasons(note: Note, answer_word_limit: int) -> list[Reason]:
 
 
 def duplicate_reasons(notes: list[Note]) -> list[tuple[str, Reason]]:
-    """One `duplicate` reason per note that has near-duplicates, naming the closest."""
-    dups: dict[str, list[tuple[float, float, Note]]] = defaultdict(list)
-    for a, b, q, ans in find_duplicates(notes):
-        for this, other in ((a, b), (b, a)):
-            dups[_first_card(this)].append((q, ans, other))
+    """One `duplicate` reason per note that has near-duplicates, naming the closest (highest
+    question, then answer similarity, then file and line)."""
+    # per note: (-question %, -answer %, other's path, other's line, other's index): a plain
+    # tuple sort orders them (a key function per match cost seconds at 50k cards)
+    dups: dict[int, list[tuple[float, float, str, int, int]]] = defaultdict(list)
+    for i, j, q, ans in duplicate_pairs(notes):
+        a, b = notes[i], notes[j]
+        dups[i].append((-q, -ans, b.path, b.line, j))
+        dups[j].append((-q, -ans, a.path, a.line, i))
+    first: dict[int, str] = {}
+
+    def first_card(k: int) -> str:
+        if k not in first:
+            first[k] = _first_card(notes[k])
+        return first[k]
+
     out = []
-    for cid, matches in dups.items():
-        matches.sort(key=lambda m: (-m[0], -m[1], m[2].path, m[2].line))
-        q, ans, other = matches[0]
+    for k, matches in dups.items():
+        matches.sort()
+        q, ans = -matches[0][0], -matches[0][1]
+        other = notes[matches[0][4]]
         more = f" and {len(matches) - 1} more" if len(matches) > 1 else ""
         reason = Reason(
             "duplicate",
             f"near-duplicate of {other.path}:{other.line}{more} ({q:.0f}% question, {ans:.0f}% answer)",
             2 + (q - DUPLICATE_QUESTION) / 5 + 0.5 * min(4, len(matches) - 1),
             {
-                "other": _first_card(other),
+                "other": first_card(matches[0][4]),
                 "other_where": f"{other.path}:{other.line}",
                 "question_similarity": q,
                 "answer_similarity": ans,
-                "others": [_first_card(m[2]) for m in matches],
+                "others": [first_card(m[4]) for m in matches],
             },
         )
-        out.append((cid, reason))
+        out.append((first_card(k), reason))
     return out
 
 
@@ -291,11 +340,6 @@ def orphan_item(
         flag=flag,
         relink_question=None if target_note is None else target_note.question.strip(),
     )
-
-
-def _flag(flags: dict[str, CardFlags], card_id: str) -> int:
-    f = flags.get(card_id)
-    return f.flag if f is not None else 0
 
 
 # -- the report -------------------------------------------------------------------------------
@@ -352,6 +396,115 @@ def prune_report(
             (cid, long_suspended_reason(st, fl, now)),
         ]
     found += never_reviewed_reasons(card_note, reviews_of, states, flags)
+    has_history = {c for c, es in reviews_of.items() if es} | {
+        c for c, s in states.items() if s.phase != "new"
+    }
+    return _ranked(
+        notes,
+        card_note,
+        found,
+        kept_set,
+        {c: len(es) for c, es in reviews_of.items()},
+        {c: f.flag for c, f in flags.items()},
+        has_history,
+        answer_word_limit,
+        orphans,
+        orphan_texts,
+    )
+
+
+def prune_report_of(
+    notes: list[Note],
+    cards: Mapping[str, CardFiguresLike],
+    states: StateArrays,
+    flags: FlagArrays,
+    *,
+    now: datetime,
+    answer_word_limit: int = 40,
+    leech_threshold: int = 8,
+    orphans: Iterable[OrphanLike] = (),
+    orphan_texts: dict[str, str] | None = None,
+    kept: Iterable[tuple[str, str]] = (),
+    retrievability: Retrievability | None = None,
+) -> list[PruneItem]:
+    """`prune_report` from the review log's per-card figures (`LogFigures.cards`: reviews,
+    lapses, retained passes and fails, read in one columnar pass by
+    `dlcards.store.stats_queries.log_figures`) and the states and flags as columns
+    (`dlcards.store.state_columns`): the same ranked list, without a review object.
+    `CardState` / `CardFlags` objects are built only for the cards whose columns leave a
+    history-based reason possible."""
+    import numpy as np
+
+    from dlcards.core.state import CardFlags as Flags
+
+    now = require_utc(now)
+    kept_set = {(str(c), str(r)) for c, r in kept}
+    card_note = {cid: note for note in notes for cid in note.card_ids()}
+    ids = list(card_note)
+    st = states.aligned(ids)
+    fl = flags.aligned(ids)
+    figs = [cards.get(c) for c in ids]
+    log_lapses = np.array([0 if f is None else f.lapses for f in figs], dtype=np.int64)
+    retained = np.array([0 if f is None else f.passed + f.failed for f in figs], dtype=np.int64)
+    # a superset of the cards with a leech / difficult / low-retention / long-suspended reason
+    possible = (
+        fl.leech
+        | fl.suspended
+        | (np.maximum(st.lapses, log_lapses) >= max(2, leech_threshold // 2))
+        | ((st.difficulty >= DIFFICULT_AT) & (st.phase != NEW))
+        | (retained >= LOW_RETENTION_MIN_REVIEWS)
+    )
+    stored = set(states.ids)
+    flagged = set(flags.ids)
+    found: list[tuple[str, Reason | None]] = []
+    for i in np.nonzero(possible)[0].tolist():
+        cid = ids[i]
+        state = st.state(i) if cid in stored else None
+        flag = (
+            Flags(
+                cid, bool(fl.suspended[i]), fl.buried_until[i], int(fl.flag[i]), bool(fl.leech[i])
+            )
+            if cid in flagged
+            else None
+        )
+        f = figs[i]
+        found += [
+            (cid, leech_reason_of(state, flag, int(log_lapses[i]), leech_threshold)),
+            (cid, difficult_reason(state, now, retrievability)),
+            (cid, None if f is None else low_retention_of(f.passed, f.failed)),
+            (cid, long_suspended_reason(state, flag, now)),
+        ]
+    reviewed = {c for c, f in cards.items() if f.reviews}
+    started = {c for c, p in zip(states.ids, (states.phase != NEW).tolist(), strict=True) if p}
+    suspended = {c for c, s in zip(flags.ids, flags.suspended.tolist(), strict=True) if s}
+    found += never_reviewed_of(card_note, reviewed, reviewed | suspended | started)
+    return _ranked(
+        notes,
+        card_note,
+        found,
+        kept_set,
+        {c: f.reviews for c, f in cards.items()},
+        dict(zip(flags.ids, flags.flag.tolist(), strict=True)),
+        reviewed | started,
+        answer_word_limit,
+        orphans,
+        orphan_texts,
+    )
+
+
+def _ranked(
+    notes: list[Note],
+    card_note: dict[str, Note],
+    found: list[tuple[str, Reason | None]],
+    kept_set: set[tuple[str, str]],
+    n_reviews: dict[str, int],
+    flag_of: dict[str, int],
+    has_history: set[str],
+    answer_word_limit: int,
+    orphans: Iterable[OrphanLike],
+    orphan_texts: dict[str, str] | None,
+) -> list[PruneItem]:
+    """The per-card reasons `found` so far, then the note-level ones and the orphans, ranked."""
     for note in notes:  # note-level reasons go on the note's first card
         found.append((_first_card(note), long_answer_reason(note, answer_word_limit)))
         found += [(_first_card(note), r) for r in several_facts_reasons(note, answer_word_limit)]
@@ -362,19 +515,15 @@ def prune_report(
         if reason is not None and (cid, reason.code) not in kept_set:
             reasons[cid].append(reason)
     items = [
-        card_item(card_note[c], c, rs, len(reviews_of.get(c, [])), _flag(flags, c))
+        card_item(card_note[c], c, rs, n_reviews.get(c, 0), flag_of.get(c, 0))
         for c, rs in reasons.items()
     ]
-
-    has_history = {c for c, es in reviews_of.items() if es} | {
-        c for c, s in states.items() if s.phase != "new"
-    }
     for orphan in orphans:
         if (orphan.card_id, "orphan") in kept_set or orphan.card_id in card_note:
             continue
         old_text = (orphan_texts or {}).get(orphan.card_id)
-        n = len(reviews_of.get(orphan.card_id, []))
-        flag = _flag(flags, orphan.card_id)
+        n = n_reviews.get(orphan.card_id, 0)
+        flag = flag_of.get(orphan.card_id, 0)
         items.append(orphan_item(orphan, n, notes, has_history, old_text, flag))
 
     items.sort(key=lambda it: (-it.score, it.path or "", it.line or 0, it.card_id))

@@ -17,6 +17,7 @@ from dlcards.core.model import Note
 DUPLICATE_QUESTION = 85.0
 DUPLICATE_ANSWER = 60.0
 RELINK_MIN_SCORE = 40.0
+_ROWS = 256  # questions compared with their whole group per rapidfuzz call (memory: rows x group)
 
 
 class OrphanLike(Protocol):
@@ -64,14 +65,18 @@ MATH_RE = re.compile(r"\$\$.*?\$\$|\$[^$\n]+\$", re.S)
 
 
 FENCE_BODY_RE = re.compile(r"^(```|~~~)[^\n]*\n(.*?)^\1[ \t]*$", re.S | re.M)
+_CLOZE_TEXT_RE = re.compile(r"\{\{c\d+::(.*?)(?:::[^}]*)?\}\}", re.S)
+_MARKUP_RE = re.compile(r"[`*_#>|\\]")
+_SPACES_RE = re.compile(r"\s+")
+_WORD_RE = re.compile(r"\w+")
 
 
 def normalize(text: str) -> str:
     """Prose for similarity: comments, fenced blocks, markup and case removed, spaces collapsed."""
     text = strip_html_comments(text, " ")
     text = FENCE_RE.sub(" ", text)
-    text = re.sub(r"\{\{c\d+::(.*?)(?:::[^}]*)?\}\}", r"\1", text, flags=re.S)
-    text = re.sub(r"[`*_#>|\\]", " ", text)
+    text = _CLOZE_TEXT_RE.sub(r"\1", text)
+    text = _MARKUP_RE.sub(" ", text)
     return " ".join(text.lower().split())
 
 
@@ -85,10 +90,10 @@ def exact_parts(text: str) -> tuple[str, str]:
     two questions to be duplicates (one changed symbol in a formula or snippet, or "two" instead
     of "three", makes another card)."""
     prose = FENCE_RE.sub(" ", strip_html_comments(text, " "))
-    math = "|".join(re.sub(r"\s+", "", m.group(0)) for m in MATH_RE.finditer(prose))
-    words = re.findall(r"\w+", MATH_RE.sub(" ", prose).lower())
+    math = "|".join(_SPACES_RE.sub("", m.group(0)) for m in MATH_RE.finditer(prose))
+    words = _WORD_RE.findall(MATH_RE.sub(" ", prose).lower())
     numbers = " ".join(sorted(w for w in words if w.isdigit() or w in NUMBER_WORDS))
-    return math + "#" + numbers, re.sub(r"\s+", "", code_of(text))
+    return math + "#" + numbers, _SPACES_RE.sub("", code_of(text))
 
 
 def similarity(a: str, b: str) -> float:
@@ -111,7 +116,15 @@ def fact_counts(answer: str) -> tuple[int, int]:
 
 # -- duplicates and relinking ----------------------------------------------------------------
 def find_duplicates(notes: list[Note]) -> list[tuple[Note, Note, float, float]]:
-    """Pairs of notes whose questions and answers are near-identical (rapidfuzz `ratio`).
+    """Pairs of notes whose questions and answers are near-identical (rapidfuzz `ratio`):
+    `duplicate_pairs` with the notes themselves."""
+    return [(notes[i], notes[j], q, a) for i, j, q, a in duplicate_pairs(notes)]
+
+
+def duplicate_pairs(notes: list[Note]) -> list[tuple[int, int, float, float]]:
+    """Pairs of notes (their indices in `notes`, the first one earlier in the group) whose
+    questions and answers are near-identical (rapidfuzz `ratio`), with the question and answer
+    similarity, sorted by the two notes' files and lines.
 
     Questions must have identical math and code (whitespace aside) and prose similarity of at
     least DUPLICATE_QUESTION, so code cards sharing a stem ("What shape does this print?") or
@@ -119,6 +132,7 @@ def find_duplicates(notes: list[Note]) -> list[tuple[Note, Note, float, float]]:
     together (at least DUPLICATE_ANSWER)."""
     if len(notes) < 2:
         return []
+    import numpy as np
     from rapidfuzz import fuzz, process
 
     qs = [normalize(n.question) for n in notes]
@@ -128,24 +142,43 @@ def find_duplicates(notes: list[Note]) -> list[tuple[Note, Note, float, float]]:
     groups: dict[tuple[str, tuple[str, str]], list[int]] = {}
     for i, n in enumerate(notes):
         groups.setdefault((n.kind, exact_parts(n.question)), []).append(i)
-    out = []
+    out: list[tuple[str, int, str, int, int, int, float, float]] = []
     for members in groups.values():
-        for pos, i in enumerate(members[:-1]):
-            rest = members[pos + 1 :]
-            hits = process.extract(
-                qs[i],
-                [qs[j] for j in rest],
+        if len(members) < 2:
+            continue
+        # every pair of the group at once in rapidfuzz's C loops (`cdist`, then `cpdist` for
+        # the answers of the question hits): the scores `process.extract` / `fuzz.ratio` give
+        for start in range(0, len(members) - 1, _ROWS):
+            rows = members[start : start + _ROWS]
+            after = members[start + 1 :]  # the members after the chunk's first row
+            scores = process.cdist(
+                [qs[i] for i in rows],
+                [qs[j] for j in after],
                 scorer=fuzz.ratio,
                 score_cutoff=DUPLICATE_QUESTION,
-                limit=None,
+                dtype=np.float64,
             )
-            for _, score, k in hits:
-                j = rest[k]
-                a = similarity(ans[i], ans[j])
+            r, c = np.nonzero(scores >= DUPLICATE_QUESTION)
+            later = c >= r  # each pair once: i before j in the group
+            r, c = r[later], c[later]
+            if not len(r):
+                continue
+            first = [rows[k] for k in r.tolist()]
+            second = [after[k] for k in c.tolist()]
+            answers = process.cpdist(
+                [ans[i] for i in first],
+                [ans[j] for j in second],
+                scorer=fuzz.ratio,
+                dtype=np.float64,
+            )
+            for i, j, q, a in zip(
+                first, second, scores[r, c].tolist(), answers.tolist(), strict=True
+            ):
                 if a >= DUPLICATE_ANSWER:
-                    out.append((notes[i], notes[j], round(float(score), 1), round(a, 1)))
-    out.sort(key=lambda p: (p[0].path, p[0].line, p[1].path, p[1].line))
-    return out
+                    ni, nj = notes[i], notes[j]
+                    out.append((ni.path, ni.line, nj.path, nj.line, i, j, round(q, 1), round(a, 1)))
+    out.sort()  # by the two notes' places (a plain tuple sort: no key function per pair)
+    return [(i, j, q, a) for *_, i, j, q, a in out]
 
 
 def relink_candidate(

@@ -235,6 +235,21 @@ def group_rows(
     key: Callable[[CardMeta], GroupKey],
 ) -> list[GroupRow]:
     """`group_retention` of per-card figures (reviews, lapses, retained passes and fails)."""
+    difficulty = {
+        cid: st.difficulty
+        for cid, st in states.items()
+        if st.difficulty is not None and st.phase != "new"
+    }
+    return group_rows_of(meta, cards, difficulty, key)
+
+
+def group_rows_of(
+    meta: dict[str, CardMeta],
+    cards: Mapping[str, CardFiguresLike],
+    difficulty: Mapping[str, float],
+    key: Callable[[CardMeta], GroupKey],
+) -> list[GroupRow]:
+    """`group_rows` given the difficulty of every card that has one (and is not new)."""
     counts: dict[GroupKey, list[int]] = {}  # group -> [cards, reviews, lapses, passed, failed]
     diffs: dict[GroupKey, list[float]] = {}
     for cid, card in meta.items():
@@ -242,9 +257,9 @@ def group_rows(
         c = counts.setdefault(g, [0, 0, 0, 0, 0])
         c[0] += 1
         ds = diffs.setdefault(g, [])
-        st = states.get(cid)
-        if st is not None and st.difficulty is not None and st.phase != "new":
-            ds.append(st.difficulty)
+        d = difficulty.get(cid)
+        if d is not None:
+            ds.append(d)
         f = cards.get(cid)
         if f is not None:
             c[1] += f.reviews

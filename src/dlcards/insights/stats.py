@@ -21,6 +21,7 @@ the study-week summary is `dlcards.insights.week`.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from dlcards.core.calendar import StudyCalendar
@@ -60,6 +61,10 @@ from dlcards.insights.stats_report import (
 )
 from dlcards.insights.week import week_markdown, week_summary
 
+if TYPE_CHECKING:
+    from dlcards.insights.state_arrays import FlagArrays, StateArrays
+    from dlcards.insights.stats_columns import Catalogue, Curve
+
 __all__ = [
     "FSRS6_DEFAULT_DECAY",
     "MATURE_DAYS",
@@ -75,6 +80,7 @@ __all__ = [
     "is_lapse",
     "is_retention_review",
     "ratio",
+    "stats_of_columns",
     "stats_of_figures",
     "utc",
     "week_markdown",
@@ -332,6 +338,79 @@ def stats_of_figures(
         weekly=weekly_rows(history, today),
         study_weeks=tuple(sorted(weeks, key=weakest_first)),
         topics=tuple(sorted(topics, key=weakest_first)),
+    )
+
+
+def stats_of_columns(
+    catalogue: Catalogue,
+    history: LogFigures,
+    states: StateArrays,
+    flags: FlagArrays,
+    *,
+    now: datetime,
+    calendar: StudyCalendar,
+    curve: Curve | None = None,
+    weekly_hours: float = 9.0,
+    new_per_day: int = 20,
+    forecast_days: int = FORECAST_DAYS,
+    heatmap_days: int = HEATMAP_DAYS,
+) -> StatsReport:
+    """`stats_of_figures` with the cards as columns (`Catalogue`, or `Catalogue.of(meta)`),
+    the states and flags as columns (`dlcards.store.state_columns`, any order, any extra
+    cards) and retrievability by its curve's constants (default: the FSRS-6 default curve, as
+    `stats_of_figures` without a `retrievability`). The same report."""
+    from dlcards.insights.stats_columns import (
+        Curve,
+        card_figure_columns,
+        counts_of,
+        distributions_of,
+        forecast_of,
+        group_rows_columns,
+    )
+
+    now = require_utc(now)
+    cal = calendar
+    today = cal.study_day(now)
+    card_ids = catalogue.ids
+    st = states.aligned(card_ids)
+    fl = flags.aligned(card_ids)
+    per_review, per_new = mean_durations(history)
+    today_counts = today_block(history, today)
+    figures = card_figure_columns(card_ids, history.cards)
+    return StatsReport(
+        now=now,
+        today=today_counts,
+        streak=streak_block(history, today),
+        time=time_block(history, today, weekly_hours, per_review, per_new),
+        counts=counts_of(st, fl),
+        true_retention=true_retention(history, today),
+        forecast=forecast_of(
+            st,
+            fl,
+            cal=cal,
+            today=today,
+            new_today=today_counts.new_cards,
+            new_per_day=new_per_day,
+            per_review=per_review,
+            per_new=per_new,
+            budget_day=weekly_hours * 60 / 7,
+            days=forecast_days,
+        ),
+        heatmap=heatmap_block(history, today, heatmap_days),
+        distributions=distributions_of(st, fl, curve or Curve.fsrs6_default(), now),
+        weekly=weekly_rows(history, today),
+        study_weeks=tuple(
+            sorted(
+                group_rows_columns(list(catalogue.weeks), figures, st),
+                key=weakest_first,
+            )
+        ),
+        topics=tuple(
+            sorted(
+                group_rows_columns(list(catalogue.topics), figures, st),
+                key=weakest_first,
+            )
+        ),
     )
 
 

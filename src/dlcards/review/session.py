@@ -45,17 +45,19 @@ from dlcards.review.effects import (
     study_more_key,
 )
 from dlcards.review.limits import LEARN_AHEAD, Policy
-from dlcards.review.queue import DayQueue, QueueName
+from dlcards.review.queue import CardCatalogue, DayQueue, LazyMap, QueueName, QueueSource
 
 __all__ = [
     "LEARN_AHEAD",
     "NO_WEEK",
+    "CardCatalogue",
     "Counts",
     "Effect",
     "Filters",
     "Outcome",
     "Policy",
     "QueueName",
+    "QueueSource",
     "RecordReview",
     "SchedulerLike",
     "Session",
@@ -168,6 +170,87 @@ class Session(DayQueue):
         # limits raised earlier today ("study more") still hold when review is reopened
         self.extra_new, self.extra_reviews = study_more
 
+    @classmethod
+    def indexed(
+        cls,
+        catalogue: CardCatalogue,
+        source: QueueSource,
+        today_log: Iterable[ReviewEntry],
+        scheduler: SchedulerLike,
+        policy: Policy,
+        now: datetime,
+        *,
+        filters: Filters | None = None,
+        started_topics: Iterable[str] = (),
+        study_more: tuple[int, int] = (0, 0),
+    ) -> Session:
+        """The same session over a catalogue and a source (issue 16, item 2): only the cards
+        today's queue can show are read (see `dlcards.review.queue`); the rest on demand."""
+        now = require_utc(now)
+        self = cls.__new__(cls)
+        self.scheduler = scheduler
+        self.policy = policy
+        self.filters = filters or Filters()
+        self._attach(catalogue, source)
+        self.started = set(started_topics)
+        self._touched = source.touched()
+        self.started.update(catalogue.started_topics(self._touched[1]))
+        self.undo_stack = []
+        self.stats = SessionStats()
+        self.current = None
+        self._front = []
+        self._start_day(now, list(today_log))
+        self.extra_new, self.extra_reviews = study_more
+        return self
+
+    def _attach(self, catalogue: CardCatalogue, source: QueueSource) -> None:
+        known = catalogue.pos.__contains__
+        self._catalogue = catalogue
+        self._source = source
+        self.all_cards = catalogue
+        self.cards = catalogue.filtered(self.filters)
+        self.siblings = {}
+        self.known_topics = catalogue.topics()
+        old_states = getattr(self, "states", None)
+        old_flags = getattr(self, "flags", None)
+        self.states = LazyMap(known, source.states, source.all_states, CardState)
+        self.flags = LazyMap(known, source.flags, source.all_flags, CardFlags)
+        if isinstance(old_states, LazyMap):  # what the session set stays (a preview's answers)
+            for cid in old_states.dirty:
+                if known(cid):
+                    self.states[cid] = dict.__getitem__(old_states, cid)
+        if isinstance(old_flags, LazyMap):
+            for cid in old_flags.dirty:
+                if known(cid):
+                    self.flags[cid] = dict.__getitem__(old_flags, cid)
+
+    def replace_catalogue(
+        self, catalogue: CardCatalogue, source: QueueSource, now: datetime
+    ) -> None:
+        """After the collection was edited (indexed sessions): the new catalogue, same day
+        counters and undo stack; states and flags are read again from the source."""
+        self._attach(catalogue, source)
+        self.undo_stack = [u for u in self.undo_stack if u.card_id in catalogue]
+        self._front = [c for c in self._front if c in self.cards]
+        self._build()
+
+    def forget_loaded(self) -> None:
+        """Read every state and flag again from the source (the store changed under us)."""
+        if isinstance(self.states, LazyMap):
+            self.states.forget()
+        if isinstance(self.flags, LazyMap):
+            self.flags.forget()
+
+    def requeue(self) -> None:
+        """Build today's queue again from the current states and flags."""
+        self._front = [c for c in self._front if c in self.cards]
+        self._build()
+
+    def _siblings_of(self, cid: str) -> list[str]:
+        if self._catalogue is not None:
+            return self._catalogue.siblings(cid)
+        return self.siblings.get(self.all_cards[cid].note_id, [])
+
     # -- building ----------------------------------------------------------------------------
     def _start_day(self, now: datetime, today_log: list[ReviewEntry]) -> None:
         self.today = self.policy.day(now)
@@ -189,6 +272,7 @@ class Session(DayQueue):
 
     def counts(self, now: datetime) -> Counts:
         self._maybe_roll(now)
+        self._fill()
         return Counts(
             new=min(len(self.new_ready), self.new_limit_left),
             learning=len(self.learning),
@@ -252,7 +336,7 @@ class Session(DayQueue):
         if self.policy.bury_siblings:
             sibs = [
                 s
-                for s in self.siblings.get(self.all_cards[cid].note_id, [])
+                for s in self._siblings_of(cid)
                 if s != cid and self.states[s].phase in ("new", "review") and self._available(s)
             ]
             if sibs:
@@ -322,6 +406,7 @@ class Session(DayQueue):
     def study_more(self) -> Outcome:
         """Raise today's limits, like Anki's custom study: new by new_per_day, and reviews by
         reviews_per_day when the review limit is what stopped the session."""
+        self._fill()
         self.extra_new += max(1, self.policy.new_per_day)
         capped = self.new_ready and self.review_room_for_new == 0  # Anki v3: see queue.py
         if (self.review_q and self.review_limit_left == 0) or capped:
@@ -386,6 +471,9 @@ class Session(DayQueue):
         now: datetime,
     ) -> None:
         """After the collection was edited: new card set, same day counters and undo stack."""
+        if self._source is not None:  # indexed: the states and flags come from the source
+            self.replace_catalogue(CardCatalogue.of(cards), self._source, now)
+            return
         for c in cards:
             if c.id not in self.states:
                 self.states[c.id] = states.get(c.id) or CardState(c.id)

@@ -303,7 +303,7 @@ class Store(ReviewLog):
         """Cards with history or state whose id is no longer in the Markdown."""
         rows = self.conn.execute(
             "SELECT card_id, note_id, kind, path, line, content_hash FROM cards c WHERE present = 0 AND "
-            "(EXISTS (SELECT 1 FROM reviews r WHERE r.card_id = c.card_id) "
+            "(EXISTS (SELECT 1 FROM review_log r WHERE r.card = c.id) "
             " OR EXISTS (SELECT 1 FROM card_state s WHERE s.card_id = c.card_id)) ORDER BY card_id"
         )
         return [CardInfo(*row) for row in rows]
@@ -317,7 +317,10 @@ class Store(ReviewLog):
     def delete_card(self, card_id: str) -> int:
         """Forget a card entirely: its state, flags and review history. Returns reviews deleted."""
         with self._tx() as conn:
-            n = conn.execute("DELETE FROM reviews WHERE card_id = ?", (card_id,)).rowcount
+            n = conn.execute(
+                "DELETE FROM review_log WHERE card = (SELECT id FROM cards WHERE card_id = ?)",
+                (card_id,),
+            ).rowcount
             conn.execute("DELETE FROM cards WHERE card_id = ?", (card_id,))
         return int(n)
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from dlcards.core.errors import StoreError
 
 HEADER = b"SQLite format 3\x00"
+# `reviews` is a table up to schema 6 and a view of `review_log` from 7 on (issue 16)
 _OUR_TABLES = {"migrations", "cards", "card_state", "reviews", "settings"}
 
 
@@ -101,9 +102,18 @@ def check_open(conn: sqlite3.Connection, path: Path, latest: int, *, quick: bool
             f"dlcards knows ({latest}); nothing was changed",
             hint="upgrade dlcards (pip install -U dlcards); do not open it with an older version",
         )
-    tables = {
-        str(r[0]) for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-    }
+    try:
+        tables = {
+            str(r[0])
+            for r in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
+        }
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:  # a damaged schema page
+        problems = quick_check(conn) if quick else []
+        raise DamagedStoreError(
+            f"{path}: the review database has damaged pages ({problems[0] if problems else exc}); "
+            "nothing was written",
+            hint=restore_hint(path),
+        ) from None
     if (version == 0 and tables) or (version > 0 and not tables >= _OUR_TABLES):
         raise DamagedStoreError(
             f"{path}: an SQLite file, but not a dlcards review database "
@@ -176,6 +186,8 @@ def quick_check(conn: sqlite3.Connection) -> list[str]:
         rows = conn.execute("PRAGMA quick_check").fetchall()
     except sqlite3.DatabaseError as exc:
         return [str(exc)]
+    except UnicodeDecodeError:  # the schema's own text is damaged
+        return ["the schema's text does not read back (damaged page)"]
     return [str(r[0]) for r in rows if r[0] != "ok"]
 
 
@@ -195,7 +207,9 @@ def quick_check_file(path: Path) -> list[str]:
         if not problems:
             tables = {
                 str(r[0])
-                for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+                for r in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')"
+                )
             }
             if not tables >= _OUR_TABLES:
                 problems = ["not a dlcards database"]
@@ -213,7 +227,11 @@ def review_count_of(path: Path) -> int:
     except sqlite3.Error:
         return -1
     try:
-        return int(conn.execute("SELECT count(*) FROM reviews").fetchone()[0])
+        lean = conn.execute(  # schema 7 on: `reviews` is a view of `review_log`
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'review_log'"
+        ).fetchone()
+        table = "review_log" if lean else "reviews"
+        return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
     except sqlite3.Error:
         return -1
     finally:

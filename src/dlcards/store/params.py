@@ -17,10 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from dlcards.core.errors import StoreError
 from dlcards.store.rows import (
-    _INSERT_REVIEW,
     _UPSERT_STATE,
+    _at,
     _dt,
-    _review_values,
     _state_values,
     _ts,
 )
@@ -215,10 +214,11 @@ def existing_review_times(store: Store, card_ids: Iterable[str]) -> set[tuple[st
     for i in range(0, len(ids), 500):
         chunk = ids[i : i + 500]
         rows = store.conn.execute(
-            f"SELECT card_id, time FROM reviews WHERE card_id IN ({', '.join('?' * len(chunk))})",
+            "SELECT c.card_id, l.time FROM review_log AS l JOIN cards AS c ON c.id = l.card "
+            f"WHERE c.card_id IN ({', '.join('?' * len(chunk))})",
             chunk,
         )
-        out.update((str(c), str(t)) for c, t in rows)
+        out.update((str(c), str(_ts(_at(t)))) for c, t in rows)
     return out
 
 
@@ -237,9 +237,7 @@ def import_review_history(
     with store._tx() as conn:
         for state in states:
             conn.execute(_UPSERT_STATE, (state.card_id, *_state_values(state)))
-        for entry in entries:
-            conn.execute(_INSERT_REVIEW, _review_values(entry))
-            written += 1
+        written = store._insert_entries(conn, entries)[0]
         for r in foreign:
             cur = conn.execute(
                 "INSERT INTO foreign_reviews (source, card_key, time, rating, duration_ms) "

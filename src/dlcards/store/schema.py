@@ -5,6 +5,7 @@ row counts)."""
 from __future__ import annotations
 
 import sqlite3
+from contextlib import suppress
 from datetime import datetime
 from pathlib import Path
 
@@ -44,21 +45,48 @@ def migrate(conn: sqlite3.Connection, path: Path, now: datetime) -> int | None:
     if version > 0:
         copy_database(conn, migration_backup_path(path, LATEST))
     applied_at = now.isoformat(timespec="seconds")
-    for migration in MIGRATIONS:
-        if migration.version <= version:
-            continue
-        script = (
-            "BEGIN IMMEDIATE;\n" + migration.sql + "\n"
-            f"INSERT INTO migrations (version, name, applied_at) VALUES "
-            f"({migration.version}, '{migration.name}', '{applied_at}');\n"
-            f"PRAGMA user_version = {migration.version};\nCOMMIT;"
-        )
-        try:
-            conn.executescript(script)
-        except sqlite3.Error:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+    # Migrations that rebuild a table drop and rename it: with foreign keys on, dropping a
+    # parent would cascade to its children. They are off while migrating (SQLite ignores the
+    # pragma inside a transaction, so it is set around them) and checked after.
+    foreign_keys = int(conn.execute("PRAGMA foreign_keys").fetchone()[0])
+    conn.execute("PRAGMA foreign_keys = OFF")
+    vacuum = False
+    try:
+        for migration in MIGRATIONS:
+            if migration.version <= version:
+                continue
+            record = (
+                f"INSERT INTO migrations (version, name, applied_at) VALUES "
+                f"({migration.version}, '{migration.name}', '{applied_at}');\n"
+                f"PRAGMA user_version = {migration.version};\nCOMMIT;"
+            )
+            try:
+                if migration.prepare is None:
+                    conn.executescript("BEGIN IMMEDIATE;\n" + migration.sql + "\n" + record)
+                else:
+                    conn.execute("BEGIN IMMEDIATE")
+                    migration.prepare(conn)
+                    # executescript would COMMIT the open transaction first: the statements
+                    # run one by one inside it
+                    for statement in _statements(migration.sql + "\n" + record):
+                        conn.execute(statement)
+            except BaseException as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                if isinstance(exc, (ValueError, KeyError, TypeError)):  # data `prepare` refused
+                    raise StoreError(
+                        f"{path}: migration {migration.version} ({migration.name}) failed: {exc}; "
+                        f"the database stays at schema version {schema_version(conn)}",
+                        hint="`dlcards doctor` shows the schema version; report this with the file",
+                    ) from None
+                raise
+            vacuum = vacuum or (migration.vacuum and version > 0)
+    finally:
+        conn.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
+    if vacuum:  # give the freed pages back to the file system; best effort: another
+        # process reading the file makes it busy, and the data is migrated either way
+        with suppress(sqlite3.OperationalError):
+            conn.execute("VACUUM")
     problems = [tuple(r) for r in conn.execute("PRAGMA foreign_key_check")]
     if problems:
         raise StoreError(f"{path}: foreign key problems after migrating: {problems[:5]}")
@@ -94,10 +122,25 @@ def row_counts(conn: sqlite3.Connection, orphans: int) -> dict[str, int]:
         "present": q("SELECT count(*) FROM cards WHERE present = 1").fetchone()[0],
         "orphans": orphans,
         "states": q("SELECT count(*) FROM card_state").fetchone()[0],
-        "reviews": q("SELECT count(*) FROM reviews").fetchone()[0],
+        "reviews": q("SELECT count(*) FROM review_log").fetchone()[0],
         "imported_reviews": q(
-            "SELECT count(*) FROM reviews WHERE anki_revlog_id IS NOT NULL"
+            "SELECT count(*) FROM review_log WHERE anki_revlog_id IS NOT NULL"
         ).fetchone()[0],
         "suspended": q("SELECT count(*) FROM card_flags WHERE suspended = 1").fetchone()[0],
         "leeches": q("SELECT count(*) FROM card_flags WHERE leech = 1").fetchone()[0],
     }
+
+
+def _statements(script: str) -> list[str]:
+    """An SQL script split into complete statements (`sqlite3.complete_statement`)."""
+    out: list[str] = []
+    current = ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            if current.strip():
+                out.append(current)
+            current = ""
+    if current.strip() and not current.strip().startswith("--"):
+        out.append(current)
+    return out

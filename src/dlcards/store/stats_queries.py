@@ -28,9 +28,10 @@ from datetime import date, datetime, timedelta
 import numpy as np
 
 from dlcards.core.calendar import StudyCalendar
+from dlcards.core.errors import StoreError
 from dlcards.insights.log_figures import CardFigures, DayFigures, DurationFigures, LogFigures
 from dlcards.insights.retention import MATURE_DAYS, PassFail
-from dlcards.store.rows import _dt
+from dlcards.store.rows import _at, _dt, _ts
 
 __all__ = ["LogColumns", "first_review_time", "log_figures", "review_columns", "review_span"]
 
@@ -41,25 +42,42 @@ _BEFORE_NEW, _BEFORE_REVIEW = 128, 256  # the card's phase before the review
 _BEFORE_DAY, _BEFORE_MATURE = 512, 1024  # its interval before: >= 1 day, >= MATURE_DAYS
 _SHIFT = 11
 
+# the lean log (migration 7): integer times and card numbers, kind and rating in `info`; the
+# phase and interval before a review come from the card's previous row (numpy, below) unless
+# the row stores its `before` (JSON: [phase, step, ..., interval]). Three integers a row (the
+# Python row tuples are most of the scan's cost): time, the card number with the state after
+# (interval << 2 | phase) and the stored before (the same + 1; 0: none) packed above it, and
+# duration << _SHIFT | the flags. Intervals are capped (only >= 1 and >= MATURE_DAYS matter).
+_CARD_BITS, _STATE_BITS = 24, 18
+_STATE = "((max(min({ivl}, 65535), 0) << 2) | ({phase}))"  # SQLite: << and | bind alike
 _COLUMNS = f"""
-SELECT unixepoch(r.time) * 1000000 + CAST(substr(r.time, 21, 6) AS INTEGER),
-       c.rowid,
-       (r.duration_ms << {_SHIFT}) | r.rating
-       | CASE r.kind WHEN 'review' THEN {_REVIEW} WHEN 'learn' THEN {_LEARN}
-                     WHEN 'relearn' THEN {_RELEARN} WHEN 'manual' THEN {_MANUAL} ELSE 0 END
-       | CASE r.before_phase WHEN 'review' THEN {_BEFORE_REVIEW}
-                             WHEN 'new' THEN {_BEFORE_NEW} ELSE 0 END
-       | CASE WHEN r.before_interval_days >= {MATURE_DAYS} THEN {_BEFORE_DAY | _BEFORE_MATURE}
-              WHEN r.before_interval_days >= 1 THEN {_BEFORE_DAY} ELSE 0 END
-FROM reviews AS r JOIN cards AS c ON c.card_id = r.card_id
-ORDER BY r.id"""
+SELECT time,
+       card
+       | ({_STATE.format(ivl="interval_days", phase="info >> 5")} << {_CARD_BITS})
+       | (CASE WHEN before IS NULL THEN 0
+               ELSE {_STATE.format(ivl="json_extract(before, '$[8]')", phase="json_extract(before, '$[0]')")} + 1
+          END << {_CARD_BITS + _STATE_BITS}),
+       (duration_ms << {_SHIFT}) | ((info & 3) + 1)
+       | CASE (info >> 2) & 7 WHEN 1 THEN {_REVIEW} WHEN 0 THEN {_LEARN}
+                              WHEN 2 THEN {_RELEARN} WHEN 3 THEN {_MANUAL} ELSE 0 END
+FROM review_log
+ORDER BY id"""
 _CHUNK = 16384
+# first and last review time through the whole-second time index (`time / 1000000`)
+_SPAN = (
+    "SELECT (SELECT min(time) FROM review_log WHERE time / 1000000 = "
+    "(SELECT min(time / 1000000) FROM review_log)), "
+    "(SELECT max(time) FROM review_log WHERE time / 1000000 = "
+    "(SELECT max(time / 1000000) FROM review_log))"
+)
 
 
 def review_span(conn: sqlite3.Connection) -> tuple[str, str] | None:
     """The first and last review times (stored text), or None for an empty log."""
-    row = conn.execute("SELECT min(time), max(time) FROM reviews").fetchone()
-    return None if row is None or row[0] is None else (str(row[0]), str(row[1]))
+    row = conn.execute(_SPAN).fetchone()
+    if row is None or row[0] is None:
+        return None
+    return str(_ts(_at(row[0]))), str(_ts(_at(row[1])))
 
 
 class LogColumns:
@@ -89,7 +107,9 @@ def review_columns(conn: sqlite3.Connection) -> LogColumns:
     """Every review as integers, read in chunks into arrays sized by a count first (no row
     outlives its chunk, no second copy of the columns). No transaction is opened on the
     caller's connection: rows added between the count and the scan grow the arrays."""
-    n = int(conn.execute("SELECT count(*) FROM reviews").fetchone()[0])
+    n = int(conn.execute("SELECT count(*) FROM review_log").fetchone()[0])
+    if int(conn.execute("SELECT coalesce(max(id), 0) FROM cards").fetchone()[0]) >> _CARD_BITS:
+        raise StoreError("more than 16 million card numbers: the statistics cannot pack them")
     data = np.empty((n, 3), dtype=np.int64)
     at = 0
     cur = conn.execute(_COLUMNS)
@@ -100,7 +120,37 @@ def review_columns(conn: sqlite3.Connection) -> LogColumns:
         data[at : at + len(rows)] = chunk.reshape(-1, 3)
         at += len(rows)
     data = data[:at]
-    return LogColumns(data[:, 0], data[:, 1], data[:, 2])  # views: no second copy
+    time_us, both, packed = data[:, 0], data[:, 1], data[:, 2]
+    state_mask = (1 << _STATE_BITS) - 1
+    after = (both >> _CARD_BITS) & state_mask
+    stored = (both >> (_CARD_BITS + _STATE_BITS)) - 1
+    both &= (1 << _CARD_BITS) - 1  # now the card number alone
+    packed |= _before_flags(time_us, both, after, stored)
+    return LogColumns(time_us, both, packed)  # views: no second copy
+
+
+def _before_flags(
+    time_us: np.ndarray, card: np.ndarray, after: np.ndarray, stored: np.ndarray
+) -> np.ndarray:
+    """The before-phase and before-interval flags of every review: the state before a review
+    is its card's previous review's state after (in (time, id) order: the sort is stable and
+    the rows come in id order), a new card's for its first, or the one the row stores.
+    `after` / `stored`: interval_days << 2 | phase code (-1: none stored)."""
+    before = np.zeros(len(card), dtype=np.int64)  # new: phase 0, interval 0
+    if len(card) > 1:
+        order = np.lexsort((time_us, card))
+        same = card[order[1:]] == card[order[:-1]]
+        before[order[1:][same]] = after[order[:-1][same]]
+    has = stored >= 0
+    before[has] = stored[has]
+    phase, interval = before & 3, before >> 2
+    flags = np.where(phase == 0, _BEFORE_NEW, 0) | np.where(phase == 2, _BEFORE_REVIEW, 0)
+    flags |= np.where(
+        interval >= MATURE_DAYS,
+        _BEFORE_DAY | _BEFORE_MATURE,
+        np.where(interval >= 1, _BEFORE_DAY, 0),
+    )
+    return flags.astype(np.int64)
 
 
 def _day_index(cal: StudyCalendar, time_us: np.ndarray, first: date, last: date) -> np.ndarray:
@@ -232,18 +282,18 @@ def log_figures(conn: sqlite3.Connection, cal: StudyCalendar) -> LogFigures:
 
 def first_review_time(conn: sqlite3.Connection, card_ids: list[str] | None) -> datetime | None:
     """The time of the first review of any of these cards (None: of any card), or None.
-    Uses the (card_id, time) index per card and the time index overall."""
+    Uses the card index per card and the time index overall."""
     if card_ids is None:
-        row = conn.execute("SELECT min(time) FROM reviews").fetchone()
-        return _dt(row[0]) if row else None
-    best: str | None = None
+        row = conn.execute(_SPAN).fetchone()
+        return _at(row[0]) if row else None
+    best: int | None = None
     for i in range(0, len(card_ids), 500):
         chunk = card_ids[i : i + 500]
         row = conn.execute(
-            "SELECT min(first) FROM (SELECT (SELECT min(time) FROM reviews r "
-            "WHERE r.card_id = ids.value) AS first FROM json_each(?) AS ids)",
+            "SELECT min(l.time) FROM review_log AS l JOIN cards AS c ON c.id = l.card "
+            "WHERE c.card_id IN (SELECT value FROM json_each(?))",
             (json.dumps(chunk),),
         ).fetchone()
         if row and row[0] is not None and (best is None or row[0] < best):
             best = row[0]
-    return _dt(best)
+    return _at(best)

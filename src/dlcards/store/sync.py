@@ -25,7 +25,7 @@ from typing import Any
 
 from dlcards.core.state import CardFlags, CardState, ReviewEntry
 from dlcards.store.db import Store
-from dlcards.store.rows import _INSERT_REVIEW, _UPSERT_STATE, _state_values, _ts
+from dlcards.store.rows import _UPSERT_STATE, _state_values, _ts
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ def known_revlog_ids(store: Store) -> set[int]:
     """Every Anki revlog id dlcards knows: reviews imported from Anki, and dlcards reviews
     already written to Anki."""
     rows = store.conn.execute(
-        "SELECT anki_revlog_id FROM reviews WHERE anki_revlog_id IS NOT NULL "
+        "SELECT anki_revlog_id FROM review_log WHERE anki_revlog_id IS NOT NULL "
         "UNION ALL SELECT revlog_id FROM sync_review_ids"
     )
     return {int(r[0]) for r in rows}
@@ -92,8 +92,8 @@ def pending_reviews(store: Store, in_anki: set[int]) -> list[tuple[int, ReviewEn
     cards = {
         r[0]
         for r in store.conn.execute(
-            "SELECT DISTINCT card_id FROM reviews WHERE anki_revlog_id IS NULL "
-            "AND id NOT IN (SELECT review_id FROM sync_review_ids)"
+            "SELECT DISTINCT c.card_id FROM review_log AS l JOIN cards AS c ON c.id = l.card "
+            "WHERE l.anki_revlog_id IS NULL AND l.id NOT IN (SELECT review_id FROM sync_review_ids)"
         )
     }
     if missing:
@@ -103,7 +103,8 @@ def pending_reviews(store: Store, in_anki: set[int]) -> list[tuple[int, ReviewEn
             cards.update(
                 r[0]
                 for r in store.conn.execute(
-                    f"SELECT card_id FROM reviews WHERE id IN ({', '.join('?' * len(chunk))})",
+                    "SELECT c.card_id FROM review_log AS l JOIN cards AS c ON c.id = l.card "
+                    f"WHERE l.id IN ({', '.join('?' * len(chunk))})",
                     chunk,
                 )
             )
@@ -177,31 +178,25 @@ def commit_sync(store: Store, write: SyncWrite) -> int:
             "ON CONFLICT (card_id) DO NOTHING",
             [(cid, cid.split("/c")[0], stamp, stamp) for cid in sorted(touched)],
         )
-        for entry in write.reviews:
+        seen: set[int] = set()
+
+        def known(entry: ReviewEntry) -> bool:
+            rid = entry.anki_revlog_id
+            if rid is None:
+                return False
             if (
-                entry.anki_revlog_id is not None
-                and conn.execute(
-                    "SELECT 1 FROM reviews WHERE anki_revlog_id = ? UNION ALL "
+                rid in seen
+                or conn.execute(
+                    "SELECT 1 FROM review_log WHERE anki_revlog_id = ? UNION ALL "
                     "SELECT 1 FROM sync_review_ids WHERE revlog_id = ?",
-                    (entry.anki_revlog_id, entry.anki_revlog_id),
+                    (rid, rid),
                 ).fetchone()
             ):
-                continue
-            conn.execute(
-                _INSERT_REVIEW,
-                (
-                    entry.card_id,
-                    _ts(entry.time),
-                    int(entry.rating),
-                    int(entry.duration_ms),
-                    entry.kind,
-                    entry.source,
-                    entry.anki_revlog_id,
-                    *_state_values(entry.before),
-                    *_state_values(entry.after),
-                ),
-            )
-            inserted += 1
+                return True
+            seen.add(rid)
+            return False
+
+        inserted = store._insert_entries(conn, write.reviews, known)[0]
         conn.executemany(
             "INSERT INTO sync_review_ids (review_id, revlog_id) VALUES (?, ?) "
             "ON CONFLICT (review_id) DO NOTHING",
@@ -285,7 +280,7 @@ def store_fingerprint(store: Store) -> str:
 
     h = hashlib.sha256()
     for sql in (
-        "SELECT count(*), coalesce(max(id), 0) FROM reviews",
+        "SELECT count(*), coalesce(max(id), 0) FROM review_log",
         "SELECT count(*), coalesce(max(review_id), 0) FROM sync_review_ids",
         "SELECT card_id, suspended, buried_until, flag, leech FROM card_flags ORDER BY card_id",
     ):
