@@ -70,10 +70,10 @@ def _review(
         gc.enable()
 
     with Collection.open(root_of(ctx)) as col:
-        errors = col.decks.errors
+        errors = col.deck_error_count()  # from the cached catalogue: no deck read when warm
         if errors:
             click.echo(
-                f"dlcards: {len(errors)} error(s) in the deck files; cards that could not be "
+                f"dlcards: {errors} error(s) in the deck files; cards that could not be "
                 "read are left out (run `dlcards check`).",
                 err=True,
             )

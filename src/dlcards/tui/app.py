@@ -97,7 +97,7 @@ class ReviewApp(App[None]):
 
     def _code_cards_may_run(self) -> bool:
         """Whether this session has code cards that `r` could run (trusted, torch installed)."""
-        if not any(b.kind == "torch" for note in self.ctx.collection.notes for b in note.blocks):
+        if not self.ctx.has_code_cards():  # from the cached catalogue: no deck read
             return False
         from dlcards.checks.runner.client import torch_available
         from dlcards.checks.runner.consent import is_trusted
