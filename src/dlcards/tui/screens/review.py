@@ -14,7 +14,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
 
-from dlcards.core.render import card_text, context_line
+from dlcards.core.render import CardText, card_text, context_line
 from dlcards.core.state import Rating
 from dlcards.tui.widgets.bars import (
     ContextBar,
@@ -82,6 +82,25 @@ def interval_labels(ctx: ReviewService) -> dict[Rating, str]:
     return out
 
 
+def likely_next(session: Any, current: str | None, n: int = 3) -> list[str]:
+    """The cards most likely shown after `current` is answered: the heads of today's due
+    reviews, learning and new cards (read only; the session picks the real one)."""
+    out: list[str] = []
+
+    def add(cid: str | None) -> None:
+        if cid and cid != current and cid not in out:
+            out.append(cid)
+
+    for _, cid in getattr(session, "review_q", ())[:2]:
+        add(cid)
+    learning = getattr(session, "learning", None) or {}
+    if learning:
+        add(min(learning, key=lambda c: (learning[c], c)))
+    for _, cid in getattr(session, "new_ready", ())[:2]:
+        add(cid)
+    return out[:n]
+
+
 # what the review screen says about a card's checks (dlcards.app.verify.binding_status):
 # "✓" only when the formula on the card itself was proved (issue 12)
 _CHECK_SAYS: dict[str, tuple[str, str]] = {
@@ -137,6 +156,13 @@ class ReviewScreen(Screen[None]):
         self.show_checks = False
         self.shown_at = time.monotonic()
         self.run_output: Text | None = None
+        # what each pane shows now (`_put` skips an update that would change nothing), the
+        # current card's text and check status (computed once per card shown, not per redraw)
+        self._shown: dict[str, object] = {}
+        self._texts: dict[tuple[str, bool, bool], tuple[Any, CardText]] = {}
+        self._status: tuple[Any, str] | None = None
+        self.redraws: list[str] = []  # the panes updated by the last render_card (tests)
+        self._ahead: list[tuple[str, int]] = []  # (card text, width) still to render ahead
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="top"):
@@ -171,6 +197,7 @@ class ReviewScreen(Screen[None]):
 
     # -- showing ---------------------------------------------------------------------------
     def show_next(self) -> None:
+        self._ahead.clear()
         session = self.ctx.session
         cid = session.next_card(self.ctx.now())
         if cid is None or self.ctx.card(cid) is None:
@@ -180,15 +207,21 @@ class ReviewScreen(Screen[None]):
         self.card_id = cid
         self.revealed = False
         self.run_output = None
+        self._status = None  # the check results are read again for each card shown
         self.render_card()
         self.shown_at = time.monotonic()
+        self.call_after_refresh(self.prepare_answer)
 
     def render_card(self) -> None:
+        """Show the current card: only the panes whose content changed are updated (the
+        question is not redrawn when the answer is revealed; the hints never), and the
+        Markdown of a card already rendered at this width comes from the render cache."""
         card = self.ctx.card(self.card_id)
         if card is None:
             return
+        self.redraws = []
         dark = self.app.current_theme.dark
-        text = card_text(card, revealed=self.revealed, show_checks=self.show_checks)
+        text = self.card_text(card, self.revealed)
         flags = self.ctx.session.flags.get(card.id)
         ctx_line = Text(no_wrap=True, overflow="ellipsis")
         if flags is not None and flags.flag:
@@ -198,20 +231,23 @@ class ReviewScreen(Screen[None]):
         counts_width = self.w_counts.size.width or 26
         room = max(16, self.size.width - counts_width - 2 - len(ctx_line.plain))
         ctx_line.append(fitted_context(card, room), style="bold")
-        self.w_context.update(ctx_line, layout=False)  # one fixed-height line: no reflow
+        self._put(self.w_context, ctx_line, ctx_line, layout=False)  # one fixed line: no reflow
         self.update_counts()
-        self.w_question.update(card_markdown(text.front, dark=dark))
+        key = ("md", text.front, dark)
+        if self._shown.get("question") != key:
+            # as tall as the question it replaces (a cloze revealed, the next one-line card):
+            # repainted in place, no layout of the screen (nor the resize frame after it)
+            same = self._fits(self.w_question, text.front, dark)
+            self._put(self.w_question, key, card_markdown(text.front, dark=dark), layout=not same)
         if self.revealed and text.back:
-            self.w_answer.update(card_markdown(text.back, dark=dark))
+            self._put(self.w_answer, ("md", text.back, dark), card_markdown(text.back, dark=dark))
             self.w_answer.display = True
         else:
             self.w_answer.display = False
         line = Text()
         if text.checks and (self.revealed or any(b.side == "question" for b in text.checks)):
             kinds = sorted({b.kind for b in text.checks})
-            from dlcards.app.verify import binding_status  # reads the result cache only
-
-            said, style = _CHECK_SAYS[binding_status(card.note)]
+            said, style = _CHECK_SAYS[self.check_status(card)]
             line.append(said, style=style)
             line.append(f" ({', '.join(kinds)})  ", style="dim")
             line.append("v " + ("hides" if self.show_checks else "shows"), style="dim italic")
@@ -224,23 +260,117 @@ class ReviewScreen(Screen[None]):
             )
             line.append(says, style="dim italic")
         if line:
-            self.w_checks.update(line)
+            self._put(self.w_checks, line, line)
         self.w_checks.display = bool(line)
         if self.run_output is not None:
-            self.w_output.update(self.run_output)
+            self._put(self.w_output, self.run_output, self.run_output)
             self.w_output.display = True
         else:
             self.w_output.display = False
-        self.w_grades.update(
-            grades_text(interval_labels(self.ctx) if self.revealed else None), layout=False
-        )
+        grades = grades_text(interval_labels(self.ctx) if self.revealed else None)
+        self._put(self.w_grades, grades, grades, layout=False)
         if self.w_scroll.scroll_y:
             self.w_scroll.scroll_home(animate=False)
+
+    def _put(self, widget: Static, key: object, content: Any, *, layout: bool = True) -> None:
+        """Update `widget` unless it shows `key` already."""
+        name = widget.id or ""
+        if self._shown.get(name) == key:
+            return
+        self._shown[name] = key
+        self.redraws.append(name)
+        widget.update(content, layout=layout)
+
+    def _fits(self, pane: Static, text: str, dark: bool) -> bool:
+        """Whether `text` takes exactly the lines `pane` has now (measured as Textual does)."""
+        from dlcards.tui.widgets.markdown import height
+
+        width, lines = pane.content_region.width, pane.content_region.height
+        if not pane.display or width <= 0 or lines <= 0:
+            return False
+        options = self.app.console_options.update_width(width).update(highlight=False)
+        return height(self.app.console, options, text, dark=dark) == lines
+
+    def card_text(self, card: Any, revealed: bool) -> CardText:
+        """`card_text` of a card, kept while the same card object is shown (an edit reloads
+        the card: a new object)."""
+        key = (card.id, revealed, self.show_checks)
+        got = self._texts.get(key)
+        if got is not None and got[0] is card:
+            return got[1]
+        text = card_text(card, revealed=revealed, show_checks=self.show_checks)
+        if len(self._texts) > 64:
+            self._texts.clear()
+        self._texts[key] = (card, text)
+        return text
+
+    def check_status(self, card: Any) -> str:
+        """What the result cache says of the card's checks, read once per card shown."""
+        if self._status is not None and self._status[0] is card:
+            return self._status[1]
+        from dlcards.app.verify import binding_status  # reads the result cache only
+
+        status = binding_status(card.note)
+        self._status = (card, status)
+        return status
+
+    # -- rendering ahead (while the learner reads) -----------------------------------------
+    def _content_widths(self) -> list[int]:
+        """The widths the card panes are rendered at: now, and without a scrollbar."""
+        widths = [self.w_question.size.width]
+        full = self.w_scroll.content_region.width  # the scrollbar is not part of it
+        if full not in widths:
+            widths.append(full)
+        return [w for w in widths if w > 0]
+
+    def _render_ahead(self, texts: list[str]) -> None:
+        """Render these card texts into the Markdown cache, one per turn of the event loop
+        (a key pressed meanwhile is handled between two renders, not after all of them)."""
+        self._ahead = [(text, width) for text in texts for width in self._content_widths()]
+        self._ahead_step()
+
+    def _ahead_step(self) -> None:
+        from dlcards.tui.widgets.markdown import prerender
+
+        if not self._ahead or not self.is_current:
+            return
+        text, width = self._ahead.pop(0)
+        app = self.app
+        options = app.console_options.update(highlight=False).update_width(width)
+        prerender(app.console, options, [text], dark=app.current_theme.dark)
+        if self._ahead:
+            self.set_timer(0.001, self._ahead_step)
+
+    def prepare_answer(self) -> None:
+        """After the question is painted: render the current card's answer, so that space
+        shows it at once."""
+        card = self.ctx.card(self.card_id)
+        if card is None or self.revealed or not self.is_current:
+            return
+        back = self.card_text(card, True)
+        self._render_ahead([t for t in (back.front, back.back) if t])
+
+    def prepare_next(self) -> None:
+        """After the answer is painted: render the questions of the cards likely to come
+        next (a guess from the queue's heads; a wrong guess only costs its render)."""
+        if self.card_id is None or not self.revealed or not self.is_current:
+            return
+        texts = []
+        for cid in likely_next(self.ctx.session, self.card_id):
+            card = self.ctx.card(cid)
+            if card is not None:
+                texts.append(self.card_text(card, False).front)
+        if texts:
+            self._render_ahead(texts)
 
     def update_counts(self) -> None:
         session = self.ctx.session
         queue = session.queue_of(self.card_id) if self.card_id else None
-        self.w_counts.update(counts_text(session.counts(self.ctx.now()), queue))  # width may change
+        text = counts_text(session.counts(self.ctx.now()), queue)
+        old = self._shown.get("counts")
+        # the bar is as wide as its text: a layout only when the width changes
+        same_width = isinstance(old, Text) and old.cell_len == text.cell_len
+        self._put(self.w_counts, text, text, layout=not same_width)
 
     def notice(self, outcome: Outcome) -> None:
         if outcome.notice:
@@ -266,6 +396,7 @@ class ReviewScreen(Screen[None]):
     def _answer_into_view(self) -> None:
         if self.revealed and self.w_answer.display:
             self.w_scroll.scroll_to_widget(self.w_answer, animate=False)
+        self.call_after_refresh(self.prepare_next)
 
     def action_scroll(self, lines: int) -> None:
         self.w_scroll.scroll_relative(y=lines * 2, animate=False)
@@ -277,6 +408,7 @@ class ReviewScreen(Screen[None]):
             self.w_scroll.scroll_page_up(animate=False)
 
     def action_grade(self, rating: int) -> None:
+        self._ahead.clear()  # renders still queued for a guess: not on this answer's path
         if self.card_id is None:
             return
         if not self.revealed:
