@@ -298,6 +298,16 @@ class ReviewService:
         if isinstance(first, RecordReview):
             record = first
             effects = effects[1:]
+            if effects and self.read_only is None:
+                # the answer and what it implies (siblings buried, a leech) in one commit:
+                # one fsync, and a crash cannot leave the answer without its burial
+                try:
+                    with self.store.batch():
+                        self._record(record)
+                        apply_effects(self.store, effects)
+                    return outcome
+                except Exception:
+                    pass  # all rolled back: the answer alone below, the rest as before
             try:
                 self._record(record)
             except Exception as exc:

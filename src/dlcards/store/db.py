@@ -118,6 +118,7 @@ class Store(ReviewLog):
         self.backups_keep = backups_keep
         self.now_fn: NowFn = now_fn or _system_now
         self.migrated_from: int | None = None  # schema version before this open, if migrated
+        self._batched = False  # inside `batch()`: writes join its one transaction
 
     # ---- opening ----------------------------------------------------------------------------
 
@@ -210,8 +211,12 @@ class Store(ReviewLog):
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (BEGIN IMMEDIATE ... COMMIT), rolled back on any error."""
+        """One write transaction (BEGIN IMMEDIATE ... COMMIT), rolled back on any error.
+        Inside `batch()` the writes join the batch's transaction (it commits or rolls back)."""
         conn = self.conn
+        if self._batched:
+            yield conn
+            return
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
@@ -233,6 +238,20 @@ class Store(ReviewLog):
                     with suppress(sqlite3.Error):
                         conn.execute("ROLLBACK")
                 raise integrity.describe(exc, self.path) from None
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Several writes as ONE transaction: one COMMIT, so one fsync (an answer and the
+        burial of its siblings), all or nothing. An error inside rolls every write back."""
+        if self._batched:
+            yield
+            return
+        with self._tx():
+            self._batched = True
+            try:
+                yield
+            finally:
+                self._batched = False
 
     # ---- schema -----------------------------------------------------------------------------
 
