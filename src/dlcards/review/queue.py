@@ -506,14 +506,27 @@ class DayQueue:
         self.review_q = [x for x in self.review_q if x[1] != cid]
         self.new_ready = [x for x in self.new_ready if x[1] != cid]
 
-    def _start_topic(self, cid: str) -> None:
+    def _start_topic(self, cid: str) -> str | None:
+        """Mark the card's topic started (its waiting cards become ready); the topic when
+        this started it, for undo."""
         topic = self.all_cards[cid].topic
         if not topic or topic in self.started:
-            return
+            return None
         self.started.add(topic)
         freed = [cid2 for cid2 in self.new_waiting if not self._waits(cid2)]
         for cid2 in freed:
             bisect.insort(self.new_ready, self.new_waiting.pop(cid2))
+        return topic
+
+    def _unstart_topic(self, topic: str) -> None:
+        """Undo `_start_topic`: the cards that require the topic wait again."""
+        self.started.discard(topic)
+        waiting = [item for item in self.new_ready if self._waits(item[1])]
+        if waiting:
+            gone = set(waiting)
+            self.new_ready = [item for item in self.new_ready if item not in gone]
+            for item in waiting:
+                self.new_waiting[item[1]] = item
 
     # -- limits ------------------------------------------------------------------------------
     @property

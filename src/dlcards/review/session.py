@@ -107,6 +107,7 @@ class _Undo:
     new_counted: bool = False
     review_counted: bool = False
     stats: tuple[int, int, int] = (0, 0, 0)
+    started_topic: str | None = None  # the topic this answer started (undo un-starts it)
 
 
 @dataclass
@@ -363,7 +364,7 @@ class Session(DayQueue):
                 notice = f"Leech: this card has lapsed {entry.after.lapses} times; it is tagged leech and suspended. Rewrite it, then unsuspend it."
             else:
                 notice = f"Leech: this card has lapsed {entry.after.lapses} times; it is tagged leech. Consider rewriting it."
-        self._start_topic(cid)
+        undo.started_topic = self._start_topic(cid)
         self._enqueue(cid, sort=True)
         self.undo_stack.append(undo)
         self.current = None
@@ -440,6 +441,8 @@ class Session(DayQueue):
             if u.review_counted:
                 self.reviews_done.discard(cid)
             self.stats.answered, self.stats.again, self.stats.duration_ms = u.stats
+            if u.started_topic is not None:
+                self._unstart_topic(u.started_topic)
         for t, before in u.flags.items():
             now_flags = self.flags[t]
             if now_flags.suspended != before.suspended:
