@@ -375,6 +375,28 @@ V8_DUE_INDEX = """
 CREATE INDEX card_state_phase_due ON card_state (phase, due, card_id);
 """
 
+V9_LOG_CHANGES = """
+-- Issue 16, item 1: the review log is appended to; anything else that changes it (an undo,
+-- a relink, an import that re-derives a stored `before`, a deleted card) counts here, so the
+-- statistics can keep the columns of the rows they have read and scan only the new ones
+-- (dlcards.store.stats_queries). Triggers: raw SQL is counted too.
+-- `instance`: this database's own random name (copies share it; another collection has another).
+CREATE TABLE log_changes (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    n INTEGER NOT NULL,
+    instance TEXT NOT NULL
+) STRICT;
+INSERT INTO log_changes (id, n, instance) VALUES (1, 0, lower(hex(randomblob(12))));
+CREATE TRIGGER review_log_updated AFTER UPDATE ON review_log
+BEGIN
+    UPDATE log_changes SET n = n + 1 WHERE id = 1;
+END;
+CREATE TRIGGER review_log_deleted AFTER DELETE ON review_log
+BEGIN
+    UPDATE log_changes SET n = n + 1 WHERE id = 1;
+END;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", V1_INITIAL),
     Migration(2, "card_flags_anki_dedupe_gone_since", V2_FLAGS),
@@ -384,6 +406,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "card_text", V6_CARD_TEXT),
     Migration(7, "lean_review_log", V7_LEAN_REVIEW_LOG, prepare=_lean_prepare, vacuum=True),
     Migration(8, "card_state_due_index", V8_DUE_INDEX),
+    Migration(9, "log_changes", V9_LOG_CHANGES),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -20,10 +20,13 @@ order, as `dlcards.insights.retention.first_retention_reviews` defines them.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
+import os
 import sqlite3
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import numpy as np
 
@@ -32,6 +35,7 @@ from dlcards.core.errors import StoreError
 from dlcards.insights.log_figures import CardFigures, DayFigures, DurationFigures, LogFigures
 from dlcards.insights.retention import MATURE_DAYS, PassFail
 from dlcards.store.rows import _at, _dt, _ts
+from dlcards.system.cache import Cache, Schema, key_of
 
 __all__ = ["LogColumns", "first_review_time", "log_figures", "review_columns", "review_span"]
 
@@ -60,7 +64,9 @@ SELECT time,
        (duration_ms << {_SHIFT}) | ((info & 3) + 1)
        | CASE (info >> 2) & 7 WHEN 1 THEN {_REVIEW} WHEN 0 THEN {_LEARN}
                               WHEN 2 THEN {_RELEARN} WHEN 3 THEN {_MANUAL} ELSE 0 END
+       , id
 FROM review_log
+WHERE id > ?
 ORDER BY id"""
 _CHUNK = 16384
 # first and last review time through the whole-second time index (`time / 1000000`)
@@ -104,22 +110,112 @@ class LogColumns:
 
 
 def review_columns(conn: sqlite3.Connection) -> LogColumns:
-    """Every review as integers, read in chunks into arrays sized by a count first (no row
-    outlives its chunk, no second copy of the columns). No transaction is opened on the
-    caller's connection: rows added between the count and the scan grow the arrays."""
-    n = int(conn.execute("SELECT count(*) FROM review_log").fetchone()[0])
+    """Every review as integers, in review id order. The rows read before are kept (the log
+    only grows: `_scan_with_prefix`), so usually only the new ones are scanned."""
     if int(conn.execute("SELECT coalesce(max(id), 0) FROM cards").fetchone()[0]) >> _CARD_BITS:
         raise StoreError("more than 16 million card numbers: the statistics cannot pack them")
+    return _columns_of(_scan_with_prefix(conn))
+
+
+# -- the rows read before ----------------------------------------------------------------------
+# The log is append-only but for an undo, a relink, an import that re-derives a stored
+# `before`, a deleted card: those bump `log_changes.n` (triggers, migration 9). The raw scan
+# of the rows up to some id is kept in a cache slot per database file, keyed by the file (path,
+# inode: a restored backup is another file), the change counter and the code fingerprint;
+# it is used only when the rows up to that id are still as many as when they were read.
+_PREFIX = Schema("stats-log-columns", "1")
+_KEEP_AT_LEAST = 50_000  # rows: below this a scan costs less than writing the slot
+
+
+def _prefix_cache() -> Cache[dict[str, Any]]:
+    def ok(v: Any) -> bool:
+        return (
+            isinstance(v, dict)
+            and isinstance(v.get("data"), np.ndarray)
+            and v["data"].ndim == 2
+            and v["data"].shape[1] == 3
+            and isinstance(v.get("last_id"), int)
+        )
+
+    return Cache(_PREFIX, ok)
+
+
+def _file_key(conn: sqlite3.Connection) -> tuple[str, str] | None:
+    """(slot, key) of this database file's kept rows, or None (in memory, no counter)."""
+    try:
+        path = next(r[2] for r in conn.execute("PRAGMA database_list") if r[1] == "main")
+        changes = conn.execute("SELECT n, instance FROM log_changes WHERE id = 1").fetchone()
+    except (sqlite3.Error, StopIteration):
+        return None
+    if not path or changes is None:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    slot = hashlib.sha256(os.path.realpath(path).encode("utf-8")).hexdigest()[:24]
+    real = os.path.realpath(path)
+    return slot, key_of(_PREFIX, real, str(st.st_ino), str(changes[0]), str(changes[1]))
+
+
+def _scan_with_prefix(conn: sqlite3.Connection) -> np.ndarray:
+    cache = _prefix_cache()
+    where = _file_key(conn) if cache.enabled else None
+    kept: np.ndarray | None = None
+    last_id = 0
+    if where is not None:
+        slot, key = where
+        got = cache.get(key, slot=slot)
+        if got is not None and len(got["data"]):
+            # still the same rows: as many up to the last one, and the last one the same (a
+            # copy of this database that went on elsewhere has other rows under these ids)
+            n_up_to = conn.execute(
+                "SELECT count(*) FROM review_log WHERE id <= ?", (got["last_id"],)
+            ).fetchone()[0]
+            last = conn.execute(
+                "SELECT time, card FROM review_log WHERE id = ?", (got["last_id"],)
+            ).fetchone()
+            mask = (1 << _CARD_BITS) - 1
+            if (
+                int(n_up_to) == len(got["data"])
+                and last is not None
+                and (last[0], last[1]) == (int(got["data"][-1, 0]), int(got["data"][-1, 1]) & mask)
+            ):
+                kept, last_id = got["data"], got["last_id"]
+    new, new_last = _scan(conn, last_id)
+    data = new if kept is None else np.concatenate((kept, new))
+    if (
+        where is not None
+        and len(data) >= _KEEP_AT_LEAST
+        and (kept is None or len(new) > len(kept) // 10)
+    ):
+        slot, key = where
+        cache.put(key, {"data": data, "last_id": new_last or last_id}, slot=slot)
+    return data
+
+
+def _scan(conn: sqlite3.Connection, after_id: int) -> tuple[np.ndarray, int]:
+    """The raw columns of the rows with id > `after_id` (and the last id read), read in
+    chunks into arrays sized by a count first (no row outlives its chunk). No transaction is
+    opened on the caller's connection: rows added between the count and the scan grow them."""
+    n = int(conn.execute("SELECT count(*) FROM review_log WHERE id > ?", (after_id,)).fetchone()[0])
     data = np.empty((n, 3), dtype=np.int64)
     at = 0
-    cur = conn.execute(_COLUMNS)
+    last = 0
+    cur = conn.execute(_COLUMNS, (after_id,))
     while rows := cur.fetchmany(_CHUNK):
-        chunk = np.fromiter(itertools.chain.from_iterable(rows), np.int64, 3 * len(rows))
+        chunk = np.fromiter(itertools.chain.from_iterable(rows), np.int64, 4 * len(rows))
+        chunk = chunk.reshape(-1, 4)
+        last = int(chunk[-1, 3])  # the id
         if at + len(rows) > len(data):
             data = np.concatenate((data[:at], np.empty((len(rows), 3), np.int64)))
-        data[at : at + len(rows)] = chunk.reshape(-1, 3)
+        data[at : at + len(rows)] = chunk[:, :3]
         at += len(rows)
-    data = data[:at]
+    return data[:at], last
+
+
+def _columns_of(data: np.ndarray) -> LogColumns:
+    data = data.copy()  # the kept rows stay as read
     time_us, both, packed = data[:, 0], data[:, 1], data[:, 2]
     state_mask = (1 << _STATE_BITS) - 1
     after = (both >> _CARD_BITS) & state_mask
