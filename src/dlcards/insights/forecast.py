@@ -116,19 +116,44 @@ def forecast_block(
         for cid in card_ids
         if cid not in suspended and (states.get(cid) is None or states[cid].phase == "new")
     )
+    return forecast_of_counts(
+        due_per_day,
+        new_left,
+        today=today,
+        new_today=new_today,
+        new_per_day=new_per_day,
+        per_review=per_review,
+        per_new=per_new,
+        budget_day=budget_day,
+    )
+
+
+def forecast_of_counts(
+    due_per_day: list[int],
+    new_left: int,
+    *,
+    today: date,
+    new_today: int,
+    new_per_day: int,
+    per_review: float,
+    per_new: float,
+    budget_day: float,
+) -> ForecastBlock:
+    """The forecast from the reviews due on each coming study day and the new cards left:
+    new cards fill each day's quota (today's what is left of it) until none are left."""
     rows = []
-    for offset in range(days):
+    for offset, due in enumerate(due_per_day):
         quota = max(0, new_per_day - new_today) if offset == 0 else new_per_day
         new_n = min(quota, new_left)
         new_left -= new_n
-        review_min = due_per_day[offset] * per_review / 60
+        review_min = due * per_review / 60
         new_min = new_n * per_new / 60
         total = review_min + new_min
         rows.append(
             ForecastDay(
                 day=today + timedelta(days=offset),
                 offset=offset,
-                due=due_per_day[offset],
+                due=due,
                 review_minutes=round(review_min, 2),
                 new=new_n,
                 new_minutes=round(new_min, 2),

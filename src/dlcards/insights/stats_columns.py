@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 import numpy as np
 
 from dlcards.core.calendar import StudyCalendar
-from dlcards.insights.forecast import FORECAST_DAYS, ForecastBlock, ForecastDay
+from dlcards.insights.forecast import FORECAST_DAYS, ForecastBlock, forecast_of_counts
 from dlcards.insights.memory import (
     DIFFICULTY_BUCKETS,
     RETRIEVABILITY_BUCKETS,
@@ -103,27 +103,16 @@ def forecast_of(
     offset = np.maximum(np.searchsorted(starts, due, side="right") - 1, 0)
     due_per_day = np.bincount(offset[offset < days], minlength=days).tolist()
     new_left = int((~suspended & (phase == NEW)).sum())
-    rows = []
-    for i in range(days):
-        quota = max(0, new_per_day - new_today) if i == 0 else new_per_day
-        new_n = min(quota, new_left)
-        new_left -= new_n
-        review_min = due_per_day[i] * per_review / 60
-        new_min = new_n * per_new / 60
-        total = review_min + new_min
-        rows.append(
-            ForecastDay(
-                day=today + timedelta(days=i),
-                offset=i,
-                due=due_per_day[i],
-                review_minutes=round(review_min, 2),
-                new=new_n,
-                new_minutes=round(new_min, 2),
-                minutes=round(total, 2),
-                over_budget=total > budget_day + 1e-9,
-            )
-        )
-    return ForecastBlock(round(budget_day, 2), tuple(rows))
+    return forecast_of_counts(
+        due_per_day,
+        new_left,
+        today=today,
+        new_today=new_today,
+        new_per_day=new_per_day,
+        per_review=per_review,
+        per_new=per_new,
+        budget_day=budget_day,
+    )
 
 
 def _histogram(
