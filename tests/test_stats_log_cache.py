@@ -189,3 +189,28 @@ def test_random_mix(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
             undone += 1
         assert_figures_right(store, monkeypatch)
     assert undone > 0
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York"])
+def test_a_log_written_in_time_order_takes_the_one_key_sort(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, zone: str
+) -> None:
+    """A log whose ids run in time order (the usual one: answers appended as given) is
+    sorted by one stable key instead of four; the figures are the oracle's either way."""
+    s = Store.open(tmp_path / "timed.sqlite3")
+    try:
+        s.import_reviews(sorted(random_history(13, 50, 150, END), key=lambda e: e.time))
+        cols = Q.review_columns(s.conn)
+        assert Q._in_time_order(cols.time_us)
+        cal = StudyCalendar(ZoneInfo(zone), 4)
+        got = Q.log_figures(s.conn, cal)
+        oracle = LogFigures.of(s.reviews(), cal)
+        assert (got.days, got.cards, got.durations) == (oracle.days, oracle.cards, oracle.durations)
+        assert sum(d.retained.failed for d in got.days.values()) > 0
+    finally:
+        s.close()
+
+
+def test_the_usual_stats_fixture_is_not_in_time_order(store: Store) -> None:
+    """(so test_stats_sql exercises the four-key sort)"""
+    assert not Q._in_time_order(Q.review_columns(store.conn).time_us)

@@ -234,7 +234,11 @@ def _before_flags(
     `after` / `stored`: interval_days << 2 | phase code (-1: none stored)."""
     before = np.zeros(len(card), dtype=np.int64)  # new: phase 0, interval 0
     if len(card) > 1:
-        order = np.lexsort((time_us, card))
+        # (card, time, id) order; a stable sort by card alone when ids already run in time order
+        if _in_time_order(time_us):
+            order = np.argsort(card, kind="stable")
+        else:
+            order = np.lexsort((time_us, card))
         same = card[order[1:]] == card[order[:-1]]
         before[order[1:][same]] = after[order[:-1][same]]
     has = stored >= 0
@@ -247,6 +251,12 @@ def _before_flags(
         np.where(interval >= 1, _BEFORE_DAY, 0),
     )
     return flags.astype(np.int64)
+
+
+def _in_time_order(time_us: np.ndarray) -> bool:
+    """Whether the rows (in id order) are also in time order: then (time, id) order is id
+    order and one stable sort by another key keeps it (imports of old reviews break it)."""
+    return bool(len(time_us) < 2 or (time_us[1:] >= time_us[:-1]).all())
 
 
 def _day_index(cal: StudyCalendar, time_us: np.ndarray, first: date, last: date) -> np.ndarray:
@@ -306,7 +316,10 @@ def log_figures(conn: sqlite3.Connection, cal: StudyCalendar) -> LogFigures:
 
     # the retained reviews: first retention review of each (card, day) in (time, id) order
     ret = np.nonzero(~cols.flag(_MANUAL) & (review | cols.flag(_BEFORE_DAY)))[0]
-    order = ret[np.lexsort((ret, cols.time_us[ret], day[ret], card[ret]))]
+    if _in_time_order(cols.time_us):  # the usual log: (time, id) order is id order
+        order = ret[np.argsort(card[ret] * n_days + day[ret], kind="stable")]
+    else:
+        order = ret[np.lexsort((ret, cols.time_us[ret], day[ret], card[ret]))]
     keys = card[order] * n_days + day[order]
     first_of = order[np.concatenate(([True], keys[1:] != keys[:-1]))] if len(order) else order
     f_fail = again[first_of]
