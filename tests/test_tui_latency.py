@@ -104,7 +104,13 @@ async def test_the_next_question_is_rendered_while_the_answer_is_read(
         scr = review(app)
         await pilot.press("space")
         await pilot.pause()
-        await pilot.pause(0.1)  # the answer painted, then the cards likely next rendered
+        # the answer painted, then the cards likely next rendered, a step at a time: wait
+        # until no step is left (not a fixed time: a loaded machine takes longer)
+        for _ in range(250):
+            await pilot.pause(0.02)
+            if scr.prepared_next_for == scr.card_id and not scr._ahead:
+                break
+        assert scr.prepared_next_for == scr.card_id and not scr._ahead
         assert "soft1/c1" in likely_next(scr.ctx.session, scr.card_id)
         reads: list[object] = []
         original = Collection._read_decks

@@ -163,6 +163,7 @@ class ReviewScreen(Screen[None]):
         self._status: tuple[Any, str] | None = None
         self.redraws: list[str] = []  # the panes updated by the last render_card (tests)
         self._ahead: list[tuple[str, int]] = []  # (card text, width) still to render ahead
+        self.prepared_next_for: str | None = None  # the card whose likely successors are queued
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="top"):
@@ -362,6 +363,7 @@ class ReviewScreen(Screen[None]):
                 texts.append(self.card_text(card, False).front)
         if texts:
             self._render_ahead(texts)
+        self.prepared_next_for = self.card_id  # (tests wait for this, then for `_ahead`)
 
     def update_counts(self) -> None:
         session = self.ctx.session
