@@ -109,6 +109,24 @@ def statements(text: str) -> list[Statement]:
     return out
 
 
+def split_definition(text: str) -> tuple[str, str] | None:
+    """`f(x) = expr` (not Python): the two sides of the top-level single `=`, stripped, or None
+    when there is none (`==`, `!=`, `<=`, `>=` and an `=` inside brackets are not one)."""
+    depth = 0
+    for i, ch in enumerate(text):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "=" and depth == 0:
+            prev = text[i - 1] if i else ""
+            nxt = text[i + 1] if i + 1 < len(text) else ""
+            if nxt == "=" or prev in "=!<>":
+                continue
+            return text[:i].strip(), text[i + 1 :].strip()
+    return None
+
+
 def parse_expression(text: str) -> ast.expr:
     """Parse Python expression syntax, turning a SyntaxError into a CheckError."""
     try:

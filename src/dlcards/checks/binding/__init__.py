@@ -74,7 +74,6 @@ from dlcards.checks.binding.prove import (
     _free_names,
     _names,
     _setting,
-    _split_definition,
     _verdict,
 )
 from dlcards.checks.binding.shape_binding import (
@@ -128,7 +127,6 @@ __all__ = [
     "_setting",
     "_shape_claims",
     "_shape_mismatch",
-    "_split_definition",
     "_split_top",
     "_sym",
     "_top_level_relation",

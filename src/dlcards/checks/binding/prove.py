@@ -9,24 +9,8 @@ import re
 from dataclasses import dataclass
 
 from dlcards.checks.binding.outcomes import _RANK, Outcome, Status
-from dlcards.checks.common import PROOF_BUDGET, BlockProblem, statements
+from dlcards.checks.common import PROOF_BUDGET, BlockProblem, split_definition, statements
 from dlcards.checks.latex import DUMMY_PREFIX, LatexUnreadable, read_claims, read_expr
-
-
-def _split_definition(text: str) -> tuple[str, str] | None:
-    depth = 0
-    for i, ch in enumerate(text):
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif ch == "=" and depth == 0:
-            prev = text[i - 1] if i else ""
-            nxt = text[i + 1] if i + 1 < len(text) else ""
-            if nxt == "=" or prev in "=!<>":
-                continue
-            return text[:i].strip(), text[i + 1 :].strip()
-    return None
 
 
 @dataclass
@@ -60,7 +44,7 @@ def _block_info(text: str) -> _BlockInfo:
         if body.startswith("where:"):
             names.update(re.findall(r"[A-Za-z_]\w*", body[len("where:") :]))
             continue
-        split = _split_definition(body)
+        split = split_definition(body)
         try:
             if split is None:
                 node = ast.parse(body, mode="eval").body

@@ -12,6 +12,7 @@ from dlcards.checks.common import (
     BlockProblem,
     CheckError,
     parse_expression,
+    split_definition,
     statements,
 )
 from dlcards.checks.math.decide import decide
@@ -306,23 +307,12 @@ def _whitelist(node: ast.AST) -> None:
 
 def _parse_statement(text: str) -> ast.Assign | ast.Compare:
     stripped = text.strip()
-    # `f(x) = expr` is not Python; split on a top-level single `=`
-    depth = 0
-    for i, ch in enumerate(stripped):
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif ch == "=" and depth == 0:
-            prev = stripped[i - 1] if i else ""
-            nxt = stripped[i + 1] if i + 1 < len(stripped) else ""
-            if nxt == "=" or prev in "=!<>":
-                continue
-            target = parse_expression(stripped[:i])
-            value = parse_expression(stripped[i + 1 :])
-            _whitelist(value)
-            assign = ast.Assign(targets=[target], value=value, lineno=1)
-            return assign
+    sides = split_definition(stripped)  # `f(x) = expr` is not Python
+    if sides is not None:
+        target = parse_expression(sides[0])
+        value = parse_expression(sides[1])
+        _whitelist(value)
+        return ast.Assign(targets=[target], value=value, lineno=1)
     node = parse_expression(stripped)
     if isinstance(node, ast.Compare):
         if len(node.ops) != 1 or not isinstance(node.ops[0], ast.Eq):
