@@ -109,6 +109,24 @@ def statements(text: str) -> list[Statement]:
     return out
 
 
+def split_commas(text: str) -> list[str]:
+    """`text` split at the commas outside brackets; every part, empty ones included (`N,` is
+    `["N", ""]`: a one-element tuple)."""
+    parts, depth, cur = [], 0, ""
+    for ch in text:
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    parts.append(cur)
+    return parts
+
+
 def split_definition(text: str) -> tuple[str, str] | None:
     """`f(x) = expr` (not Python): the two sides of the top-level single `=`, stripped, or None
     when there is none (`==`, `!=`, `<=`, `>=` and an `=` inside brackets are not one)."""

@@ -86,7 +86,6 @@ from dlcards.checks.binding.shape_binding import (
     _same,
     _shape_claims,
     _shape_mismatch,
-    _split_top,
     _sym,
 )
 from dlcards.checks.binding.torch_values import TorchValue, bind_torch_value, torch_values
@@ -127,7 +126,6 @@ __all__ = [
     "_setting",
     "_shape_claims",
     "_shape_mismatch",
-    "_split_top",
     "_sym",
     "_top_level_relation",
     "_verdict",

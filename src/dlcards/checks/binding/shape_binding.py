@@ -8,7 +8,7 @@ from typing import Any
 
 from dlcards.checks.binding.formulas import _TUPLE
 from dlcards.checks.binding.outcomes import Outcome
-from dlcards.checks.common import BlockProblem, statements, strip_comment
+from dlcards.checks.common import BlockProblem, split_commas, statements, strip_comment
 from dlcards.checks.latex import LatexUnreadable, read_expr
 
 # ---------------------------------------------------------------------------------------------
@@ -139,7 +139,7 @@ def _card_dims(latex: str) -> list[Any] | None:
     if not m:
         return None
     inner = m.group(1) if m.group(1) is not None else m.group(2)
-    parts = [p.strip() for p in _split_top(inner)]
+    parts = [p.strip() for p in split_commas(inner)]
     if parts and not parts[-1]:
         parts = parts[:-1]
     texts = []
@@ -160,22 +160,6 @@ def _card_dims(latex: str) -> list[Any] | None:
 
 def _fmt_shape(dims: list[Any]) -> str:
     return "(" + ", ".join(str(d) for d in dims) + ("," if len(dims) == 1 else "") + ")"
-
-
-def _split_top(text: str) -> list[str]:
-    out, buf, depth = [], "", 0
-    for ch in text:
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        if ch == "," and depth == 0:
-            out.append(buf)
-            buf = ""
-        else:
-            buf += ch
-    out.append(buf)
-    return out
 
 
 def _bind_shapes(text: str, formulas: list[list[str]]) -> tuple[list[BlockProblem], list[Outcome]]:

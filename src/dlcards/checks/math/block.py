@@ -12,6 +12,7 @@ from dlcards.checks.common import (
     BlockProblem,
     CheckError,
     parse_expression,
+    split_commas,
     split_definition,
     statements,
 )
@@ -58,20 +59,9 @@ def _number(node: ast.expr, part: str) -> float:
 
 
 def _split_commas(text: str) -> list[str]:
-    parts, depth, cur = [], 0, ""
-    for ch in text:
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        if ch == "," and depth == 0:
-            parts.append(cur)
-            cur = ""
-        else:
-            cur += ch
-    if cur.strip():
-        parts.append(cur)
-    return parts
+    """The `where:` parts: `split_commas` without a trailing empty part."""
+    parts = split_commas(text)
+    return parts[:-1] if not parts[-1].strip() else parts
 
 
 def check_math(text: str, *, budget: float = PROOF_BUDGET_S) -> list[BlockProblem]:
