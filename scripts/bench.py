@@ -23,6 +23,9 @@ its reference:
 | prune | `dlcards prune --json` | `python -c pass` |
 | list | `dlcards list` (warm) | `python -c pass` |
 | review RSS | peak memory of the first-card process | Anki's |
+| sync first | `dlcards sync --collection` into an empty Anki collection file: every note and review out (wall, peak memory; once per size) | - |
+| sync nothing | the same sync again, nothing to do | `python -c pass` |
+| sync day | the sync after a day of study on both sides (30 answers in dlcards, 30 in Anki's scheduler) | Anki: open and close the collection |
 | DB size | dlcards.sqlite3 | collection.anki2 with the same cards (their question and answer), states and log |
 | generate | writing the collection and history | 60 s (the target for 1M reviews) |
 
@@ -397,6 +400,9 @@ from anki.collection import Collection
 from anki.scheduler.v3 import CardAnswer
 col = Collection(sys.argv[1])
 n = int(sys.argv[2])
+if len(sys.argv) > 3:  # study the synced decks (the queue is the current deck's)
+    top = min((d.name for d in col.decks.all_names_and_ids() if d.name != "Default"), key=len)
+    col.decks.select(col.decks.id(top))
 total = []
 queued = col.sched.get_queued_cards(fetch_limit=1)
 for i in range(n):
@@ -423,6 +429,12 @@ with Collection.open() as col:
     report = col.stats_report().to_dict()
 print(json.dumps({"cpu": time.process_time() - c0, "wall": time.perf_counter() - t0,
                   "reviews": sum(d["reviews"] for d in report["heatmap"]["days"])}))
+"""
+
+ANKI_OPEN = """
+import sys
+from anki.collection import Collection
+Collection(sys.argv[1]).close()
 """
 
 ANKI_STATS = """
@@ -598,6 +610,8 @@ def measure(s: Sizes, reps: int, grades: int, anki_ok: bool, timeout: float) -> 
         figs.add("prune", a.get("cpu"), ref_pass()["cpu"], "python -c pass", "s")
         a = run([*dl, "list"], env=env, cwd=s.col, timeout=timeout)
         figs.add("list", a.get("cpu"), ref_pass()["cpu"], "python -c pass", "s")
+        if anki_ok and _rep == 0:
+            sync(s, figs, fresh_home(), timeout)
     # memory states of many histories: one fsrs-rs call vs the py-fsrs replay (in process)
     cards = 200 if reps == 1 else 2000
     for _rep in range(reps):
@@ -621,6 +635,38 @@ def measure(s: Sizes, reps: int, grades: int, anki_ok: bool, timeout: float) -> 
     anki_mb = s.anki.stat().st_size / 2**20 if anki_ok else None
     figs.add("db_size_mb", ours_mb, anki_mb, "Anki collection", "MB")
     return figs.summary()
+
+
+def sync(s: Sizes, figs: Figures, work: Sizes, timeout: float) -> None:
+    """`dlcards sync --collection` with an Anki collection file, as the learner runs it: the
+    first sync into an empty collection (every note and review goes out), a sync with nothing
+    to do, and one after a day of study on both sides (dlcards answers cards in its review
+    service, Anki answers others in its scheduler). Once per size: the first sync of 50k
+    cards and 1M reviews takes minutes."""
+    dl = [sys.executable, "-m", "dlcards"]
+    env = work.env()
+    d = Path(tempfile.mkdtemp(prefix="bench-sync-", dir=s.base))
+    target = str(d / "collection.anki2")
+    run([sys.executable, "-c", ANKI_OPEN, target], env=env)  # an empty collection
+    cmd = [*dl, "sync", "--collection", target, "--json"]
+    a = run(cmd, env=env, cwd=s.col, timeout=timeout)
+    figs.add("sync_first_wall", a.get("wall"), None, "-", "s wall")
+    figs.add("sync_first_rss_mb", a.get("rss_mb"), None, "-", "MB")
+    for _ in range(2):
+        a = run(cmd, env=env, cwd=s.col, timeout=timeout)
+        b = run([sys.executable, "-c", "pass"], env=env)
+        figs.add("sync_nothing", a.get("cpu"), b["cpu"], "python -c pass", "s")
+    # a day of study: 30 answers here, 30 on the "phone", then one sync
+    run([sys.executable, "-c", GRADES, "30"], env=env, cwd=s.col, timeout=timeout)
+    run([sys.executable, "-c", ANKI_GRADES, target, "30", "decks"], env=env, timeout=timeout)
+    a = run(cmd, env=env, cwd=s.col, timeout=timeout)
+    b = run([sys.executable, "-c", ANKI_OPEN, target], env=env)
+    moved = json.loads(a["stdout"])["reviews"] if "stdout" in a else {}
+    figs.add("sync_day_reviews", moved.get("in", 0) + moved.get("out", 0), None, "-", "in+out")
+    figs.add("sync_day", a.get("cpu"), b["cpu"], "Anki engine open+close", "s")
+    figs.add("sync_day_wall", a.get("wall"), b["wall"], "Anki engine open+close", "s wall")
+    shutil.rmtree(d, ignore_errors=True)
+    shutil.rmtree(work.home, ignore_errors=True)
 
 
 # -- reporting -------------------------------------------------------------------------------

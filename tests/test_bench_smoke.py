@@ -53,6 +53,10 @@ def test_quick_run_writes_every_figure(tmp_path: Path) -> None:
     if anki:  # the engine references ran on the same data
         assert figures["stats"]["reference"] > 0 and figures["stats"]["ratio"] > 0
         assert figures["db_size_mb"]["reference"] > 0
+        # the sync figures: a real sync with a real Anki collection, both sides studied
+        assert figures["sync_first_wall"]["dlcards"] > 0
+        assert figures["sync_nothing"]["ratio"] > 0 and figures["sync_day"]["reference"] > 0
+        assert figures["sync_day_reviews"]["dlcards"] == 60  # 30 out, 30 in
     table = md.read_text()
     assert table.startswith("| size | figure | dlcards | reference | ratio | target |")
     assert "| 1k | stats (s) |" in table and "load average" in table
