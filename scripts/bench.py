@@ -18,6 +18,7 @@ its reference:
 | first card cold / warm | the review service's first card (no TUI), whole process; cold = no caches, first run of the day; warm = a later start (after one untimed one) | Anki: open the collection, `get_queued_cards` |
 | grade p50 / p99 | service answer + commit + next card, in process | Anki: `answer_card` + next queued card |
 | commit p50 / p99 | the answer's commit alone (`ReviewService.apply`) | - |
+| TUI grade p50 / p99 | grade key -> next card painted in the real review TUI (`scripts/bench_tui.py`: headless Textual app, the terminal's escape sequence included), and the commit inside it | - |
 | stats | `Collection.stats_report()` in process (decks read, store aggregated) | Anki's graphs backend call (`graphs(search="", days=365)`) |
 | stats RSS | peak memory of the `dlcards stats --json` process | peak memory of the Anki graphs process |
 | prune | `dlcards prune --json` | `python -c pass` |
@@ -71,6 +72,7 @@ TARGETS = {  # figure -> (the issue's bound on the ratio or value, what it bound
     "first_card_cold_wall": (2.0, "dlcards"),
     "review_rss_mb": (150.0, "dlcards"),
     "grade_p99_ms": (16.0, "dlcards"),
+    "tui_grade_p99_ms": (16.0, "dlcards"),
     "list": (8.0, "ratio"),
     "db_size_mb": (1.5, "ratio"),
     "generate_s": (60.0, "dlcards"),
@@ -593,6 +595,17 @@ def measure(s: Sizes, reps: int, grades: int, anki_ok: bool, timeout: float) -> 
             )
             figs.add(f"commit_{label}_ms", 1000 * percentile(g["commit"], q), None, "-", "ms wall")
         shutil.rmtree(work.home, ignore_errors=True)
+        # grade -> next card painted in the real review TUI (scripts/bench_tui.py's child, on a
+        # copy of this store): wall p50/p99, and the commit inside it, measured separately
+        tui = run(
+            [sys.executable, str(ROOT / "scripts" / "bench_tui.py"), "--grades", str(grades),
+             "--child", s.name, str(s.col), str(s.home)],
+            env=env, cwd=s.col, timeout=timeout,
+        )  # fmt: skip
+        t = last_json(tui)
+        for key, label in (("wall", "tui_grade"), ("commit", "tui_commit")):
+            for q in ("p50", "p99"):
+                figs.add(f"{label}_{q}_ms", t.get(f"{key}_{q}"), None, "-", "ms wall")
         # stats: in process (the call), and the whole command's peak memory
         a = last_json(py(STATS, env, cwd=s.col, timeout=timeout))
         b = (

@@ -25,6 +25,8 @@ FIGURES = {
     "first_card_warm",
     "grade_p50_ms",
     "grade_p99_ms",
+    "tui_grade_p99_ms",
+    "tui_commit_p99_ms",
     "commit_p99_ms",
     "stats",
     "stats_rss_mb",
