@@ -17,6 +17,9 @@ transaction instead of answering through the scheduler: plausible, not scheduler
 histories (learn, learn, then reviews at growing intervals fitted to the card's quota, an Again
 followed by a relearn the same day), about 1M reviews in well under a minute. Its rows are also
 returned (`bulk_history`) so the benchmark can write the same history into an Anki collection.
+The database has the store's current schema: the cards and their text (`card_texts`, migration
+10) go in through the app (`Collection.sync_cards`), the lean review log (migration 7) and the
+states (`card_state`, WITHOUT ROWID since migration 10) are written here directly.
 """
 
 from __future__ import annotations

@@ -28,10 +28,12 @@ FIGURES = {
     "tui_grade_p99_ms",
     "tui_commit_p99_ms",
     "commit_p99_ms",
+    "stats_first",
     "stats",
     "stats_rss_mb",
     "prune",
     "list",
+    "fsrs_batch_ms_per_card",
     "db_size_mb",
     "generate_s",
 }

@@ -18,7 +18,7 @@ DECK = "Q: What is 2+2?\nA: 4\n"
 PROBE = (
     "import json, sys\nfrom dlcards.cli.main import main\ncode = main(sys.argv[1:])\n"
     "print('\\n' + json.dumps({'code': code, 'pydantic': 'pydantic' in sys.modules, "
-    "'parser': 'markdown_it' in sys.modules}))"
+    "'parser': 'dlcards.core.parse.cards' in sys.modules}))"
 )
 
 

@@ -230,13 +230,34 @@ class Collection:
 
     def sync_cards(self, now: datetime | None = None) -> None:
         """Tell the store which cards the Markdown has now (absent ones become orphans)."""
-        from dlcards.store import card_infos
+        import gc
+
+        from dlcards.core.model import cloze_card_id
         from dlcards.store.card_text import remember_card_texts, texts_of
 
         when = now if now is not None else self.now()
-        self.store.sync_cards(card_infos(self.notes), when)
-        # the last known question and answer of every card: orphans stay readable (issue 14)
-        remember_card_texts(self.store, texts_of(self.notes), when)
+        notes = self.notes
+        # the rows of `store.card_infos(notes)`, without a CardInfo per card; the cyclic GC
+        # paused meanwhile (~10^5 new objects, all garbage after: issue 16, cold start)
+        was = gc.isenabled()
+        gc.disable()
+        try:
+            rows = [
+                (cid, note.id, note.kind, note.path, note.line, note.content_hash)
+                for note in notes
+                for cid in (
+                    (note.id,)
+                    if note.kind == "basic"
+                    else [cloze_card_id(note.id, n) for n in note.numbers]
+                )
+            ]
+            self.store.sync_card_rows(rows, when)
+            del rows
+            # the last known question and answer of every card: orphans stay readable (issue 14)
+            remember_card_texts(self.store, texts_of(notes), when)
+        finally:
+            if was:
+                gc.enable()
 
     def take_lease(self, command: str, *, wait: float = 0.0) -> WriteLease:
         """Hold the collection's write lease (one writer at a time: a review session, an

@@ -6,19 +6,25 @@ What is cached (one JSON slot per collection, `system.cache` rules: the header c
 code fingerprint and this schema): for every card, the row fields that come from the Markdown
 (`ListRow` minus the schedule) and the text the filters read; the study calendar (zone and day
 start); and, when a scheduler was built, its forgetting-curve constants. The key hashes every
-input those depend on: the settings file's bytes, the `DLCARDS_*` and `TZ` variables, and the
-name, size and modification time of every deck file. The schedule (state, flags) is read from
+input those depend on: the settings file's bytes, the `DLCARDS_*` and `TZ` variables, the
+name, size and modification time of every deck file, and the working folder (the `where`
+cells and the files' display paths are relative to it). The schedule (state, flags) is read from
 the store on every run, as before; a change of adopted FSRS parameters (`dlcards optimize`)
 changes a fingerprint of the `fsrs_params` table that is compared too.
 
 Anything unusual (files named on the command line, a miss, a cache written without the
 curve's constants while the store has states) falls back to the full path, which writes the
 entry for the next run. `tests/test_list_cache.py` checks both paths give the same rows.
+
+The plain table into a pipe goes one step further: `table_text` stores the printed lines
+(`dlcards.app.list_lines`, keyed on the store's digest too) and redraws in place the rows
+whose due or R cell the clock has moved (`refresh`, `_until`); `tests/test_list_lines.py`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -55,7 +61,7 @@ def _key(cache: Cache[dict[str, Any]], root: Path) -> str:
     """The inputs of the card side of the rows: settings file, variables, deck files."""
     from dlcards.system.paths import CONFIG_FILE, deck_files
 
-    parts: list[str | bytes] = [str(root)]
+    parts: list[str | bytes] = [str(root), os.getcwd()]  # `where` cells: relative to the cwd
     config = root / CONFIG_FILE
     parts.append(config.read_bytes() if config.is_file() else b"")
     env = sorted((k, v) for k, v in os.environ.items() if k.startswith("DLCARDS_") or k == "TZ")
@@ -170,6 +176,18 @@ def fast_table(
     filter or the full path must run."""
     if any(getattr(query, f) for f in _NO_QUERY_FIELDS):
         return None
+    light = _light_table(root, now_fn, None)
+    return None if light is None else (light[0], light[1])
+
+
+def _light_table(
+    root: Path,
+    now_fn: Callable[[], datetime],
+    moving: list[tuple[int, int | None, int | None, float | None]] | None,
+) -> tuple[dict[str, Sequence[Any]], datetime, str, list[float] | None] | None:
+    """`fast_table`'s cells, its now, the store's `schedule_digest` at the read ("" without a
+    store; with `moving` only, else "-") and the forgetting curve's constants (None without);
+    `_cells` fills `moving`."""
     cache, tables = _cache(), _table_cache()
     if not cache.enabled or not tables.enabled:
         return None
@@ -189,14 +207,23 @@ def fast_table(
     now = now_fn()
     states: dict[str, tuple[Any, ...]] = {}
     flags: dict[str, tuple[Any, ...]] = {}
+    digest = "" if moving is not None else "-"
     path = store_file()
     if path.is_file():
-        from dlcards.store.state_columns import read_schedule
+        if moving is not None:
+            from dlcards.store.state_columns import read_schedule_digest
 
-        read = read_schedule(path)
-        if read is None:
-            return None
-        states, flags, params = read
+            got = read_schedule_digest(path)
+            if got is None:
+                return None
+            states, flags, params, digest = got
+        else:
+            from dlcards.store.state_columns import read_schedule
+
+            read = read_schedule(path)
+            if read is None:
+                return None
+            states, flags, params = read
         if states and (table.get("curve") is None or table.get("params") != params):
             # the curve the table slot copied is missing or stale: the row entry may have a
             # newer one (a full run built the scheduler since)
@@ -207,7 +234,294 @@ def fast_table(
                 return None
             table["curve"], table["params"] = entry["curve"], params
             tables.put(key, table, slot=slot)
-    return _cells(table, states, flags, now), now
+    return _cells(table, states, flags, now, moving), now, digest, table.get("curve")
+
+
+# -- the printed lines (`dlcards list` to a pipe or a file, no option): `app.list_lines` -----
+_NEVER = 2**62
+_NO_TIME = -(2**63)
+
+
+def table_text(
+    root: Path,
+    width: int,
+    now_fn: Callable[[], datetime],
+    known: tuple[str, str | None] | None = None,
+) -> tuple[str, int] | None:
+    """`dlcards list`'s plain table without colour in `width` columns (the header and one
+    line a card, joined by newlines) and the number of cards, from the printed lines
+    (`dlcards.app.list_lines`, rows moved by the clock redrawn) or the light path (which
+    stores them; `known`: the static key and the digest `list_lines.cached` read before it
+    found no entry); None when there is no card or the full path must run."""
+    from dlcards.app import list_lines
+
+    if not list_lines.enabled() or not _cache().enabled or not _table_cache().enabled:
+        return None
+    where = str(root)
+    digest: str | None = None
+    if known is not None:  # `list_lines.cached` read them, and found no entry
+        static = known[0]
+    else:
+        try:
+            static = list_lines.static_key(where)
+        except OSError:
+            return None
+        digest = list_lines.store_digest()
+    if digest is not None:
+        entry_key = list_lines.key(static, digest, width)
+        meta = list_lines.load(where, entry_key)
+        if meta is not None:
+            body = refresh(where, entry_key, meta, _micros_of(now_fn()))
+            if body is not None:
+                return body.decode(), int(meta["n"])
+    moving: list[tuple[int, int | None, int | None, float | None]] = []
+    light = _light_table(root, now_fn, moving)
+    if light is None:
+        return None
+    cells, now, digest, curve = light
+    if not cells["ids"]:
+        return None
+    from dlcards.app.listing import DUE_COLUMN, R_COLUMN, plain_lines, table_layout
+
+    layout = table_layout(cells, width)
+    text = "\n".join(plain_lines(layout, cells["questions"], width))
+    n = len(cells["ids"])
+    try:
+        body = text.encode()
+    except UnicodeEncodeError:  # a lone surrogate: printed as the stream decides, not cached
+        return text, n
+    # a line cut at the width is not redrawn in place; click strips escapes from a pipe
+    if layout.qwidth and text.count("\n") == n and "\x1b" not in text:
+        from array import array
+
+        now_us = _micros_of(now)
+        factor, decay = curve or (0.0, 0.0)
+        whens, rs = cells["whens"], cells["rs"]
+        rows, dues, lasts = array("q"), array("q"), array("q")
+        stabs, until = array("d"), array("q")
+        for i, due, last, stability in moving:
+            rows.append(i)
+            dues.append(_NO_TIME if due is None else due)
+            lasts.append(_NO_TIME if last is None else last)
+            stabs.append(math.nan if stability is None else stability)
+            until.append(_until(due, last, stability, factor, decay, now_us, whens[i], rs[i]))
+        w_due, w_r = layout.widths[DUE_COLUMN], layout.widths[R_COLUMN]
+        meta = {
+            "token": os.urandom(8).hex(),
+            "n": n,
+            "at": now_us,
+            "soonest": min(until, default=_NEVER),
+            "offset": layout.offset(DUE_COLUMN),
+            "widths": (w_due, w_r),
+            # how many cells fill each moving column (a redrawn row must not shrink it)
+            "full": (
+                _full(whens, w_due, len(layout.headers[DUE_COLUMN])),
+                _full(rs, w_r, len(layout.headers[R_COLUMN])),
+            ),
+            "curve": (float(factor), float(decay)),
+        }
+        stored = {
+            "rows": rows.tobytes(),
+            "dues": dues.tobytes(),
+            "lasts": lasts.tobytes(),
+            "stabs": stabs.tobytes(),
+            "until": until.tobytes(),
+        }
+        entry_key = list_lines.key(static, digest, width)
+        list_lines.save(where, entry_key, meta, body + b"\n", stored)
+    return text, n
+
+
+def _full(cells: Sequence[str], width: int, header: int) -> int:
+    """How many of `cells` are `width` long (_NEVER when the header alone sets the width)."""
+    if header >= width:
+        return _NEVER
+    return sum(1 for c in cells if len(c) == width)
+
+
+def refresh(root: str, entry_key: str, meta: dict[str, Any], now_us: int) -> bytes | None:
+    """The stored table (`dlcards.app.list_lines`, no final newline) at `now_us` (µs), the
+    rows the clock moved redrawn in place (and stored again); None when the clock went back,
+    a file is missing or a redrawn cell would change a column's width."""
+    from dlcards.app import list_lines
+
+    if now_us < meta["at"]:
+        return None
+    fh = list_lines.text_file(root, entry_key, meta)
+    if fh is None:
+        return None
+    with fh:
+        body: bytes = fh.read()[:-1]
+    if now_us <= meta["soonest"]:
+        return body
+    stored = list_lines.rows(root, entry_key, meta)
+    if stored is None:
+        return None
+    from array import array
+
+    from dlcards.review.scheduling import format_interval as fmt
+
+    until = array("q", stored["until"])
+    rows, dues, lasts = array("q", stored["rows"]), array("q", stored["dues"]), array("q")
+    lasts.frombytes(stored["lasts"])
+    stabs = array("d", stored["stabs"])
+    factor, decay = meta["curve"]
+    start = meta["offset"]
+    w_due, w_r = meta["widths"]
+    full_due, full_r = meta["full"]
+    end = start + w_due + 2 + w_r + 2
+    lines = body.decode().split("\n")  # the header first: row i is line i + 1
+    for k in [k for k, t in enumerate(until) if t < now_us]:
+        i, due, last, stability = rows[k], dues[k], lasts[k], stabs[k]
+        line = lines[i + 1]
+        old_due = line[start : start + w_due].rstrip(" ")
+        old_r = line[start + w_due + 2 : end - 2].rstrip(" ")
+        when = "-" if due == _NO_TIME else _due_cell(due, now_us, fmt)
+        r = _r_cell(last, stability, factor, decay, now_us) if old_r else old_r
+        if len(when) > w_due or len(r) > w_r:
+            return None
+        if len(old_due) == w_due and len(when) < w_due:
+            full_due -= 1
+        if len(old_r) == w_r and len(r) < w_r:
+            full_r -= 1
+        if not full_due or not full_r:
+            return None  # the column would shrink: every line changes
+        lines[i + 1] = f"{line[:start]}{when.ljust(w_due)}  {r.ljust(w_r)}  {line[end:]}"
+        until[k] = _until(
+            None if due == _NO_TIME else due,
+            None if last == _NO_TIME else last,
+            None if math.isnan(stability) else stability,
+            factor,
+            decay,
+            now_us,
+            when,
+            r,
+        )
+    body = "\n".join(lines).encode()
+    meta.update(
+        token=os.urandom(8).hex(),
+        at=now_us,
+        soonest=min(until, default=_NEVER),
+        full=(full_due, full_r),
+    )
+    stored["until"] = until.tobytes()
+    list_lines.save(root, entry_key, meta, body + b"\n", stored)
+    return body
+
+
+def _until(
+    due: int | None,
+    last: int | None,
+    stability: float | None,
+    factor: float,
+    decay: float,
+    now_us: int,
+    when: str,
+    r: str,
+) -> int:
+    """A time (µs) up to which a row's due cell `when` and R cell `r`, drawn at `now_us`, are
+    known not to change: a boundary of the cell worked out from its formula, a margin short
+    of it, then checked by drawing the cell there. Both cells are monotonic in time and each
+    text is drawn on one interval of time, so equal cells at both ends mean equal cells
+    between. `now_us` when nothing is known (redrawn at the next run)."""
+    from dlcards.review.scheduling import format_interval as fmt
+
+    out = _NEVER
+    try:
+        if due is not None:
+            seconds = (due - now_us) / 1000000
+            step = int((seconds - _due_low(seconds)) * 999_000) - 1_000_000
+            out = _checked(now_us, step, when, lambda t: _due_cell(due, t, fmt))
+        if r and last is not None and stability is not None:
+            k = int(r[:-1])
+            if k > 0:
+                if not (factor > 0 and decay < 0 and stability > 0):
+                    return now_us
+                days = stability / factor * (((k - 0.5) / 100) ** (1 / decay) - 1)
+                step = int((last + days * 86_400_000_000 - now_us) * 0.999) - 1_000_000
+                cell = _checked(
+                    now_us, step, r, lambda t: _r_cell(last, stability, factor, decay, t)
+                )
+                out = min(out, cell)
+    except (ArithmeticError, ValueError):
+        return now_us
+    return out
+
+
+def _checked(now_us: int, step: int, cell: str, draw: Callable[[int], str]) -> int:
+    for _ in range(3):
+        if step <= 0:
+            return now_us
+        if draw(now_us + step) == cell:
+            return now_us + step
+        step //= 4
+    return now_us
+
+
+def _due_low(seconds: float) -> float:
+    """About where (in seconds to the due time, which only falls) the due cell of `seconds`
+    changes: the lower end of its interval (`format_interval`'s rounding and units)."""
+    if seconds > 0:
+        return 0.0 if seconds < 60 else _low(seconds)
+    if seconds > -60:
+        return -60.0
+    return -_high(-seconds)
+
+
+def _parts(x: float) -> tuple[float, float, float]:
+    """`format_interval(x)`'s unit (s), shown value and the bounds of the unit's range."""
+    minutes = x / 60
+    if minutes < 59.5:
+        return 60.0, float(math.floor(minutes + 0.5)), 60.0
+    hours = minutes / 60
+    if hours < 23.5:
+        return 3600.0, float(math.floor(hours + 0.5)), 59.5 * 60
+    days = hours / 24
+    if days < 29.5:
+        return 86400.0, float(math.floor(days + 0.5)), 23.5 * 3600
+    months = days / 30.0
+    if months < 11.95:
+        return 30 * 86400.0, float(f"{months:.1f}"), 29.5 * 86400
+    return 365 * 86400.0, float(f"{days / 365.0:.1f}"), 11.95 * 30 * 86400
+
+
+_HALF = {60.0: 0.5, 3600.0: 0.5, 86400.0: 0.5}  # whole units; tenths otherwise (0.05)
+_TOP = {
+    60.0: 59.5 * 60,
+    3600.0: 23.5 * 3600,
+    86400.0: 29.5 * 86400,
+    30 * 86400.0: 11.95 * 30 * 86400,
+}
+
+
+def _low(x: float) -> float:
+    unit, shown, floor = _parts(x)
+    return max(floor, (shown - _HALF.get(unit, 0.05)) * unit)
+
+
+def _high(x: float) -> float:
+    unit, shown, _ = _parts(x)
+    return min(_TOP.get(unit, math.inf), (shown + _HALF.get(unit, 0.05)) * unit)
+
+
+def _due_cell(due: int, now_us: int, fmt: Callable[[float], str]) -> str:
+    """`dlcards.cli.list._when` on stored microseconds."""
+    seconds = (due - now_us) / 1000000  # == (due - now).total_seconds()
+    if seconds > 0:
+        return fmt(seconds)
+    return "now" if seconds > -60 else f"-{fmt(-seconds)}"
+
+
+def _r_cell(last: int, stability: float, factor: float, decay: float, now_us: int) -> str:
+    """The R cell: `Scheduler.retrievability`'s expression on stored microseconds."""
+    days = max((now_us - last) / 1000000 / 86400.0, 0.0)
+    r = float((1 + factor * days / stability) ** decay)
+    return f"{100 * r:.0f}%"
+
+
+def _micros_of(now: datetime) -> int:
+    d = now - _EPOCH
+    return (d.days * 86400 + d.seconds) * 1_000_000 + d.microseconds  # exact
 
 
 def _cells(
@@ -215,9 +529,12 @@ def _cells(
     states: dict[str, tuple[Any, ...]],
     flags: dict[str, tuple[Any, ...]],
     now: datetime,
+    moving: list[tuple[int, int | None, int | None, float | None]] | None = None,
 ) -> dict[str, Sequence[Any]]:
     """The schedule cells of every row (`_when`, the R and state cells of `dlcards.cli.list`,
-    from the stored values; most cards of a new collection: new, no flags, constants)."""
+    from the stored values; most cards of a new collection: new, no flags, constants). With
+    `moving`, the rows whose due or R cell moves with the clock are appended to it as (row,
+    due µs, last review µs, stability)."""
     ids = table["ids"]
     n = len(ids)
     phases, whens, rs, flag_cells = ["new"] * n, ["-"] * n, [""] * n, [0] * n
@@ -227,8 +544,7 @@ def _cells(
 
         curve = table.get("curve")
         factor, decay = curve if curve else (0.0, 0.0)
-        d = now - _EPOCH
-        now_us = (d.days * 86400 + d.seconds) * 1_000_000 + d.microseconds  # exact
+        now_us = _micros_of(now)
         at = index.get
         for cid, (phase, due, last, stability) in states.items():
             i = at(cid)
@@ -236,15 +552,13 @@ def _cells(
                 continue
             phases[i] = phase
             if due is not None:
-                seconds = (due - now_us) / 1000000  # == (due - now).total_seconds()
-                if seconds > 0:
-                    whens[i] = fmt(seconds)
-                else:
-                    whens[i] = "now" if seconds > -60 else f"-{fmt(-seconds)}"
+                whens[i] = _due_cell(due, now_us, fmt)
             if curve and stability is not None and last is not None:
                 days = max((now_us - last) / 1000000 / 86400.0, 0.0)
                 r = float((1 + factor * days / stability) ** decay)
-                rs[i] = f"{100 * r:.0f}%"
+                rs[i] = f"{100 * r:.0f}%"  # _r_cell, inlined
+            if moving is not None and (due is not None or rs[i]):
+                moving.append((i, due, last, stability))
     for cid, (suspended, leech, flag) in flags.items():
         i = index.get(cid)
         if i is None:

@@ -8,6 +8,7 @@ card is new.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -84,3 +85,73 @@ def list_rows(collection: Collection, q: ListQuery, now: datetime | None = None)
     if q.suspended:
         rows = [r for r in rows if r.suspended]
     return rows
+
+
+# -- the table's layout (`dlcards list`; `dlcards.cli.list.format_table` adds the colours) ------
+HEADERS = ("id", "wk", "state", "due", "R", "⚑", "topic")
+DUE_COLUMN, R_COLUMN = 3, 4  # the only cells that move with the clock (`list_cache` lines)
+
+
+def clip(text: str, width: int) -> str:
+    """`dlcards.app.browse.clip` (without importing the browser)."""
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+@dataclass(frozen=True)
+class TableLayout:
+    """The table's columns (display cells), their widths and the question's width."""
+
+    headers: list[str]
+    columns: list[Sequence[str]]
+    widths: list[int]
+    qwidth: int
+
+    @property
+    def pattern(self) -> str:
+        return "  ".join(f"%-{w}s" for w in self.widths)  # "%-Ns" pads as str.ljust(N)
+
+    def offset(self, column: int) -> int:
+        """Where `column` starts in a row's line."""
+        return sum(self.widths[:column]) + 2 * column
+
+    def header(self, width: int) -> str:
+        header = self.pattern % tuple(self.headers)
+        return f"{header}  {clip('question', self.qwidth)}" if self.qwidth else header[:width]
+
+
+def table_layout(cells: Mapping[str, Sequence[Any]], width: int) -> TableLayout:
+    """The layout of the table of `cells` (`dlcards.cli.list.table_cells`) in `width` columns:
+    the `where` column only when there is room for it."""
+    wide = width >= 120
+    headers = [*HEADERS, *(["where"] if wide else [])]
+    tw = 24 if wide else 14
+    columns: list[Sequence[str]] = [
+        cells["ids"],
+        cells["weeks"],
+        cells["states"],
+        cells["whens"],
+        cells["rs"],
+        [str(f) if f else "" for f in cells["flags"]],
+        [clip(t, tw) for t in cells["topics"]],
+        *([cells["wheres"]] if wide else []),
+    ]
+    widths = [
+        max(len(h), max(map(len, c), default=0)) for h, c in zip(headers, columns, strict=True)
+    ]
+    qwidth = max(0, width - sum(widths) - 2 * len(widths))
+    return TableLayout(headers, columns, widths, qwidth)
+
+
+def plain_lines(layout: TableLayout, questions: Sequence[str], width: int) -> Iterator[str]:
+    """The table's lines without colour (the header first), none wider than `width`."""
+    yield layout.header(width)
+    pattern = layout.pattern
+    qwidth = layout.qwidth
+    cut = max(0, qwidth - 1)
+    for i, row in enumerate(zip(*layout.columns, strict=True)):
+        head = pattern % row
+        if not qwidth:
+            yield head[:width]
+            continue
+        q = questions[i]
+        yield f"{head}  {q}" if len(q) <= qwidth else f"{head}  {q[:cut]}…"  # clip

@@ -164,7 +164,9 @@ def check_report(
         runner_factory=runner_factory,
         progress=progress,
     )
-    return CheckReport.of(problems, tally, files=len(col.files), cards=len(col.cards))
+    # `len(col.cards)` without building every `Card`: one per basic note, one per cloze number
+    cards = sum(1 if n.kind == "basic" else len(n.numbers) for n in col.notes)
+    return CheckReport.of(problems, tally, files=len(col.files), cards=cards)
 
 
 def run_checks(
@@ -219,8 +221,13 @@ def run_checks(
                 code.append(
                     Task(note, block, cache.key("torch", block.text, mode, answer, tv, "cpu"), mode)
                 )
+    # blocks with the same key (the same text and formulas: a formula repeated on many cards)
+    # read their cached result once
+    seen: dict[str, list[dict[str, Any]] | None] = {}
     for task in pure + code:
-        task.result = cache.get(task.key)
+        if task.key not in seen:
+            seen[task.key] = cache.get(task.key)
+        task.result = seen[task.key]
         if task.result is not None:
             report.cached += 1
     code_misses = []
@@ -247,18 +254,26 @@ def run_checks(
             r.start()  # torch loads in the background while the formulas are checked
     pure_misses = [t for t in pure if t.result is None]
     if progress is not None and (pure_misses or runners):
-        progress.start(len(pure_misses) + (len(code_misses) if runners else 0), "Checking")
+        to_run = len({t.key for t in pure_misses}) + (len(code_misses) if runners else 0)
+        progress.start(to_run, "Checking")
     if pure_misses:
+        # one run per distinct key: blocks with the same key are the same check of the same
+        # text and formulas (what the cache would have served the second one)
+        distinct: dict[str, Task] = {}
+        for t in pure_misses:
+            distinct.setdefault(t.key, t)
         results = run_pure(
             [
                 ("bind", t.payload) if t.mode.startswith("bind") else (t.block.kind, t.block.text)
-                for t in pure_misses
+                for t in distinct.values()
             ],
             progress=progress,
         )
-        for task, res in zip(pure_misses, results, strict=True):
-            task.result = res
-            cache.put(task.key, res)  # unless a checker bug or a time-out (see cacheable)
+        result_of = dict(zip(distinct, results, strict=True))
+        for key, res in result_of.items():
+            cache.put(key, res)  # unless a checker bug or a time-out (see cacheable)
+        for task in pure_misses:
+            task.result = result_of[task.key]
             report.ran += 1
     if runners:
         try:

@@ -4,7 +4,6 @@ from `dlcards.app.listing` (through the `Collection`); this module prints them."
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from collections.abc import Iterator, Sequence
 from datetime import datetime
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from dlcards.cli._common import root_of
+from dlcards.cli.list_plain import plain_text, terminal_columns
 
 if TYPE_CHECKING:
     from dlcards.insights.listing import ListRow
@@ -64,7 +64,7 @@ class _ListCommand(click.Command):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         takes_value: dict[str, bool] = {}
-        for param in self.params:
+        for param in self.get_params(ctx):  # with the help option (-h, --help)
             if isinstance(param, click.Option):
                 for name in (*param.opts, *param.secondary_opts):
                     takes_value[name] = not param.is_flag and param.nargs == 1
@@ -143,6 +143,11 @@ def command(
         from dlcards.core.search import parse_query
 
         parse_query(search)  # a query that cannot be read fails before any work (exit 2)
+    # the plain table into a pipe: the printed lines from the list cache (`list_plain`)
+    printed = not paths and not search and not as_json and query == ListQuery()
+    printed = printed and not sys.stdout.isatty()
+    if printed and _print_plain(root_of(ctx)):
+        return
     hit = None
     cells: dict[str, Sequence[Any]] | None = None
     if not paths and not search:  # an unchanged collection: rows from the list cache
@@ -151,7 +156,7 @@ def command(
         from dlcards.system.clock import now as clock_now
 
         found = locate_root(root_of(ctx))
-        if found is not None and not as_json:
+        if found is not None and not as_json and not printed:
             table = fast_table(found, query, clock_now)  # the plain table: cells, no rows
             cells = table[0] if table is not None else None
         if found is not None and cells is None:
@@ -173,6 +178,8 @@ def command(
                     rows = [r for r in rows if r.id in found_ids]
                 else:
                     remember(col, now, table=True)
+        if printed and _print_plain(root_of(ctx)):  # from the cache just written
+            return
         if as_json:
             click.echo(json.dumps([r.to_dict() for r in rows], indent=2, ensure_ascii=False))
             return
@@ -182,13 +189,23 @@ def command(
         click.echo("No cards match.", err=True)
         return
     tty = sys.stdout.isatty()
-    width = shutil.get_terminal_size((80, 24)).columns
+    width = terminal_columns()
     lines = format_table(cells, width, color=tty)
     if tty:
         click.echo_via_pager(line + "\n" for line in lines)
     else:
         click.echo("\n".join(lines))  # one write: echo per row cost 30 ms
     click.echo(f"{n} cards", err=True)
+
+
+def _print_plain(root: Path | None) -> bool:
+    got = plain_text(root)
+    if got is None:
+        return False
+    text, n = got
+    click.echo(text)
+    click.echo(f"{n} cards", err=True)
+    return True
 
 
 def _state_cell(r: ListRow) -> str:
@@ -233,11 +250,6 @@ class _Lazy(Sequence[str]):
         return _question(self.rows[i])
 
 
-def _clip(text: str, width: int) -> str:
-    """`dlcards.app.browse.clip` (without importing the browser)."""
-    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
-
-
 def table_lines(rows: list[ListRow], now: datetime, width: int, *, color: bool) -> Iterator[str]:
     """The table of `rows`: see `format_table`."""
     return format_table(table_cells(rows, now), width, color=color)
@@ -245,41 +257,29 @@ def table_lines(rows: list[ListRow], now: datetime, width: int, *, color: bool) 
 
 def format_table(cells: dict[str, Sequence[Any]], width: int, *, color: bool) -> Iterator[str]:
     """The table, no line wider than `width` (the `where` column only when there is room for
-    it), one line per row of `cells` (`table_cells`)."""
-    wide = width >= 120
-    headers = ["id", "wk", "state", "due", "R", "⚑", "topic"] + (["where"] if wide else [])
-    tw = 24 if wide else 14
-    flags = cells["flags"]
-    columns: list[Sequence[str]] = [
-        cells["ids"],
-        cells["weeks"],
-        cells["states"],
-        cells["whens"],
-        cells["rs"],
-        [str(f) if f else "" for f in flags],
-        [_clip(t, tw) for t in cells["topics"]],
-        *([cells["wheres"]] if wide else []),
-    ]
-    widths = [
-        max(len(h), max(map(len, c), default=0)) for h, c in zip(headers, columns, strict=True)
-    ]
-    qwidth = max(0, width - sum(widths) - 2 * len(widths))
-    pattern = "  ".join(f"%-{w}s" for w in widths)  # "%-Ns" pads as str.ljust(N)
+    it), one line per row of `cells` (`table_cells`); `dlcards.app.listing.plain_lines` when
+    not in colour."""
+    from dlcards.app.listing import plain_lines, table_layout
+
+    layout = table_layout(cells, width)
+    questions = cells["questions"]
+    if not color:
+        yield from plain_lines(layout, questions, width)
+        return
+    widths, qwidth, flags = layout.widths, layout.qwidth, cells["flags"]
+    pattern = layout.pattern
 
     def styled(cells: tuple[str, ...], flag: int) -> str:
         padded = [c.ljust(w) for c, w in zip(cells, widths, strict=True)]
         padded[5] = click.style(padded[5], fg=FLAG_STYLE[flag], bold=True)
         return "  ".join(padded)
 
-    header = pattern % tuple(headers)
-    header = f"{header}  {_clip('question', qwidth)}" if qwidth else header[:width]
-    yield click.style(header, bold=True) if color else header
-    questions = cells["questions"]
+    yield click.style(layout.header(width), bold=True)
     cut = max(0, qwidth - 1)
-    for i, row in enumerate(zip(*columns, strict=True)):
-        head = styled(row, flags[i]) if color and flags[i] else pattern % row
+    for i, row in enumerate(zip(*layout.columns, strict=True)):
+        head = styled(row, flags[i]) if flags[i] else pattern % row
         if not qwidth:
             yield head[:width]
             continue
         q = questions[i]
-        yield f"{head}  {q}" if len(q) <= qwidth else f"{head}  {q[:cut]}…"  # _clip
+        yield f"{head}  {q}" if len(q) <= qwidth else f"{head}  {q[:cut]}…"

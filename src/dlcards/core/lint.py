@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections import defaultdict
 from difflib import SequenceMatcher
@@ -15,21 +16,45 @@ DISPLAY_MATH_RE = re.compile(r"\$\$.*?\$\$", re.S)
 INLINE_MATH_RE = re.compile(r"\$[^$\n]+\$")
 CODE_SPAN_RE = re.compile(r"`[^`\n]+`")
 SENTENCE_END_RE = re.compile(r"[.;!?](\s|$)")
+# every pattern is compiled once: `re.sub(pattern_string, ...)` goes through `re`'s cache of
+# 512 patterns, which the per-deletion patterns this module used to build evicted (tens of
+# thousands of recompilations on a 50k-card collection)
+_WORD_CHAR_RE = re.compile(r"\w")
+_MARKUP_RE = re.compile(r"[`*_$\\{}]")
+_CLOZE_OPEN_RE = re.compile(r"\{\{c\d+::")
+_NOT_ALNUM_RE = re.compile(r"[^0-9a-z]")
+_DELETION_RE = re.compile(r"\{\{c\d+::.*?\}\}", re.S)
+_CODE_SPAN_START_RE = re.compile(r"`([^`]+)`")
+_PROMPT_WORD_RE = re.compile(r"[A-Za-z]{2,}|\b[MC]\b")
+
+
+def _unfenced(markdown: str, repl: str = " ") -> str:
+    """`FENCE_RE.sub(repl, markdown)`; a text without a fence marker skips the regex (each
+    pattern below is only run on a text holding the characters it needs to match)."""
+    return FENCE_RE.sub(repl, markdown) if "```" in markdown or "~~~" in markdown else markdown
+
+
+def _placeholders(text: str) -> str:
+    """Display math, inline math and code spans replaced by ` M ` / ` C `."""
+    if "$" in text:
+        if "$$" in text:
+            text = DISPLAY_MATH_RE.sub(" M ", text)
+        text = INLINE_MATH_RE.sub(" M ", text)
+    return CODE_SPAN_RE.sub(" C ", text) if "`" in text else text
 
 
 def prose_words(markdown: str) -> int:
     """Words a learner reads: code blocks dropped, each math span counted as one word."""
-    text = FENCE_RE.sub(" ", markdown)
-    text = DISPLAY_MATH_RE.sub(" M ", text)
-    text = INLINE_MATH_RE.sub(" M ", text)
-    text = CODE_SPAN_RE.sub(" C ", text)
+    text = _placeholders(_unfenced(markdown))
     text = strip_html_comments(text, " ")
-    return len([w for w in re.split(r"\s+", text) if re.search(r"\w", w)])
+    # `str.split()` splits on exactly the characters `\s` matches (`str.isspace`)
+    search = _WORD_CHAR_RE.search
+    return sum(1 for w in text.split() if search(w))
 
 
 def _plain(markdown: str) -> str:
-    text = FENCE_RE.sub(" ", markdown)
-    text = re.sub(r"[`*_$\\{}]", "", text)
+    text = _unfenced(markdown)
+    text = _MARKUP_RE.sub("", text)
     return " ".join(text.lower().split()).strip(" .")
 
 
@@ -96,7 +121,7 @@ def lint_note(note: Note, answer_word_limit: int) -> list[Problem]:
         for d in note.deletions:
             hidden = _plain(d.text)
             rest = _plain(note.question[: d.start] + note.question[d.end :])
-            if len(hidden) >= 4 and re.search(rf"\b{re.escape(hidden)}\b", rest):
+            if len(hidden) >= 4 and _as_word(hidden, rest):
                 out.append(
                     Problem(
                         SourceLocation(note.path, d.line),
@@ -161,18 +186,18 @@ CLOZE_OVERLAP_MIN_CHARS = 12
 def _question_prose(markdown: str) -> str:
     """The question as prose: code blocks and id comments dropped, math and code spans kept as
     placeholders (so their `?` or `,` do not count)."""
-    text = FENCE_RE.sub(" ", markdown)
-    text = strip_html_comments(text, " ")
-    text = DISPLAY_MATH_RE.sub(" M ", text)
-    text = INLINE_MATH_RE.sub(" M ", text)
-    text = CODE_SPAN_RE.sub(" C ", text)
-    return " ".join(text.split())
+    text = strip_html_comments(_unfenced(markdown), " ")
+    return " ".join(_placeholders(text).split())
 
 
 def _answer_head(markdown: str) -> str:
     """What the answer starts with: its first code span if it opens with one, else its first words."""
-    text = FENCE_RE.sub(lambda m: "`" + m.group(0).split("\n", 1)[-1] + "`", markdown).strip()
-    m = re.match(r"`([^`]+)`", text)
+    text = (
+        FENCE_RE.sub(lambda m: "`" + m.group(0).split("\n", 1)[-1] + "`", markdown)
+        if "```" in markdown or "~~~" in markdown
+        else markdown
+    ).strip()
+    m = _CODE_SPAN_START_RE.match(text)
     if m:
         return m.group(1).strip()
     return text
@@ -214,7 +239,7 @@ def _one_fact_problems(note: Note) -> list[Problem]:
     if any(b.kind == "torch" and b.side == "question" for b in note.blocks):
         m = STOCK_CODE_PROMPT_RE.match(question)
         rest = question[m.end() :] if m else question
-        words = re.findall(r"[A-Za-z]{2,}|\b[MC]\b", rest)
+        words = _PROMPT_WORD_RE.findall(rest)
         kind_words = set(m.group("kind").lower().split()) if m else set()
         names_kind = bool(CODE_PROMPT_KINDS & kind_words)
         if m and not names_kind and len(words) < CODE_PROMPT_MIN_WORDS:
@@ -229,7 +254,7 @@ def _one_fact_problems(note: Note) -> list[Problem]:
 
 def _cloze_plain(markdown: str) -> str:
     text = LATEX_WORD_RE.sub("", markdown)
-    text = re.sub(r"\{\{c\d+::", "", text).replace("}}", "")
+    text = _CLOZE_OPEN_RE.sub("", text).replace("}}", "")
     return _plain(text)
 
 
@@ -238,18 +263,20 @@ def _cloze_giveaway(note: Note, d: Deletion) -> str | None:
     its text shown elsewhere on the card (visible text, a sibling deletion, a heading), or most
     of a long deletion shown verbatim elsewhere."""
     hidden = _cloze_plain(d.text)
-    letters = re.sub(r"[^0-9a-z]", "", hidden)
+    letters = _NOT_ALNUM_RE.sub("", hidden)
     if len(letters) <= 1 and not letters.isdigit():
         return "the blank is a single symbol, which is not a fact worth recalling"
     rest = " | ".join(
         [_cloze_plain(note.question[: d.start] + " " + note.question[d.end :])]
         + [_cloze_plain(c) for c in note.context]
     )
-    if re.search(rf"(?<![0-9a-z]){re.escape(hidden)}(?![0-9a-z])", rest):
+    if _standalone(hidden, rest):
         return (
             f"`{d.text.strip()}` also appears in the visible text, a sibling deletion or a heading"
         )
-    if len(hidden) >= CLOZE_OVERLAP_MIN_CHARS:
+    if len(hidden) >= CLOZE_OVERLAP_MIN_CHARS and _shares_run(
+        hidden, rest, math.ceil(CLOZE_OVERLAP * len(hidden))
+    ):
         m = SequenceMatcher(None, hidden, rest, autojunk=False).find_longest_match(
             0, len(hidden), 0, len(rest)
         )
@@ -259,11 +286,65 @@ def _cloze_giveaway(note: Note, d: Deletion) -> str | None:
 
 
 def _odd_dollars(markdown: str) -> bool:
-    text = FENCE_RE.sub(" ", markdown)
-    text = CODE_SPAN_RE.sub(" ", text)
+    if "$" not in markdown:
+        return False
+    text = _unfenced(markdown)
+    text = CODE_SPAN_RE.sub(" ", text) if "`" in text else text
     text = text.replace("\\$", "")
     return text.count("$") % 2 == 1
 
 
 def _strip_deletions(text: str) -> str:
-    return re.sub(r"\{\{c\d+::.*?\}\}", "X", text, flags=re.S)
+    return _DELETION_RE.sub("X", text)
+
+
+# -- literal searches (what `re.search(rf"...{re.escape(s)}...")` did, without a pattern per
+# string) ------------------------------------------------------------------------------------
+def _is_word(ch: str) -> bool:
+    r"""`\w` of `re` for one character (str patterns: Unicode alphanumerics and `_`)."""
+    return ch.isalnum() or ch == "_"
+
+
+def _at_boundary(text: str, i: int) -> bool:
+    r"""`\b` at position `i` of `text`: a word character on exactly one side."""
+    before = i > 0 and _is_word(text[i - 1])
+    after = i < len(text) and _is_word(text[i])
+    return before != after
+
+
+def _as_word(needle: str, text: str) -> bool:
+    r"""`re.search(rf"\b{re.escape(needle)}\b", text) is not None`."""
+    end = len(needle)
+    i = text.find(needle)
+    while i >= 0:
+        if _at_boundary(text, i) and _at_boundary(text, i + end):
+            return True
+        i = text.find(needle, i + 1)
+    return False
+
+
+_ALNUM_LOWER = frozenset("0123456789abcdefghijklmnopqrstuvwxyz")
+
+
+def _standalone(needle: str, text: str) -> bool:
+    """`re.search(rf"(?<![0-9a-z]){re.escape(needle)}(?![0-9a-z])", text) is not None`."""
+    end = len(needle)
+    i = text.find(needle)
+    while i >= 0:
+        j = i + end
+        if (i == 0 or text[i - 1] not in _ALNUM_LOWER) and (
+            j >= len(text) or text[j] not in _ALNUM_LOWER
+        ):
+            return True
+        i = text.find(needle, i + 1)
+    return False
+
+
+def _shares_run(a: str, b: str, k: int) -> bool:
+    """Whether `a` and `b` have a common substring of `k` characters (the longest common
+    substring, which `SequenceMatcher(None, a, b, autojunk=False).find_longest_match` finds,
+    is at least `k` long): one substring test per start in `a`, instead of the matcher's
+    index of `b` for every deletion."""
+    if k <= 0:
+        return True
+    return any(a[i : i + k] in b for i in range(len(a) - k + 1))

@@ -46,7 +46,7 @@ from dlcards.insights.prune_text import (
     RELINK_MIN_SCORE,
     OrphanLike,
     code_of,
-    duplicate_pairs,
+    duplicate_arrays,
     exact_parts,
     fact_counts,
     find_duplicates,
@@ -262,40 +262,64 @@ def several_facts_reasons(note: Note, answer_word_limit: int) -> list[Reason]:
 
 def duplicate_reasons(notes: list[Note]) -> list[tuple[str, Reason]]:
     """One `duplicate` reason per note that has near-duplicates, naming the closest (highest
-    question, then answer similarity, then file and line)."""
-    # per note: (-question %, -answer %, other's path, other's line, other's index): a plain
-    # tuple sort orders them (a key function per match cost seconds at 50k cards)
-    dups: dict[int, list[tuple[float, float, str, int, int]]] = defaultdict(list)
-    for i, j, q, ans in duplicate_pairs(notes):
-        a, b = notes[i], notes[j]
-        dups[i].append((-q, -ans, b.path, b.line, j))
-        dups[j].append((-q, -ans, a.path, a.line, i))
-    first: dict[int, str] = {}
+    question, then answer similarity, then file and line), in the order the notes first appear
+    in `duplicate_pairs` (the earlier note of a pair first).
 
-    def first_card(k: int) -> str:
-        if k not in first:
-            first[k] = _first_card(notes[k])
-        return first[k]
+    Built from the pairs as columns: one sort of every (note, other) match by note, -question
+    %, -answer %, the other's (path, line) and index, which is the order a sort of each note's
+    (-q, -a, path, line, index) tuples gives (tests/test_prune_check_s4.py holds the per-pair
+    version as the reference)."""
+    import numpy as np
 
+    pairs = duplicate_arrays(notes)
+    n_pairs = len(pairs.first)
+    if not n_pairs:
+        return []
+    # every match twice: (i, j) as i's and as j's, in the order of the pairs
+    me = np.empty(2 * n_pairs, dtype=np.int64)
+    other = np.empty(2 * n_pairs, dtype=np.int64)
+    me[0::2], me[1::2] = pairs.first, pairs.second
+    other[0::2], other[1::2] = pairs.second, pairs.first
+    q = np.repeat(pairs.question, 2)
+    a = np.repeat(pairs.answer, 2)
+    place, n = pairs.place, len(notes)
+    # two integer keys instead of five (a float sort is slow): the similarities are rounded to
+    # 0.1 in [0, 100], so ten times them are exact integers that sort as they do
+    q10, a10 = np.rint(q * 10).astype(np.int64), np.rint(a * 10).astype(np.int64)
+    exact = np.array_equal(q10 / 10, q) and np.array_equal(a10 / 10, a)
+    if exact and min(q10.min(), a10.min()) >= 0 and max(q10.max(), a10.max()) <= 1000:
+        by_note = (me * 1001 + (1000 - q10)) * 1001 + (1000 - a10)
+        order = np.lexsort((place[other] * n + other, by_note))
+    else:
+        order = np.lexsort((other, place[other], -a, -q, me))
+    me, other, q, a = me[order], other[order], q[order], a[order]
+    starts = np.flatnonzero(np.r_[True, me[1:] != me[:-1]])
+    ends = np.r_[starts[1:], len(me)]
+    # notes in the order they first appear in the pairs (where each match came from)
+    first_seen = np.minimum.reduceat(order, starts)
+    involved = np.unique(me)
+    card = np.empty(len(notes), dtype=object)
+    card[involved] = [_first_card(notes[k]) for k in involved.tolist()]
+    others = card[other].tolist()
+    where = {k: f"{notes[k].path}:{notes[k].line}" for k in np.unique(other[starts]).tolist()}
     out = []
-    for k, matches in dups.items():
-        matches.sort()
-        q, ans = -matches[0][0], -matches[0][1]
-        other = notes[matches[0][4]]
-        more = f" and {len(matches) - 1} more" if len(matches) > 1 else ""
+    for g in np.argsort(first_seen, kind="stable").tolist():
+        s, e = int(starts[g]), int(ends[g])
+        qg, ag, top, n = float(q[s]), float(a[s]), int(other[s]), e - s
+        more = f" and {n - 1} more" if n > 1 else ""
         reason = Reason(
             "duplicate",
-            f"near-duplicate of {other.path}:{other.line}{more} ({q:.0f}% question, {ans:.0f}% answer)",
-            2 + (q - DUPLICATE_QUESTION) / 5 + 0.5 * min(4, len(matches) - 1),
+            f"near-duplicate of {where[top]}{more} ({qg:.0f}% question, {ag:.0f}% answer)",
+            2 + (qg - DUPLICATE_QUESTION) / 5 + 0.5 * min(4, n - 1),
             {
-                "other": first_card(matches[0][4]),
-                "other_where": f"{other.path}:{other.line}",
-                "question_similarity": q,
-                "answer_similarity": ans,
-                "others": [first_card(m[4]) for m in matches],
+                "other": others[s],
+                "other_where": where[top],
+                "question_similarity": qg,
+                "answer_similarity": ag,
+                "others": others[s:e],
             },
         )
-        out.append((first_card(k), reason))
+        out.append((card[int(me[s])], reason))
     return out
 
 

@@ -62,6 +62,8 @@ from dlcards.insights.stats_report import (
 from dlcards.insights.week import week_markdown, week_summary
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from dlcards.insights.state_arrays import FlagArrays, StateArrays
     from dlcards.insights.stats_columns import Catalogue, Curve
 
@@ -354,11 +356,14 @@ def stats_of_columns(
     new_per_day: int = 20,
     forecast_days: int = FORECAST_DAYS,
     heatmap_days: int = HEATMAP_DAYS,
+    card_figures: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> StatsReport:
     """`stats_of_figures` with the cards as columns (`Catalogue`, or `Catalogue.of(meta)`),
     the states and flags as columns (`dlcards.store.state_columns`, any order, any extra
     cards) and retrievability by its curve's constants (default: the FSRS-6 default curve, as
-    `stats_of_figures` without a `retrievability`). The same report."""
+    `stats_of_figures` without a `retrievability`). The same report. `card_figures`: the
+    cards' `card_figure_columns` when the caller has them as columns (then `history.cards`
+    is not read)."""
     from dlcards.insights.stats_columns import (
         Curve,
         card_figure_columns,
@@ -376,7 +381,7 @@ def stats_of_columns(
     fl = flags.aligned(card_ids)
     per_review, per_new = mean_durations(history)
     today_counts = today_block(history, today)
-    figures = card_figure_columns(card_ids, history.cards)
+    figures = card_figure_columns(card_ids, history.cards) if card_figures is None else card_figures
     return StatsReport(
         now=now,
         today=today_counts,

@@ -1,18 +1,15 @@
-"""Memory states of many histories in one fsrs-rs call (issue 16, item 4). Pure.
+"""FSRS for many cards at once (issue 16, item 4). Pure.
 
-Where dlcards recomputes the FSRS memory state of every card from its review log (the
-optimiser adopting new parameters, Anki's "reschedule" semantics), replaying each history
-through py-fsrs costs about 2 ms a card in Python. fsrs-rs (`fsrs_rs_python`, the Rust FSRS
-that Anki itself runs) computes them all in one `memory_state_batch` call; what is left in
-Python is turning each history into (rating, delta_t) pairs, with Anki's elapsed-day rule
-(`dlcards.review.anki_days`: 24-hour blocks counted back from the day cutoff).
+`memory_states_batch`: where dlcards recomputes the FSRS memory state of every card from its
+review log (the optimiser adopting new parameters: Anki's "reschedule" semantics), replaying
+each history through py-fsrs costs 1-3 ms a card in Python. Here the same arithmetic (py-fsrs'
+formulas and clamps, then the scheduler's, in 64-bit floats, with Anki's elapsed-day rule from
+`dlcards.review.anki_days`) runs vectorised over the cards with numpy, about 150-250 times
+faster, and agrees with the replay to ~1e-15 relative (tests/test_batch_fsrs.py bounds it by
+1e-12; fsrs-rs' own batch, float32, was off by up to 8e-6).
 
-The numbers are the replay's (`Scheduler.replay(..., cutoff=...)`, what
-`anki_days.memory_states` computes): the same initial state, short-term (same-day) and
-long-term stability formulas and the same clamps, evaluated by fsrs-rs in 32-bit floats, so
-they agree with the replay to float32 precision (relative error measured below 1e-6 on random
-histories with the default parameters; tests/test_batch_fsrs.py bounds it, and the parity
-tests compare both with Anki).
+`replay_batch`: `Scheduler.replay` of many cards (phases, steps, fuzz, due dates), bit for bit,
+for import-anki and the sync merge.
 """
 
 from __future__ import annotations
@@ -22,74 +19,20 @@ import hashlib
 import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
-from operator import itemgetter
-from typing import Any
+from itertools import chain, repeat
+from operator import attrgetter, itemgetter, sub
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from dlcards.core.calendar import day_start
 from dlcards.core.state import CardState, Phase, Rating, ReviewEntry, ReviewKind, require_utc
 from dlcards.review import anki_days
 from dlcards.review.anki_days import DAY_SECONDS, MemoryState
-from dlcards.review.scheduling import (
-    S_MAX,
-    S_MIN,
-    Scheduler,
-)
+from dlcards.review.scheduling import S_MAX, S_MIN, Scheduler, SchedulerConfig
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SECOND = timedelta(seconds=1)
 _FIRST = itemgetter(0)
-
-
-def _deltas(times: Sequence[datetime], cutoff_s: int) -> list[int]:
-    """`anki_days.delta_ts` with the cutoff in whole seconds (the same integer arithmetic)."""
-    epoch, second, day = _EPOCH, _SECOND, DAY_SECONDS
-    out = []
-    prev = 0
-    for i, t in enumerate(times):
-        back = max(cutoff_s - (t - epoch) // second, 0) // day
-        out.append(0 if i == 0 else max(prev - back, 0))
-        prev = back
-    return out
-
-
-def fsrs_items(
-    histories: Mapping[str, Sequence[tuple[Any, ...]]], cutoff: datetime | int
-) -> tuple[list[str], list[Any]]:
-    """(card ids, fsrs-rs items) of the non-empty histories, each in time order. Times (and
-    `cutoff`) are aware datetimes or whole seconds since the epoch (Anki's `revlog id // 1000`,
-    an integer time stamp): integers skip the one datetime subtraction per review that is most
-    of the cost here. Elapsed days: `_deltas`' arithmetic, written out."""
-    import fsrs_rs_python as rs  # deferred: only the review package loads fsrs-rs
-
-    cut = _floor_secs(require_utc(cutoff)) if isinstance(cutoff, datetime) else int(cutoff)
-    review = rs.FSRSReview
-    item = rs.FSRSItem
-    first = _FIRST
-    epoch, second, day = _EPOCH, _SECOND, DAY_SECONDS
-    ids: list[str] = []
-    items: list[Any] = []
-    for card_id, history in histories.items():
-        if not history:
-            continue
-        ordered = sorted(history, key=first)
-        reviews = []
-        prev = -1
-        if isinstance(ordered[0][0], datetime):
-            for h in ordered:
-                secs = (h[0] - epoch) // second
-                back = (cut - secs) // day if secs < cut else 0
-                reviews.append(review(int(h[1]), prev - back if prev > back else 0))
-                prev = back
-        else:
-            for h in ordered:
-                secs = h[0]
-                back = (cut - secs) // day if secs < cut else 0
-                reviews.append(review(int(h[1]), prev - back if prev > back else 0))
-                prev = back
-        items.append(item(reviews))
-        ids.append(card_id)
-    return ids, items
 
 
 def memory_states_batch(
@@ -97,22 +40,353 @@ def memory_states_batch(
     cutoff: datetime | int,
     parameters: Sequence[float] | None = None,
 ) -> dict[str, MemoryState]:
-    """`anki_days.memory_states` in one fsrs-rs call: each card's FSRS memory state from its
+    """`anki_days.memory_states` for many cards at once: each card's FSRS memory state from its
     history `(time, rating, ...)` (aware times, or whole seconds since the epoch; rated reviews
-    1..4) as Anki recomputes it with the day cutoff `cutoff` (the same kind of time). Cards
-    without reviews are left out. `parameters`: the 21 FSRS-6 weights, or None for the
-    defaults."""
-    import fsrs_rs_python as rs
+    1..4), as Anki recomputes it with the day cutoff `cutoff` (an aware time or whole seconds).
+    Cards without reviews are left out. `parameters`: the 21 FSRS-6 weights, or None for the
+    defaults (py-fsrs validates them, as for the replay: ConfigError).
 
-    ids, items = fsrs_items(histories, cutoff)
-    if not items:
+    The replay's arithmetic (py-fsrs' formulas and clamps, then the scheduler's) in 64-bit
+    floats, vectorised over the cards with numpy: one numpy step per review position across
+    every card with that many reviews (the cards sorted by history length, so the ones still
+    going are a prefix), the last few long histories finished one review at a time in Python
+    (`_Model.step`, the replay's operations exactly). The same operations in the same order as
+    the replay, except that the vectorised steps take `x ** y` as `exp(y * log(x))` (numpy's
+    exp and log are vectorised, its pow is not): the results agree with the replay to a few
+    ulps, relative differences up to ~1e-14 (worst measured 7e-15; tests/test_batch_fsrs.py
+    bounds them by 1e-12). fsrs-rs' own batch computes in float32 (off by up to 8e-6).
+
+    The cyclic garbage collector is paused meanwhile (as in `replay_batch`): a collection of
+    the oldest generation, which the lists and states made here can set off, would walk every
+    object alive, more than this whole call costs.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _memory_states_batch(histories, cutoff, parameters)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _memory_states_batch(
+    histories: Mapping[str, Sequence[tuple[Any, ...]]],
+    cutoff: datetime | int,
+    parameters: Sequence[float] | None,
+) -> dict[str, MemoryState]:
+    sched = Scheduler(
+        SchedulerConfig(
+            desired_retention=0.9,
+            learning_steps=(),
+            relearning_steps=(),
+            maximum_interval=36500,
+            fuzz=False,
+            parameters=tuple(parameters) if parameters is not None else None,
+            day_starts_at=0,
+            tz=ZoneInfo("UTC"),
+        )
+    )
+    ids, lengths, back, ratings = _flatten(histories, cutoff)
+    if not ids:
         return {}
-    model = rs.FSRS(list(parameters) if parameters is not None else list(rs.DEFAULT_PARAMETERS))
-    states = model.memory_state_batch(items)
+    stability, difficulty = _memory(_Model(sched), lengths, back, ratings)
     return {
-        cid: MemoryState(float(s.stability), float(s.difficulty))
-        for cid, s in zip(ids, states, strict=True)
+        cid: MemoryState(s, d)
+        for cid, s, d in zip(ids, stability.tolist(), difficulty.tolist(), strict=True)
     }
+
+
+if TYPE_CHECKING:
+    from numpy import float64, int64
+    from numpy.typing import NDArray
+
+    _Floats = NDArray[float64]
+    _Ints = NDArray[int64]
+
+_WHOLE_SECOND = timedelta(microseconds=999_999)
+_DAYS = attrgetter("days")
+_TZ = attrgetter("tzinfo")
+_SECOND_ITEM = itemgetter(1)
+# tzinfos whose datetimes compare and subtract as instants even when they share the object
+# (Python compares and subtracts two times with the same tzinfo as wall times)
+_FIXED_TZ = frozenset({UTC, ZoneInfo("UTC")})
+_CHUNK = 1024  # reviews handled per pass: the histories' objects stay in the CPU's cache
+
+
+class _Slow(Exception):
+    """A chunk that needs the per-review path (times in a zone with offset changes)."""
+
+
+def _flatten(
+    histories: Mapping[str, Sequence[tuple[Any, ...]]], cutoff: datetime | int
+) -> tuple[list[str], _Ints, _Ints, _Ints]:
+    """(card ids, history lengths, days back, ratings) of the non-empty histories: each sorted
+    by time (stable, as the replay sorts), then laid end to end in the order of the ids. Days
+    back: `anki_days.days_back` (whole seconds, Anki's `revlog id // 1000`, counted back from
+    the whole second of `cutoff`); ratings checked 1..4 (ValueError, as `Rating(5)`).
+
+    No Python step per review where it can be helped: the histories go through in chunks of
+    about `_CHUNK` reviews (their objects stay in the cache across the passes), each chunk's
+    times and ratings through `map` in C. Aware UTC times: `(cut + 999999 µs - t).days`
+    is `max(cut - floor(t), 0) // 86400` for t before the cutoff (and <= 0 after it), in
+    integer arithmetic. Integer seconds go straight into numpy. Other zones, naive times and
+    mixed kinds take `_exact_chunk`."""
+    import numpy as np
+
+    cut_s = _floor_secs(require_utc(cutoff)) if isinstance(cutoff, datetime) else int(cutoff)
+    cut = _EPOCH + timedelta(seconds=cut_s) + _WHOLE_SECOND
+    ids: list[str] = []
+    sizes: list[int] = []
+    for card_id, history in histories.items():
+        if history:
+            ids.append(card_id)
+            sizes.append(len(history))
+    lengths = np.array(sizes, np.int64)
+    total = int(lengths.sum())
+    back = np.empty(total, np.int64)
+    ratings = np.empty(total, np.int64)
+    chunk: list[Sequence[tuple[Any, ...]]] = []
+    at = size = 0
+    for history in histories.values():
+        if not history:
+            continue
+        chunk.append(history)
+        size += len(history)
+        if size >= _CHUNK:
+            _chunk(chunk, size, cut, cut_s, back[at : at + size], ratings[at : at + size])
+            at += size
+            chunk, size = [], 0
+    if chunk:
+        _chunk(chunk, size, cut, cut_s, back[at : at + size], ratings[at : at + size])
+    bad = (ratings < 1) | (ratings > 4)
+    if bad.any():
+        Rating(int(ratings[int(np.argmax(bad))]))  # the ValueError `Rating(r)` raises
+    return ids, lengths, back, ratings
+
+
+def _chunk(
+    chunk: list[Sequence[tuple[Any, ...]]],
+    n: int,
+    cut: datetime,
+    cut_s: int,
+    back: _Ints,
+    ratings: _Ints,
+) -> None:
+    """`_flatten` of a few histories (`n` reviews), into `back` and `ratings`."""
+    import numpy as np
+
+    first = _FIRST
+    times: Sequence[Any]
+    marks: Sequence[Any]
+    try:
+        flat = list(chain.from_iterable([sorted(h, key=first) for h in chunk]))
+        times, marks = list(map(first, flat)), list(map(_SECOND_ITEM, flat))
+        if isinstance(times[0], datetime):
+            if not _FIXED_TZ.issuperset(map(_TZ, times)):
+                raise _Slow
+            back[:] = np.fromiter(map(_DAYS, map(sub, repeat(cut), times)), np.int64, n)
+            np.maximum(back, 0, out=back)
+        else:
+            secs = np.fromiter(times, np.int64, n)
+            np.floor_divide(np.maximum(cut_s - secs, 0), DAY_SECONDS, out=back)
+    except (TypeError, AttributeError, _Slow):
+        # other zones (sorted as instants, as the replay sorts), naive times (its ValueError),
+        # integer seconds and datetimes mixed: one review at a time
+        times, marks = _exact_chunk(chunk)
+        secs = np.fromiter(times, np.int64, n)
+        np.floor_divide(np.maximum(cut_s - secs, 0), DAY_SECONDS, out=back)
+    try:  # small integers (the Rating enum among them) pack into bytes fastest
+        ratings[:] = np.frombuffer(bytes(marks), np.uint8)
+    except (TypeError, ValueError):  # not 0..255 (or not integers): ValueError below
+        ratings[:] = np.fromiter(map(int, marks), np.int64, n)
+
+
+def _exact_chunk(chunk: list[Sequence[tuple[Any, ...]]]) -> tuple[list[int], list[Any]]:
+    """(whole seconds, ratings) of the histories, each sorted by its times as instants
+    (microseconds; stable), aware datetimes or whole seconds."""
+    secs: list[int] = []
+    marks: list[Any] = []
+    for history in chunk:
+        us = [
+            t * 1_000_000 if isinstance(t, int) else (require_utc(t) - _EPOCH) // _MICRO
+            for t, *_ in history
+        ]
+        order = sorted(range(len(us)), key=us.__getitem__)
+        secs.extend(us[i] // 1_000_000 for i in order)
+        marks.extend(history[i][1] for i in order)
+    return secs, marks
+
+
+_MICRO = timedelta(microseconds=1)
+
+
+class _Model:
+    """The replay's constants for one parameter set, evaluated as py-fsrs and the scheduler
+    evaluate them (tables indexed by rating 0..4; index 0 unused)."""
+
+    def __init__(self, sched: Scheduler):
+        w = sched._fsrs.parameters
+        e = math.e
+        self.w = w
+        self.factor, self.decay = sched._factor, sched._decay
+        self.init_s = [0.0] + [
+            float(min(max(max(w[x - 1], _S_MIN_PY), S_MIN), S_MAX)) for x in range(1, 5)
+        ]
+        self.init_d = [0.0] + [
+            float(min(max(w[4] - (e ** (w[5] * (x - 1))) + 1, 1.0), 10.0)) for x in range(1, 5)
+        ]
+        self.init_d_easy = w[4] - (e ** (w[5] * (Rating.EASY - 1))) + 1  # unclamped
+        self.e_w8 = e ** w[8]
+        self.forget_short_div = e ** (w[17] * w[18])
+        self.short_inc = [0.0] + [e ** (w[17] * (x - 3 + w[18])) for x in range(1, 5)]
+        self.delta_d = [0.0] + [-(w[6] * (x - 3)) for x in range(1, 5)]
+        self.hard = [1.0, 1.0, float(w[15]), 1.0, 1.0]
+        self.easy = [1.0, 1.0, 1.0, 1.0, float(w[16])]
+        self.one_w7 = 1 - w[7]
+
+    def step(self, s: float, d: float, r: int, delta: int) -> tuple[float, float]:
+        """One review from (s, d) with rating r after `delta` days: `Scheduler.memory_after`
+        in Python floats (the tail of long histories; the vector step below in numpy)."""
+        w, e = self.w, math.e
+        if delta == 0:  # py-fsrs `_short_term_stability`
+            inc = self.short_inc[r] * (s ** -w[19])
+            if r >= 2 and inc < 1.0:
+                inc = 1.0
+            v = s * inc
+        else:
+            retr = (1 + self.factor * delta / s) ** self.decay
+            if r == 1:  # `_next_forget_stability`
+                v = w[11] * (d ** -w[12]) * (((s + 1) ** w[13]) - 1) * (e ** ((1 - retr) * w[14]))
+                short = s / self.forget_short_div
+                if short < v:
+                    v = short
+            else:  # `_next_recall_stability`
+                v = s * (
+                    1
+                    + self.e_w8
+                    * (11 - d)
+                    * (s ** -w[9])
+                    * ((e ** ((1 - retr) * w[10])) - 1)
+                    * self.hard[r]
+                    * self.easy[r]
+                )
+        if v < _S_MIN_PY:  # py-fsrs' clamp, then the scheduler's
+            v = _S_MIN_PY
+        v = min(max(v, S_MIN), S_MAX)
+        arg_2 = d + (10.0 - d) * self.delta_d[r] / 9.0  # `_next_difficulty`, clamped
+        nd = min(max(w[7] * self.init_d_easy + self.one_w7 * arg_2, 1.0), 10.0)
+        return float(v), float(nd)
+
+
+_TAIL = 8  # fewer cards still going: Python steps (1 µs a review) instead of numpy (~40 µs a step)
+
+
+def _memory(model: _Model, lengths: _Ints, back: _Ints, ratings: _Ints) -> tuple[_Floats, _Floats]:
+    """Final (stability, difficulty) of each history (laid end to end, `lengths` each).
+
+    Position-major: the cards ranked by length (longest first), the k-th reviews of the cards
+    that have one are a slice of the reordered arrays, and the cards with one are the first
+    `active[k]` of the ranking. Each step updates those in place with the replay's formulas
+    (every branch computed, the right one picked; what depends only on the rating or the
+    elapsed days is computed for all reviews beforehand). Once fewer than `_TAIL` cards are
+    left, they finish one review at a time in `_Model.step`."""
+    import numpy as np
+
+    w = model.w
+    n_cards = len(lengths)
+    starts = np.cumsum(lengths) - lengths
+    # elapsed days: the drop in days back from the previous review (0 for the first)
+    delta = np.empty_like(back)
+    delta[0] = 0
+    np.subtract(back[:-1], back[1:], out=delta[1:])
+    np.maximum(delta, 0, out=delta)
+    # the position-major order
+    by_length = np.argsort(-lengths, kind="stable")
+    rank = np.empty_like(by_length)
+    rank[by_length] = np.arange(n_cards)
+    longest = int(lengths[by_length[0]])
+    active = n_cards - np.cumsum(np.bincount(lengths, minlength=longest + 1))[:longest]
+    offsets = np.cumsum(active) - active
+    card = np.repeat(np.arange(n_cards), lengths)
+    where = offsets[np.arange(len(back)) - starts[card]] + rank[card]
+    r_pm = np.empty_like(ratings)
+    r_pm[where] = ratings
+    dt_pm = np.empty(len(back), np.float64)
+    dt_pm[where] = delta
+    # per review: what depends on the rating or the elapsed days only
+    short_inc = np.array(model.short_inc)[r_pm]
+    floor = np.where(r_pm >= 2, 1.0, -np.inf)  # Hard, Good, Easy: the increase is at least 1
+    delta_d = np.array(model.delta_d)[r_pm]
+    bonus = (np.array(model.hard) * np.array(model.easy))[r_pm]  # one of them is 1: exact
+    f_dt = model.factor * dt_pm
+    same_day = dt_pm == 0
+    forget = r_pm == 1
+    s = np.array(model.init_s)[r_pm[:n_cards]]
+    d = np.array(model.init_d)[r_pm[:n_cards]]
+    decay, fsd, e_w8 = model.decay, model.forget_short_div, model.e_w8
+    w7_easy, one_w7 = w[7] * model.init_d_easy, model.one_w7
+    s_lo = max(_S_MIN_PY, S_MIN)  # max(max(v, a), b) == max(v, max(a, b))
+    k = 1
+    while k < longest and int(active[k]) >= _TAIL:
+        m = int(active[k])
+        o = int(offsets[k])
+        sl = slice(o, o + m)
+        sk, dk = s[:m], d[:m]
+        # x ** y as exp(y * log(x)), e ** x as exp(x): numpy's exp and log are vectorised,
+        # its pow is not (a few ulps from the replay's pow, ~1e-15 relative)
+        log_s = np.log(sk)
+        # same day: `_short_term_stability`
+        v_short = np.exp(log_s * -w[19])
+        v_short *= short_inc[sl]
+        np.maximum(v_short, floor[sl], out=v_short)
+        v_short *= sk  # s * inc
+        # the forgetting curve, `_next_forget_stability`, `_next_recall_stability`
+        one_retr = f_dt[sl] / sk
+        one_retr += 1
+        np.log(one_retr, out=one_retr)
+        one_retr *= decay
+        np.exp(one_retr, out=one_retr)
+        np.subtract(1, one_retr, out=one_retr)
+        v_forget = np.exp(np.log(dk) * -w[12])
+        v_forget *= w[11]
+        v_forget *= np.exp(np.log(sk + 1) * w[13]) - 1
+        v_forget *= np.exp(one_retr * w[14])
+        np.minimum(v_forget, sk / fsd, out=v_forget)
+        v = (11 - dk) * e_w8
+        v *= np.exp(log_s * -w[9])
+        v *= np.exp(one_retr * w[10]) - 1
+        v *= bonus[sl]
+        v += 1
+        v *= sk
+        np.copyto(v, v_forget, where=forget[sl])
+        np.copyto(v, v_short, where=same_day[sl])
+        np.maximum(v, s_lo, out=v)  # py-fsrs' clamp, then the scheduler's
+        np.minimum(v, S_MAX, out=sk)
+        # `_next_difficulty`
+        nd = (10.0 - dk) * delta_d[sl]
+        nd /= 9.0
+        nd += dk
+        nd *= one_w7
+        nd += w7_easy
+        np.maximum(nd, 1.0, out=nd)
+        np.minimum(nd, 10.0, out=dk)
+        k += 1
+    if k < longest:  # the few long histories left: one review at a time
+        step = model.step
+        for j in range(int(active[k])):
+            c = int(by_length[j])
+            sj, dj = float(s[j]), float(d[j])
+            a = int(starts[c])
+            rs = ratings[a + k : a + int(lengths[c])].tolist()
+            ds = delta[a + k : a + int(lengths[c])].tolist()
+            for rj, dtj in zip(rs, ds, strict=True):
+                sj, dj = step(sj, dj, rj, dtj)
+            s[j], d[j] = sj, dj
+    out_s = np.empty_like(s)
+    out_d = np.empty_like(d)
+    out_s[by_length] = s
+    out_d[by_length] = d
+    return out_s, out_d
 
 
 # ---- many histories replayed at once (import-anki, the sync merge) ---------------------------

@@ -99,24 +99,54 @@ class CardCatalogue(Mapping[str, SessionCard]):
         cls, cards: Iterable[SessionCard], lines: Mapping[str, int] | None = None
     ) -> CardCatalogue:
         """The catalogue of these cards (in any order; sorted here)."""
+        from operator import attrgetter
+
         lines = lines or {}
-        ordered = sorted(cards, key=lambda c: (c.order, c.id))
+        ordered = sorted(cards, key=attrgetter("order", "id"))
         group_of: dict[tuple[Any, ...], int] = {}
         tags_of: dict[tuple[str, ...], int] = {}
-        cols: dict[str, list[Any]] = {
-            k: [] for k in ("ids", "notes", "groups", "index", "ordinals", "lines", "tags")
-        }
+        ids: list[str] = []
+        notes: list[str | None] = []
+        groups: list[int] = []
+        index_col: list[int] = []
+        ordinals: list[int] = []
+        line_col: list[int] = []
+        tag_col: list[int] = []
+        # a group is shared by a file's cards: the last one's is looked up again first
+        last_key: tuple[Any, ...] | None = None
+        last_group = -1
         for c in ordered:
             wk, fo, path, index, ordinal = c.order
-            group = (wk, fo, path, c.week, c.topic, tuple(c.requires), c.deck, c.path)
-            cols["ids"].append(c.id)
-            cols["notes"].append(None if c.note_id == c.id else c.note_id)
-            cols["groups"].append(group_of.setdefault(group, len(group_of)))
-            cols["index"].append(index)
-            cols["ordinals"].append(ordinal)
-            cols["lines"].append(lines.get(c.id, 0))
-            cols["tags"].append(tags_of.setdefault(tuple(c.tags), len(tags_of)))
-        return cls({**cols, "group_values": list(group_of), "tag_values": list(tags_of)})
+            cid = c.id
+            key = (wk, fo, path, c.week, c.topic, c.requires, c.deck, c.path)
+            if key != last_key:
+                group = (wk, fo, path, c.week, c.topic, tuple(c.requires), c.deck, c.path)
+                last_group = group_of.setdefault(group, len(group_of))
+                last_key = key
+            ids.append(cid)
+            notes.append(None if c.note_id == cid else c.note_id)
+            groups.append(last_group)
+            index_col.append(index)
+            ordinals.append(ordinal)
+            line_col.append(lines.get(cid, 0))
+            tags = c.tags
+            tag = tags_of.get(tags) if type(tags) is tuple else None
+            if tag is None:
+                tag = tags_of.setdefault(tuple(tags), len(tags_of))
+            tag_col.append(tag)
+        return cls(
+            {
+                "ids": ids,
+                "notes": notes,
+                "groups": groups,
+                "index": index_col,
+                "ordinals": ordinals,
+                "lines": line_col,
+                "tags": tag_col,
+                "group_values": list(group_of),
+                "tag_values": list(tags_of),
+            }
+        )
 
     def __getitem__(self, cid: str) -> SessionCard:
         card = self._made.get(cid)

@@ -4,9 +4,12 @@ The names below are loaded from `dlcards.store.db` on first use (PEP 562), so th
 reader of one module of the package (`dlcards list` reads `dlcards.store.state_columns`) does
 not import the whole store."""
 
-from typing import TYPE_CHECKING, Any
+from __future__ import annotations
 
+TYPE_CHECKING = False  # not `typing`'s: `dlcards list` reads `store.list_digest` first thing
 if TYPE_CHECKING:
+    from typing import Any
+
     from dlcards.store.db import (
         DB_NAME,
         BackupInfo,

@@ -9,7 +9,8 @@ was first built. The note types' templates and CSS get the same treatment (`note
 The last exported fields and tags are kept too: a note deleted from the Markdown, whose cards
 the store knows are gone (`cards.present = 0`), can then still be exported, tagged
 `dlcards::deleted` (`orphaned_notes`). Functions take an open `Store`; each write is one
-transaction.
+transaction. Fields and tags are stored packed, the digest as bytes (migration 10:
+`dlcards.store.packing`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from dlcards.store.db import Store
+from dlcards.store.packing import digest_from_db, digest_to_db, pack_note, unpack_note
 
 
 @dataclass(frozen=True)
@@ -40,10 +42,9 @@ def _row(note: ExportedNote, mtime: int) -> tuple[object, ...]:
         note.note_id,
         note.kind,
         note.root,
-        note.digest,
+        digest_to_db(note.digest),
         mtime,
-        json.dumps(list(note.fields), ensure_ascii=False),
-        json.dumps(list(note.tags), ensure_ascii=False),
+        pack_note(note.fields, note.tags),
         json.dumps(list(note.ords)),
     )
 
@@ -73,7 +74,7 @@ def note_mtimes(store: Store, notes: Iterable[ExportedNote], now: int) -> NoteTi
                 f"({', '.join('?' * len(chunk))})",
                 chunk,
             ):
-                known[note_id] = (digest, mtime)
+                known[note_id] = (digest_from_db(digest), mtime)
         changed = []
         ids_changed: set[str] = set()
         for note in notes:
@@ -86,11 +87,10 @@ def note_mtimes(store: Store, notes: Iterable[ExportedNote], now: int) -> NoteTi
             changed.append(_row(note, mtime))
             ids_changed.add(note.note_id)
         conn.executemany(
-            "INSERT INTO anki_notes (note_id, kind, root, digest, mtime, fields, tags, ords) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (note_id) DO UPDATE SET "
+            "INSERT INTO anki_notes (note_id, kind, root, digest, mtime, content, ords) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (note_id) DO UPDATE SET "
             "kind = excluded.kind, root = excluded.root, digest = excluded.digest, "
-            "mtime = excluded.mtime, fields = excluded.fields, tags = excluded.tags, "
-            "ords = excluded.ords",
+            "mtime = excluded.mtime, content = excluded.content, ords = excluded.ords",
             changed,
         )
     return NoteTimes(out, frozenset(ids_changed))
@@ -126,21 +126,25 @@ def orphaned_notes(store: Store, exclude: Iterable[str] = ()) -> list[ExportedNo
     skip = set(exclude)
     # one pass over the cards (cards.note_id has no index): notes none of whose cards is present
     rows = store.conn.execute(
-        "SELECT a.note_id, a.kind, a.root, a.digest, a.mtime, a.fields, a.tags, a.ords "
+        "SELECT a.note_id, a.kind, a.root, a.digest, a.mtime, a.content, a.ords "
         "FROM anki_notes a JOIN (SELECT note_id FROM cards GROUP BY note_id "
         "HAVING max(present) = 0) gone ON gone.note_id = a.note_id ORDER BY a.note_id"
     )
-    return [
-        ExportedNote(
-            note_id,
-            kind,
-            root,
-            digest,
-            tuple(json.loads(fields)),
-            tuple(json.loads(tags)),
-            tuple(json.loads(ords)),
-            int(mtime),
+    out = []
+    for note_id, kind, root, digest, mtime, content, ords in rows:
+        if note_id in skip:
+            continue
+        fields, tags = unpack_note(content)
+        out.append(
+            ExportedNote(
+                note_id,
+                kind,
+                root,
+                digest_from_db(digest),
+                fields,
+                tags,
+                tuple(json.loads(ords)),
+                int(mtime),
+            )
         )
-        for note_id, kind, root, digest, mtime, fields, tags, ords in rows
-        if note_id not in skip
-    ]
+    return out

@@ -10,6 +10,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import NamedTuple
 
+from dlcards.store.compact_migration import prepare as _compact_prepare
 from dlcards.store.lean_migration import prepare as _lean_prepare
 
 
@@ -33,6 +34,17 @@ _STATE_COLUMNS = """
     {p}reps INTEGER NOT NULL DEFAULT 0,
     {p}lapses INTEGER NOT NULL DEFAULT 0,
     {p}interval_days INTEGER NOT NULL DEFAULT 0"""
+_STATE_NAMES = (
+    "phase",
+    "step",
+    "stability",
+    "difficulty",
+    "due",
+    "last_review",
+    "reps",
+    "lapses",
+    "interval_days",
+)
 
 V1_INITIAL = (
     """
@@ -397,6 +409,91 @@ BEGIN
 END;
 """
 
+V10_COMPACT_TEXT = (
+    """
+-- Issue 16, item 5 (session 4): the per-card tables leaner, nothing dropped.
+-- * `card_texts` replaces the table `card_text`: keyed by the card's number in `cards` (the id
+--   string is not repeated), `updated_at` in microseconds since 1970 UTC; the text stays plain
+--   (the learner's own Markdown). `card_text` becomes a read-only view with the old columns.
+-- * `anki_notes` (what `dlcards build` last exported: derived HTML) keeps `fields` and `tags`
+--   packed in `content` and the sha256 `digest` as 32 bytes (dlcards.store.packing), and is
+--   keyed by its note id alone (WITHOUT ROWID).
+-- * `card_state` is WITHOUT ROWID: the card id is stored once, in the key (same columns; the
+--   index of migration 8 is rebuilt).
+-- Runs with foreign keys off (dlcards.store.schema); dlcards.store.compact_migration prepares
+-- the rows first, in the same transaction, and the checks below roll everything back on any
+-- difference.
+CREATE TEMP TABLE IF NOT EXISTS packed_notes
+    (note_id TEXT PRIMARY KEY, digest ANY NOT NULL, content BLOB NOT NULL) STRICT;
+CREATE TEMP TABLE compact_check (ok INTEGER NOT NULL);
+
+CREATE TABLE card_texts (
+    card INTEGER PRIMARY KEY REFERENCES cards (id) ON DELETE CASCADE,
+    question TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+) STRICT;
+INSERT INTO card_texts (card, question, answer, updated_at)
+SELECT c.id, t.question, t.answer, """
+    + _US_FROM_TEXT.format(c="t.updated_at")
+    + """
+FROM card_text AS t JOIN cards AS c ON c.card_id = t.card_id ORDER BY c.id;
+INSERT INTO temp.compact_check
+SELECT CASE WHEN (SELECT count(*) FROM card_text) = (SELECT count(*) FROM card_texts) THEN 1 END;
+INSERT INTO temp.compact_check
+SELECT CASE WHEN count(*) = 0 THEN 1 END
+FROM card_text AS t JOIN cards AS c ON c.card_id = t.card_id JOIN card_texts AS n ON n.card = c.id
+WHERE t.question IS NOT n.question OR t.answer IS NOT n.answer OR t.updated_at IS NOT """
+    + _TEXT_FROM_US.format(x="n.updated_at")
+    + """;
+DROP TABLE card_text;
+CREATE VIEW card_text AS
+SELECT c.card_id AS card_id, t.question AS question, t.answer AS answer,
+       """
+    + _TEXT_FROM_US.format(x="t.updated_at")
+    + """ AS updated_at
+FROM card_texts AS t JOIN cards AS c ON c.id = t.card;
+
+CREATE TABLE anki_notes_v10 (
+    note_id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('basic', 'cloze')),
+    root TEXT NOT NULL, -- deck root
+    digest ANY NOT NULL, -- sha256 of the content Anki receives: 32 bytes (text if not hex)
+    mtime INTEGER NOT NULL, -- seconds since the epoch: when that content was first built
+    content BLOB NOT NULL, -- the field values and dlcards' tags, packed (dlcards.store.packing)
+    ords TEXT NOT NULL -- JSON list of card ordinals
+) WITHOUT ROWID, STRICT;
+INSERT INTO anki_notes_v10 (note_id, kind, root, digest, mtime, content, ords)
+SELECT a.note_id, a.kind, a.root, p.digest, a.mtime, p.content, a.ords
+FROM anki_notes AS a JOIN temp.packed_notes AS p ON p.note_id = a.note_id ORDER BY a.note_id;
+INSERT INTO temp.compact_check
+SELECT CASE WHEN (SELECT count(*) FROM anki_notes) = (SELECT count(*) FROM anki_notes_v10)
+            THEN 1 END;
+DROP TABLE anki_notes;
+ALTER TABLE anki_notes_v10 RENAME TO anki_notes;
+DROP TABLE temp.packed_notes;
+
+CREATE TABLE card_state_v10 (
+    card_id TEXT PRIMARY KEY REFERENCES cards (card_id) ON UPDATE CASCADE ON DELETE CASCADE,"""
+    + _STATE_COLUMNS.format(p="")
+    + """
+) WITHOUT ROWID, STRICT;
+INSERT INTO card_state_v10 (card_id, """
+    + ", ".join(_STATE_NAMES)
+    + """)
+SELECT card_id, """
+    + ", ".join(_STATE_NAMES)
+    + """ FROM card_state ORDER BY card_id;
+INSERT INTO temp.compact_check
+SELECT CASE WHEN (SELECT count(*) FROM card_state) = (SELECT count(*) FROM card_state_v10)
+            THEN 1 END;
+DROP TABLE card_state;
+ALTER TABLE card_state_v10 RENAME TO card_state;
+CREATE INDEX card_state_phase_due ON card_state (phase, due, card_id);
+DROP TABLE temp.compact_check;
+"""
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", V1_INITIAL),
     Migration(2, "card_flags_anki_dedupe_gone_since", V2_FLAGS),
@@ -407,6 +504,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "lean_review_log", V7_LEAN_REVIEW_LOG, prepare=_lean_prepare, vacuum=True),
     Migration(8, "card_state_due_index", V8_DUE_INDEX),
     Migration(9, "log_changes", V9_LOG_CHANGES),
+    Migration(10, "compact_text_tables", V10_COMPACT_TEXT, prepare=_compact_prepare, vacuum=True),
 )
 
 LATEST = MIGRATIONS[-1].version

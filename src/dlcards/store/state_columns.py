@@ -20,7 +20,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # numpy only where the arrays are built: `dlcards list` reads `schedule_rows`
     from dlcards.insights.state_arrays import FlagArrays, StateArrays
 
-__all__ = ["flag_arrays", "read_schedule", "schedule_rows", "state_arrays"]
+__all__ = [
+    "flag_arrays",
+    "read_schedule",
+    "read_schedule_digest",
+    "schedule_rows",
+    "state_arrays",
+]
 
 _CHUNK = 16384
 _PHASES = ("new", "learning", "review", "relearning")  # dlcards.insights.state_arrays.PHASES
@@ -132,6 +138,30 @@ def read_schedule(
                 "SELECT count(*), max(id), count(rolled_back_at) FROM fsrs_params"
             ).fetchone()
             return states, flags, repr(tuple(row))
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return None
+
+
+def read_schedule_digest(
+    path: Path,
+) -> tuple[dict[str, tuple[Any, ...]], dict[str, tuple[Any, ...]], str, str] | None:
+    """`read_schedule` and `dlcards.store.list_digest.digest` of one snapshot of the store
+    (one read transaction); None on any SQLite error."""
+    from dlcards.store.list_digest import digest as schedule_digest
+
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            conn.execute("BEGIN")
+            states, flags = schedule_rows(conn)
+            row = conn.execute(
+                "SELECT count(*), max(id), count(rolled_back_at) FROM fsrs_params"
+            ).fetchone()
+            digest = schedule_digest(conn)
+            conn.execute("COMMIT")
+            return states, flags, repr(tuple(row)), digest
         finally:
             conn.close()
     except sqlite3.Error:

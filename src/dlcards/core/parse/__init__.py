@@ -7,6 +7,9 @@ The parts:
 - `text`: the parser's constants (`PARSER_VERSION`, the card and cloze patterns) and text
   helpers: `normalize_newlines`, `content_hash`, id comments, the YAML depth guard.
 - `base`: `ParsedFile`, `markdown_parser`, the builder's shared state and small helpers.
+- `blocks`: the top-level blocks of a text as markdown-it-py finds them (`top_blocks`: a fast
+  line scan that hands anything unusual to markdown-it's own rules; `markdown_it_blocks`: the
+  full parse, the reference the tests compare it with).
 - `front_matter`: reading and validating a deck file's front matter.
 - `cards`: finding cards on the block tokens, their notes and cloze deletions; `parse_text`.
 Every name is re-exported here, so `dlcards.core.parse.X` still works.

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from markdown_it import MarkdownIt
     from markdown_it.token import Token
 
+    from dlcards.core.parse.blocks import Blk
+
 
 @dataclass
 class ParsedFile:
@@ -59,11 +61,13 @@ class _BuilderBase:
         )
 
 
-def _fence_kind(tok: Token) -> str:
+def _fence_kind(tok: Blk | Token) -> str:
     return tok.info.strip().split(maxsplit=1)[0] if tok.info.strip() else ""
 
 
 def _visible(markdown: str) -> bool:
+    if "<!--" not in markdown:  # nothing for strip_html_comments to remove
+        return bool(markdown.strip())
     return bool(strip_html_comments(markdown).strip())
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from dlcards.core.model import BLOCK_KINDS, ID_RE, Block, Deletion, Note
-from dlcards.core.parse.base import ParsedFile, _fence_kind, _visible, markdown_parser
+from dlcards.core.model import BLOCK_KINDS, ID_RE, Block, DeckMeta, Deletion, Note
+from dlcards.core.parse.base import ParsedFile, _fence_kind, _visible
+from dlcards.core.parse.blocks import Blk, markdown_it_blocks, top_blocks
 from dlcards.core.parse.front_matter import _FrontMatter
 from dlcards.core.parse.text import (
     ANSWER_RE,
@@ -20,33 +22,29 @@ from dlcards.core.parse.text import (
     remove_id_comments,
 )
 
-if TYPE_CHECKING:
-    from markdown_it.token import Token
-
 
 class _Builder(_FrontMatter):
     # -- cards --------------------------------------------------------------------------
-    def build(self) -> ParsedFile:
-        tokens = markdown_parser().parse(self.text)
+    def build(self, reference: bool = False) -> ParsedFile:
+        """The notes and problems of the file. `reference`: find the blocks with markdown-it's
+        full parse (the slow path `top_blocks` reproduces; for tests and comparisons)."""
+        blocks = markdown_it_blocks(self.text) if reference else top_blocks(self.text, self.lines)
         headings: list[tuple[int, str]] = []
+        context: tuple[str, ...] = ()  # the titles of `headings`
         cards: list[dict[str, Any]] = []
         current: dict[str, Any] | None = None
-        i = 0
-        while i < len(tokens):
-            tok = tokens[i]
-            if tok.level != 0 or tok.map is None:
-                i += 1
-                continue
+        for tok in blocks:
             start, end = tok.map
-            if tok.type == "front_matter":
+            kind = tok.type
+            if kind == "front_matter":
                 self.front_matter(tok)
-            elif tok.type == "fence" or tok.type == "code_block":
-                if tok.type == "fence":
+            elif kind == "fence" or kind == "code_block":
+                if kind == "fence":
                     self._check_fence_closed(tok)
                 if current is not None:
                     current["tokens"].append(tok)
                     current["end"] = end
-                elif tok.type == "fence" and _fence_kind(tok) in BLOCK_KINDS:
+                elif kind == "fence" and _fence_kind(tok) in BLOCK_KINDS:
                     self.problem(
                         start + 1,
                         "warning",
@@ -54,29 +52,28 @@ class _Builder(_FrontMatter):
                         f"`{_fence_kind(tok)}` block outside any card is never checked",
                         "put it after the card's `Q:`/`A:` or `C:` paragraph",
                     )
-            elif tok.type in ENDS_CARD:
+            elif kind in ENDS_CARD:
                 current = None
-                if tok.type == "heading_open":
+                if kind == "heading_open":
                     level = int(tok.tag[1])
-                    title = tokens[i + 1].content.strip() if i + 1 < len(tokens) else ""
+                    title = tok.content.strip()
                     headings = [h for h in headings if h[0] < level] + [(level, title)]
-            elif tok.type == "paragraph_open" and CARD_PREFIX_RE.match(tokens[i + 1].content):
+                    context = tuple(h[1] for h in headings)
+            elif kind == "paragraph_open" and CARD_PREFIX_RE.match(tok.content):
                 current = {
                     "start": start,
                     "end": end,
                     "tokens": [tok],
-                    "context": tuple(h[1] for h in headings),
+                    "context": context,
                 }
                 cards.append(current)
             elif current is not None:
                 current["tokens"].append(tok)
                 current["end"] = max(current["end"], end)
-            i += 1
         notes = [self._note(index, c) for index, c in enumerate(cards)]
         return ParsedFile(self.path, self.meta, [n for n in notes if n is not None], self.problems)
 
-    def _check_fence_closed(self, tok: Token) -> None:
-        assert tok.map is not None
+    def _check_fence_closed(self, tok: Blk) -> None:
         start, end = tok.map
         last = self.lines[end - 1].strip() if end - 1 > start else ""
         marker = tok.markup
@@ -98,6 +95,9 @@ class _Builder(_FrontMatter):
         kind = "basic" if first.lstrip().startswith("Q:") else "cloze"
         explicit_id: str | None = None
         m = find_id_comment(first)
+        # the hash is of the note's lines without id comments (`remove_id_comments`, which
+        # works line by line: the first line's comment is already found)
+        rest = remove_id_comments("\n".join(self.lines[start + 1 : end]))
         if m:
             raw_id = m.raw_id
             if ID_RE.match(raw_id):
@@ -111,38 +111,40 @@ class _Builder(_FrontMatter):
                     "ids are 1-64 letters, digits, '-' or '_'; delete the comment and run `dlcards fix`",
                 )
             first = first[: m.start] + first[m.end :]
+            hashed = remove_id_comments(first)
+        else:
+            hashed = first
+        if end > start + 1:
+            hashed += "\n" + rest
         first = CARD_PREFIX_RE.sub("", first.lstrip(), count=1)
         if first.startswith(" "):
             first = first[1:]
         body = [first, *self.lines[start + 1 : end]]
 
-        # blocks, and which lines are prose (where an `A:` may start the answer)
-        prose_lines: set[int] = set()
-        fences: list[Token] = []
+        # blocks, and the answer: the first prose line (of a paragraph) after the first that
+        # starts with `A:` (the card's tokens are in source order and do not overlap)
+        answer_at: int | None = None
+        fences: list[Blk] = []
+        lines = self.lines
         for tok in card["tokens"]:
-            assert tok.map is not None
             if tok.type == "paragraph_open":
-                prose_lines.update(range(tok.map[0], tok.map[1]))
+                if kind == "basic" and answer_at is None:
+                    for ln in range(max(tok.map[0], start + 1), min(tok.map[1], end)):
+                        if ANSWER_RE.match(lines[ln]):
+                            answer_at = ln
+                            break
             elif tok.type == "fence":
                 fences.append(tok)
-        answer_at: int | None = None
-        if kind == "basic":
-            for ln in range(start + 1, end):
-                if ln in prose_lines and ANSWER_RE.match(self.lines[ln]):
-                    answer_at = ln
-                    break
         blocks = []
         for tok in fences:
             fk = _fence_kind(tok)
             if fk in BLOCK_KINDS:
-                assert tok.map is not None
                 side = "answer" if answer_at is not None and tok.map[0] > answer_at else "question"
                 if kind == "cloze":
                     side = "answer"
                 blocks.append(Block(kind=fk, side=side, line=tok.map[0] + 1, text=tok.content))
         loc_line = start + 1
-        raw_text = "\n".join(self.lines[start:end])
-        chash = content_hash(remove_id_comments(raw_text))
+        chash = content_hash(hashed)
         common: dict[str, Any] = dict(
             id=explicit_id or "",
             id_explicit=explicit_id is not None,
@@ -167,7 +169,9 @@ class _Builder(_FrontMatter):
                 )
                 question = "\n".join(body).strip()
                 return (
-                    Note(kind="basic", question=question, answer="", **common) if question else None
+                    _new_note(kind="basic", question=question, answer="", **common)
+                    if question
+                    else None
                 )
             split = answer_at - start
             question = "\n".join(body[:split]).strip()
@@ -189,7 +193,7 @@ class _Builder(_FrontMatter):
                     "the answer is empty",
                     "write the answer after `A:`",
                 )
-            return Note(
+            return _new_note(
                 kind="basic", question=question, answer=answer, answer_line=answer_at + 1, **common
             )
         text = "\n".join(body).strip("\n")
@@ -203,13 +207,13 @@ class _Builder(_FrontMatter):
                 "cloze card has no deletions",
                 "hide text with {{c1::text}} (or {{c1::text::hint}})",
             )
-        return Note(kind="cloze", question=text, deletions=tuple(deletions), **common)
+        return _new_note(kind="cloze", question=text, deletions=tuple(deletions), **common)
 
     def _deletions(self, text: str, start: int, body: list[str]) -> list[Deletion]:
         # offsets in `text` -> source lines (text is `body` joined, leading newlines stripped)
         joined = "\n".join(body)
         lead_lines = joined[: len(joined) - len(joined.lstrip("\n"))].count("\n")
-        newlines = [i for i, ch in enumerate(text) if ch == "\n"]
+        newlines = [m.start() for m in _NEWLINE.finditer(text)]
 
         def line_of(offset: int) -> int:
             return start + 1 + bisect.bisect_left(newlines, offset) + lead_lines
@@ -276,6 +280,73 @@ class _Builder(_FrontMatter):
         return out
 
 
+# -- notes without pydantic's validation ---------------------------------------------------
+# `Note(**fields)` validates each of its 16 fields (~3-5 µs a note: ~0.2 s of a 50k-card cold
+# start) although the builder makes every value with its field's type. `_new_note` makes the
+# same object pydantic would (its fields in order, `fields_set` the names given), and is used
+# only when a probe note made both ways pickles identically (else it validates, as before).
+_NOTE_TEMPLATE: dict[str, Any] = {}
+_FAST_NOTES: bool | None = None
+_new_object = object.__new__
+_set_attr = object.__setattr__
+
+
+def _new_note(**fields: Any) -> Note:
+    if _FAST_NOTES is None:
+        _probe_fast_notes()
+    return _fast_note(fields) if _FAST_NOTES else Note(**fields)
+
+
+def _fast_note(fields: dict[str, Any]) -> Note:
+    values = _NOTE_TEMPLATE.copy()
+    values.update(fields)
+    note: Note = _new_object(Note)
+    _set_attr(note, "__dict__", values)
+    _set_attr(note, "__pydantic_fields_set__", set(fields))
+    _set_attr(note, "__pydantic_extra__", None)
+    _set_attr(note, "__pydantic_private__", None)
+    return note
+
+
+def _probe_fast_notes() -> None:
+    global _FAST_NOTES
+    try:
+        for name, info in Note.model_fields.items():
+            _NOTE_TEMPLATE[name] = (
+                None if info.is_required() else info.get_default(call_default_factory=True)
+            )
+        probe: dict[str, Any] = dict(
+            id="x",
+            id_explicit=True,
+            kind="cloze",
+            path="p.md",
+            line=2,
+            end_line=3,
+            question="{{c1::a}}",
+            deletions=(Deletion(number=1, text="a", line=2, start=0, end=9),),
+            blocks=(Block(kind="check", side="answer", line=3, text="1\n"),),
+            context=("h",),
+            meta=DeckMeta(week=1),
+            deck="d",
+            index=0,
+            content_hash="0" * 16,
+        )
+        fast = _fast_note(probe)
+        slow = Note(**probe)
+        _FAST_NOTES = fast.__getstate__() == slow.__getstate__() and list(fast.__dict__) == list(
+            slow.__dict__
+        )
+    except Exception:  # pragma: no cover - another pydantic: validate every note
+        _FAST_NOTES = False
+
+
+_NEWLINE = re.compile("\n")
+# an escaped character (skipped), or a brace
+_BRACE_OR_ESCAPE = re.compile(r"\\[\s\S]|[{}]")
+# an escaped character (skipped), a brace, or `::`
+_BRACE_ESCAPE_OR_HINT = re.compile(r"\\[\s\S]|[{}]|::")
+
+
 def _brace_closes(text: str) -> Callable[[int], int | None]:
     """For a deletion whose text starts at `p`: the offset of its closing `}}`, or None.
 
@@ -283,28 +354,24 @@ def _brace_closes(text: str) -> Callable[[int], int | None]:
     `}` follows. Scanning from each `{{c1::` rescans the rest of the text for every unclosed
     one (quadratic: 50k unclosed deletions took minutes); instead one pass records the brace
     balance before every unescaped `}`, and the close of `p` is the first `}` at or after `p`
-    whose balance equals the balance at `p` (a binary search)."""
+    whose balance equals the balance at `p` (a binary search). A backslash escapes the
+    character after it (the regex skips both, as the scan did)."""
     balance = 0
     at: list[int] = []  # balance before offset `p`, sampled at every unescaped brace
     offsets: list[int] = []
     by_level: dict[int, list[int]] = {}
-    j = 0
-    n = len(text)
-    while j < n:
-        ch = text[j]
-        if ch == "\\" and j + 1 < n:
-            j += 2
-            continue
+    for m in _BRACE_OR_ESCAPE.finditer(text):
+        ch = m.group()
         if ch == "{":
-            offsets.append(j)
+            offsets.append(m.start())
             at.append(balance)
             balance += 1
         elif ch == "}":
+            j = m.start()
             offsets.append(j)
             at.append(balance)
             by_level.setdefault(balance, []).append(j)
             balance -= 1
-        j += 1
 
     def close_of(p: int) -> int | None:
         k = bisect.bisect_left(offsets, p)
@@ -322,22 +389,20 @@ def _brace_closes(text: str) -> Callable[[int], int | None]:
 def _hint_at(text: str, begin: int, close: int) -> int | None:
     """The first `::` at the deletion's own depth between `begin` and its close."""
     depth = 0
-    j = begin
-    while j < close:
-        ch = text[j]
-        if ch == "\\" and j + 1 < close:
-            j += 2
-            continue
+    for m in _BRACE_ESCAPE_OR_HINT.finditer(text, begin, close):
+        ch = m.group()
         if ch == "{":
             depth += 1
         elif ch == "}":
             depth -= 1
-        elif ch == ":" and depth == 0 and text.startswith("::", j):
-            return j
-        j += 1
+        elif ch == "::" and depth == 0:
+            return m.start()
     return None
 
 
-def parse_text(text: str, path: str, default_deck: str = "dlcards") -> ParsedFile:
-    """Parse one deck file's text. Never raises on user input: problems are collected."""
-    return _Builder(path, text, default_deck).build()
+def parse_text(
+    text: str, path: str, default_deck: str = "dlcards", *, reference: bool = False
+) -> ParsedFile:
+    """Parse one deck file's text. Never raises on user input: problems are collected.
+    `reference`: find the blocks with markdown-it's full parse (the same result, slower)."""
+    return _Builder(path, text, default_deck).build(reference)

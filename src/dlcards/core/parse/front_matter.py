@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dlcards.core.model import DeckMeta
 from dlcards.core.parse.base import (
@@ -15,17 +15,56 @@ from dlcards.core.parse.base import (
 from dlcards.core.parse.text import MAX_YAML_DEPTH, _yaml_depth_exceeded
 
 if TYPE_CHECKING:
-    from markdown_it.token import Token
+    from dlcards.core.parse.blocks import Blk
+
+
+# Flat front matter, read without PyYAML (PyYAML's pure-Python scanner is ~0.5 ms a file: 0.12 s
+# of a 250-file cold start). Only lines `key: value` where every scalar is one PyYAML resolves
+# to a plain `str` (it starts with a letter and is not a YAML 1.1 bool or null word) or a
+# decimal `int` without a leading zero, and lists are `[a, b]` of such strings. Anything else
+# (quotes, comments, blocks, nesting, anchors, other spacing, ...) is left to PyYAML; a test
+# compares the two on generated front matter.
+_KEY = r"[A-Za-z_][A-Za-z0-9_]*"
+_WORD = r"[A-Za-z][A-Za-z0-9_-]*"
+_FLAT_LINE = re.compile(
+    rf"({_KEY}): (?:([1-9][0-9]{{0,8}})|({_WORD}(?: {_WORD})*)|\[((?:{_WORD}(?:, {_WORD})*)?)\])"
+)
+# PyYAML 1.1's bool and null words (any case, more than it needs: these go to PyYAML)
+_YAML_WORDS = frozenset(("y", "n", "yes", "no", "true", "false", "on", "off", "null", "nan", "inf"))
+
+
+def flat_yaml(content: str) -> dict[str, Any] | None:
+    """What `yaml.safe_load(content)` returns, for flat front matter this reads; else None."""
+    data: dict[str, Any] = {}
+    for line in content.split("\n"):
+        if not line:
+            continue
+        m = _FLAT_LINE.fullmatch(line)
+        if m is None:
+            return None
+        key, number, text, items = m.groups()
+        if key.lower() in _YAML_WORDS:
+            return None
+        value: Any
+        if number is not None:
+            value = int(number)
+        elif text is not None:
+            if text.lower() in _YAML_WORDS:
+                return None
+            value = text
+        else:
+            value = items.split(", ") if items else []
+            if any(item.lower() in _YAML_WORDS for item in value):
+                return None
+        data[key] = value
+    return data or None
 
 
 class _FrontMatter(_BuilderBase):
     """The front matter of a deck file."""
 
     # -- front matter -------------------------------------------------------------------
-    def front_matter(self, token: Token) -> None:
-        import yaml
-
-        assert token.map is not None
+    def front_matter(self, token: Blk) -> None:
         start, end = token.map
         closed = end - 1 > start and self.lines[end - 1].rstrip() in ("---", "...")
         if not closed:
@@ -37,6 +76,12 @@ class _FrontMatter(_BuilderBase):
                 "end the YAML block with a line holding only `---`",
             )
             return
+        data = flat_yaml(token.content)
+        if data is not None:  # the common case, read without PyYAML (same result)
+            self._front_matter_data(data, start, end)
+            return
+        import yaml
+
         deep = _yaml_depth_exceeded(token.content, MAX_YAML_DEPTH)
         if deep is not None:
             self.problem(
@@ -89,6 +134,9 @@ class _FrontMatter(_BuilderBase):
                 "front matter is YAML: `key: value` lines, lists as [a, b]; indent with spaces, not tabs",
             )
             return
+        self._front_matter_data(data, start, end)
+
+    def _front_matter_data(self, data: Any, start: int, end: int) -> None:
         if data is None:
             return
         if not isinstance(data, dict):

@@ -59,10 +59,13 @@ def find_id_comment(line: str) -> IdComment | None:
 
 def remove_id_comments(text: str) -> str:
     """`text` without its id comments (and the blanks before them), line by line."""
+    if "<!--" not in text:  # no comment at all (what `find_id_comment` looks for first)
+        return text
     out = []
     for line in text.split("\n"):
-        while (c := find_id_comment(line)) is not None:
-            line = line[: c.start] + line[c.end :]
+        if "<!--" in line:
+            while (c := find_id_comment(line)) is not None:
+                line = line[: c.start] + line[c.end :]
         out.append(line)
     return "\n".join(out)
 
