@@ -567,8 +567,10 @@ def measure(s: Sizes, reps: int, grades: int, anki_ok: bool, timeout: float) -> 
         shutil.copy(s.anki, d / "collection.anki2")
         return str(d / "collection.anki2")
 
-    # warm the deck parse cache and the list cache once (cold runs turn caches off)
+    # warm the deck parse cache, the list cache and the check caches once (cold runs turn
+    # caches off): check_warm is then a no-change check
     run([*dl, "list"], env=env, cwd=s.col, timeout=timeout)
+    run([*dl, "check", "--no-exec"], env=env, cwd=s.col, timeout=timeout)
     for _rep in range(reps):
         # check, cold (every cache off) and warm
         for label, extra in (("check_cold", {"DLCARDS_CACHE_OFF": "all"}), ("check_warm", {})):

@@ -546,3 +546,50 @@ def test_second_collection_gets_the_same_reviews_with_the_same_ids(
     assert len(ids[0]) == 2 and ids[0] == ids[1]
     assert _sync(capsys, root, "--collection", str(desk))["reviews"]["out"] == 0
     assert len(store_snapshot()[0]) == 2
+
+
+def test_review_log_goes_to_anki_whole_or_not_at_all(
+    synced: tuple[Path, Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The reviews go into Anki's revlog in parts (small here) inside one transaction: a
+    failure in a later part leaves no row of the earlier ones, and the next sync sends them
+    all, once."""
+    from anki.dbproxy import DBProxy
+
+    from dlcards.anki.sync import base
+    from dlcards.app.collection import Collection
+    from dlcards.core.state import Rating
+
+    root, desk = synced
+    with Collection.open(root) as c:
+        service = c.review()
+        now = datetime.now(UTC) - timedelta(seconds=60)
+        for _ in range(5):
+            assert service.session.next_card(now) is not None
+            service.apply(service.session.answer(Rating.GOOD, now, 2000))
+            now += timedelta(seconds=2)
+    monkeypatch.setattr(base, "_REVLOG_PART", 2)
+    real = DBProxy.executemany
+    calls: list[int] = []
+
+    def failing(self: Any, sql: str, args: Any) -> None:
+        calls.append(len(args))
+        if "revlog" in sql and len(calls) == 2:
+            raise RuntimeError("disk full")
+        real(self, sql, args)
+
+    monkeypatch.setattr(DBProxy, "executemany", failing)
+    code, _out, err = dlcards(capsys, root, "sync", "--json")
+    assert code != 0 and "Traceback" not in err
+    col = new_anki(desk)
+    assert col.db.scalar("select count() from revlog") == 0  # the first part rolled back
+    col.close()
+    monkeypatch.setattr(DBProxy, "executemany", real)
+    calls.clear()
+    assert _sync(capsys, root)["reviews"]["out"] == 5
+    col = new_anki(desk)
+    assert col.db.scalar("select count() from revlog") == 5
+    col.close()
+    assert _sync(capsys, root)["reviews"]["out"] == 0

@@ -217,9 +217,11 @@ def group_rows_columns(
     `card_figure_columns`, `states` its state. Groups in the order they first appear; the
     mean difficulty sums in card order, as `group_rows_of` does (`bincount` adds its weights
     one by one in index order)."""
-    index: dict[GroupKey, int] = {}
-    setdefault = index.setdefault
-    codes = np.fromiter((setdefault(k, len(index)) for k in keys), np.int64, len(keys))
+    # the groups in the order they first appear (`dict.fromkeys` keeps it), then their codes
+    index: dict[GroupKey, int] = dict.fromkeys(keys, 0)
+    for i, k in enumerate(index):
+        index[k] = i
+    codes = np.fromiter(map(index.__getitem__, keys), np.int64, len(keys))
     n = len(index)
     counts = np.bincount(codes, minlength=n).tolist()
     sums = [

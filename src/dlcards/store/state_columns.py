@@ -14,6 +14,7 @@ import itertools
 import sqlite3
 from collections.abc import Iterable
 from datetime import date
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -70,12 +71,13 @@ def state_arrays(conn: sqlite3.Connection, card_ids: Iterable[str] | None = None
     ints: list[np.ndarray] = []
     floats: list[np.ndarray] = []
     cur = conn.execute(_STATES + where, args)
+    first, six, two = itemgetter(0), itemgetter(1, 2, 3, 4, 5, 6), itemgetter(7, 8)
     while rows := cur.fetchmany(_CHUNK):
-        ids += [r[0] for r in rows]
+        ids += map(first, rows)
         k = len(rows)
-        chunk = np.fromiter(itertools.chain.from_iterable(r[1:7] for r in rows), np.int64, 6 * k)
+        chunk = np.fromiter(itertools.chain.from_iterable(map(six, rows)), np.int64, 6 * k)
         ints.append(chunk.reshape(k, 6))
-        floats.append(np.array([r[7:] for r in rows], dtype=np.float64).reshape(k, 2))  # None: NaN
+        floats.append(np.array(list(map(two, rows)), dtype=np.float64).reshape(k, 2))  # None: NaN
     i = np.concatenate(ints) if ints else np.empty((0, 6), np.int64)
     f = np.concatenate(floats) if floats else np.empty((0, 2), np.float64)
     return StateArrays(

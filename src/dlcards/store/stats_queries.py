@@ -413,7 +413,7 @@ def _part(rows: _Rows, cal: StudyCalendar, init: np.ndarray | None) -> dict[str,
     info = rows.info
     again = (info & 3) == 0
     kind = (info >> 2) & 7
-    learn, review, relearn, manual = kind == 0, kind == 1, kind == 2, kind == 3
+    learn, review, manual = kind == 0, kind == 1, kind == 3
     del kind
     b_phase, b_class = before & 3, before >> 2
     del before
@@ -443,41 +443,50 @@ def _part(rows: _Rows, cal: StudyCalendar, init: np.ndarray | None) -> dict[str,
     del b_class
     f_day = day[first_of]
 
-    def count(index: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
-        return _count(index, n_days, mask)
+    def count(index: np.ndarray) -> np.ndarray:
+        return _count(index, n_days)
 
+    # the per-day counts by kind, rating and lapse from one histogram of (day, kind, again,
+    # lapse) (8 * 2 * 2 cells a day), the retained ones from one of (day, fail, mature)
+    cell = day.astype(np.int64) << 5
+    cell |= ((info >> 2) & 7).astype(np.int64) << 2
+    cell |= again.astype(np.int64) << 1
+    cell |= lapse
+    h = np.bincount(cell, minlength=n_days << 5).reshape(n_days, 8, 2, 2)
+    del cell
+    per_kind = h.sum(axis=(2, 3))
+    rf = (f_day.astype(np.int64) << 2) | (f_fail.astype(np.int64) << 1) | f_mature
+    r = np.bincount(rf, minlength=n_days << 2).reshape(n_days, 2, 2)  # [day, fail, mature]
     table = np.stack(
         [
-            count(day),
+            per_kind.sum(axis=1),
             count(do[pair]),
             count(do[new_pairs]),
-            count(day, again),
-            count(day, learn),
-            count(day, review),
-            count(day, relearn),
+            h[:, :, 1, :].sum(axis=(1, 2)),
+            per_kind[:, 0],
+            per_kind[:, 1],
+            per_kind[:, 2],
             _sum(day, duration, n_days),
-            count(day, lapse),
-            count(f_day, ~f_fail & ~f_mature),
-            count(f_day, f_fail & ~f_mature),
-            count(f_day, ~f_fail & f_mature),
-            count(f_day, f_fail & f_mature),
+            h[:, :, :, 1].sum(axis=(1, 2)),
+            r[:, 0, 0],
+            r[:, 1, 0],
+            r[:, 0, 1],
+            r[:, 1, 1],
         ],
         axis=1,
-    )
-    del pair, new_pairs, day
+    ).astype(np.int64)
+    del pair, new_pairs, day, h, r
     studied = np.nonzero(table[:, 0])[0]
     out["ordinals"] = studied + first.toordinal()
     out["days"] = table[studied]
     fc = card[first_of]
+    by_card = np.bincount((card.astype(np.int64) << 1) | lapse, minlength=width << 1)
+    by_card = by_card.reshape(width, 2)
+    kept = np.bincount((fc.astype(np.int64) << 1) | f_fail, minlength=width << 1)
+    kept = kept.reshape(width, 2)  # [card, fail]
     out["cards"] = np.stack(
-        [
-            _count(card, width),
-            _count(card, width, lapse),
-            _count(fc, width, ~f_fail),
-            _count(fc, width, f_fail),
-        ],
-        axis=1,
-    )
+        [by_card.sum(axis=1), by_card[:, 1], kept[:, 0], kept[:, 1]], axis=1
+    ).astype(np.int64)
     out["learned"][card[learn]] = True
     ends = np.empty(n, bool)
     ends[-1] = True
@@ -648,7 +657,7 @@ class CardTable:
         `dlcards.insights.stats_columns.card_figure_columns` gives them."""
         get = self.rowids.get
         width = len(self.table)
-        rows = np.fromiter((get(c, width) for c in card_ids), np.int64, len(card_ids))
+        rows = np.fromiter(map(get, card_ids, itertools.repeat(width)), np.int64, len(card_ids))
         padded = np.concatenate((self.table, np.zeros((1, 4), np.int64)))
         t = padded[np.minimum(rows, width)]
         return t[:, 0], t[:, 1], t[:, 2], t[:, 3]
