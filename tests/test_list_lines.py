@@ -307,3 +307,43 @@ def test_where_cells_follow_the_working_folder(
     assert " softmax.md:" in expected and " decks/softmax.md:" not in expected
     assert run(capsys, root, "list") == expected
     assert process(root, "-C", str(root), "list", cwd=root / "decks").stdout == expected.encode()
+
+
+def test_list_leaves_the_store_as_closed_cleanly(
+    root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`dlcards list` (the full path, then the light one in a process) only reads the store and
+    leaves no -wal/-shm behind: the next open still trusts the clean close and skips
+    `PRAGMA quick_check` (a read-only SQLite connection could not remove them)."""
+    from dlcards.store import Store, integrity
+    from dlcards.system.paths import state_dir
+
+    db = state_dir() / "dlcards.sqlite3"
+    with Store.open():
+        pass
+    assert integrity.unchanged_since_clean_close(db)
+    full(capsys, root, monkeypatch)
+    for _ in range(2):  # the first fills the cache, the second is served from it
+        assert process(root, "list").returncode == 0
+    assert not db.with_name(db.name + "-wal").exists()
+    assert not db.with_name(db.name + "-shm").exists()
+    assert integrity.unchanged_since_clean_close(db)
+
+
+def test_cache_keys_ignore_which_caches_are_off(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`DLCARDS_CACHE_OFF` says which caches are used, not what they hold: turning another
+    cache off (as `stats` measured without its own cache) keeps the list's and the review
+    catalogue's entries; any other `DLCARDS_*` variable still changes them."""
+    from dlcards.app import review_catalogue
+
+    def keys() -> tuple[str, list[str | bytes]]:
+        return list_cache._key(list_cache._cache(), root), review_catalogue._inputs(root, False)[0]
+
+    before = keys()
+    monkeypatch.setenv("DLCARDS_CACHE_OFF", "stats-log-figures")
+    assert keys() == before
+    monkeypatch.setenv("DLCARDS_DECK_NAME_PROBE", "x")
+    changed = keys()
+    assert changed[0] != before[0] and changed[1] != before[1]

@@ -65,7 +65,8 @@ def _key(cache: Cache[dict[str, Any]], root: Path) -> str:
     config = root / CONFIG_FILE
     parts.append(config.read_bytes() if config.is_file() else b"")
     env = sorted((k, v) for k, v in os.environ.items() if k.startswith("DLCARDS_") or k == "TZ")
-    parts.append(repr([(k, v) for k, v in env if k not in ("DLCARDS_NOW",)]))
+    # not DLCARDS_CACHE_OFF: it says which caches are used, not what they hold
+    parts.append(repr([(k, v) for k, v in env if k not in ("DLCARDS_NOW", "DLCARDS_CACHE_OFF")]))
     files = []
     for path in deck_files(root, None):
         st = path.stat()

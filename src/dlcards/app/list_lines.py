@@ -116,7 +116,7 @@ def static_key(root: str) -> str:
     env = sorted(
         (k, v)
         for k, v in os.environ.items()
-        if (k.startswith("DLCARDS_") and k != "DLCARDS_NOW") or k == "TZ"
+        if (k.startswith("DLCARDS_") and k not in ("DLCARDS_NOW", "DLCARDS_CACHE_OFF")) or k == "TZ"
     )
     h = sha256()
     for part in (

@@ -74,7 +74,8 @@ def _inputs(root: Path, lint: bool) -> tuple[list[str | bytes], dict[str, FileSt
     env = sorted(
         (k, v)
         for k, v in os.environ.items()
-        if (k.startswith("DLCARDS_") or k == "TZ") and k != "DLCARDS_NOW"
+        if (k.startswith("DLCARDS_") or k == "TZ")
+        and k not in ("DLCARDS_NOW", "DLCARDS_CACHE_OFF")  # which caches, not what they hold
     )
     parts.append(repr(env))
     files: dict[str, FileStat] = {}

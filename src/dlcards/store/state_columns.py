@@ -18,6 +18,8 @@ from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dlcards.store.list_digest import connect_read
+
 if TYPE_CHECKING:  # numpy only where the arrays are built: `dlcards list` reads `schedule_rows`
     from dlcards.insights.state_arrays import FlagArrays, StateArrays
 
@@ -133,7 +135,7 @@ def read_schedule(
     through a read-only connection without the `Store`'s set-up (a light read); None on any
     SQLite error (the caller takes the full path)."""
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        conn = connect_read(str(path.resolve()))
         try:
             states, flags = schedule_rows(conn)
             row = conn.execute(
@@ -154,7 +156,7 @@ def read_schedule_digest(
     from dlcards.store.list_digest import digest as schedule_digest
 
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        conn = connect_read(str(path.resolve()))
         try:
             conn.execute("BEGIN")
             states, flags = schedule_rows(conn)
