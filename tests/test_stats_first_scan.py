@@ -129,12 +129,12 @@ class _Undercount:
 
     def execute(self, sql: str, *args: Any) -> Any:
         cur = self.conn.execute(sql, *args)
-        if sql.startswith("SELECT min(id) - 1, max(id), count(*)"):
-            lo, hi, n = cur.fetchone()
+        if sql.startswith("SELECT count(*) FROM review_log"):
+            (n,) = cur.fetchone()
 
             class Row:
-                def fetchone(self) -> tuple[int, int, int]:
-                    return lo, hi, n - 5
+                def fetchone(self) -> tuple[int]:
+                    return (n - 5,)
 
             return Row()
         return cur
@@ -149,6 +149,7 @@ def test_more_rows_than_counted_and_histograms_in_parts(
     try:
         s.import_reviews(random_history(23, 30, 90, END))
         monkeypatch.setattr(Q, "_PACKED_CHUNK", 16)
+        monkeypatch.setattr(Q, "_COUNT_FROM", 0)  # the rows are counted (a wide id span)
         base = int(s.conn.execute(Q._MIN_TIME).fetchone()[0])
         lo, hi = s.conn.execute("SELECT min(id) - 1, max(id) FROM review_log").fetchone()
         got, want = Q._all_rows(_Undercount(s.conn), base), Q._plain_rows(s.conn, base, lo, hi)
@@ -164,5 +165,35 @@ def test_more_rows_than_counted_and_histograms_in_parts(
             oracle.cards,
             oracle.durations,
         )
+    finally:
+        s.close()
+
+
+def test_the_scan_sizes_its_columns_by_the_id_span_without_counting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ids are unique integers, so `max(id) - min(id)` bounds the rows: a log whose ids span
+    little is read without `count(*)` (a pass over the log), ids freed by deleted reviews
+    included, with the plain scan's rows."""
+    s = Store.open(tmp_path / "span.sqlite3")
+    try:
+        s.import_reviews(random_history(29, 30, 90, END))
+        with s.conn:
+            s.conn.execute("DELETE FROM review_log WHERE id % 7 = 3")
+        monkeypatch.setattr(Q, "_PACKED_CHUNK", 16)
+        base = int(s.conn.execute(Q._MIN_TIME).fetchone()[0])
+        lo, hi = s.conn.execute("SELECT min(id) - 1, max(id) FROM review_log").fetchone()
+        seen: list[str] = []
+
+        class Spy:
+            def execute(self, sql: str, *args: Any) -> Any:
+                seen.append(sql)
+                return s.conn.execute(sql, *args)
+
+        got, want = Q._all_rows(Spy(), base), Q._plain_rows(s.conn, base, lo, hi)  # type: ignore[arg-type]
+        for k in ("time_us", "info", "after", "card", "stored", "duration"):
+            np.testing.assert_array_equal(getattr(got, k), getattr(want, k))
+        assert len(got) == s.conn.execute("SELECT count(*) FROM review_log").fetchone()[0]
+        assert "SELECT count(*) FROM review_log" not in seen  # no pass to count the rows
     finally:
         s.close()

@@ -266,6 +266,7 @@ _V2 = (
 )
 _V2_NO_DURATION = _V2.replace(" | (duration_ms << 29))", ")")
 _PACKED_CHUNK = 131_072  # ids per `group_concat`
+_COUNT_FROM = 1 << 22  # spans of ids above this are counted before the arrays are sized
 # two `group_concat`s (one per value) rather than one of `v1 || ',' || v2`: the per-row
 # concatenation was a fifth of SQLite's work; the rows come in rowid order in both
 _TEXT_ROWS = (
@@ -326,14 +327,19 @@ class _Rows:
 
 def _all_rows(conn: sqlite3.Connection, base: int) -> _Rows:
     """Every review, in id order (ranges of ids: each `group_concat` runs in rowid order)."""
-    lo, hi, n = conn.execute("SELECT min(id) - 1, max(id), count(*) FROM review_log").fetchone()
-    if not n:
+    lo, hi = conn.execute("SELECT min(id) - 1, max(id) FROM review_log").fetchone()
+    if hi is None:
         e = np.zeros(0, np.int64)
         return _Rows(e, e, e, base)
-    if hi - lo > 4 * n + _PACKED_CHUNK:  # ids far apart (many rows gone): by rows instead
-        return _plain_rows(conn, base, lo, hi)
+    n = hi - lo  # ids are unique integers: at most this many rows, known without a scan
+    if n > _COUNT_FROM:  # a wide span of ids: count the rows (a pass over the log's index)
+        count = conn.execute("SELECT count(*) FROM review_log").fetchone()[0]
+        if n > 4 * count + _PACKED_CHUNK:  # ids far apart (many rows gone): by rows instead
+            return _plain_rows(conn, base, lo, hi)
+        n = count
     step = _PACKED_CHUNK
-    # filled in place (sized by the count: no list of parts next to their concatenation)
+    # filled in place (no list of parts next to their concatenation); np.empty leaves the
+    # pages of rows that never come (ids of deleted reviews) untouched
     v1, v2 = np.empty(n, np.int64), np.empty(n, np.int64)
     filled = 0
     at = lo
