@@ -31,11 +31,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from itertools import pairwise
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from dlcards.core.calendar import StudyCalendar
 from dlcards.core.state import Rating, require_utc
+
+if TYPE_CHECKING:
+    from dlcards.review.scheduling import Scheduler
 
 DAY_SECONDS = 86_400
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -87,6 +90,25 @@ class MemoryState:
     difficulty: float
 
 
+def memory_scheduler(parameters: Sequence[float] | None = None) -> Scheduler:
+    """The scheduler Anki's memory-state recomputation amounts to: FSRS with these weights (None:
+    the defaults), no steps and no fuzz; the day cutoff, not its calendar, counts the days."""
+    from dlcards.review.scheduling import Scheduler, SchedulerConfig
+
+    return Scheduler(
+        SchedulerConfig(
+            desired_retention=0.9,
+            learning_steps=(),
+            relearning_steps=(),
+            maximum_interval=36500,
+            fuzz=False,
+            parameters=tuple(parameters) if parameters is not None else None,
+            day_starts_at=0,
+            tz=ZoneInfo("UTC"),  # unused: the cutoff counts the days
+        )
+    )
+
+
 def memory_states(
     histories: Mapping[str, Sequence[tuple[Any, ...]]],
     cutoff: datetime,
@@ -100,20 +122,7 @@ def memory_states(
     the card's first learning step on. Cards without reviews are left out. `parameters`: the
     21 FSRS-6 weights, or None for the defaults.
     """
-    from dlcards.review.scheduling import Scheduler, SchedulerConfig
-
-    scheduler = Scheduler(
-        SchedulerConfig(
-            desired_retention=0.9,
-            learning_steps=(),
-            relearning_steps=(),
-            maximum_interval=36500,
-            fuzz=False,
-            parameters=tuple(parameters) if parameters is not None else None,
-            day_starts_at=0,
-            tz=ZoneInfo("UTC"),  # unused: the cutoff counts the days
-        )
-    )
+    scheduler = memory_scheduler(parameters)
     out: dict[str, MemoryState] = {}
     for card_id, history in histories.items():
         reviews = [(require_utc(h[0]), Rating(int(h[1])), 0) for h in history]

@@ -28,7 +28,7 @@ from dlcards.core.calendar import day_start
 from dlcards.core.state import CardState, Phase, Rating, ReviewEntry, ReviewKind, require_utc
 from dlcards.review import anki_days
 from dlcards.review.anki_days import DAY_SECONDS, MemoryState
-from dlcards.review.scheduling import S_MAX, S_MIN, Scheduler, SchedulerConfig
+from dlcards.review.scheduling import S_MAX, S_MIN, Scheduler
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SECOND = timedelta(seconds=1)
@@ -74,18 +74,7 @@ def _memory_states_batch(
     cutoff: datetime | int,
     parameters: Sequence[float] | None,
 ) -> dict[str, MemoryState]:
-    sched = Scheduler(
-        SchedulerConfig(
-            desired_retention=0.9,
-            learning_steps=(),
-            relearning_steps=(),
-            maximum_interval=36500,
-            fuzz=False,
-            parameters=tuple(parameters) if parameters is not None else None,
-            day_starts_at=0,
-            tz=ZoneInfo("UTC"),
-        )
-    )
+    sched = anki_days.memory_scheduler(parameters)
     ids, lengths, back, ratings = _flatten(histories, cutoff)
     if not ids:
         return {}
