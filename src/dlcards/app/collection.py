@@ -232,25 +232,17 @@ class Collection:
         """Tell the store which cards the Markdown has now (absent ones become orphans)."""
         import gc
 
-        from dlcards.core.model import cloze_card_id
+        from dlcards.store import card_rows
         from dlcards.store.card_text import remember_card_texts, texts_of
 
         when = now if now is not None else self.now()
         notes = self.notes
-        # the rows of `store.card_infos(notes)`, without a CardInfo per card; the cyclic GC
-        # paused meanwhile (~10^5 new objects, all garbage after: issue 16, cold start)
+        # plain rows, no object per card; the cyclic GC paused meanwhile (~10^5 new objects,
+        # all garbage after: issue 16, cold start)
         was = gc.isenabled()
         gc.disable()
         try:
-            rows = [
-                (cid, note.id, note.kind, note.path, note.line, note.content_hash)
-                for note in notes
-                for cid in (
-                    (note.id,)
-                    if note.kind == "basic"
-                    else [cloze_card_id(note.id, n) for n in note.numbers]
-                )
-            ]
+            rows = card_rows(notes)
             self.store.sync_card_rows(rows, when)
             del rows
             # the last known question and answer of every card: orphans stay readable (issue 14)

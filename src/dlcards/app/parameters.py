@@ -69,7 +69,7 @@ def _recomputed_states(
     """The dlcards cards' states with stability and difficulty recomputed from their histories
     with `parameters` (None: defaults), as Anki recomputes them when the parameters change."""
     from dlcards.review.anki_days import next_day_at
-    from dlcards.review.batch import memory_states_batch  # one fsrs-rs call for every card
+    from dlcards.review.batch import memory_states_batch  # every card at once (float64)
 
     states = col.store.states()
     histories = {cid: h for cid, h in _histories(col, foreign=False).items() if cid in states}

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
         CardInfo,
         Store,
         card_infos,
+        card_rows,
         default_path,
         list_backups,
     )
@@ -26,6 +27,7 @@ __all__ = [
     "CardInfo",
     "Store",
     "card_infos",
+    "card_rows",
     "default_path",
     "list_backups",
 ]

@@ -35,12 +35,14 @@ from dlcards.store.rows import (
     _STATE_FIELDS,
     _UPSERT_STATE,
     CardInfo,
+    CardRow,
     _dt,
     _note_of,
     _state_from,
     _state_values,
     _ts,
     card_infos,
+    card_rows,
 )
 
 __all__ = [
@@ -51,13 +53,12 @@ __all__ = [
     "CardInfo",
     "Store",
     "card_infos",
+    "card_rows",
     "default_path",
     "list_backups",
 ]
 
 DB_NAME = "dlcards.sqlite3"
-# a card as `Store.sync_card_rows` takes it: card_id, note_id, kind, path, line, content_hash
-CardRow = tuple[str, str, str, str, int, str]
 NowFn = Callable[[], datetime]
 
 

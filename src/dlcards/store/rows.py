@@ -293,10 +293,19 @@ class CardInfo:
     content_hash: str
 
 
-def card_infos(notes: Iterable[Note]) -> list[CardInfo]:
-    """The store's view of every card of these notes (what `Store.sync_cards` takes)."""
+# a card as `Store.sync_card_rows` takes it: card_id, note_id, kind, path, line, content_hash
+CardRow = tuple[str, str, str, str, int, str]
+
+
+def card_rows(notes: Iterable[Note]) -> list[CardRow]:
+    """The store's view of every card of these notes, as plain rows (no object per card)."""
     return [
-        CardInfo(cid, note.id, note.kind, note.path, note.line, note.content_hash)
+        (cid, note.id, note.kind, note.path, note.line, note.content_hash)
         for note in notes
         for cid in note.card_ids()
     ]
+
+
+def card_infos(notes: Iterable[Note]) -> list[CardInfo]:
+    """The store's view of every card of these notes (what `Store.sync_cards` takes)."""
+    return [CardInfo(*row) for row in card_rows(notes)]
