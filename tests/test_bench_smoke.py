@@ -30,6 +30,8 @@ FIGURES = {
     "commit_p99_ms",
     "stats_first",
     "stats",
+    "stats_first_whole",
+    "stats_whole",
     "stats_rss_mb",
     "prune",
     "list",
@@ -56,6 +58,10 @@ def test_quick_run_writes_every_figure(tmp_path: Path) -> None:
     anki = result["meta"]["anki"]
     if anki:  # the engine references ran on the same data
         assert figures["stats"]["reference"] > 0 and figures["stats"]["ratio"] > 0
+        # both Anki references: the last year (its screen's default) and the whole log
+        assert figures["stats"]["ref_name"] == "Anki graphs, 1 year"
+        assert figures["stats_whole"]["ref_name"] == "Anki graphs, whole log"
+        assert figures["stats_first_whole"]["reference"] > 0
         assert figures["db_size_mb"]["reference"] > 0
         # the sync figures: a real sync with a real Anki collection, both sides studied
         assert figures["sync_first_wall"]["dlcards"] > 0

@@ -315,15 +315,23 @@ def test_the_cache_off_reads_everything(store: Store, monkeypatch: pytest.Monkey
     assert len(seen) == 2
 
 
-def test_a_duration_too_long_to_pack(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A duration of 2**34 ms or more (or below -2**34) does not fit the packed integers:
-    those logs are read as plain rows, with the same figures."""
+@pytest.mark.parametrize("long", [1 << 24, 1 << 35, -(1 << 24) - 1])
+def test_a_duration_too_long_to_pack(
+    store: Store, monkeypatch: pytest.MonkeyPatch, long: int
+) -> None:
+    """A duration outside -2**24 <= ms < 2**24 does not fit `review_log.packed` (NULL there):
+    the ids around it are read column by column, the rest packed, with the same figures."""
     with store.conn:
-        store.conn.execute("UPDATE review_log SET duration_ms = ? WHERE id = 5", (1 << 35,))
+        store.conn.execute("UPDATE review_log SET duration_ms = ? WHERE id = 5", (long,))
         store.conn.execute("UPDATE review_log SET duration_ms = -7 WHERE id = 6")
-    used = spy(monkeypatch, "_plain_rows")
+    assert store.conn.execute("SELECT packed FROM review_log WHERE id = 5").fetchone()[0] is None
+    assert store.conn.execute("SELECT packed FROM review_log WHERE id = 6").fetchone()[0] < 0
+    monkeypatch.setattr(Q, "_PACKED_CHUNK", 4)  # ids 5-8 by columns, every other range packed
+    used, whole = spy(monkeypatch, "_raw_rows"), spy(monkeypatch, "_plain_rows")
     got = assert_figures_right(store, monkeypatch)
-    assert used and got.durations.any_ms >= 1 << 35
+    assert used and not whole
+    if long > 0:
+        assert got.durations.any_ms >= long
 
 
 def test_ids_far_apart(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -40,6 +40,7 @@ from dlcards.store.card_text import (
 from dlcards.store.migrations import MIGRATIONS
 from dlcards.store.packing import _DICT_V1, digest_from_db, digest_to_db, pack_note, unpack_note
 from dlcards.store.rows import _state_from
+from test_store_packed import back_to_v10
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -116,7 +117,8 @@ def generated_collection(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def to_v9(path: Path, statements: dict[str, str]) -> None:
-    """Put a schema-10 database back in the schema-9 layout (the same data)."""
+    """Put a schema-10 (or later) database back in the schema-9 layout (the same data)."""
+    back_to_v10(path)  # the review log without migration 11's column
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode = DELETE")
     conn.execute("BEGIN")

@@ -45,6 +45,7 @@ from dlcards.core.errors import StoreError
 from dlcards.insights.log_figures import CardFigures, DayFigures, DurationFigures, LogFigures
 from dlcards.insights.retention import MATURE_DAYS, PassFail
 from dlcards.insights.state_arrays import from_micros, micros
+from dlcards.store.migrations import PACKED_DURATION_SHIFT, PACKED_LOW_SQL, PACKED_MATURE_DAYS
 from dlcards.store.rows import _at, _ts
 from dlcards.system.cache import Cache, Schema, key_of
 
@@ -255,31 +256,25 @@ def _distinct_per(day: np.ndarray, card: np.ndarray, n_days: int, width: int) ->
 # card's state after its last review there) are kept in a cache slot per database file; a later
 # run reads only the rows of the last kept day onwards through the time index, as long as the
 # log only grew after them (`log_changes` counts every other change: migration 9).
-_CLASS = f"(CASE WHEN {{ivl}} >= {MATURE_DAYS} THEN 2 WHEN {{ivl}} >= 1 THEN 1 ELSE 0 END)"
-_DUR_LIMIT = 1 << 34  # |duration_ms| below this packs; otherwise the three-integer scan
-_V1 = f"(((time - ?) << 12) | info | ({_CLASS.format(ivl='interval_days')} << 7))"
-_V2 = (
-    "(card | ((CASE WHEN before IS NULL THEN 0 ELSE 1"
-    " | (json_extract(before, '$[0]') << 1) | ("
-    + _CLASS.format(ivl="json_extract(before, '$[8]')")
-    + " << 3) END) << 24) | (duration_ms << 29))"
-)
-_V2_NO_DURATION = _V2.replace(" | (duration_ms << 29))", ")")
+# The rows come from `review_log.packed` (migration 11: card, stored before, info and interval
+# class in bits 0-37, the duration above) and `time - base`: two integers a row, no per-row
+# expression. A range whose rows lack `packed` (a duration outside +-2**24 ms) is read with
+# the same low bits computed from the columns (`PACKED_LOW_SQL`) and the duration apart.
+_LOW_MASK = (1 << PACKED_DURATION_SHIFT) - 1
 _PACKED_CHUNK = 131_072  # ids per `group_concat`
 _COUNT_FROM = 1 << 22  # spans of ids above this are counted before the arrays are sized
-# two `group_concat`s (one per value) rather than one of `v1 || ',' || v2`: the per-row
-# concatenation was a fifth of SQLite's work; the rows come in rowid order in both
+# two `group_concat`s (one per value) rather than one of `a || ',' || b`: the per-row
+# concatenation costs more than a second aggregate; the rows come in rowid order in both
 _TEXT_ROWS = (
-    f"SELECT group_concat({_V1}, ','), "
-    f"group_concat(CASE WHEN duration_ms > -{_DUR_LIMIT} AND duration_ms < {_DUR_LIMIT} "
-    f"THEN {_V2} END, ','), count(*) FROM review_log WHERE id > ? AND id <= ?"
+    "SELECT group_concat(time - ?, ','), group_concat(packed, ','), count(*) FROM review_log "
+    "WHERE id > ? AND id <= ?"
 )
 _PLAIN_ROWS = (
-    f"SELECT {_V1}, {_V2_NO_DURATION}, duration_ms FROM review_log WHERE id > ? AND id <= ? "
+    f"SELECT time - ?, {PACKED_LOW_SQL}, duration_ms FROM review_log WHERE id > ? AND id <= ? "
     "ORDER BY id"
 )
 _TAIL_ROWS = (
-    f"SELECT id, {_V1}, {_V2_NO_DURATION}, duration_ms FROM review_log "
+    f"SELECT id, time - ?, {PACKED_LOW_SQL}, duration_ms FROM review_log "
     "WHERE time / 1000000 >= ? AND time >= ?"
 )
 _MIN_TIME = (
@@ -296,14 +291,15 @@ _SUMS = 5  # review_ms review_n any_ms any_n learn_ms
 class _Rows:
     """Decoded rows in id order."""
 
-    def __init__(self, v1: np.ndarray, v2: np.ndarray, duration: np.ndarray, base: int):
+    def __init__(self, t: np.ndarray, low: np.ndarray, duration: np.ndarray, base: int):
+        """`t`: time - base; `low`: bits 0-37 of `review_log.packed`."""
         # small integer types: a million reviews are ~23 MB here
-        self.time_us = (v1 >> 12) + base
-        info = (v1 & 127).astype(np.int8)
+        self.time_us = t + base
+        info = ((low >> 29) & 127).astype(np.int8)
         self.info = info
-        self.after = (((v1 >> 7) & 3).astype(np.int8) << 2) | (info >> 5)  # class << 2 | phase
-        self.card = (v2 & _CARD_MASK).astype(np.int32)
-        sb = ((v2 >> 24) & 31).astype(np.int8)
+        self.after = (((low >> 36) & 3).astype(np.int8) << 2) | (info >> 5)  # class << 2 | phase
+        self.card = (low & _CARD_MASK).astype(np.int32)
+        sb = ((low >> 24) & 31).astype(np.int8)
         self.stored = np.where(sb & 1, ((sb >> 3) << 2) | ((sb >> 1) & 3), -1).astype(np.int8)
         self.duration = duration
 
@@ -331,6 +327,8 @@ def _all_rows(conn: sqlite3.Connection, base: int) -> _Rows:
     if hi is None:
         e = np.zeros(0, np.int64)
         return _Rows(e, e, e, base)
+    if MATURE_DAYS != PACKED_MATURE_DAYS:  # `packed` classes intervals by the old threshold
+        return _plain_rows(conn, base, lo, hi)
     n = hi - lo  # ids are unique integers: at most this many rows, known without a scan
     if n > _COUNT_FROM:  # a wide span of ids: count the rows (a pass over the log's index)
         count = conn.execute("SELECT count(*) FROM review_log").fetchone()[0]
@@ -340,7 +338,8 @@ def _all_rows(conn: sqlite3.Connection, base: int) -> _Rows:
     step = _PACKED_CHUNK
     # filled in place (no list of parts next to their concatenation); np.empty leaves the
     # pages of rows that never come (ids of deleted reviews) untouched
-    v1, v2 = np.empty(n, np.int64), np.empty(n, np.int64)
+    t, packed = np.empty(n, np.int64), np.empty(n, np.int64)
+    duration: np.ndarray | None = None  # only when some range had no `packed`
     filled = 0
     at = lo
     while at < hi:
@@ -348,27 +347,57 @@ def _all_rows(conn: sqlite3.Connection, base: int) -> _Rows:
         if count:
             values1 = np.fromstring(text1 or "", dtype=np.int64, sep=",")
             values2 = np.fromstring(text2 or "", dtype=np.int64, sep=",")
-            if len(values1) != count or len(values2) != count:  # a duration too long to pack
+            if len(values1) != count:  # rows changed between the two aggregates
                 return _plain_rows(conn, base, lo, hi)
-            if filled + count > len(v1):  # rows put under old ids meanwhile
-                v1 = np.concatenate((v1[:filled], np.empty(count, np.int64)))
-                v2 = np.concatenate((v2[:filled], np.empty(count, np.int64)))
-            v1[filled : filled + count] = values1
-            v2[filled : filled + count] = values2
+            if filled + count > len(t):  # rows put under old ids meanwhile
+                t = np.concatenate((t[:filled], np.empty(count, np.int64)))
+                packed = np.concatenate((packed[:filled], np.empty(count, np.int64)))
+                if duration is not None:
+                    duration = np.concatenate((duration[:filled], np.empty(count, np.int64)))
+            t[filled : filled + count] = values1
+            if len(values2) == count:
+                packed[filled : filled + count] = values2
+                if duration is not None:
+                    duration[filled : filled + count] = values2 >> PACKED_DURATION_SHIFT
+            else:  # a duration too long to pack: this range column by column
+                part = _raw_rows(conn, base, at, at + step)
+                if len(part) != count:
+                    return _plain_rows(conn, base, lo, hi)
+                if duration is None:
+                    duration = np.empty(len(t), np.int64)
+                    duration[:filled] = packed[:filled] >> PACKED_DURATION_SHIFT
+                packed[filled : filled + count] = part.low
+                duration[filled : filled + count] = part.duration
             filled += count
             del values1, values2
         at += step
-    v1, v2 = v1[:filled], v2[:filled]
-    return _Rows(v1, v2 & ((1 << 29) - 1), v2 >> 29, base)
+    t, packed = t[:filled], packed[:filled]
+    if duration is None:
+        return _Rows(t, packed & _LOW_MASK, packed >> PACKED_DURATION_SHIFT, base)
+    return _Rows(t, packed & _LOW_MASK, duration[:filled], base)
 
 
-def _plain_rows(conn: sqlite3.Connection, base: int, lo: int, hi: int) -> _Rows:
+class _Raw:
+    """Rows as read by `_PLAIN_ROWS`: time - base, the low bits, the duration."""
+
+    def __init__(self, data: np.ndarray):
+        self.t, self.low, self.duration = data[:, 0], data[:, 1], data[:, 2]
+
+    def __len__(self) -> int:
+        return int(self.t.shape[0])
+
+
+def _raw_rows(conn: sqlite3.Connection, base: int, lo: int, hi: int) -> _Raw:
     cur = conn.execute(_PLAIN_ROWS, (base, lo, hi))
     chunks = []
     while rows := cur.fetchmany(_CHUNK):
         chunks.append(np.fromiter(itertools.chain.from_iterable(rows), np.int64, 3 * len(rows)))
-    data = np.concatenate(chunks).reshape(-1, 3) if chunks else np.zeros((0, 3), np.int64)
-    return _Rows(data[:, 0], data[:, 1], data[:, 2], base)
+    return _Raw(np.concatenate(chunks).reshape(-1, 3) if chunks else np.zeros((0, 3), np.int64))
+
+
+def _plain_rows(conn: sqlite3.Connection, base: int, lo: int, hi: int) -> _Rows:
+    raw = _raw_rows(conn, base, lo, hi)
+    return _Rows(raw.t, raw.low, raw.duration, base)
 
 
 def _tail_rows(conn: sqlite3.Connection, cut_us: int) -> _Rows:
