@@ -43,7 +43,9 @@ if TYPE_CHECKING:
     from dlcards.review.scheduling import Scheduler
     from dlcards.review.session import Filters
     from dlcards.store import Store
+    from dlcards.store.card_text import CardText
     from dlcards.store.lease import WriteLease
+    from dlcards.store.rows import CardRow
     from dlcards.system.config import Settings
     from dlcards.system.decks import Decks
 
@@ -154,6 +156,15 @@ class Collection:
         self._decks = self._read_decks(use_cache)
         return self._decks
 
+    def take_decks(self) -> tuple[Decks, bool]:
+        """The parsed decks, and whether they are the caller's own: the collection's when it
+        holds them (kept; the caller changes nothing in them), else read now for the caller
+        alone and not kept (it may let their notes go as it is done with them: the review's
+        cold start, issue 16)."""
+        if self._decks is not None:
+            return self._decks, False
+        return self._read_decks(), True
+
     def drop_decks(self) -> None:
         """Forget the parsed decks: the next use reads them again (review start-up, issue 16:
         the review's catalogue reads them only when a deck file changed)."""
@@ -233,23 +244,35 @@ class Collection:
         import gc
 
         from dlcards.store import card_rows
-        from dlcards.store.card_text import remember_card_texts, texts_of
+        from dlcards.store.card_text import texts_of
 
-        when = now if now is not None else self.now()
         notes = self.notes
         # plain rows, no object per card; the cyclic GC paused meanwhile (~10^5 new objects,
         # all garbage after: issue 16, cold start)
         was = gc.isenabled()
         gc.disable()
         try:
-            rows = card_rows(notes)
-            self.store.sync_card_rows(rows, when)
-            del rows
-            # the last known question and answer of every card: orphans stay readable (issue 14)
-            remember_card_texts(self.store, texts_of(notes), when)
+            self.sync_card_rows(card_rows(notes), lambda: texts_of(notes), now)
         finally:
             if was:
                 gc.enable()
+
+    def sync_card_rows(
+        self,
+        rows: list[CardRow],
+        texts: Callable[[], list[CardText]],
+        now: datetime | None = None,
+    ) -> None:
+        """`sync_cards` of the notes' `store.card_rows` and (made after the rows are written
+        and dropped) their `card_text.texts_of`: the review's cold start makes them and frees
+        the notes before the store is written (issue 16). Takes `rows` over (emptied)."""
+        from dlcards.store.card_text import remember_card_texts
+
+        when = now if now is not None else self.now()
+        self.store.sync_card_rows(rows, when)
+        rows.clear()
+        # the last known question and answer of every card: orphans stay readable (issue 14)
+        remember_card_texts(self.store, texts(), when)
 
     def take_lease(self, command: str, *, wait: float = 0.0) -> WriteLease:
         """Hold the collection's write lease (one writer at a time: a review session, an

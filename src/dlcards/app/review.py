@@ -9,11 +9,13 @@ reported on screen.
 Start-up is on the critical path (`dlcards review` to the first card) and does not grow with
 the collection (issue 16, item 2): the cards' Markdown side comes from a cached catalogue
 (`dlcards.app.review_catalogue`, keyed by every deck file's stats and the code; a miss reads
-the decks as before), the store sync is skipped when no deck file changed since the last run,
-today's queue is pulled from the store by indexed queries only as far as today's limits reach
-(`dlcards.store.queue_queries`, `Session.indexed`), a card's note is read from its own file
-when it is shown, and the FSRS scheduler is imported on first use (the app warms it in a
-thread once the first card is on screen).
+the decks as before, makes the catalogue and the store sync's rows of them, and lets their
+notes go before the store is written: a cold start's peak memory), the store sync is skipped
+when no deck file changed since the last run, today's queue is pulled from the store by
+indexed queries only as far as today's limits reach (`dlcards.store.queue_queries`,
+`Session.indexed`), a card's note is read from its own file when it is shown, and the FSRS
+scheduler is imported on first use (the app warms it in a thread once the first card is on
+screen).
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ if TYPE_CHECKING:
     from dlcards.insights.stats import StatsReport
     from dlcards.review.scheduling import Scheduler
     from dlcards.store import Store
+    from dlcards.store.card_text import CardText
+    from dlcards.store.rows import CardRow
     from dlcards.system.config import Settings
     from dlcards.system.decks import Decks
 
@@ -85,6 +89,42 @@ def collection_fingerprint(collection: Decks) -> str:
     for f in collection.files:
         h.update(f"{f.rel}\0{f.snapshot.digest}\0".encode())
     return key_of(SYNC_SCHEMA, PARSER_VERSION, str(collection.root), h.hexdigest())
+
+
+@dataclass
+class _Prepared:
+    """What the store sync needs of decks read at a cold start (`Collection.sync_card_rows`),
+    made before their notes are let go."""
+
+    fingerprint: str
+    rows: list[CardRow]
+    texts: list[CardText]
+
+
+def _prepare(fingerprint: str, decks: Decks, own: bool) -> _Prepared:
+    """The store sync's rows of the decks' notes. Decks of the caller's own (read for it
+    alone: `Collection.take_decks`) are emptied on the way: their files' bytes first, then
+    each chunk of notes as soon as its rows are made (the rows take the notes' place in
+    memory instead of adding to it: issue 16, a cold start's peak)."""
+    from dlcards.store import card_rows
+    from dlcards.store.card_text import texts_of
+
+    notes = decks.notes
+    if not own:
+        return _Prepared(fingerprint, card_rows(notes), texts_of(notes))
+    decks.files.clear()
+    parts: list[tuple[list[CardRow], list[CardText]]] = []
+    while notes:  # from the end: each chunk is cut off the list once its rows are made
+        chunk = notes[-_CHUNK:]
+        parts.append((card_rows(chunk), texts_of(chunk)))
+        del notes[-_CHUNK:], chunk
+    parts.reverse()
+    rows = [row for part in parts for row in part[0]]
+    texts = [text for part in parts for text in part[1]]
+    return _Prepared(fingerprint, rows, texts)
+
+
+_CHUNK = 2048  # notes let go at a time by `_prepare`
 
 
 @contextmanager
@@ -216,18 +256,28 @@ class ReviewService:
         )
 
     def _index_cards(self) -> None:
-        """The catalogue: cached when no deck file changed, else from the decks (read now)."""
+        """The catalogue: cached when no deck file changed, else from the decks (read now).
+
+        After a miss (a cold start) the decks are read, the catalogue and what the store sync
+        needs of them (`_prepared`: its rows, only when this session may write) are made, and
+        the notes are let go before the store is written (issue 16: the peak memory of a cold
+        start is the notes, not the notes and the sync's rows); a card's note is then read
+        from its own file when it is shown, as after a hit."""
         from dlcards.app import review_catalogue
 
         self._where: dict[str, tuple[Note, int]] = {}
         self._cards: dict[str, Card] = {}
+        self._prepared: _Prepared | None = None
         catalogue = review_catalogue.load(self.collection)
         if catalogue is None:
             with _gc_paused():  # ~10^5 long-lived objects: a full collection is wasted work
-                decks = self.collection.decks
-                triples = review_catalogue.session_cards_of(decks)
-                catalogue = review_catalogue.build(self.collection, decks, triples)
-                self._where = {sc.id: (note, ordinal) for sc, note, ordinal in triples}
+                decks, own = self.collection.take_decks()
+                catalogue = review_catalogue.build(self.collection, decks)
+                if self.read_only is None:
+                    # the catalogue's fingerprint is `collection_fingerprint(decks)`
+                    self._prepared = _prepare(catalogue.fingerprint, decks, own)
+                del decks
+                self.collection.drop_decks()
         self._catalogue = catalogue
 
     def _index_notes(self, decks: Decks) -> None:
@@ -237,11 +287,18 @@ class ReviewService:
         self._where = {sc.id: (note, ordinal) for sc, note, ordinal in session_cards_of(decks)}
 
     def _sync(self, now: datetime) -> None:
+        prepared, self._prepared = self._prepared, None
         fingerprint = self._catalogue.fingerprint
         if disabled(SYNC_SCHEMA.name) or self.store.get_setting(SYNC_KEY) != fingerprint:
-            decks = self.collection.decks  # the notes are needed: read them (a rare miss)
-            fingerprint = collection_fingerprint(decks)
-            self.collection.sync_cards(now)
+            if prepared is not None:  # made from the decks the catalogue was just made of
+                texts = prepared.texts
+                with _gc_paused():
+                    self.collection.sync_card_rows(prepared.rows, lambda: texts, now)
+                fingerprint = prepared.fingerprint
+            else:
+                decks = self.collection.decks  # the notes are needed: read them (a rare miss)
+                fingerprint = collection_fingerprint(decks)
+                self.collection.sync_cards(now)
             self.store.set_setting(SYNC_KEY, fingerprint)
 
     @property

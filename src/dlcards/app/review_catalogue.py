@@ -140,6 +140,117 @@ def session_cards_of(decks: Decks) -> list[tuple[SessionCard, Note, int]]:
     return out
 
 
+def catalogue_of(decks: Decks) -> CardCatalogue:
+    """`CardCatalogue.of` the cards of `session_cards_of(decks)` (with their notes' lines),
+    made in columns straight from the notes: no object per card, no sort of the cards (issue
+    16: a cold start's peak memory; ~12 MB and ~0.1 s less at 50,000 cards).
+
+    The catalogue's order is (curriculum order, id), the curriculum order (week, file order,
+    path, index in the file, ordinal). A file's notes come together in `decks.notes`, in their
+    order in the file, with one front matter (one week): so the files are sorted by (week,
+    file order, path) and their cards follow in the notes' order, each note's ordinals in
+    turn. That is checked on the way (each run of notes of one path: one week, indexes
+    rising; no path twice; no card id twice); anything else is made the general way
+    (`CardCatalogue.of`)."""
+    from dlcards.core.model import cloze_card_id
+    from dlcards.review.cards import NO_WEEK
+
+    notes = decks.notes
+    order = {f.rel: i for i, f in enumerate(decks.files)}
+    runs: list[tuple[tuple[int, int, str], int, int]] = []  # (week, file order, path), [lo, hi)
+    lo = 0
+    n = len(notes)
+    while lo < n:
+        first = notes[lo]
+        path, meta = first.path, first.meta
+        week = meta.week
+        index = first.index
+        hi = lo + 1
+        while hi < n:
+            note = notes[hi]
+            if note.path != path:
+                break
+            if note.meta.week != week or note.index <= index:
+                return _catalogue_of_cards(decks)
+            index = note.index
+            hi += 1
+        runs.append(((NO_WEEK if week is None else week, order.get(path, 0), path), lo, hi))
+        lo = hi
+    if len({key for key, _, _ in runs}) != len(runs):
+        return _catalogue_of_cards(decks)
+    runs.sort(key=lambda run: run[0])
+    group_of: dict[tuple[Any, ...], int] = {}
+    tags_of: dict[tuple[str, ...], int] = {}
+    per_meta: dict[int, tuple[Any, ...]] = {}
+    ids: list[str] = []
+    note_col: list[str | None] = []
+    groups: list[int] = []
+    index_col: list[int] = []
+    ordinals: list[int] = []
+    line_col: list[int] = []
+    tag_col: list[int] = []
+    for (wk, fo, path), lo, hi in runs:
+        for i in range(lo, hi):
+            note = notes[i]
+            basic = note.kind == "basic"
+            numbers = () if basic else note.numbers
+            if not basic and not numbers:
+                continue  # a cloze note without a deletion has no card (nor group, nor tags)
+            meta = note.meta
+            known = per_meta.get(id(meta))
+            if known is None or known[0] is not meta:
+                tags = tuple(note.tags)
+                known = (
+                    meta,
+                    meta.topic,
+                    tuple(meta.requires),
+                    tags_of.setdefault(tags, len(tags_of)),
+                )
+                per_meta[id(meta)] = known
+            _, topic, requires, tag = known
+            group = group_of.setdefault(
+                (wk, fo, path, meta.week, topic, requires, note.deck, path), len(group_of)
+            )
+            nid = note.id
+            if basic:
+                ids.append(nid)
+                note_col.append(None)
+                ordinals.append(1)
+                count = 1
+            else:
+                count = len(numbers)
+                for number in numbers:
+                    ids.append(cloze_card_id(nid, number))
+                    note_col.append(nid)
+                    ordinals.append(number)
+            groups.extend([group] * count)
+            index_col.extend([note.index] * count)
+            line_col.extend([note.line] * count)
+            tag_col.extend([tag] * count)
+    catalogue = CardCatalogue(
+        {
+            "ids": ids,
+            "notes": note_col,
+            "groups": groups,
+            "index": index_col,
+            "ordinals": ordinals,
+            "lines": line_col,
+            "tags": tag_col,
+            "group_values": list(group_of),
+            "tag_values": list(tags_of),
+        }
+    )
+    if len(catalogue.pos) != len(ids):  # a card id twice (never after `assign_ids`)
+        return _catalogue_of_cards(decks)
+    return catalogue
+
+
+def _catalogue_of_cards(decks: Decks) -> CardCatalogue:
+    """The general way: every card's `SessionCard`, sorted (`CardCatalogue.of`)."""
+    triples = session_cards_of(decks)
+    return CardCatalogue.of([t[0] for t in triples], {t[0].id: t[1].line for t in triples})
+
+
 def load(collection: Collection) -> Catalogue | None:
     """The cached catalogue when it is current for this collection, else None."""
     cache = _cache()
@@ -177,8 +288,9 @@ def build(
     from dlcards.app.review import collection_fingerprint
 
     if triples is None:
-        triples = session_cards_of(decks)
-    cards = CardCatalogue.of([t[0] for t in triples], {t[0].id: t[1].line for t in triples})
+        cards = catalogue_of(decks)
+    else:
+        cards = CardCatalogue.of([t[0] for t in triples], {t[0].id: t[1].line for t in triples})
     fingerprint = collection_fingerprint(decks)
     files = {f.rel: _stat(f.path) for f in decks.files}
     errors = len(decks.errors)

@@ -13,9 +13,10 @@ if TYPE_CHECKING:
 NO_WEEK = 10**6  # files without a week come after every week
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SessionCard:
-    """What the session needs to know about a card (no text)."""
+    """What the session needs to know about a card (no text). Slots: a cold start makes one
+    per card of the collection (issue 16: ~250 bytes less each)."""
 
     id: str
     note_id: str

@@ -5,7 +5,9 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from dlcards.core.model import BLOCK_KINDS, ID_RE, Block, DeckMeta, Deletion, Note
 from dlcards.core.parse.base import ParsedFile, _fence_kind, _visible
@@ -142,7 +144,7 @@ class _Builder(_FrontMatter):
                 side = "answer" if answer_at is not None and tok.map[0] > answer_at else "question"
                 if kind == "cloze":
                     side = "answer"
-                blocks.append(Block(kind=fk, side=side, line=tok.map[0] + 1, text=tok.content))
+                blocks.append(_new_block(kind=fk, side=side, line=tok.map[0] + 1, text=tok.content))
         loc_line = start + 1
         chash = content_hash(hashed)
         common: dict[str, Any] = dict(
@@ -267,7 +269,7 @@ class _Builder(_FrontMatter):
                 )
             else:
                 out.append(
-                    Deletion(
+                    _new_deletion(
                         number=number,
                         text=body_text,
                         hint=hint,
@@ -283,11 +285,19 @@ class _Builder(_FrontMatter):
 # -- notes without pydantic's validation ---------------------------------------------------
 # `Note(**fields)` validates each of its 16 fields (~2.5 µs a note against ~1.1 µs here: ~0.07 s
 # of a 50k-card cold start; pydantic's own `model_construct` is slower than validating, ~7 µs)
-# although the builder makes every value with its field's type. `_new_note` makes the
-# same object pydantic would (its fields in order, `fields_set` the names given), and is used
-# only when a probe note made both ways pickles identically (else it validates, as before).
-_NOTE_TEMPLATE: dict[str, Any] = {}
+# although the builder makes every value with its field's type. `_new_note` (and `_new_block`,
+# `_new_deletion`) make the same object pydantic would (its fields in order, `fields_set` the
+# names given), and are used only when probe objects made both ways pickle identically (else
+# they validate, as before).
+#
+# The `fields_set` of the objects made here is one set per model and list of names, shared
+# (issue 16, cold start: a set of 14 names is ~730 bytes, a note's own copy was 29 MiB of the
+# 50k-card collection's ~100 MiB of notes). The models are frozen: pydantic never changes an
+# instance's set in place (`model_copy` copies it first; the probe checks that too).
+_TEMPLATES: dict[type[BaseModel], dict[str, Any]] = {}
+_FIELDS_SETS: dict[tuple[type[BaseModel], tuple[str, ...]], set[str]] = {}
 _FAST_NOTES: bool | None = None
+_M = TypeVar("_M", bound=BaseModel)
 _new_object = object.__new__
 _set_attr = object.__setattr__
 
@@ -295,27 +305,65 @@ _set_attr = object.__setattr__
 def _new_note(**fields: Any) -> Note:
     if _FAST_NOTES is None:
         _probe_fast_notes()
-    return _fast_note(fields) if _FAST_NOTES else Note(**fields)
+    return _fast_model(Note, fields) if _FAST_NOTES else Note(**fields)
 
 
-def _fast_note(fields: dict[str, Any]) -> Note:
-    values = _NOTE_TEMPLATE.copy()
+def _new_block(**fields: Any) -> Block:
+    if _FAST_NOTES is None:
+        _probe_fast_notes()
+    return _fast_model(Block, fields) if _FAST_NOTES else Block(**fields)
+
+
+def _new_deletion(**fields: Any) -> Deletion:
+    if _FAST_NOTES is None:
+        _probe_fast_notes()
+    return _fast_model(Deletion, fields) if _FAST_NOTES else Deletion(**fields)
+
+
+def _fast_model(cls: type[_M], fields: dict[str, Any]) -> _M:
+    values = _TEMPLATES[cls].copy()
     values.update(fields)
-    note: Note = _new_object(Note)
-    _set_attr(note, "__dict__", values)
-    _set_attr(note, "__pydantic_fields_set__", set(fields))
-    _set_attr(note, "__pydantic_extra__", None)
-    _set_attr(note, "__pydantic_private__", None)
-    return note
+    key = (cls, tuple(fields))
+    fields_set = _FIELDS_SETS.get(key)
+    if fields_set is None:
+        fields_set = _FIELDS_SETS.setdefault(key, set(fields))
+    obj: _M = _new_object(cls)
+    _set_attr(obj, "__dict__", values)
+    _set_attr(obj, "__pydantic_fields_set__", fields_set)
+    _set_attr(obj, "__pydantic_extra__", None)
+    _set_attr(obj, "__pydantic_private__", None)
+    return obj
+
+
+def _same_object(fast: BaseModel, slow: BaseModel) -> bool:
+    """Whether an object made here is what pydantic makes, and keeps its shared set as is."""
+    shared = fast.__pydantic_fields_set__
+    before = set(shared)
+    copy = fast.model_copy(update={"line": 7})
+    try:  # frozen: assigning a field raises before pydantic adds to the set
+        fast.line = 9  # type: ignore[attr-defined]
+    except Exception:
+        pass
+    else:
+        return False
+    return (
+        fast.__getstate__() == slow.__getstate__()
+        and list(fast.__dict__) == list(slow.__dict__)
+        and shared == before
+        and copy.__pydantic_fields_set__ is not shared
+    )
 
 
 def _probe_fast_notes() -> None:
     global _FAST_NOTES
     try:
-        for name, info in Note.model_fields.items():
-            _NOTE_TEMPLATE[name] = (
-                None if info.is_required() else info.get_default(call_default_factory=True)
-            )
+        for cls in (Note, Block, Deletion):
+            _TEMPLATES[cls] = {
+                name: None if info.is_required() else info.get_default(call_default_factory=True)
+                for name, info in cls.model_fields.items()
+            }
+        block: dict[str, Any] = dict(kind="check", side="answer", line=3, text="1\n")
+        deletion: dict[str, Any] = dict(number=1, text="a", hint=None, line=2, start=0, end=9)
         probe: dict[str, Any] = dict(
             id="x",
             id_explicit=True,
@@ -324,18 +372,18 @@ def _probe_fast_notes() -> None:
             line=2,
             end_line=3,
             question="{{c1::a}}",
-            deletions=(Deletion(number=1, text="a", line=2, start=0, end=9),),
-            blocks=(Block(kind="check", side="answer", line=3, text="1\n"),),
+            deletions=(Deletion(**deletion),),
+            blocks=(Block(**block),),
             context=("h",),
             meta=DeckMeta(week=1),
             deck="d",
             index=0,
             content_hash="0" * 16,
         )
-        fast = _fast_note(probe)
-        slow = Note(**probe)
-        _FAST_NOTES = fast.__getstate__() == slow.__getstate__() and list(fast.__dict__) == list(
-            slow.__dict__
+        _FAST_NOTES = (
+            _same_object(_fast_model(Block, block), Block(**block))
+            and _same_object(_fast_model(Deletion, deletion), Deletion(**deletion))
+            and _same_object(_fast_model(Note, probe), Note(**probe))
         )
     except Exception:  # pragma: no cover - another pydantic: validate every note
         _FAST_NOTES = False
