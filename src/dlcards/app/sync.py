@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -203,9 +204,13 @@ class SyncService:
         dry_run: bool = False,
         delete_orphans: Iterable[str] = (),
         progress: Any = None,
+        full: bool = False,
     ) -> SyncReport:
         """One sync with the collection file, else the logged-in server, else the collection
-        file used last time. Raises DlcardsError (nothing changed) when none is set up."""
+        file used last time. Raises DlcardsError (nothing changed) when none is set up.
+
+        Incremental (only what changed since the last sync) when the last sync's cursor holds
+        (`dlcards.anki.sync.incremental`); `full`: the whole of both sides, whatever it says."""
         from dlcards.anki.sync import close_anki, open_anki, server_media, server_sync
         from dlcards.store.sync import set_fingerprint
 
@@ -222,7 +227,10 @@ class SyncService:
         if not dry_run:  # one writer at a time: before either side is touched
             self.col.take_lease("sync")
         delete = frozenset(delete_orphans)
-        quick = not (dry_run or prefer_markdown or delete)
+        quick = not (dry_run or prefer_markdown or delete or full)
+        run = functools.partial(
+            self._run, dry_run=dry_run, prefer=prefer_markdown, delete=delete, progress=progress
+        )
         if login is None:
             assert collection_path is not None
             path = collection_path.expanduser().resolve()
@@ -232,7 +240,7 @@ class SyncService:
             if report is None:
                 col = open_anki(path)
                 try:
-                    report = self._run(col, target, dry_run, prefer_markdown, delete, progress)
+                    report = run(col, target, full=full)
                 finally:
                     close_anki(col)
                 if not dry_run:
@@ -251,11 +259,22 @@ class SyncService:
                     _write_private(sync_dir() / LOGIN_FILE, login.__dict__)
                 report = self._unchanged(target, _anki_stamp(col)) if quick else None
                 if report is None:
-                    report = self._run(col, target, dry_run, prefer_markdown, delete, progress)
+                    why = None
+                    if pulled != "synced":
+                        why = f"the server sync before it was a {pulled}"
+                    report = run(col, target, full=full, why=why)
                     if not dry_run:
                         t0 = time.perf_counter()
                         pushed, _ = server_sync(col, login.hkey, login.endpoint, phase="push")
                         report.timings["push"] = time.perf_counter() - t0
+                        if pushed != "synced":  # the mirror was reopened: not what it was
+                            from dlcards.anki.sync.collection import _our_notetypes
+                            from dlcards.anki.sync.incremental import anki_marks
+                            from dlcards.store.sync import set_cursor_anki
+
+                            mids = _our_notetypes(col)
+                            marks = anki_marks(col, mids) if pushed == "full upload" else None
+                            set_cursor_anki(self.col.store, target, marks)
                         report.server = [f"before: {pulled}", f"after: {pushed}"]
                         new_media = report.added or report.updated
                         if new_media and server_media(col, login.hkey, login.endpoint):
@@ -273,33 +292,69 @@ class SyncService:
         self,
         col: Any,
         target: str,
+        *,
         dry_run: bool,
-        prefer_markdown: bool,
+        prefer: bool,
         delete: frozenset[str],
         progress: Any = None,
+        full: bool = False,
+        why: str | None = None,
     ) -> SyncReport:
         from dlcards.anki.sync import run_sync
 
         t0 = time.perf_counter()
-        inp = self._input(dry_run, prefer_markdown, delete)
-        if progress is not None:
-            inp = dataclasses.replace(inp, progress=progress)
-        inp.target = target
+        markdown = [0.0]
+
+        def load(inp: Any) -> None:  # the Markdown side, when the run is a full one
+            t = time.perf_counter()
+            notes, rendered = self._markdown()
+            inp.notes, inp.rendered = notes, rendered
+            if not dry_run:
+                self.col.sync_cards(self.col.now())
+            markdown[0] = time.perf_counter() - t
+
+        marker = _running_marker(target)
+        if full:
+            why = "--full"
+        elif why is None and marker.exists():
+            why = "the previous sync with this target was interrupted"
+        inp = self._input(dry_run, prefer, delete)
+        inp = dataclasses.replace(
+            inp, target=target, digest=self._digest(), full=why, loader=load, progress=progress
+        )
         self._prepare(dry_run)
+        if not dry_run:  # until the store commits: a sync killed in between is seen next time
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_text(target)
         t1 = time.perf_counter()
         report = run_sync(col, self.col.store, inp)
-        report.timings["markdown"] = t1 - t0
-        report.timings["engine"] = time.perf_counter() - t1
+        if not dry_run:
+            marker.unlink(missing_ok=True)
+        report.timings["markdown"] = markdown[0]
+        report.timings["engine"] = time.perf_counter() - t1 - markdown[0]
+        report.timings["prepare"] = t1 - t0
         return report
 
     def _fingerprint(self, anki: dict[str, Any]) -> dict[str, Any]:
         """What both sides look like now, cheaply: deck files, settings, the store's reviews
         and flags, the study day, and `anki` (the collection file's size and time, or the
         mirror's modification time)."""
+        from dlcards.store.sync import store_fingerprint
+
+        col = self.col
+        return {
+            "decks": self._digest(),
+            "store": store_fingerprint(col.store),
+            "day": col.today().isoformat(),
+            **anki,
+        }
+
+    def _digest(self) -> str:
+        """The Markdown side's digest: deck files, settings, and the versions of dlcards, the
+        sync, the HTML and the note types' templates."""
         from dlcards import __version__
         from dlcards.anki import notetypes
         from dlcards.anki.html import RENDER_VERSION
-        from dlcards.store.sync import store_fingerprint
         from dlcards.system.paths import deck_files
 
         col = self.col
@@ -315,12 +370,7 @@ class SyncService:
         h.update(col.settings.model_dump_json().encode())
         for path in deck_files(col.root, col.paths):
             h.update(f"{path}\0".encode() + hashlib.sha256(path.read_bytes()).digest())
-        return {
-            "decks": h.hexdigest(),
-            "store": store_fingerprint(col.store),
-            "day": col.today().isoformat(),
-            **anki,
-        }
+        return h.hexdigest()
 
     def _unchanged(self, target: str, anki: dict[str, Any]) -> SyncReport | None:
         """A report of nothing to do when neither side changed since the last sync (the open
@@ -334,7 +384,7 @@ class SyncService:
         if found is None or found[1].get("fingerprint") != self._fingerprint(anki):
             return None
         summary = found[1]
-        report = SyncReport(target=target)
+        report = SyncReport(target=target, mode="unchanged", why="nothing changed on either side")
         report.conflicts = [Conflict(**c) for c in summary.get("conflicts", [])]
         return report
 
@@ -349,14 +399,20 @@ class SyncService:
 
     def _prepare(self, dry_run: bool) -> None:
         if not dry_run:
-            self.col.take_lease("sync")  # one writer at a time: no review open meanwhile
-            self.col.daily_backup()
-            self.col.sync_cards(self.col.now())
+            from dlcards.store.backup import list_backups
 
-    def _input(self, dry_run: bool, prefer_markdown: bool, delete_orphans: Iterable[str]) -> Any:
+            self.col.take_lease("sync")  # one writer at a time: no review open meanwhile
+            # today's backup, unless made already (a look at the folder: the backup opens a
+            # second connection, which checks the file's pages while this one is open)
+            today = self.col.today()
+            keep = self.col.settings.backups_keep
+            if keep and not any(b.day == today for b in list_backups(self.col.store_file())):
+                self.col.daily_backup()
+
+    def _markdown(self) -> tuple[list[Any], dict[str, Any]]:
+        """The valid notes and their Anki HTML (a full sync's Markdown side)."""
         from dlcards.anki.builder import render_all, split_valid
         from dlcards.anki.rendercache import RenderCache, cache_file
-        from dlcards.anki.sync import SyncInput
         from dlcards.system.paths import state_dir
 
         col = self.col
@@ -368,11 +424,17 @@ class SyncService:
         cache.save()
         if render_problems:
             valid = [n for n in valid if not rendered[n.id].problems]
+        return valid, rendered
+
+    def _input(self, dry_run: bool, prefer_markdown: bool, delete_orphans: Iterable[str]) -> Any:
+        from dlcards.anki.sync import SyncInput
+
+        col = self.col
         return SyncInput(
             target="",
-            notes=valid,
-            rendered=rendered,
-            display=decks.display_path,
+            notes=[],
+            rendered={},
+            display=lambda path: col.decks.display_path(path),
             settings=col.settings,
             calendar=col.calendar,
             scheduler=col.scheduler,
@@ -382,6 +444,11 @@ class SyncService:
             delete_orphans=frozenset(delete_orphans),
             pause=_pause_hook(),
         )
+
+
+def _running_marker(target: str) -> Path:
+    """The file that says a sync with this target has started writing and not committed."""
+    return sync_dir() / f"running-{hashlib.sha256(target.encode()).hexdigest()[:16]}"
 
 
 def _file_stamp(path: Path) -> list[int]:

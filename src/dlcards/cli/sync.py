@@ -39,6 +39,11 @@ def _service(ctx: click.Context) -> tuple[Any, SyncService]:
     help="Settle conflicts: `--prefer markdown` overwrites fields edited in Anki.",
 )
 @click.option("--dry-run", is_flag=True, help="Report what would change; change nothing.")
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Compare the whole of both sides, not only what changed since the last sync.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_context
 def command(
@@ -46,6 +51,7 @@ def command(
     collection_path: Path | None,
     prefer: str | None,
     dry_run: bool,
+    full: bool,
     as_json: bool,
 ) -> None:
     """Sync with Anki: cards from Markdown, reviews both ways, one schedule.
@@ -53,6 +59,9 @@ def command(
     With --collection, the Anki collection file (Anki closed); otherwise the sync server you
     logged in to (`dlcards sync login`), else the collection file used last time. Fields you
     edited in Anki are never overwritten silently: they are reported as conflicts.
+
+    After the first sync, a sync reads only what changed since the last one (incremental);
+    whenever that cannot be trusted it compares everything, and says why (--full forces it).
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -61,7 +70,11 @@ def command(
     col, service = _service(ctx)
     with col, TerminalProgress(enabled=None if not as_json else False) as bar:
         report = service.sync(
-            collection_path, prefer_markdown=prefer == "markdown", dry_run=dry_run, progress=bar
+            collection_path,
+            prefer_markdown=prefer == "markdown",
+            dry_run=dry_run,
+            progress=bar,
+            full=full,
         )
     _print_report(report, as_json)
 
@@ -72,7 +85,7 @@ def _print_report(report: SyncReport, as_json: bool) -> None:
         return
     head = "dry run: nothing written; would sync" if report.dry_run else "synced"
     target = report.target.split("#")[0]
-    click.echo(f"{head} with {target} in {report.seconds:.2f} s")
+    click.echo(f"{head} with {target} in {report.seconds:.2f} s ({_mode(report)})")
     click.echo(
         f"notes: {report.added} added, {report.updated} updated, {report.orphaned} orphaned"
         + (f", {report.restored} restored" if report.restored else "")
@@ -109,6 +122,14 @@ def _print_report(report: SyncReport, as_json: bool) -> None:
         )
     for w in report.warnings:
         click.echo(click.style("warning: ", fg="yellow") + w, err=True)
+
+
+def _mode(report: SyncReport) -> str:
+    if report.mode == "incremental":
+        return "incremental: only what changed since the last sync"
+    if report.mode == "unchanged":
+        return "nothing changed since the last sync"
+    return f"full: {report.why}" if report.why else "full"
 
 
 @command.command("login")

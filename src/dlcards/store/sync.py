@@ -19,6 +19,7 @@ Tables (migration 3, `anki_sync`):
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -37,6 +38,7 @@ class SyncedNote:
     deck: str
     conflict: dict[int, str] = field(default_factory=dict)  # field index -> Markdown value
     orphaned: bool = False
+    position: int | None = None  # curriculum position (a new card's place in Anki's order)
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,9 @@ class SyncWrite:
     forget_notes: list[str] = field(default_factory=list)  # deleted in Anki: no base any more
     cards: list[SyncedCard] = field(default_factory=list)  # upserts
     summary: dict[str, Any] = field(default_factory=dict)
+    # what the next sync may start from (`dlcards.anki.sync.incremental`): kept in the summary
+    # with the store's side (`store_cursor`) added inside the commit; None: no cursor (full next)
+    cursor: dict[str, Any] | None = None
 
 
 def known_revlog_ids(store: Store) -> set[int]:
@@ -87,33 +92,168 @@ def review_links(store: Store) -> dict[int, int]:
 def pending_reviews(store: Store, in_anki: set[int]) -> list[tuple[int, ReviewEntry]]:
     """(review id, entry) of the reviews answered in dlcards that this Anki collection lacks:
     never written to Anki, or written to another target (their revlog id is not `in_anki`)."""
-    links = review_links(store)
-    missing = {rid for rid, revlog_id in links.items() if revlog_id not in in_anki}
-    cards = {
-        r[0]
-        for r in store.conn.execute(
-            "SELECT DISTINCT c.card_id FROM review_log AS l JOIN cards AS c ON c.id = l.card "
-            "WHERE l.anki_revlog_id IS NULL AND l.id NOT IN (SELECT review_id FROM sync_review_ids)"
+    pending = PendingReviews(store, in_anki)
+    return pending.of(sorted(pending.cards))
+
+
+class PendingReviews:
+    """`pending_reviews` a few cards at a time: which cards have any (`cards`), then their
+    reviews (`of`), so a first sync of a million reviews never holds them all at once."""
+
+    def __init__(self, store: Store, in_anki: set[int]):
+        self.store = store
+        self.links = review_links(store)
+        self.missing = {rid for rid, revlog_id in self.links.items() if revlog_id not in in_anki}
+        self.cards: set[str] = {
+            r[0]
+            for r in store.conn.execute(
+                "SELECT DISTINCT c.card_id FROM review_log AS l JOIN cards AS c ON c.id = l.card "
+                "WHERE l.anki_revlog_id IS NULL "
+                "AND l.id NOT IN (SELECT review_id FROM sync_review_ids)"
+            )
+        }
+        if self.missing:
+            ids = sorted(self.missing)
+            for i in range(0, len(ids), 500):
+                chunk = ids[i : i + 500]
+                self.cards.update(
+                    r[0]
+                    for r in store.conn.execute(
+                        "SELECT c.card_id FROM review_log AS l JOIN cards AS c ON c.id = l.card "
+                        f"WHERE l.id IN ({', '.join('?' * len(chunk))})",
+                        chunk,
+                    )
+                )
+
+    def of(self, cards: list[str]) -> list[tuple[int, ReviewEntry]]:
+        """The pending reviews of these cards, in time order."""
+        if not cards:
+            return []
+        links, missing = self.links, self.missing
+        return [
+            (rid, e)
+            for rid, e in self.store.reviews_with_ids(cards)
+            if e.anki_revlog_id is None and (rid not in links or rid in missing)
+        ]
+
+
+# ---- incremental sync: what changed since the last sync ----------------------------------
+
+CURSOR_KEY = "cursor"
+
+
+def store_cursor(conn: Any) -> dict[str, Any]:
+    """The store's side of a sync cursor: the review log's last id and its change counter
+    (`log_changes`, migration 9: anything but an append), how many review ids are linked, and
+    the schema version. While the counter, the links and the schema stay, every review after
+    the cursor has an id above `review_max`."""
+    review_max = conn.execute("SELECT coalesce(max(id), 0) FROM review_log").fetchone()[0]
+    changes = conn.execute("SELECT n, instance FROM log_changes WHERE id = 1").fetchone()
+    links = conn.execute("SELECT count(*) FROM sync_review_ids").fetchone()[0]
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    return {
+        "review_max": int(review_max),
+        "log_changes": [int(changes[0]), str(changes[1])] if changes else None,
+        "links": int(links),
+        "schema": int(version),
+    }
+
+
+def sync_cursor(store: Store, target: str) -> dict[str, Any] | None:
+    """The cursor the last sync with this target left (None: none, or an older dlcards)."""
+    found = last_sync(store, target)
+    if found is None:
+        return None
+    cursor = found[1].get(CURSOR_KEY)
+    return cursor if isinstance(cursor, dict) else None
+
+
+def set_cursor_anki(store: Store, target: str, marks: dict[str, Any] | None) -> None:
+    """After a full upload to a sync server (the mirror reopened): its Anki side of the cursor
+    as it is now; None: the cursor is dropped (the next sync is a full one)."""
+    conn = store.conn
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        row = conn.execute(
+            "SELECT summary FROM sync_targets WHERE target = ?", (target,)
+        ).fetchone()
+        if row is not None:
+            summary = json.loads(row[0])
+            if marks is None or not isinstance(summary.get(CURSOR_KEY), dict):
+                summary.pop(CURSOR_KEY, None)
+            else:
+                summary[CURSOR_KEY]["anki"] = marks
+            conn.execute(
+                "UPDATE sync_targets SET summary = ? WHERE target = ?",
+                (json.dumps(summary, ensure_ascii=False), target),
+            )
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def synced_note_index(store: Store, target: str) -> dict[str, tuple[bool, int | None]]:
+    """note id -> (orphaned, curriculum position) after the last sync (no fields read)."""
+    return {
+        str(note_id): (bool(orphaned), None if position is None else int(position))
+        for note_id, orphaned, position in store.conn.execute(
+            "SELECT note_id, orphaned, position FROM sync_notes WHERE target = ?", (target,)
         )
     }
-    if missing:
-        ids = sorted(missing)
-        for i in range(0, len(ids), 500):
-            chunk = ids[i : i + 500]
-            cards.update(
-                r[0]
-                for r in store.conn.execute(
-                    "SELECT c.card_id FROM review_log AS l JOIN cards AS c ON c.id = l.card "
-                    f"WHERE l.id IN ({', '.join('?' * len(chunk))})",
-                    chunk,
-                )
+
+
+def known_among(store: Store, revlog_ids: Iterable[int]) -> set[int]:
+    """The Anki revlog ids among these that dlcards already knows (`known_revlog_ids`, asked
+    for a few ids by the indexes instead of reading them all)."""
+    ids = sorted(set(revlog_ids))
+    out: set[int] = set()
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        marks = ", ".join("?" * len(chunk))
+        out.update(
+            int(r[0])
+            for r in store.conn.execute(
+                f"SELECT anki_revlog_id FROM review_log WHERE anki_revlog_id IN ({marks}) "
+                f"UNION ALL SELECT revlog_id FROM sync_review_ids WHERE revlog_id IN ({marks})",
+                [*chunk, *chunk],
             )
+        )
+    return out
+
+
+def pending_reviews_since(store: Store, review_max: int) -> list[tuple[int, ReviewEntry]]:
+    """`pending_reviews` when the last sync left every older review linked or imported (its
+    cursor holds): the reviews answered in dlcards after review id `review_max`, never written
+    to Anki."""
+    conn = store.conn
+    rows = conn.execute(
+        "SELECT l.id, c.card_id FROM review_log AS l JOIN cards AS c ON c.id = l.card "
+        "WHERE l.id > ? AND l.anki_revlog_id IS NULL",
+        (review_max,),
+    ).fetchall()
+    if not rows:
+        return []
+    new = {int(r[0]) for r in rows}
+    linked: set[int] = set()
+    ids = sorted(new)
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        linked.update(
+            int(r[0])
+            for r in conn.execute(
+                "SELECT review_id FROM sync_review_ids "
+                f"WHERE review_id IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            )
+        )
+    cards = sorted({str(r[1]) for r in rows if int(r[0]) not in linked})
     if not cards:
         return []
     return [
         (rid, e)
-        for rid, e in store.reviews_with_ids(sorted(cards))
-        if e.anki_revlog_id is None and (rid not in links or rid in missing)
+        for rid, e in store.reviews_with_ids(cards)
+        if rid in new and rid not in linked and e.anki_revlog_id is None
     ]
 
 
@@ -229,10 +369,10 @@ def commit_sync(store: Store, write: SyncWrite) -> int:
                 "AND flag = 0 AND leech = 0"
             )
         conn.executemany(
-            "INSERT INTO sync_notes (target, note_id, fields, conflict, deck, orphaned) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (target, note_id) DO UPDATE SET "
+            "INSERT INTO sync_notes (target, note_id, fields, conflict, deck, orphaned, position) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (target, note_id) DO UPDATE SET "
             "fields = excluded.fields, conflict = excluded.conflict, deck = excluded.deck, "
-            "orphaned = excluded.orphaned",
+            "orphaned = excluded.orphaned, position = excluded.position",
             [
                 (
                     write.target,
@@ -243,6 +383,7 @@ def commit_sync(store: Store, write: SyncWrite) -> int:
                     else None,
                     n.deck,
                     int(n.orphaned),
+                    n.position,
                 )
                 for n in write.notes
             ],
@@ -261,11 +402,16 @@ def commit_sync(store: Store, write: SyncWrite) -> int:
                 for c in write.cards
             ],
         )
+        summary = dict(write.summary)
+        if write.cursor is not None:
+            summary[CURSOR_KEY] = {**write.cursor, "store": store_cursor(conn)}
+        else:
+            summary.pop(CURSOR_KEY, None)
         conn.execute(
             "INSERT INTO sync_targets (target, last_sync, summary) VALUES (?, ?, ?) "
             "ON CONFLICT (target) DO UPDATE SET last_sync = excluded.last_sync, "
             "summary = excluded.summary",
-            (write.target, stamp, json.dumps(write.summary, ensure_ascii=False)),
+            (write.target, stamp, json.dumps(summary, ensure_ascii=False)),
         )
     except BaseException:
         conn.execute("ROLLBACK")

@@ -22,8 +22,15 @@ and after this engine runs, as a phone would. One run (`run_sync`):
    dlcards, Anki takes dlcards'; answered on both sides, the merged history is replayed once
    (time order) and the result is written to both;
 4. **suspend, bury, flags, leech** both ways (three-way against the last sync's values);
-5. deck options preset and new-card positions (curriculum order);
-6. the dlcards side is written in ONE store transaction (`store.sync.commit_sync`).
+5. deck options preset and new-card positions (curriculum order: each new card at its note's
+   curriculum position, so answering a card moves no other);
+6. the dlcards side is written in ONE store transaction (`store.sync.commit_sync`), with the
+   cursor the next run starts from.
+
+After the first sync a run is *incremental* when the last run's cursor still holds
+(`incremental`): it reads Anki's revlog rows and dlcards' reviews after the cursor, every
+card's flags in one narrow scan, and skips step 1 (and the Markdown) altogether; anything it
+cannot trust runs the full sync above (`SyncReport.mode`, `.why`). Both end in the same state.
 
 Nothing here prints; the report is a value (`SyncReport`).
 
@@ -36,6 +43,7 @@ The parts, in the order data flows through a run:
 - `base`: the engine's shared state and the one writer of Anki (`flush_anki`);
 - `content` (step 1), `reviews` (steps 2 and 3), `flags` (step 4): the engine's steps;
 - `engine`: `run_sync`, the steps in order, step 5 and the one store commit;
+- `incremental`: the cursor a run leaves and the plan of an incremental run;
 - `server`: a sync server (login, collection and media sync).
 """
 

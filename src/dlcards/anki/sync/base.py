@@ -7,7 +7,13 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from dlcards.anki.sync.collection import LAST_SYNC_KEY, AnkiCardRow, _our_notetypes, read_notes
+from dlcards.anki.sync.collection import (
+    LAST_SYNC_KEY,
+    AnkiCardRow,
+    AnkiNoteRow,
+    _our_notetypes,
+    read_notes,
+)
 from dlcards.anki.sync.desired import Desired
 from dlcards.anki.sync.schedule import DayMap
 
@@ -28,7 +34,7 @@ class _EngineBase:
         write: Any,
         desired: list[Desired],
     ):
-        from dlcards.store.sync import synced_cards, synced_notes
+        from dlcards.store.sync import synced_cards
 
         self.col = col
         self.store = store
@@ -37,22 +43,35 @@ class _EngineBase:
         self.write = write
         self.desired = desired
         self.by_guid = {d.guid: d for d in desired}
-        self.base_notes = synced_notes(store, inp.target)
+        self.base_notes: dict[str, Any] = {}  # note id -> SyncedNote (full runs: `load_notes`)
         self.base_cards = synced_cards(store, inp.target)
         self.mids = _our_notetypes(col)
-        self.anki = read_notes(col, self.mids)
+        self.anki: dict[str, AnkiNoteRow] = {}  # GUID -> note (incremental runs: tags = leech)
         self.note_updates: dict[int, Any] = {}  # nid -> anki Note (to flush)
         self.card_updates: dict[int, Any] = {}  # cid -> anki Card (to flush)
         self.revlog_rows: list[tuple[Any, ...]] = []
+        # incremental runs: (id, cid, ease, type) of every revlog row written (the new cursor's
+        # revlog checksums are the old ones plus these plus the rows after the old cursor)
+        self.written_revlog: list[tuple[int, int, int, int]] = []
         self.deck_moves: dict[str, list[int]] = {}
         self.delete_nids: list[int] = []
         self.order: list[tuple[str, int]] = []  # (GUID, ordinal) in curriculum order
         self.cards: dict[int, list[AnkiCardRow]] = {}
         self.card_of: dict[str, AnkiCardRow] = {}  # dlcards card id -> Anki card
-        self.note_of_card: dict[str, Desired] = {}
+        self.guid_of_card: dict[str, str] = {}  # dlcards card id -> its note's GUID (not orphans)
         self.today = inp.calendar.study_day(inp.now)
         sched = col.sched
         self.days = DayMap(int(sched.today), self.today, int(sched.day_cutoff), inp.calendar)
+        # incremental runs (`incremental.Plan`): what changed since the last sync's cursor
+        self.plan: Any = None
+        self.skip_cids: list[int] = []  # Anki cards of dlcards notes that are no dlcards card
+
+    def load_notes(self) -> None:
+        """What a full run compares: the last sync's notes and every dlcards note in Anki."""
+        from dlcards.store.sync import synced_notes
+
+        self.base_notes = synced_notes(self.store, self.inp.target)
+        self.anki = read_notes(self.col, self.mids)
 
     # -- helpers --
 
@@ -96,6 +115,8 @@ class _EngineBase:
                     )
 
             col.db.transact(insert)
+            if self.plan is not None:
+                self.written_revlog += [(r[0], r[1], r[3], r[8]) for r in rows]
             self.revlog_rows = []
         if self.delete_nids:
             col.remove_notes(self.delete_nids)

@@ -157,6 +157,21 @@ def read_cards(col: Any, nids: Iterable[int]) -> dict[int, list[AnkiCardRow]]:
     return out
 
 
+_CARD_COLUMNS = "id, nid, ord, did, odid, type, queue, due, ivl, left, reps, lapses, flags"
+
+
+def read_cards_by_id(col: Any, cids: Iterable[int]) -> list[AnkiCardRow]:
+    """These Anki cards (by card id), whole."""
+    ids = sorted(set(cids))
+    out = []
+    for i in range(0, len(ids), 500):
+        chunk = ",".join(str(n) for n in ids[i : i + 500])
+        for row in col.db.all(f"select {_CARD_COLUMNS}, data from cards where id in ({chunk})"):
+            values = [int(v) for v in row[:13]]
+            out.append(AnkiCardRow(*values, data=str(row[13] or "")))  # type: ignore[arg-type,misc]
+    return out
+
+
 def delete_orphans_in(col: Any, note_ids: Iterable[str]) -> int:
     """Delete the Anki notes of these dlcards note ids (for `dlcards prune`). Returns notes
     deleted. Call it through `app.sync.SyncService.prune_anki`, which first brings their

@@ -57,6 +57,7 @@ class _Content(_EngineBase):
                     d.deck,
                     conflict,
                     False,
+                    d.position,
                 )
             )
         report.added = len(to_add)
@@ -65,7 +66,9 @@ class _Content(_EngineBase):
             self.mids = _our_notetypes(self.col)
             self.anki = read_notes(self.col, self.mids)
             for d in to_add:
-                self.write.notes.append(SyncedNote(d.note.id, d.fields, d.deck, {}, False))
+                self.write.notes.append(
+                    SyncedNote(d.note.id, d.fields, d.deck, {}, False, d.position)
+                )
         self._orphans()
         self._notetypes()
         self.cards = read_cards(self.col, [r.nid for r in self.anki.values()])
@@ -77,7 +80,9 @@ class _Content(_EngineBase):
                 cid = d.card_id(card.ord)
                 if cid is not None:
                     self.card_of[cid] = card
-                    self.note_of_card[cid] = d
+                    self.guid_of_card[cid] = d.guid
+                else:
+                    self.skip_cids.append(card.cid)
         # orphans too: their reviews still come in (prune imports a card's history first)
         from dlcards.core.model import cloze_card_id
 

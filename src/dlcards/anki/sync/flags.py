@@ -24,31 +24,43 @@ class _Flags(_EngineBase):
         from dlcards.store.sync import SyncedCard
 
         inp, report = self.inp, self.report
-        dlc = self.store.flags(list(self.note_of_card))
+        dlc = self.store.flags()  # the whole table: only cards with a flag have a row
         leech_notes: dict[int, bool] = {}
+        no_flags = CardFlags(card_id="")
+        today = self.today
         for card_id, card in sorted(self.card_of.items()):
-            d = self.note_of_card.get(card_id)
-            if d is None:  # an orphan: its flags stay as they are on both sides
+            guid = self.guid_of_card.get(card_id)
+            if guid is None:  # an orphan: its flags stay as they are on both sides
                 continue
-            row = self.anki[d.guid]
+            row = self.anki[guid]
             current = self.card_updates.get(card.cid)
             queue = current.queue if current is not None else card.queue
-            a = SyncedCard(
-                card_id,
+            a_t = (
                 queue == QUEUE_SUSPENDED,
                 queue in (QUEUE_SIBLING_BURIED, QUEUE_MANUAL_BURIED),
                 card.flags & 7,
                 LEECH_TAG in row.tags,
             )
-            f = dlc.get(card_id) or CardFlags(card_id=card_id)
-            m = SyncedCard(
-                card_id,
+            f = dlc.get(card_id) or no_flags
+            m_t = (
                 f.suspended,
-                bool(f.buried_until and f.buried_until > self.today),
+                bool(f.buried_until and f.buried_until > today),
                 f.flag,
                 f.leech,
             )
-            base = self.base_cards.get(card_id) or SyncedCard(card_id)
+            base = self.base_cards.get(card_id)
+            if base is not None and a_t == m_t == (
+                base.suspended,
+                base.buried,
+                base.flag,
+                base.leech,
+            ):
+                # nothing changed on either side
+                leech_notes[row.nid] = leech_notes.get(row.nid, False) or base.leech
+                continue
+            a, m = SyncedCard(card_id, *a_t), SyncedCard(card_id, *m_t)
+            f = dlc.get(card_id) or CardFlags(card_id=card_id)
+            base = base or SyncedCard(card_id)
             merged = SyncedCard(
                 card_id,
                 _three_way(base.suspended, a.suspended, m.suspended),
@@ -82,18 +94,15 @@ class _Flags(_EngineBase):
             leech_notes[row.nid] = leech_notes.get(row.nid, False) or merged.leech
             if merged != base or card_id not in self.base_cards:
                 self.write.cards.append(merged)
-        for d in self.desired:
-            found = self.anki.get(d.guid)
-            if found is None or found.nid not in leech_notes:
-                continue
-            nid = found.nid
-            tags = self._note(nid).tags if nid in self.note_updates else found.tags
-            if (LEECH_TAG in tags) != leech_notes[nid] and not inp.dry_run:
+        if inp.dry_run:
+            return
+        has_leech = {r.nid: LEECH_TAG in r.tags for r in self.anki.values()}
+        for nid, leech in leech_notes.items():
+            tags = self._note(nid).tags if nid in self.note_updates else None
+            if (LEECH_TAG in tags if tags is not None else has_leech[nid]) != leech:
                 note = self._note(nid)
                 note.tags = (
-                    [*note.tags, LEECH_TAG]
-                    if leech_notes[nid]
-                    else [t for t in note.tags if t != LEECH_TAG]
+                    [*note.tags, LEECH_TAG] if leech else [t for t in note.tags if t != LEECH_TAG]
                 )
 
 

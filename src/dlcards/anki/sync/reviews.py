@@ -5,9 +5,10 @@ schedule per card (Anki's, dlcards', or the merged history replayed). Also
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dlcards.anki.sync.base import _EngineBase
 from dlcards.anki.sync.collection import REVLOG_TYPE, AnkiCardRow
@@ -23,25 +24,66 @@ class _Reviews(_EngineBase):
     # -- 2 + 3. reviews and one schedule --
 
     def reviews_and_schedule(self) -> None:
+        """Incoming Anki rows and outgoing dlcards answers, card by card in id order, a few
+        thousand cards at a time (a first sync of a million reviews holds one part of them)."""
         from dlcards.anki.reader import REVLOG_MANUAL, REVLOG_RESCHEDULED
-        from dlcards.store.sync import known_revlog_ids, pending_reviews, review_links
+        from dlcards.store.sync import (
+            PendingReviews,
+            known_among,
+            known_revlog_ids,
+            pending_reviews_since,
+        )
 
-        report = self.report
         cid_to_card = {c.cid: cid for cid, c in self.card_of.items()}
-        all_ids = {int(r) for r in self.col.db.list("select id from revlog")}
-        known = known_revlog_ids(self.store)
-        links = review_links(self.store)
-        rows = self.col.db.all("select id, cid, ease, time, type from revlog order by id")
+        plan = self.plan
+        pending_of: Callable[[list[str]], list[tuple[int, ReviewEntry]]]
+        if plan is None:  # full: the whole review log of both sides
+            all_ids = {int(r) for r in self.col.db.list("select id from revlog")}
+            known = known_revlog_ids(self.store)
+            pending = PendingReviews(self.store, all_ids)
+            links = pending.links
+            pending_cards, pending_of = pending.cards, pending.of
+            rows = _revlog_after(self.col, None)
+            taken: _Taken = _AllTaken(all_ids, known)
+        else:  # incremental: Anki's rows after the cursor, dlcards' reviews after it
+            new_rows = list(_revlog_after(self.col, plan.revlog_max))
+            known = known_among(self.store, [r[0] for r in new_rows])
+            links = {}  # every older link is in this collection (the cursor says so)
+            since = pending_reviews_since(self.store, plan.review_max)
+            pending_cards = {e.card_id for _, e in since}
+
+            def pending_of(cards: list[str]) -> list[tuple[int, ReviewEntry]]:
+                wanted = set(cards)
+                return [(rid, e) for rid, e in since if e.card_id in wanted]
+
+            rows = iter(new_rows)
+            taken = _RangeTaken(self.col, self.store)
         incoming: dict[str, list[tuple[int, int, int, int]]] = {}
-        for rid, acid, ease, taken, rtype in rows:
-            card_id = cid_to_card.get(int(acid))
-            if card_id is None or int(rid) in known:
+        for rid, acid, ease, taken_ms, rtype in rows:
+            card_id = cid_to_card.get(acid)
+            if card_id is None or rid in known:
                 continue
-            if int(rtype) in (REVLOG_MANUAL, REVLOG_RESCHEDULED) or not 1 <= int(ease) <= 4:
+            if rtype in (REVLOG_MANUAL, REVLOG_RESCHEDULED) or not 1 <= ease <= 4:
                 continue
-            incoming.setdefault(card_id, []).append((int(rid), int(ease), int(taken), int(rtype)))
+            incoming.setdefault(card_id, []).append((rid, ease, taken_ms, rtype))
+        todo = sorted(set(incoming) | {c for c in pending_cards if c in self.card_of})
+        for i in range(0, len(todo), _PART):
+            part = todo[i : i + _PART]
+            self._reviews_of(part, incoming, pending_of(part), links, taken)
+
+    def _reviews_of(
+        self,
+        part: list[str],
+        all_incoming: dict[str, list[tuple[int, int, int, int]]],
+        pending: list[tuple[int, ReviewEntry]],
+        links: dict[int, int],
+        taken: _Taken,
+    ) -> None:
+        """Steps 2 and 3 for these cards (in id order)."""
+        report = self.report
+        incoming = {c: all_incoming[c] for c in part if c in all_incoming}
         outgoing: dict[str, list[tuple[int, ReviewEntry]]] = {}
-        for review_id, entry in pending_reviews(self.store, all_ids):
+        for review_id, entry in pending:
             if entry.card_id in self.card_of:
                 outgoing.setdefault(entry.card_id, []).append((review_id, entry))
         # an interrupted sync wrote these answers to Anki but did not record it: link them
@@ -67,21 +109,26 @@ class _Reviews(_EngineBase):
             incoming[card_id] = keep
             if not keep:
                 del incoming[card_id]
-        taken_ids = all_ids | known
+        if self.plan is not None:  # the scan has no memory state (`data`): read these whole
+            from dlcards.anki.sync.collection import read_cards_by_id
+
+            ids = {self.card_of[c].cid: c for c in set(incoming) | set(outgoing)}
+            for card in read_cards_by_id(self.col, ids):
+                self.card_of[ids[card.cid]] = card
         states = self.store.states(set(incoming) | set(outgoing))
         self._replayed = self._replay_merged(incoming)
         for card_id in sorted(set(incoming) | set(outgoing)):
             ins, outs = incoming.get(card_id, []), outgoing.get(card_id, [])
             card = self.card_of[card_id]
             for review_id, entry in outs:
-                if review_id in links and links[review_id] not in all_ids:
+                if review_id in links and not taken.has(links[review_id], anki_only=True):
                     rid = links[review_id]  # the id it has in the other Anki collections
                 else:
                     rid = int(entry.time.timestamp() * 1000)
-                    while rid in taken_ids:
+                    while taken.has(rid):
                         rid += 1
                     self.write.links[review_id] = rid
-                taken_ids.add(rid)
+                taken.add(rid)
                 self.revlog_rows.append(
                     (
                         rid,
@@ -163,6 +210,87 @@ class _Reviews(_EngineBase):
         if self.inp.dry_run:
             return
         write_state_to_card(self._card(card.cid), state, self.days, self.inp.settings)
+
+
+_PART = 2_000  # cards per part of the reviews step
+_PAGE = 50_000  # revlog rows per read
+
+
+def _revlog_after(col: Any, after: int | None) -> Iterator[tuple[int, int, int, int, int]]:
+    """Anki's review rows (id, cid, ease, time, type) with id above `after` (None: all), in id
+    order, read a page at a time."""
+    last = -(2**63) if after is None else after
+    while True:
+        page = col.db.all(
+            "select id, cid, ease, time, type from revlog where id > ? order by id limit ?",
+            last,
+            _PAGE,
+        )
+        for rid, cid, ease, taken, rtype in page:
+            yield int(rid), int(cid), int(ease), int(taken), int(rtype)
+        if len(page) < _PAGE:
+            return
+        last = int(page[-1][0])
+
+
+class _Taken:
+    """Revlog ids a new row may not take: Anki's and the ones dlcards knows."""
+
+    def has(self, rid: int, *, anki_only: bool = False) -> bool:
+        raise NotImplementedError
+
+    def add(self, rid: int) -> None:
+        raise NotImplementedError
+
+
+class _AllTaken(_Taken):
+    """A full run: every id read (`anki_only`: only Anki's)."""
+
+    def __init__(self, anki: set[int], known: set[int]):
+        self.anki = anki
+        self.ids = anki | known
+
+    def has(self, rid: int, *, anki_only: bool = False) -> bool:
+        return rid in (self.anki if anki_only else self.ids)
+
+    def add(self, rid: int) -> None:
+        self.ids.add(rid)
+
+
+class _RangeTaken(_Taken):
+    """An incremental run: the ids near the ones asked about, read a window at a time from
+    Anki's revlog and the store (a day's answers need one or two small reads)."""
+
+    WINDOW = 600_000  # ms: ten minutes of revlog ids per read
+
+    def __init__(self, col: Any, store: Store):
+        self.col, self.store = col, store
+        self.ids: set[int] = set()
+        self.windows: set[int] = set()
+
+    def has(self, rid: int, *, anki_only: bool = False) -> bool:
+        window = rid // self.WINDOW
+        if window not in self.windows:
+            self.windows.add(window)
+            lo, hi = window * self.WINDOW, (window + 1) * self.WINDOW - 1
+            self.ids.update(
+                int(r)
+                for r in self.col.db.list("select id from revlog where id between ? and ?", lo, hi)
+            )
+            conn = self.store.conn
+            self.ids.update(
+                int(r[0])
+                for r in conn.execute(
+                    "SELECT anki_revlog_id FROM review_log WHERE anki_revlog_id BETWEEN ?1 AND ?2 "
+                    "UNION ALL SELECT revlog_id FROM sync_review_ids WHERE revlog_id BETWEEN ?1 AND ?2",
+                    (lo, hi),
+                )
+            )
+        return rid in self.ids
+
+    def add(self, rid: int) -> None:
+        self.has(rid)
+        self.ids.add(rid)
 
 
 # ---- shared with `dlcards import-anki` -----------------------------------------------------

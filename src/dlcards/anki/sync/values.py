@@ -74,6 +74,8 @@ class SyncReport:
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
     dry_run: bool = False
+    mode: str = "full"  # "full", "incremental" (`incremental.plan`) or "unchanged" (nothing to do)
+    why: str = ""  # why this mode ran
 
     @property
     def changed(self) -> bool:
@@ -121,6 +123,8 @@ class SyncReport:
             "seconds": round(self.seconds, 3),
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "dry_run": self.dry_run,
+            "mode": self.mode,
+            "why": self.why,
         }
 
 
@@ -142,3 +146,14 @@ class SyncInput:
     delete_orphans: frozenset[str] = frozenset()  # note ids `dlcards prune` deleted
     pause: Callable[[str], None] | None = None  # test hook: called at named points
     progress: Any = None  # `dlcards.app.verify.Progress`: start(total, label), advance()
+    digest: str | None = None  # the Markdown's digest (deck files, settings): for the cursor
+    full: str | None = None  # why the full sync must run (--full, an interrupted sync), if so
+    # fills `notes` and `rendered` when a full run needs them (an incremental run reads no
+    # Markdown); None: they are filled already
+    loader: Callable[[SyncInput], None] | None = None
+
+    def ensure_loaded(self) -> None:
+        """The Markdown side read (`loader`), once."""
+        loader, self.loader = self.loader, None
+        if loader is not None:
+            loader(self)
