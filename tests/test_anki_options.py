@@ -1,8 +1,9 @@
 """The deck-options preset and new-card positions, in a real Anki collection (PyPI `anki`).
 
 The example decks are built and imported; then `apply_preset` must leave a preset that Anki's
-own deck-options reader shows with FSRS on, dlcards' limits and steps, and `set_new_positions`
-must make Anki's own queue (`col.sched.get_queued_cards()`) serve new cards in dlcards'
+own deck-options reader shows with FSRS on, dlcards' limits and steps, and new cards at
+positions in `curriculum_order` (what the sync writes: each note's cards at its note's
+position) must make Anki's own queue (`col.sched.get_queued_cards()`) serve them in dlcards'
 curriculum order, `requires` included.
 """
 
@@ -24,6 +25,17 @@ anki_collection = pytest.importorskip(
 from dlcards.anki import options  # noqa: E402
 
 WHEN = datetime.fromisoformat("2026-01-05T09:00:00+00:00")
+
+
+def at_positions(col: Any, card_ids: list[int]) -> None:
+    """New cards at positions 1, 2, ... by note, in this order (a note's cards share its
+    position; Anki shows siblings by ordinal): what the sync's options step writes."""
+    rank: dict[int, int] = {}
+    rows = []
+    for cid in card_ids:
+        nid = col.get_card(cid).nid
+        rows.append((rank.setdefault(nid, len(rank) + 1), cid))
+    col.db.executemany("update cards set due = ? where id = ? and type = 0", rows)
 
 
 def write_deck(root: Path, name: str, front: str, cards: list[str]) -> None:
@@ -139,8 +151,8 @@ def test_new_cards_come_in_curriculum_order_in_ankis_queue(tmp_path: Path) -> No
         card_ids=cids, starting_from=1, step_size=1, randomize=True, shift_existing=False
     )
     options.apply_preset(col, "Course", options.PresetValues(new_per_day=100))
-    assert options.set_new_positions(col, order) == len(order)
-    assert options.set_new_positions(col, order) == 0  # already in order: nothing written
+    by_key = {(col.get_card(c).note().guid, col.get_card(c).ord): c for c in cids}
+    at_positions(col, [by_key[k] for k in order])
 
     col.decks.select(col.decks.id("Course"))
     queued = col.sched.get_queued_cards(fetch_limit=100).cards
@@ -149,10 +161,9 @@ def test_new_cards_come_in_curriculum_order_in_ankis_queue(tmp_path: Path) -> No
         card = col.get_card(q.card.id)
         got.append((card.note().guid, card.ord))
     assert got == order
-    # the same through Anki card ids
-    by_key = {(col.get_card(c).note().guid, col.get_card(c).ord): c for c in cids}
+    # the queue follows the positions, not the cards' creation
     reversed_ids = [by_key[k] for k in reversed(order)]
-    assert options.set_new_positions(col, reversed_ids) == len(order)
+    at_positions(col, reversed_ids)
     col.decks.select(col.decks.id("Course"))
     first = col.sched.get_queued_cards(fetch_limit=1).cards[0].card.id
     assert first == reversed_ids[0]

@@ -554,3 +554,43 @@ def test_open_conflict_is_reported_by_every_sync(
     assert again["conflicts"] == found["conflicts"]
     code, out, _ = dlcards(capsys, root, "sync")
     assert code == 0 and "conflicts: 1" in out and "edited in Anki" in out
+
+
+def _new_card_order(desk: Path) -> tuple[list[tuple[str, int]], dict[int, int]]:
+    """Anki's new cards of dlcards notes as its queue gathers them (by position, siblings by
+    ordinal): [(note GUID, ordinal)], and each one's position by card id."""
+    col = new_anki(desk)
+    try:
+        rows = col.db.all(
+            "select n.guid, c.ord, c.due, c.id from cards c join notes n on n.id = c.nid "
+            "join notetypes m on m.id = n.mid where m.name like 'dlcards %' and c.type = 0 "
+            "order by c.due, c.ord"
+        )
+    finally:
+        col.close()
+    return [(str(g), int(o)) for g, o, _, _ in rows], {int(c): int(d) for _, _, d, c in rows}
+
+
+def test_new_cards_reach_anki_in_curriculum_order_and_keep_their_positions(
+    synced: tuple[Path, Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Anki serves the new cards in dlcards' curriculum order (weeks, files, `requires`,
+    cloze numbers) after the first sync, and answering some (on either side) moves no other
+    new card: each keeps its note's position, so an incremental sync writes none."""
+    from dlcards.anki.options import curriculum_order
+    from dlcards.app.collection import Collection
+
+    root, desk, _ = synced
+    with Collection.open(root) as c:
+        curriculum = curriculum_order(c.notes)
+    order, positions = _new_card_order(desk)
+    assert len(order) > 10
+    assert order == [k for k in curriculum if k in set(order)]
+    answered = _answer_in_dlcards(root, 3)
+    _answer_in_anki(desk, [c for c in _card_ids(desk) if c not in answered][:2])
+    report = twin(tmp_path, capsys, synced)
+    assert report["notes"]["repositioned"] == 0
+    after, moved = _new_card_order(desk)
+    assert len(after) < len(order)
+    assert after == [k for k in order if k in set(after)]
+    assert all(positions[cid] == due for cid, due in moved.items())

@@ -5,12 +5,10 @@ new cards' positions. Each function takes an open `anki.collection.Collection`.
   relearning steps, maximum interval, daily new/review limits and (when set) the FSRS
   parameters from dlcards' settings, assigned to the dlcards deck roots and all their
   sub-decks. New cards are gathered by position and not re-sorted by template, so Anki shows
-  them in the order `set_new_positions` gives.
+  them in the order of the positions the sync gives them (`anki.sync.incremental`).
 - `curriculum_order`: the order dlcards introduces new cards (week, file, position in the
   file, cloze number; a file that `requires` topics comes after the first card of each, as
   the review session holds it back until they are started), as (note GUID, Anki ordinal).
-- `set_new_positions`: Anki's new-card positions in that order (nothing is written when they
-  already are, so a sync with nothing to do changes nothing).
 """
 
 from __future__ import annotations
@@ -186,53 +184,3 @@ def _curriculum(notes: Iterable[Note]) -> list[tuple[Note, int]]:
                         heapq.heappush(ready, (order, j))
                 waiting = still
     return out
-
-
-def set_new_positions(col: Any, ordered: Sequence[int | str | tuple[str, int]]) -> int:
-    """Give the new cards among `ordered` the positions 1, 2, ... in this order (a note's
-    cards share one position, as Anki numbers them; Anki shows siblings by ordinal).
-
-    Items are Anki card ids, (note GUID, card ordinal) pairs, or note GUIDs (all the note's
-    cards, by ordinal). Cards that are not new keep their schedule. Nothing is written when
-    the new cards already come in this order. Returns how many cards were repositioned.
-    """
-    guids = sorted(
-        {x if isinstance(x, str) else x[0] for x in ordered if isinstance(x, str | tuple)}
-    )
-    by_guid: dict[str, list[tuple[int, int]]] = {}
-    for i in range(0, len(guids), 500):
-        chunk = guids[i : i + 500]
-        for guid, ord_, cid in col.db.all(
-            "select n.guid, c.ord, c.id from cards c join notes n on n.id = c.nid "
-            f"where n.guid in ({', '.join('?' * len(chunk))}) order by c.ord",
-            *chunk,
-        ):
-            by_guid.setdefault(str(guid), []).append((int(ord_), int(cid)))
-    card_ids: list[int] = []
-    for item in ordered:
-        if isinstance(item, int):
-            card_ids.append(item)
-        elif isinstance(item, str):
-            card_ids += [cid for _, cid in by_guid.get(item, [])]
-        else:
-            card_ids += [cid for o, cid in by_guid.get(item[0], []) if o == item[1]]
-    card_ids = list(dict.fromkeys(card_ids))
-    found: dict[int, tuple[int, int]] = {}  # new card id -> (note id, position)
-    for i in range(0, len(card_ids), 500):
-        ids = card_ids[i : i + 500]
-        for cid, nid, due in col.db.all(
-            f"select id, nid, due from cards where type = 0 and id in ({', '.join('?' * len(ids))})",
-            *ids,
-        ):
-            found[int(cid)] = (int(nid), int(due))
-    new = [cid for cid in card_ids if cid in found]
-    # Anki gives a note's cards one position (siblings stay together), numbered by note
-    rank: dict[int, int] = {}
-    for cid in new:
-        rank.setdefault(found[cid][0], len(rank) + 1)
-    if all(found[cid][1] == rank[found[cid][0]] for cid in new):
-        return 0
-    col.sched.reposition_new_cards(
-        card_ids=new, starting_from=1, step_size=1, randomize=False, shift_existing=False
-    )
-    return len(new)
