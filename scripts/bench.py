@@ -107,6 +107,21 @@ def freeze(base: Path) -> Path:
 
 
 # -- processes -------------------------------------------------------------------------------
+_STDOUT_TAIL = 1 << 20  # bytes of a child's output kept (its last JSON line is what is read)
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak memory (VmHWM), MB: kept low, see `run`."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1000
+    except OSError:
+        pass
+    return 0.0
+
+
 def run(
     cmd: list[str],
     *,
@@ -131,7 +146,13 @@ def run(
         wall = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
         err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-        out.seek(0)
+        # only the end: the measuring children print one JSON line last. A whole `prune
+        # --json` (~90 MB at 50k) read here would raise this process's peak memory, and every
+        # child started after it inherits that peak in its own `ru_maxrss` (Linux keeps the
+        # spawning process's high-water mark across the exec): every later RSS figure would
+        # read ~200 MB whatever the child used
+        size = out.seek(0, os.SEEK_END)
+        out.seek(max(0, size - _STDOUT_TAIL))
         text = out.read().decode(errors="replace")
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd[:4])}... failed ({proc.returncode}):\n{err[-3000:]}")
@@ -607,7 +628,10 @@ def measure(s: Sizes, reps: int, grades: int, anki_ok: bool, timeout: float) -> 
         b = run([sys.executable, "-c", ANKI_FIRST_CARD, anki_path], env=env) if anki_ok else None
         figs.add("first_card_warm", a.get("cpu"), b and b["cpu"], "Anki engine", "s")
         figs.add("review_rss_mb", a.get("rss_mb"), b and b["rss_mb"], "Anki engine", "MB")
-        # grade -> next card (service answer + commit), and the commit alone
+        # grade -> next card (service answer + commit), and the commit alone. The copies of
+        # stores and collections just written are flushed first: their writeback would stall
+        # the answers' fsyncs, and a learner's store is no freshly written file
+        os.sync()
         a = run([sys.executable, "-c", GRADES, str(grades)], env=work.env(), cwd=s.col)
         g = last_json(a) or {"total": [], "commit": []}
         b_tot: list[float] = []
@@ -768,7 +792,8 @@ def markdown(result: dict[str, Any], old: dict[str, Any] | None = None) -> str:
         lines.append(
             f"{', '.join(meta.get('sizes', [])) or 'Measured'}: {meta['date']} on "
             f"{meta['machine']}; load average {meta['load_start']} at the start, "
-            f"{meta['load_end']} at the end; {meta['reps']} interleaved repetition(s)."
+            f"{meta['load_end']} at the end; {meta['reps']} interleaved repetition(s); the "
+            f"harness's own peak memory {meta.get('harness_peak_rss_mb', '-')} MB."
         )
     return "\n".join(lines)
 
@@ -866,6 +891,8 @@ def main(argv: list[str] | None = None) -> int:
         result["sizes"][name] = {"cards": cards, "reviews": reviews, "figures": figures}
         print(f"{name}: done", file=sys.stderr)
     result["meta"]["load_end"] = [round(x, 1) for x in os.getloadavg()]
+    # the harness's own peak memory: every child's RSS figure includes at least this
+    result["meta"]["harness_peak_rss_mb"] = round(peak_rss_mb(), 1)
     old = json.loads(args.compare.read_text()) if args.compare else None
     table = markdown(result, old)
     args.out.write_text(json.dumps(result, indent=2))
