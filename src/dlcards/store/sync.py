@@ -19,7 +19,7 @@ Tables (migration 3, `anki_sync`):
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -171,6 +171,18 @@ def sync_cursor(store: Store, target: str) -> dict[str, Any] | None:
 def set_cursor_anki(store: Store, target: str, marks: dict[str, Any] | None) -> None:
     """After a full upload to a sync server (the mirror reopened): its Anki side of the cursor
     as it is now; None: the cursor is dropped (the next sync is a full one)."""
+
+    def change(summary: dict[str, Any]) -> None:
+        if marks is None or not isinstance(summary.get(CURSOR_KEY), dict):
+            summary.pop(CURSOR_KEY, None)
+        else:
+            summary[CURSOR_KEY]["anki"] = marks
+
+    _change_summary(store, target, change)
+
+
+def _change_summary(store: Store, target: str, change: Callable[[dict[str, Any]], None]) -> None:
+    """Change the target's last summary in place, in one transaction (nothing without one)."""
     conn = store.conn
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -179,10 +191,7 @@ def set_cursor_anki(store: Store, target: str, marks: dict[str, Any] | None) -> 
         ).fetchone()
         if row is not None:
             summary = json.loads(row[0])
-            if marks is None or not isinstance(summary.get(CURSOR_KEY), dict):
-                summary.pop(CURSOR_KEY, None)
-            else:
-                summary[CURSOR_KEY]["anki"] = marks
+            change(summary)
             conn.execute(
                 "UPDATE sync_targets SET summary = ? WHERE target = ?",
                 (json.dumps(summary, ensure_ascii=False), target),
@@ -437,20 +446,4 @@ def store_fingerprint(store: Store) -> str:
 
 def set_fingerprint(store: Store, target: str, fingerprint: dict[str, Any]) -> None:
     """Keep, with the target's last summary, what both sides looked like after the sync."""
-    conn = store.conn
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        row = conn.execute(
-            "SELECT summary FROM sync_targets WHERE target = ?", (target,)
-        ).fetchone()
-        if row is not None:
-            summary = json.loads(row[0])
-            summary["fingerprint"] = fingerprint
-            conn.execute(
-                "UPDATE sync_targets SET summary = ? WHERE target = ?",
-                (json.dumps(summary, ensure_ascii=False), target),
-            )
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+    _change_summary(store, target, lambda summary: summary.update(fingerprint=fingerprint))
