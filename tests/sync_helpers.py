@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -153,3 +154,33 @@ def store_snapshot() -> tuple[list[Any], dict[str, Any], dict[str, Any]]:
 
     with Store.open() as store:
         return store.reviews(), store.states(), store.flags()
+
+
+def kill_sync_at(root: Path, home: Path, pause: str = "anki-written") -> None:
+    """Run `dlcards sync` in a child (the real CLI), and SIGKILL it once it reaches the pause
+    point `pause` (`DLCARDS_TEST_SYNC_PAUSE`: e.g. Anki written, the store not yet
+    committed). The pause marker is removed; the killed run's own traces are left."""
+    env = dict(os.environ, DLCARDS_TEST_SYNC_PAUSE=pause)
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent / "src")
+    marker = home / "anki-sync" / "paused"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "dlcards", "-C", str(root), "sync"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert child.poll() is None, child.stderr.read() if child.stderr else ""
+            assert time.monotonic() < deadline, "the sync never reached the pause point"
+            time.sleep(0.05)
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(timeout=10)
+        if child.stderr is not None:
+            child.stderr.close()
+    marker.unlink()

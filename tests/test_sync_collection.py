@@ -11,10 +11,6 @@ a locked collection gets a clear message; `kill -9` mid-sync loses and duplicate
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,7 +18,15 @@ from typing import Any
 
 import pytest
 
-from sync_helpers import anki_answer, dlc_cards, dlcards, make_root, new_anki, store_snapshot
+from sync_helpers import (
+    anki_answer,
+    dlc_cards,
+    dlcards,
+    kill_sync_at,
+    make_root,
+    new_anki,
+    store_snapshot,
+)
 
 pytest.importorskip("anki.collection", reason="the anki package is not installed")
 
@@ -297,27 +301,7 @@ def test_kill_9_mid_sync_loses_and_duplicates_nothing(
             now += timedelta(seconds=2)
     before = store_snapshot()
 
-    env = dict(
-        os.environ, DLCARDS_TEST_SYNC_PAUSE="anki-written", PYTHONPATH=str(Path.cwd() / "src")
-    )
-    marker = dlcards_home / "anki-sync" / "paused"
-    child = subprocess.Popen(
-        [sys.executable, "-m", "dlcards", "-C", str(root), "sync"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not marker.exists():
-            assert child.poll() is None, child.stderr.read() if child.stderr else ""
-            assert time.monotonic() < deadline, "the sync never reached the pause point"
-            time.sleep(0.05)
-        os.kill(child.pid, signal.SIGKILL)  # Anki written, dlcards not yet committed
-        child.wait(timeout=10)
-    finally:
-        if child.poll() is None:
-            child.kill()
+    kill_sync_at(root, dlcards_home)  # Anki written, dlcards not yet committed
     assert store_snapshot() == before  # dlcards unchanged
 
     report = _sync(capsys, root)

@@ -14,11 +14,7 @@ store and CLI; the server path with a real `python -m anki.syncserver`.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,6 +28,7 @@ from sync_helpers import (
     anki_answer,
     dlc_cards,
     dlcards,
+    kill_sync_at,
     make_root,
     new_anki,
     phone_sync,
@@ -338,29 +335,7 @@ def test_killed_between_anki_write_and_store_commit(
     _answer_in_anki(desk, _card_ids(desk)[-2:])
     _answer_in_dlcards(root, 3)
     before = store_state()
-    env = dict(os.environ, DLCARDS_TEST_SYNC_PAUSE="anki-written")
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent / "src")
-    marker = home / "anki-sync" / "paused"
-    child = subprocess.Popen(
-        [sys.executable, "-m", "dlcards", "-C", str(root), "sync"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not marker.exists():
-            assert child.poll() is None, child.stderr.read() if child.stderr else ""
-            assert time.monotonic() < deadline, "the sync never reached the pause point"
-            time.sleep(0.05)
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait(timeout=10)
-    finally:
-        if child.poll() is None:
-            child.kill()
-        if child.stderr is not None:
-            child.stderr.close()
-    marker.unlink()
+    kill_sync_at(root, home)
     assert store_state() == before
     running = list((home / "anki-sync").glob("running-*"))
     assert len(running) == 1  # the killed sync is seen by the next one
@@ -372,26 +347,7 @@ def test_killed_between_anki_write_and_store_commit(
     # answers after the last sync: the killed run's rows come after the cursor)
     _answer_in_anki(desk, _card_ids(desk)[:1])
     _answer_in_dlcards(root, 2, ago=timedelta(0), step=timedelta(milliseconds=3))
-    child = subprocess.Popen(
-        [sys.executable, "-m", "dlcards", "-C", str(root), "sync"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not marker.exists():
-            assert child.poll() is None, child.stderr.read() if child.stderr else ""
-            assert time.monotonic() < deadline, "the sync never reached the pause point"
-            time.sleep(0.05)
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait(timeout=10)
-    finally:
-        if child.poll() is None:
-            child.kill()
-        if child.stderr is not None:
-            child.stderr.close()
-    marker.unlink()
+    kill_sync_at(root, home)
     for path in (home / "anki-sync").glob("running-*"):
         path.unlink()
     healed = twin(tmp_path, capsys, synced)
